@@ -1,0 +1,83 @@
+// The Chevrotain grammar of .intercept files. It knows only structure (policy, blocks,
+// statements, comma lists); what each keyword means is the schema's business, which keeps
+// the grammar small and lets one schema serve both syntaxes.
+//
+//   file      := ( NL | ';' | policy | item )*
+//   policy    := 'policy' Word? '{' body '}'
+//   body      := ( NL | ';' | item )*
+//   item      := Word ( '{' body '}' | tail )
+//   tail      := ( Word | 'policy' | ',' NL* )*        -- a statement ends at NL, ';' or '}'
+import { CstParser, type IToken } from 'chevrotain';
+import { allTokens, Comma, LCurly, Newline, Policy, RCurly, Semicolon, Word } from './tokens.js';
+
+export class InterceptParser extends CstParser {
+  constructor() {
+    super(allTokens, { recoveryEnabled: true, maxLookahead: 2, nodeLocationTracking: 'full' });
+    this.performSelfAnalysis();
+  }
+
+  file = this.RULE('file', () => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(Newline) },
+        { ALT: () => this.CONSUME(Semicolon) },
+        { ALT: () => this.SUBRULE(this.policy) },
+        { ALT: () => this.SUBRULE(this.item) },
+        // A stray '}' at top level: consume it so that recovery can go on.
+        { ALT: () => this.CONSUME(RCurly) },
+      ]);
+    });
+  });
+
+  policy = this.RULE('policy', () => {
+    this.CONSUME(Policy);
+    this.OPTION(() => this.CONSUME(Word));
+    this.CONSUME(LCurly);
+    this.SUBRULE(this.body);
+    this.CONSUME(RCurly);
+  });
+
+  body = this.RULE('body', () => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(Newline) },
+        { ALT: () => this.CONSUME(Semicolon) },
+        { ALT: () => this.SUBRULE(this.item) },
+      ]);
+    });
+  });
+
+  item = this.RULE('item', () => {
+    this.CONSUME(Word);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(LCurly);
+          this.SUBRULE(this.body);
+          this.CONSUME(RCurly);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.tail) },
+    ]);
+  });
+
+  tail = this.RULE('tail', () => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME2(Word) },
+        { ALT: () => this.CONSUME2(Policy) },
+        {
+          ALT: () => {
+            this.CONSUME(Comma);
+            this.MANY2(() => this.CONSUME2(Newline));
+          },
+        },
+      ]);
+    });
+  });
+}
+
+/** One parser instance, reused: Chevrotain parsers are built once and reset per input. */
+export const parser = new InterceptParser();
+
+export type Token = IToken;

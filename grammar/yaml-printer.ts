@@ -1,0 +1,79 @@
+// The canonical YAML layout of a policy: `policy: NAME`, then blocks as mappings with
+// two-space indentation. A statement's value is a plain or quoted scalar, a flow list
+// `[a, b]` when it is a list of single values, or a block list when that would pass the
+// line width. Comments and single blank lines are kept.
+import type { Atom, Comment, Item, SyntaxTree } from './syntax-tree.js';
+
+const WIDTH = 100;
+
+const c = (x: Comment) => `#${x.text.replace(/\s+$/, '')}`;
+
+/** A value as a YAML scalar: plain where that reads back as the same text, else quoted. */
+function scalar(text: string, flow: boolean): string {
+  if (/^[0-9]+$/.test(text)) return text;
+  const safe = flow ? /^[A-Za-z0-9_./+][A-Za-z0-9_./+-]*$/ : /^[A-Za-z0-9_./+][A-Za-z0-9_.:/+, -]*$/;
+  const reserved = /^(null|Null|NULL|~|y|Y|yes|Yes|YES|n|N|no|No|NO)$/;
+  if (safe.test(text) && !reserved.test(text) && !/ $/.test(text) && !/[:,] |:$/.test(text)) return text;
+  return JSON.stringify(text);
+}
+
+function dslText(atoms: Atom[]): string {
+  return atoms.map((a, i) => (i === 0 ? a.text : (a.commaBefore ? ', ' : ' ') + a.text)).join('');
+}
+
+/** Split atoms into comma-separated list items, each a run of words. */
+function listItems(atoms: Atom[]): string[] {
+  const items: Atom[][] = [];
+  for (const a of atoms) {
+    if (a.commaBefore || items.length === 0) items.push([a]);
+    else items[items.length - 1].push(a);
+  }
+  return items.map((xs) => xs.map((x) => x.text).join(' '));
+}
+
+export function printYaml(tree: SyntaxTree): string {
+  const out: string[] = [];
+  tree.policies.forEach((p, i) => {
+    if (i > 0) out.push('---');
+    for (const x of p.leading) out.push(c(x));
+    out.push(`policy: ${p.name ? scalar(p.name.text, false) : '""'}` + (p.openComment ? '  ' + c(p.openComment) : ''));
+    items(p.items, '', out);
+    for (const x of p.endComments) out.push(c(x));
+  });
+  for (const x of tree.endComments) out.push(c(x));
+  return out.join('\n') + '\n';
+}
+
+function items(xs: Item[], indent: string, out: string[]): void {
+  for (const it of xs) {
+    if (it.blankBefore) out.push('');
+    for (const x of it.leading) out.push(indent + c(x));
+    if (it.kind === 'block') {
+      out.push(`${indent}${it.name.text}:` + (it.openComment ? '  ' + c(it.openComment) : ''));
+      if (it.items.length === 0) out[out.length - 1] = `${indent}${it.name.text}: {}`;
+      items(it.items, indent + '  ', out);
+      for (const x of it.endComments) out.push(indent + '  ' + c(x));
+      continue;
+    }
+    const key = `${indent}${it.yamlKey ? it.yamlKey.text : it.atoms[0]?.text}:`;
+    const atoms = it.yamlKey ? it.atoms : it.atoms.slice(1);
+    const trailing = it.trailing ? '  ' + c(it.trailing) : '';
+    if (atoms.length === 0) {
+      out.push(key + trailing);
+      continue;
+    }
+    const parts = listItems(atoms);
+    const isList = parts.length > 1 && parts.every((p) => !p.includes(' '));
+    if (!isList) {
+      out.push(`${key} ${scalar(dslText(atoms), false)}${trailing}`);
+      continue;
+    }
+    const flow = `${key} [${parts.map((p) => scalar(p, true)).join(', ')}]`;
+    if (flow.length <= WIDTH) {
+      out.push(flow + trailing);
+      continue;
+    }
+    out.push(key + trailing);
+    for (const p of parts) out.push(`${indent}  - ${scalar(p, false)}`);
+  }
+}

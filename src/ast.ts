@@ -1,0 +1,90 @@
+// The typed policy: what a validated .intercept or YAML file means, with every default
+// filled in. Each setting keeps the span of the statement that set it (null for a
+// default), and list items keep their own spans, so that the IR, `trace` and diagnostics
+// can point back at the source.
+import type { Cidr, Family } from './net/ip.js';
+import type { Span } from './source.js';
+
+export type { Cidr, Family };
+
+export interface Setting<T> {
+  value: T;
+  /** The statement that set it, or null when it is the default. */
+  span: Span | null;
+}
+
+export interface PortRange {
+  lo: number;
+  hi: number;
+  span: Span | null;
+}
+
+/** A set that may be everything (`*`), nothing (`none`) or a list. */
+export type Selection<T> = { kind: 'all' } | { kind: 'none' } | { kind: 'list'; items: T[] };
+
+export interface Address {
+  family: Family;
+  text: string;
+  value: bigint;
+  span: Span | null;
+}
+
+export interface CidrItem extends Cidr {
+  span: Span | null;
+}
+
+/** A uid or gid, numeric or a name the kernel tools resolve at load time. */
+export type Owner = ({ kind: 'id'; id: number } | { kind: 'name'; name: string }) & { span: Span | null };
+
+export interface Interface {
+  name: string;
+  /** `eth+`: every interface whose name starts with `eth`. */
+  prefix: boolean;
+  span: Span | null;
+}
+
+export type InboundMode = { kind: 'redirect' } | { kind: 'tproxy'; mark: number; table: number };
+
+export type DnsCapture = { kind: 'off' } | { kind: 'all' } | { kind: 'servers'; servers: Address[] };
+
+export interface Policy {
+  name: string;
+  file: string;
+  span: Span | null;
+  proxy: {
+    uid: Setting<Owner>;
+    gid: Setting<Owner>;
+    outboundPort: Setting<number>;
+    inboundPort: Setting<number>;
+    /** null: no tunnel port. */
+    tunnelPort: Setting<number | null>;
+  };
+  inbound: {
+    mode: Setting<InboundMode>;
+    capturePorts: Setting<Selection<PortRange>>;
+    excludePorts: Setting<PortRange[]>;
+  };
+  outbound: {
+    captureCidrs: Setting<Selection<CidrItem>>;
+    excludeCidrs: Setting<CidrItem[]>;
+    capturePorts: Setting<PortRange[]>;
+    excludePorts: Setting<PortRange[]>;
+    groups: Setting<Selection<Owner>>;
+    excludeGroups: Setting<Owner[]>;
+  };
+  loopback: {
+    passthrough: Setting<Address[]>;
+    localhost: Setting<CidrItem[]>;
+    selfRedirect: Setting<boolean>;
+  };
+  dns: {
+    capture: Setting<DnsCapture>;
+    port: Setting<number>;
+  };
+  interfaces: {
+    exclude: Setting<Interface[]>;
+    reroute: Setting<Interface[]>;
+  };
+  dropInvalid: Setting<boolean>;
+  families: Setting<Family[]>;
+}

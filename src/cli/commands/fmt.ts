@@ -1,0 +1,112 @@
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { printIntercept } from '../../../grammar/printer.js';
+import { printYaml } from '../../../grammar/yaml-printer.js';
+import { diag } from '../../diagnostics/diagnostic.js';
+import { toDslForm, toYamlForm } from '../../language/convert.js';
+import { policyFingerprint } from '../../language/fingerprint.js';
+import { loadText, parseSource, syntaxOf, type Syntax } from '../../load.js';
+import { SourceFile } from '../../source.js';
+import { oneOf, parse } from '../args.js';
+import { EXIT, UsageError, type Io } from '../io.js';
+import { report } from '../report.js';
+import type { Command } from './command.js';
+
+export interface FormatResult {
+  text?: string;
+  diagnostics: Diagnostic[];
+  source?: SourceFile;
+}
+
+/** Format policy text into `target` syntax. Refuses input with syntax errors. */
+export function formatText(path: string, text: string, syntax: Syntax, target: Syntax): FormatResult {
+  const source = new SourceFile(path, text);
+  const parsed = parseSource(source, syntax);
+  if (hasErrors(parsed.diagnostics)) return { diagnostics: parsed.diagnostics, source };
+  const out = target === 'yaml' ? printYaml(toYamlForm(parsed.tree)) : printIntercept(toDslForm(parsed.tree));
+  // The printers promise to keep the meaning; check it before anything is written.
+  const before = loadText(path, text, syntax);
+  const after = loadText(path, out, target);
+  if (before.policy && !hasErrors(before.diagnostics)) {
+    if (!after.policy || policyFingerprint(before.policy) !== policyFingerprint(after.policy)) {
+      throw new Error(`formatting ${path} would change its meaning; nothing was written (this is a meshcap bug)`);
+    }
+  }
+  return { text: out, diagnostics: [], source };
+}
+
+const EXT: Record<Syntax, string> = { intercept: '.intercept', yaml: '.yaml' };
+
+export const fmt: Command = {
+  name: 'fmt',
+  summary: 'print policies in canonical layout, check or rewrite them, convert between syntaxes',
+  usage: `meshcap fmt [options] FILE...
+
+Prints each policy in its canonical layout (comments kept). With --to it converts
+between the .intercept and YAML syntaxes; the meaning is checked to be unchanged.
+
+Options:
+  --check              print nothing; exit 1 and name each file that is not formatted
+  --write              rewrite files in place (with --to: write FILE with the new extension)
+  --to intercept|yaml  output syntax (default: the file's own)
+  --format F           diagnostics format: text (default), json, sarif, github
+  -h, --help           this text
+
+Exit: 0 formatted, 1 some file needs formatting (--check), 2 unreadable or unparsable
+input, 3 usage error.`,
+  run(argv: string[], io: Io): number {
+    const { values, positionals } = parse(argv, {
+      check: { type: 'boolean' },
+      write: { type: 'boolean' },
+      to: { type: 'string' },
+      format: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+    });
+    if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
+    if (positionals.length === 0) throw new UsageError('fmt needs at least one FILE');
+    if (values.check && values.write) throw new UsageError('--check and --write exclude each other');
+    const format = oneOf('format', values.format as string | undefined, ['text', 'json', 'sarif', 'github'] as const, 'text');
+    const to = values.to === undefined ? undefined : oneOf('to', values.to as string, ['intercept', 'yaml'] as const, 'intercept');
+    const all: Diagnostic[] = [];
+    const sources = new Map<string, SourceFile>();
+    let unformatted = 0;
+    for (const file of positionals) {
+      const syntax = syntaxOf(file);
+      if (!syntax) {
+        all.push(diag('unknown-file-type', undefined, { path: file }));
+        continue;
+      }
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        all.push(diag('file-unreadable', undefined, { path: file, reason: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message }));
+        continue;
+      }
+      const target = to ?? syntax;
+      const r = formatText(file, text, syntax, target);
+      if (r.source) sources.set(file, r.source);
+      all.push(...r.diagnostics);
+      if (r.text === undefined) continue;
+      if (values.check) {
+        if (r.text !== text || target !== syntax) {
+          unformatted++;
+          io.err(`not formatted: ${file}\n`);
+        } else if (values.verbose) io.out(`formatted: ${file}\n`);
+      } else if (values.write) {
+        const dest = target === syntax ? file : file.replace(/\.[^./]+$/, '') + EXT[target];
+        if (dest !== file && existsSync(dest)) {
+          all.push(diag('file-unreadable', undefined, { path: dest, reason: 'it already exists; not overwritten' }));
+          continue;
+        }
+        if (dest !== file || r.text !== text) writeFileSync(dest, r.text);
+        if (values.verbose) io.out(`wrote ${dest}\n`);
+      } else {
+        io.out(r.text);
+      }
+    }
+    report(io, format, all, sources);
+    if (hasErrors(all)) return EXIT.badInput;
+    return unformatted ? EXIT.findings : EXIT.ok;
+  },
+};

@@ -1,0 +1,302 @@
+// The one catalogue of diagnostics. Every message meshcap prints about a user's input
+// comes from here: the CLI text, JSON, SARIF and GitHub renderers and `meshcap explain`
+// all read this table, so a code, its severity and its wording live in one place.
+// Codes are stable kebab-case IDs: never rename one, add a new one instead.
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface CatalogueEntry {
+  severity: Severity;
+  /** Message template; {name} is filled from the diagnostic's arguments. */
+  message: string;
+  /** Default hint template, shown under the message (a diagnostic may give its own). */
+  hint?: string;
+  /** Longer explanation for `meshcap explain CODE`. */
+  explain: string;
+}
+
+export const catalogue = {
+  // ---- reading the input -------------------------------------------------------------
+  'file-unreadable': {
+    severity: 'error',
+    message: 'cannot read {path}: {reason}',
+    explain: 'The file named on the command line does not exist or cannot be read.',
+  },
+  'unknown-file-type': {
+    severity: 'error',
+    message: "cannot tell the syntax of '{path}' from its extension",
+    hint: 'policies end in .intercept, .yaml or .yml',
+    explain: 'meshcap picks the syntax by extension: .intercept for the DSL, .yaml/.yml for the YAML twin.',
+  },
+  'unexpected-character': {
+    severity: 'error',
+    message: "unexpected character '{text}'",
+    hint: 'values are words, numbers, addresses and ranges separated by commas; quotes are not used',
+    explain: 'The lexer met a character that cannot start any token of the .intercept language.',
+  },
+  'syntax-error': {
+    severity: 'error',
+    message: '{detail}',
+    explain:
+      'The parser expected something else here. meshcap recovers and keeps parsing, so one run reports every syntax error in a file.',
+  },
+  'unclosed-block': {
+    severity: 'error',
+    message: "block '{name}' is not closed",
+    hint: "add '}' after its last statement",
+    explain: 'Every `{` needs a matching `}`.',
+  },
+  'missing-policy': {
+    severity: 'error',
+    message: 'no policy in this file',
+    hint: 'a policy file holds one `policy NAME { ... }` (YAML: a top-level `policy: NAME` key)',
+    explain: 'A policy file must declare exactly one policy.',
+  },
+  'multiple-policies': {
+    severity: 'error',
+    message: "a second policy '{name}' in one file",
+    hint: 'put each policy in its own file',
+    explain: 'One file holds one policy, so that a file name identifies a rule set on a node.',
+  },
+  'invalid-policy-name': {
+    severity: 'error',
+    message: "policy name '{name}' is not usable as a table and chain name",
+    hint: 'use 1-32 characters: letters, digits, - and _, starting with a letter',
+    explain:
+      'The policy name becomes the nftables table name and appears in comments; it must be a plain identifier.',
+  },
+  'yaml-syntax': {
+    severity: 'error',
+    message: 'YAML: {detail}',
+    hint: "quote values that start with '*' (\"*\"), since a bare * is a YAML alias",
+    explain: 'The YAML file could not be parsed as YAML.',
+  },
+  'yaml-shape': {
+    severity: 'error',
+    message: '{detail}',
+    explain:
+      'The YAML twin maps blocks to mappings and statements to keys whose values are a scalar or a list of scalars.',
+  },
+
+  // ---- structure ---------------------------------------------------------------------
+  'unknown-block': {
+    severity: 'error',
+    message: "unknown block '{name}'",
+    hint: '{suggestion}',
+    explain: 'A policy has the blocks proxy, inbound, outbound, loopback, dns and interfaces, and the top-level statements drop-invalid and families.',
+  },
+  'unknown-keyword': {
+    severity: 'error',
+    message: "unknown keyword '{name}' in {where}",
+    hint: '{suggestion}',
+    explain: 'The statement does not exist in this block. `docs/language.md` lists every keyword of every block.',
+  },
+  'statement-is-block': {
+    severity: 'error',
+    message: "'{name}' is a statement, not a block",
+    hint: "write '{name} VALUE' on one line",
+    explain: 'Only the blocks (proxy, inbound, ...) take `{ ... }`.',
+  },
+  'block-is-statement': {
+    severity: 'error',
+    message: "'{name}' is a block",
+    hint: "write '{name} { ... }'",
+    explain: 'proxy, inbound, outbound, loopback, dns and interfaces are blocks and take `{ ... }`.',
+  },
+  'duplicate-block': {
+    severity: 'error',
+    message: "block '{name}' appears more than once",
+    hint: 'merge it with the first one, at {first}',
+    explain: 'Each block may appear once per policy.',
+  },
+  'duplicate-key': {
+    severity: 'error',
+    message: "'{name}' is set more than once in {where}",
+    hint: 'the first is at {first}; list several values on one line, separated by commas',
+    explain: 'Each statement may appear once per block; a list goes on one line (or continues after a trailing comma).',
+  },
+  'missing-value': {
+    severity: 'error',
+    message: "'{name}' needs a value: {expected}",
+    explain: 'The statement has no value.',
+  },
+  'unexpected-value': {
+    severity: 'error',
+    message: "unexpected '{text}' after {after}",
+    hint: '{expected}',
+    explain: 'The statement has more values than it takes, or a value where a separator was expected.',
+  },
+  'expected-list-separator': {
+    severity: 'error',
+    message: "expected ',' between '{prev}' and '{text}'",
+    hint: 'separate list items with commas',
+    explain: 'List items are separated by commas.',
+  },
+  'single-value-expected': {
+    severity: 'error',
+    message: "'{name}' takes one value, not a list",
+    explain: 'The statement takes a single value.',
+  },
+
+  // ---- values --------------------------------------------------------------------------
+  'invalid-port': {
+    severity: 'error',
+    message: "'{text}' is not a port: ports are whole numbers 1-65535",
+    explain: 'TCP and UDP ports are 1-65535 (0 is not a usable destination port).',
+  },
+  'invalid-port-range': {
+    severity: 'error',
+    message: "port range '{text}' runs backwards",
+    hint: "write it low-high: '{fixed}'",
+    explain: 'A port range a-b needs a <= b.',
+  },
+  'invalid-address': {
+    severity: 'error',
+    message: "'{text}' is not an IPv4 or IPv6 address",
+    hint: '{hint}',
+    explain: 'Addresses are dotted-quad IPv4 (no leading zeros) or RFC 4291 IPv6 text, without zone index.',
+  },
+  'invalid-cidr': {
+    severity: 'error',
+    message: "'{text}' is not a CIDR",
+    hint: '{hint}',
+    explain: 'A CIDR is ADDRESS/PREFIX with a prefix 0-32 for IPv4 and 0-128 for IPv6; a bare address means a single host (/32 or /128).',
+  },
+  'cidr-host-bits': {
+    severity: 'error',
+    message: "'{text}' has host bits set below its /{prefix} prefix",
+    hint: "did you mean '{canonical}'?",
+    explain:
+      'iptables silently masks host bits and nft refuses them; both usually mean a typo, so meshcap asks for the canonical prefix.',
+  },
+  'invalid-interface': {
+    severity: 'error',
+    message: "'{text}' is not a Linux interface name: {reason}",
+    explain:
+      'Linux interface names are 1-15 bytes with no /, whitespace or :, and not . or ..; a trailing + matches every name with that prefix.',
+  },
+  'invalid-id': {
+    severity: 'error',
+    message: "'{text}' is not a {what}: use a number 0-4294967294 or a name",
+    explain: 'uids and gids are 0-4294967294 (4294967295 is the kernel\'s "no id"), or a user/group name resolved when the rules are loaded.',
+  },
+  'invalid-mark': {
+    severity: 'error',
+    message: "'{text}' is not a 32-bit mark",
+    hint: 'use a number 1-4294967295, decimal or 0x hex',
+    explain: 'Packet marks are 32-bit; 0 is the unmarked state and cannot be used as a capture mark.',
+  },
+  'invalid-table': {
+    severity: 'error',
+    message: "'{text}' is not a routing table id",
+    hint: 'use 1-2147483647, avoiding the reserved 253 (default), 254 (main) and 255 (local)',
+    explain: 'Policy routing tables are numbered 1 to 2^31-1; 253-255 are the kernel\'s own.',
+  },
+  'invalid-switch': {
+    severity: 'error',
+    message: "'{text}' is not on or off",
+    hint: "write '{name} on' or '{name} off'",
+    explain: 'Switches take on or off (YAML also takes true and false).',
+  },
+  'invalid-choice': {
+    severity: 'error',
+    message: "'{text}' is not one of {choices}",
+    hint: '{suggestion}',
+    explain: 'The statement takes one of a fixed set of words.',
+  },
+  'wildcard-not-allowed': {
+    severity: 'error',
+    message: "'*' is not allowed in '{name}'",
+    hint: '{hint}',
+    explain: '`*` (everything) is allowed only where docs/language.md says so.',
+  },
+  'wildcard-in-list': {
+    severity: 'error',
+    message: "'{word}' cannot be combined with other values",
+    hint: "use either '{word}' alone or a list",
+    explain: '`*` and `none` stand alone: they are not list items.',
+  },
+  'duplicate-value': {
+    severity: 'warning',
+    message: "'{text}' is already covered by '{other}' in this list",
+    hint: 'remove it',
+    explain: 'A list names the same port, range, address or name twice (or a range that another item contains).',
+  },
+
+  // ---- meaning ---------------------------------------------------------------------------
+  'ineffective-exclude': {
+    severity: 'error',
+    message: "{what} can never take effect: {reason}",
+    hint: '{hint}',
+    explain:
+      'An exclusion only narrows a wildcard capture. Excluding ports when capture is a list (or none) changes nothing, which usually means the policy does not say what its author meant.',
+  },
+  'exclude-outside-capture': {
+    severity: 'warning',
+    message: "excluded CIDR '{text}' lies outside every captured CIDR",
+    hint: 'remove it, or capture the range it belongs to',
+    explain: 'Excluding a range that is not captured has no effect.',
+  },
+  'proxy-port-captured': {
+    severity: 'error',
+    message: "inbound capture lists the proxy's own {which} port {port}",
+    hint: 'remove it from the list: traffic to the proxy must reach the proxy, not be redirected again',
+    explain: 'Listing a proxy port among the inbound ports to capture would loop the proxy\'s traffic back into itself.',
+  },
+  'proxy-port-clash': {
+    severity: 'error',
+    message: '{a} and {b} are both {port}',
+    hint: 'each of the proxy\'s listeners needs its own port',
+    explain: 'The outbound, inbound, tunnel and DNS ports of the proxy must all differ.',
+  },
+  'passthrough-not-loopback': {
+    severity: 'error',
+    message: "passthrough address '{text}' is not a loopback address",
+    hint: 'the proxy binds its inbound passthrough source inside 127.0.0.0/8 (Istio: 127.0.0.6)',
+    explain:
+      'The passthrough address is the source the proxy uses when it forwards inbound traffic to the app over lo; it must be a loopback address (IPv4: 127.0.0.0/8) or it would not be matched on lo.',
+  },
+  'family-not-enabled': {
+    severity: 'error',
+    message: "'{text}' is an {label} {what}, but 'families' does not list {family}",
+    hint: "add {family} to 'families', or remove this value",
+    explain: 'A value of a family the policy does not compile for would silently do nothing.',
+  },
+  'ipv6-bypass': {
+    severity: 'warning',
+    message: 'families does not list ipv6: IPv6 traffic will bypass capture entirely',
+    hint: "add 'families ipv4, ipv6' unless the pod has no IPv6 addresses",
+    explain:
+      'Like Istio with IPv6 disabled, meshcap then installs no IPv6 rules, so any IPv6 connection reaches its destination without passing through the proxy.',
+  },
+  'name-resolved-at-load': {
+    severity: 'info',
+    message: "{what} name '{text}' is resolved when the rules are loaded",
+    hint: 'loading fails on a node without it; a numeric id does not depend on the node',
+    explain: 'iptables and nft resolve user and group names at load time: the same rules fail to load on a host that lacks the name.',
+  },
+  'interface-in-both': {
+    severity: 'error',
+    message: "interface '{text}' is both excluded and rerouted",
+    hint: 'pick one',
+    explain: 'An excluded interface bypasses capture; a rerouted one is captured as outbound. It cannot be both.',
+  },
+  'nothing-captured': {
+    severity: 'warning',
+    message: 'this policy captures no traffic at all',
+    hint: "capture inbound ports (inbound { capture ports * }), outbound CIDRs or ports, or DNS",
+    explain: 'With no capture anywhere the compiled rules would only pass traffic through.',
+  },
+  'group-exclude-with-list': {
+    severity: 'error',
+    message: "'exclude groups' can only narrow 'groups *'",
+    hint: "either list the groups to capture, or capture '*' and exclude some",
+    explain: 'Istio accepts owner-group includes or excludes, never both; an exclusion only narrows a wildcard.',
+  },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type Code = keyof typeof catalogue;
+
+export function isCode(s: string): s is Code {
+  return Object.prototype.hasOwnProperty.call(catalogue, s);
+}

@@ -1,0 +1,119 @@
+// The language, as data: every block and statement, how it is written in .intercept and
+// YAML, what it takes, its default and its documentation. The builder, the YAML reader,
+// the converters and docs/language.md all read this one table.
+import type { Policy } from '../ast.js';
+import type { Span } from '../source.js';
+import * as V from './values.js';
+import type { ValueKind } from './values.js';
+
+export interface StatementSpec {
+  /** Kebab-case id: the YAML key, and the statement's name in messages. */
+  id: string;
+  /** How it is written in .intercept (`capture ports`). */
+  words: string[];
+  kind: ValueKind<unknown>;
+  /** Store a parsed value into the policy. */
+  set(p: Policy, value: unknown, span: Span): void;
+  /** The default, as it would be written. */
+  defaultText: string;
+  doc: string;
+  example: string;
+}
+
+export interface BlockSpec {
+  /** `null` for the statements directly inside `policy { }`. */
+  id: string | null;
+  doc: string;
+  statements: StatementSpec[];
+}
+
+type Setter = StatementSpec['set'];
+function stmt(id: string, words: string, kind: ValueKind<unknown>, set: Setter, defaultText: string, doc: string, example: string): StatementSpec {
+  return { id, words: words.split(' '), kind, set, defaultText, doc, example };
+}
+
+export const blocks: BlockSpec[] = [
+  {
+    id: 'proxy',
+    doc: 'Who the proxy is and where it listens. Traffic of the proxy\'s uid or gid is never captured, so the proxy can reach the real destinations.',
+    statements: [
+      stmt('uid', 'uid', V.uid, (p, v, s) => (p.proxy.uid = { value: v as never, span: s }), '1337', "The proxy's user id (or user name). Its outbound traffic goes out directly.", 'uid 1337'),
+      stmt('gid', 'gid', V.gid, (p, v, s) => (p.proxy.gid = { value: v as never, span: s }), '1337', "The proxy's group id (or group name), excluded like the uid.", 'gid 1337'),
+      stmt('outbound-port', 'outbound-port', V.port, (p, v, s) => (p.proxy.outboundPort = { value: v as number, span: s }), '15001', 'Where captured outbound TCP is redirected (Envoy\'s outbound listener).', 'outbound-port 15001'),
+      stmt('inbound-port', 'inbound-port', V.port, (p, v, s) => (p.proxy.inboundPort = { value: v as number, span: s }), '15006', 'Where captured inbound TCP is redirected or tproxied (Envoy\'s inbound listener).', 'inbound-port 15006'),
+      stmt('tunnel-port', 'tunnel-port', V.optionalPort, (p, v, s) => (p.proxy.tunnelPort = { value: v as number | null, span: s }), '15008', "The proxy's tunnel (HBONE) port: never captured inbound. 'none' for no tunnel port.", 'tunnel-port 15008'),
+    ],
+  },
+  {
+    id: 'inbound',
+    doc: 'Capture of TCP connections arriving at the pod.',
+    statements: [
+      stmt('mode', 'mode', V.inboundMode, (p, v, s) => (p.inbound.mode = { value: v as never, span: s }), 'redirect', "'redirect' rewrites the destination to the inbound port (nat table). 'tproxy' delivers without rewriting (mangle table, needs policy routing): 'mode tproxy mark 1337 table 133' sets the packet mark and the routing table (defaults 1337 and 133).", 'mode tproxy mark 1337 table 133'),
+      stmt('capture-ports', 'capture ports', V.portSelection, (p, v, s) => (p.inbound.capturePorts = { value: v as never, span: s }), 'none', "Destination ports whose inbound TCP is captured: '*' for all, 'none', or a list of ports and ranges.", 'capture ports *'),
+      stmt('exclude-ports', 'exclude ports', V.portList, (p, v, s) => (p.inbound.excludePorts = { value: v as never, span: s }), '(none)', "Ports left alone when 'capture ports *' (health checks, metrics). Only valid with '*'.", 'exclude ports 15090, 15021, 15020'),
+    ],
+  },
+  {
+    id: 'outbound',
+    doc: 'Capture of TCP connections the pod opens.',
+    statements: [
+      stmt('capture-cidrs', 'capture cidrs', V.cidrSelection, (p, v, s) => (p.outbound.captureCidrs = { value: v as never, span: s }), 'none', "Destinations whose outbound TCP is captured: '*' for all, 'none', or a list of CIDRs.", 'capture cidrs *'),
+      stmt('exclude-cidrs', 'exclude cidrs', V.cidrList, (p, v, s) => (p.outbound.excludeCidrs = { value: v as never, span: s }), '(none)', 'Destinations never captured (all protocols), e.g. the cloud metadata address.', 'exclude cidrs 169.254.169.254/32, fd00::/8'),
+      stmt('capture-ports', 'capture ports', V.portList, (p, v, s) => (p.outbound.capturePorts = { value: v as never, span: s }), '(none)', 'Destination ports captured whatever the destination address (unless excluded).', 'capture ports 9000'),
+      stmt('exclude-ports', 'exclude ports', V.portList, (p, v, s) => (p.outbound.excludePorts = { value: v as never, span: s }), '(none)', 'Destination ports never captured, for TCP and UDP.', 'exclude ports 3306'),
+      stmt('groups', 'groups', V.groupSelection, (p, v, s) => (p.outbound.groups = { value: v as never, span: s }), '*', "Owner groups whose outbound traffic is captured: '*' for all, or a list of gids and group names.", 'groups *'),
+      stmt('exclude-groups', 'exclude groups', V.groupList, (p, v, s) => (p.outbound.excludeGroups = { value: v as never, span: s }), '(none)', "Owner groups whose outbound traffic is never captured. Only valid with 'groups *'.", 'exclude groups 888'),
+    ],
+  },
+  {
+    id: 'loopback',
+    doc: 'Traffic that stays inside the pod, over lo.',
+    statements: [
+      stmt('passthrough', 'passthrough', V.addressList, (p, v, s) => (p.loopback.passthrough = { value: v as never, span: s }), '127.0.0.6, ::6', 'The source address the proxy uses when it forwards inbound traffic to the app; never captured, which stops the loop. IPv4 must be in 127.0.0.0/8; an IPv6 one must be assigned to lo (the shell backend does it).', 'passthrough 127.0.0.6, ::6'),
+      stmt('localhost', 'localhost', V.cidrList, (p, v, s) => (p.loopback.localhost = { value: v as never, span: s }), '127.0.0.1/32, ::1/128', 'Destinations that count as localhost: never captured, and excluded from self-redirect.', 'localhost 127.0.0.1/32, ::1/128'),
+      stmt('self-redirect', 'self-redirect', V.onOff, (p, v, s) => (p.loopback.selfRedirect = { value: v as boolean, span: s }), 'on', "When on, the proxy's own connections to the pod's IP (not localhost) go to its inbound listener, as inbound traffic would.", 'self-redirect on'),
+    ],
+  },
+  {
+    id: 'dns',
+    doc: 'Capture of DNS (port 53, UDP and TCP) to the proxy\'s DNS listener.',
+    statements: [
+      stmt('capture', 'capture', V.dnsCapture, (p, v, s) => (p.dns.capture = { value: v as never, span: s }), 'off', "'all' captures DNS to any server, 'servers A, B' only to those, 'off' none.", 'capture servers 10.96.0.10, fd00::a'),
+      stmt('port', 'port', V.port, (p, v, s) => (p.dns.port = { value: v as number, span: s }), '15053', "The proxy's DNS listener port.", 'port 15053'),
+    ],
+  },
+  {
+    id: 'interfaces',
+    doc: 'Interfaces treated specially.',
+    statements: [
+      stmt('exclude', 'exclude', V.interfaceList, (p, v, s) => (p.interfaces.exclude = { value: v as never, span: s }), '(none)', "Traffic arriving on these interfaces is never captured. A trailing '+' matches a prefix.", 'exclude not-istio-nic'),
+      stmt('reroute', 'reroute', V.interfaceList, (p, v, s) => (p.interfaces.reroute = { value: v as never, span: s }), '(none)', 'Traffic arriving on these interfaces (VM virtual interfaces) is captured as outbound.', 'reroute eth1, eth2'),
+    ],
+  },
+  {
+    id: null,
+    doc: 'Statements directly inside the policy.',
+    statements: [
+      stmt('drop-invalid', 'drop-invalid', V.onOff, (p, v, s) => (p.dropInvalid = { value: v as boolean, span: s }), 'off', 'Drop packets that conntrack marks INVALID (avoids resets on out-of-window TCP).', 'drop-invalid on'),
+      stmt('families', 'families', V.families, (p, v, s) => (p.families = { value: v as never, span: s }), 'ipv4, ipv6', 'Address families to capture. A family not listed gets no rules at all, so its traffic bypasses the proxy.', 'families ipv4, ipv6'),
+    ],
+  },
+];
+
+export const blockIds = blocks.flatMap((b) => (b.id ? [b.id] : []));
+export const topLevel = blocks.find((b) => b.id === null)!;
+
+export function blockSpec(id: string): BlockSpec | undefined {
+  return blocks.find((b) => b.id === id);
+}
+
+/** Longest statement whose words start `words`. */
+export function matchStatement(block: BlockSpec, words: string[]): StatementSpec | undefined {
+  let best: StatementSpec | undefined;
+  for (const s of block.statements) {
+    if (s.words.length <= words.length && s.words.every((w, i) => words[i] === w)) {
+      if (!best || s.words.length > best.words.length) best = s;
+    }
+  }
+  return best;
+}

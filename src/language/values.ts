@@ -1,0 +1,391 @@
+// Value parsers for statement arguments. Each takes the argument atoms of one statement,
+// reports problems into the sink with the exact span of the offending atom, and returns
+// the value or undefined.
+import type { Atom } from '../../grammar/syntax-tree.js';
+import type { Address, CidrItem, InboundMode, Interface, Owner, PortRange, Selection, DnsCapture } from '../ast.js';
+import { diag, suggest, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { cidrContains, cidrText, parseAddress, parseCidr, type Family } from '../net/ip.js';
+import type { Span } from '../source.js';
+
+export interface ValueContext {
+  /** The statement's name as the user wrote it, for messages. */
+  name: string;
+  /** The span of the whole statement (for "needs a value"). */
+  span: Span;
+  report: (d: Diagnostic) => void;
+}
+
+/** A value parser; `expected` describes what it takes, for messages and docs. */
+export interface ValueKind<T> {
+  expected: string;
+  parse(args: Atom[], ctx: ValueContext): T | undefined;
+}
+
+// ---- helpers ------------------------------------------------------------------------------
+
+function needValue(args: Atom[], ctx: ValueContext, expected: string): boolean {
+  if (args.length === 0) {
+    ctx.report(diag('missing-value', ctx.span, { name: ctx.name, expected }));
+    return false;
+  }
+  return true;
+}
+
+function single(args: Atom[], ctx: ValueContext, expected: string): Atom | undefined {
+  if (!needValue(args, ctx, expected)) return undefined;
+  if (args.length > 1) {
+    const extra = args[1];
+    if (extra.commaBefore) ctx.report(diag('single-value-expected', extra.span, { name: ctx.name }));
+    else ctx.report(diag('unexpected-value', extra.span, { text: extra.text, after: `'${ctx.name} ${args[0].text}'`, expected: `'${ctx.name}' takes ${expected}` }));
+  }
+  return args[0];
+}
+
+/** Check comma separation and return the list items. */
+function listItems(args: Atom[], ctx: ValueContext): Atom[] {
+  args.forEach((a, i) => {
+    if (i > 0 && !a.commaBefore) ctx.report(diag('expected-list-separator', a.span, { prev: args[i - 1].text, text: a.text }));
+  });
+  return args;
+}
+
+/** `*` / `none` alone, or a list parsed by `item`. */
+function selection<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: Atom) => T | undefined, allowNone = true): Selection<T> | undefined {
+  if (!needValue(args, ctx, expected)) return undefined;
+  const words = allowNone ? ['*', 'none'] : ['*'];
+  const special = args.find((a) => words.includes(a.text));
+  if (special) {
+    if (args.length > 1) {
+      ctx.report(diag('wildcard-in-list', special.span, { word: special.text }));
+      return undefined;
+    }
+    return special.text === '*' ? { kind: 'all' } : { kind: 'none' };
+  }
+  const items = list(args, ctx, expected, item);
+  return items && { kind: 'list', items };
+}
+
+function list<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: Atom) => T | undefined, allowEmpty = false): T[] | undefined {
+  if (!allowEmpty && !needValue(args, ctx, expected)) return undefined;
+  const out: T[] = [];
+  let ok = true;
+  for (const a of listItems(args, ctx)) {
+    if (a.text === '*') {
+      ctx.report(diag('wildcard-not-allowed', a.span, { name: ctx.name, hint: `'${ctx.name}' takes ${expected}` }));
+      ok = false;
+      continue;
+    }
+    const v = item(a);
+    if (v === undefined) ok = false;
+    else out.push(v);
+  }
+  return ok ? out : undefined;
+}
+
+// ---- scalar items -------------------------------------------------------------------------
+
+function portNumber(text: string): number | undefined {
+  if (!/^[0-9]{1,5}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
+
+function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortRange | undefined {
+  const m = /^([^-]+)-([^-]+)$/.exec(a.text);
+  if (m && allowRange) {
+    const lo = portNumber(m[1]);
+    const hi = portNumber(m[2]);
+    if (lo === undefined || hi === undefined) {
+      ctx.report(diag('invalid-port', a.span, { text: lo === undefined ? m[1] : m[2] }));
+      return undefined;
+    }
+    if (lo > hi) {
+      ctx.report(diag('invalid-port-range', a.span, { text: a.text, fixed: `${hi}-${lo}` }));
+      return undefined;
+    }
+    return { lo, hi, span: a.span };
+  }
+  const p = portNumber(a.text);
+  if (p === undefined) {
+    ctx.report(diag('invalid-port', a.span, { text: a.text }));
+    return undefined;
+  }
+  return { lo: p, hi: p, span: a.span };
+}
+
+function cidrItem(a: Atom, ctx: ValueContext): CidrItem | undefined {
+  const r = parseCidr(a.text);
+  if (r.ok) return { ...r.cidr, span: a.span };
+  if (r.kind === 'host-bits') ctx.report(diag('cidr-host-bits', a.span, { text: a.text, prefix: r.prefix, canonical: r.canonical }));
+  else ctx.report(diag(a.text.includes('/') ? 'invalid-cidr' : 'invalid-address', a.span, { text: a.text, hint: r.hint }));
+  return undefined;
+}
+
+function addressItem(a: Atom, ctx: ValueContext): Address | undefined {
+  const r = parseAddress(a.text);
+  if (r.ok) return { family: r.family, text: r.text, value: r.value, span: a.span };
+  const hint = a.text.includes('/') ? 'a single address is expected here, not a CIDR' : r.hint;
+  ctx.report(diag('invalid-address', a.span, { text: a.text, hint }));
+  return undefined;
+}
+
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
+
+function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owner | undefined {
+  if (/^[0-9]+$/.test(a.text)) {
+    const n = Number(a.text);
+    if (a.text.length <= 10 && n <= 4294967294) return { kind: 'id', id: n, span: a.span };
+  } else if (NAME_RE.test(a.text)) {
+    return { kind: 'name', name: a.text, span: a.span };
+  }
+  ctx.report(diag('invalid-id', a.span, { text: a.text, what }));
+  return undefined;
+}
+
+function interfaceItem(a: Atom, ctx: ValueContext): Interface | undefined {
+  const prefix = a.text.endsWith('+');
+  const name = prefix ? a.text.slice(0, -1) : a.text;
+  const bytes = Buffer.byteLength(name, 'utf8');
+  let reason: string | undefined;
+  if (bytes === 0) reason = "a '+' needs a prefix before it";
+  else if (bytes > 15) reason = `it is ${bytes} bytes long; the limit is 15`;
+  else if (/[/:\s]/.test(name)) reason = "it contains '/', ':' or whitespace";
+  else if (name === '.' || name === '..') reason = "'.' and '..' are reserved";
+  else if (name.includes('+')) reason = "'+' may only end a name, as a prefix wildcard";
+  if (reason) {
+    ctx.report(diag('invalid-interface', a.span, { text: a.text, reason }));
+    return undefined;
+  }
+  return { name, prefix, span: a.span };
+}
+
+function numberWord(text: string): number | undefined {
+  if (/^0x[0-9a-fA-F]{1,8}$/.test(text)) return parseInt(text.slice(2), 16);
+  if (/^[0-9]{1,10}$/.test(text)) return Number(text);
+  return undefined;
+}
+
+// ---- value kinds ------------------------------------------------------------------------
+
+export const port: ValueKind<number> = {
+  expected: 'a port 1-65535',
+  parse(args, ctx) {
+    const a = single(args, ctx, this.expected);
+    return a && portItem(a, ctx, false)?.lo;
+  },
+};
+
+export const optionalPort: ValueKind<number | null> = {
+  expected: "a port 1-65535, or 'none'",
+  parse(args, ctx) {
+    const a = single(args, ctx, this.expected);
+    if (!a) return undefined;
+    if (a.text === 'none') return null;
+    return portItem(a, ctx, false)?.lo;
+  },
+};
+
+export const portSelection: ValueKind<Selection<PortRange>> = {
+  expected: "'*', 'none', or a list of ports and ranges (9080, 8000-8100)",
+  parse(args, ctx) {
+    return selection(args, ctx, this.expected, (a) => portItem(a, ctx, true));
+  },
+};
+
+export const portList: ValueKind<PortRange[]> = {
+  expected: 'a list of ports and ranges (3306, 8000-8100)',
+  parse(args, ctx) {
+    return list(args, ctx, this.expected, (a) => portItem(a, ctx, true));
+  },
+};
+
+export const cidrSelection: ValueKind<Selection<CidrItem>> = {
+  expected: "'*', 'none', or a list of CIDRs (10.0.0.0/8, fd00::/8)",
+  parse(args, ctx) {
+    return selection(args, ctx, this.expected, (a) => cidrItem(a, ctx));
+  },
+};
+
+export const cidrList: ValueKind<CidrItem[]> = {
+  expected: 'a list of CIDRs or addresses (169.254.169.254/32, fd00::/8)',
+  parse(args, ctx) {
+    return list(args, ctx, this.expected, (a) => cidrItem(a, ctx));
+  },
+};
+
+export const addressList: ValueKind<Address[]> = {
+  expected: 'a list of addresses (127.0.0.6, ::6)',
+  parse(args, ctx) {
+    return list(args, ctx, this.expected, (a) => addressItem(a, ctx));
+  },
+};
+
+export const uid: ValueKind<Owner> = {
+  expected: 'a uid 0-4294967294 or a user name',
+  parse(args, ctx) {
+    const a = single(args, ctx, this.expected);
+    return a && ownerItem(a, ctx, 'uid');
+  },
+};
+
+export const gid: ValueKind<Owner> = {
+  expected: 'a gid 0-4294967294 or a group name',
+  parse(args, ctx) {
+    const a = single(args, ctx, this.expected);
+    return a && ownerItem(a, ctx, 'gid');
+  },
+};
+
+export const groupSelection: ValueKind<Selection<Owner>> = {
+  expected: "'*' or a list of gids and group names",
+  parse(args, ctx) {
+    return selection(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'gid'), false);
+  },
+};
+
+export const groupList: ValueKind<Owner[]> = {
+  expected: 'a list of gids and group names',
+  parse(args, ctx) {
+    return list(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'gid'));
+  },
+};
+
+export const interfaceList: ValueKind<Interface[]> = {
+  expected: "a list of interface names (eth1, veth+)",
+  parse(args, ctx) {
+    return list(args, ctx, this.expected, (a) => interfaceItem(a, ctx));
+  },
+};
+
+export const onOff: ValueKind<boolean> = {
+  expected: "'on' or 'off'",
+  parse(args, ctx) {
+    const a = single(args, ctx, this.expected);
+    if (!a) return undefined;
+    if (a.text === 'on' || a.text === 'true') return true;
+    if (a.text === 'off' || a.text === 'false') return false;
+    ctx.report(diag('invalid-switch', a.span, { text: a.text, name: ctx.name }));
+    return undefined;
+  },
+};
+
+export const families: ValueKind<Family[]> = {
+  expected: "'ipv4', 'ipv6', or both (ipv4, ipv6)",
+  parse(args, ctx) {
+    const seen = new Set<string>();
+    const xs = list(args, ctx, this.expected, (a) => {
+      if (a.text === 'ipv4' || a.text === 'ipv6') {
+        if (seen.has(a.text)) ctx.report(diag('duplicate-value', a.span, { text: a.text, other: a.text }));
+        seen.add(a.text);
+        return a.text;
+      }
+      ctx.report(diag('invalid-choice', a.span, { text: a.text, choices: 'ipv4, ipv6', suggestion: suggest(a.text, ['ipv4', 'ipv6']) }));
+      return undefined;
+    });
+    return xs as Family[] | undefined;
+  },
+};
+
+function choiceOf(a: Atom, ctx: ValueContext, choices: string[]): string | undefined {
+  if (choices.includes(a.text)) return a.text;
+  ctx.report(diag('invalid-choice', a.span, { text: a.text, choices: choices.join(', '), suggestion: suggest(a.text, choices) }));
+  return undefined;
+}
+
+export const DEFAULT_TPROXY_MARK = 1337;
+export const DEFAULT_TPROXY_TABLE = 133;
+
+export const inboundMode: ValueKind<InboundMode> = {
+  expected: "'redirect', or 'tproxy' with optional 'mark N' and 'table N'",
+  parse(args, ctx) {
+    if (!needValue(args, ctx, this.expected)) return undefined;
+    const kind = choiceOf(args[0], ctx, ['redirect', 'tproxy']);
+    if (!kind) return undefined;
+    if (kind === 'redirect') {
+      if (args.length > 1) ctx.report(diag('unexpected-value', args[1].span, { text: args[1].text, after: "'mode redirect'", expected: "'mark' and 'table' go with 'mode tproxy'" }));
+      return args.length > 1 ? undefined : { kind: 'redirect' };
+    }
+    let mark = DEFAULT_TPROXY_MARK;
+    let table = DEFAULT_TPROXY_TABLE;
+    let ok = true;
+    const seen = new Set<string>();
+    for (let i = 1; i < args.length; i += 2) {
+      const opt = args[i];
+      const val = args[i + 1];
+      if ((opt.text !== 'mark' && opt.text !== 'table') || seen.has(opt.text)) {
+        ctx.report(diag('unexpected-value', opt.span, { text: opt.text, after: `'${args.slice(0, i).map((x) => x.text).join(' ')}'`, expected: "'mode tproxy' takes 'mark N' and 'table N', once each" }));
+        return undefined;
+      }
+      seen.add(opt.text);
+      if (!val) {
+        ctx.report(diag('missing-value', opt.span, { name: opt.text, expected: opt.text === 'mark' ? 'a 32-bit mark' : 'a routing table id' }));
+        return undefined;
+      }
+      const n = numberWord(val.text);
+      if (opt.text === 'mark') {
+        if (n === undefined || n < 1 || n > 0xffffffff) {
+          ctx.report(diag('invalid-mark', val.span, { text: val.text }));
+          ok = false;
+        } else mark = n;
+      } else {
+        if (n === undefined || !/^[0-9]+$/.test(val.text) || n < 1 || n > 2147483647 || (n >= 253 && n <= 255)) {
+          ctx.report(diag('invalid-table', val.span, { text: val.text }));
+          ok = false;
+        } else table = n;
+      }
+    }
+    return ok ? { kind: 'tproxy', mark, table } : undefined;
+  },
+};
+
+export const dnsCapture: ValueKind<DnsCapture> = {
+  expected: "'all', 'off', or 'servers' and a list of addresses",
+  parse(args, ctx) {
+    if (!needValue(args, ctx, this.expected)) return undefined;
+    const kind = choiceOf(args[0], ctx, ['all', 'off', 'servers']);
+    if (!kind) return undefined;
+    if (kind !== 'servers') {
+      if (args.length > 1) {
+        ctx.report(diag('unexpected-value', args[1].span, { text: args[1].text, after: `'capture ${kind}'`, expected: "only 'capture servers' takes a list" }));
+        return undefined;
+      }
+      return { kind } as DnsCapture;
+    }
+    const rest = args.slice(1);
+    if (rest[0]?.commaBefore) {
+      ctx.report(diag('syntax-error', rest[0].span, { detail: "no ',' after 'servers'" }));
+      return undefined;
+    }
+    const servers = list(rest.map((a, i) => (i === 0 ? { ...a, commaBefore: false } : a)), { ...ctx, name: 'capture servers', span: args[0].span }, 'a list of DNS server addresses', (a) => addressItem(a, ctx));
+    return servers && { kind: 'servers', servers };
+  },
+};
+
+// ---- duplicates within a list ---------------------------------------------------------------
+
+export function portDuplicates(items: PortRange[], report: (d: Diagnostic) => void): void {
+  items.forEach((p, i) => {
+    const other = items.find((q, j) => j < i && q.lo <= p.lo && p.hi <= q.hi) ?? items.find((q, j) => j > i && q.lo <= p.lo && p.hi <= q.hi && (q.lo !== p.lo || q.hi !== p.hi));
+    if (other) report(diag('duplicate-value', p.span ?? undefined, { text: rangeText(p), other: rangeText(other) }));
+  });
+}
+
+export function cidrDuplicates(items: CidrItem[], report: (d: Diagnostic) => void): void {
+  items.forEach((c, i) => {
+    const other =
+      items.find((o, j) => j < i && cidrContains(o, c)) ??
+      items.find((o, j) => j > i && cidrContains(o, c) && o.prefix !== c.prefix);
+    if (other) report(diag('duplicate-value', c.span ?? undefined, { text: cidrText(c), other: cidrText(other) }));
+  });
+}
+
+export function textDuplicates<T extends { span: Span | null }>(items: T[], key: (t: T) => string, report: (d: Diagnostic) => void): void {
+  items.forEach((x, i) => {
+    const other = items.find((o, j) => j < i && key(o) === key(x));
+    if (other) report(diag('duplicate-value', x.span ?? undefined, { text: key(x), other: key(other) }));
+  });
+}
+
+export function rangeText(p: { lo: number; hi: number }): string {
+  return p.lo === p.hi ? String(p.lo) : `${p.lo}-${p.hi}`;
+}

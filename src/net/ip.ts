@@ -1,0 +1,91 @@
+// Address and CIDR handling on top of ipaddr.js, with the strictness a policy needs:
+// dotted-quad IPv4 only (no octal/hex/short forms that inet_aton would take), no zone
+// indices, and host bits reported rather than silently masked.
+import ipaddr from 'ipaddr.js';
+
+export type Family = 'ipv4' | 'ipv6';
+
+export interface Cidr {
+  family: Family;
+  /** Canonical text of the network address (IPv6 in RFC 5952 short form). */
+  addr: string;
+  prefix: number;
+  /** Network address and last address as integers, for containment and overlap. */
+  first: bigint;
+  last: bigint;
+}
+
+export type AddrParse = { ok: true; family: Family; text: string; value: bigint } | { ok: false; hint: string };
+
+function toBigInt(bytes: number[]): bigint {
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+export function bitsOf(f: Family): number {
+  return f === 'ipv4' ? 32 : 128;
+}
+
+export function parseAddress(text: string): AddrParse {
+  if (text.includes('%')) return { ok: false, hint: 'zone indices (%eth0) are not allowed in rules' };
+  if (text.includes(':')) {
+    if (!ipaddr.IPv6.isValid(text)) return { ok: false, hint: 'IPv6 addresses are eight groups of hex digits, with :: for one run of zeros' };
+    const a = ipaddr.IPv6.parse(text);
+    return { ok: true, family: 'ipv6', text: a.toString(), value: toBigInt(a.toByteArray()) };
+  }
+  if (/^[0-9.]+$/.test(text)) {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(text)) {
+      return { ok: false, hint: 'IPv4 addresses are four numbers 0-255 without leading zeros, e.g. 10.0.0.1' };
+    }
+    const a = ipaddr.IPv4.parse(text);
+    return { ok: true, family: 'ipv4', text: a.toString(), value: toBigInt(a.toByteArray()) };
+  }
+  return { ok: false, hint: 'write a literal address such as 10.96.0.10 or fd00::a' };
+}
+
+export function formatAddress(family: Family, v: bigint): string {
+  const n = bitsOf(family) / 8;
+  const bytes: number[] = [];
+  for (let i = n - 1; i >= 0; i--) bytes.push(Number((v >> BigInt(i * 8)) & 0xffn));
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+export type CidrParse =
+  | { ok: true; cidr: Cidr }
+  | { ok: false; kind: 'invalid'; hint: string }
+  | { ok: false; kind: 'host-bits'; canonical: string; prefix: number };
+
+/** Parse ADDRESS or ADDRESS/PREFIX; a bare address is a host route. */
+export function parseCidr(text: string): CidrParse {
+  const slash = text.indexOf('/');
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  const a = parseAddress(addrText);
+  if (!a.ok) return { ok: false, kind: 'invalid', hint: a.hint };
+  const bits = bitsOf(a.family);
+  let prefix = bits;
+  if (slash >= 0) {
+    const p = text.slice(slash + 1);
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > bits) {
+      return { ok: false, kind: 'invalid', hint: `the prefix length must be 0-${bits} for ${a.family === 'ipv4' ? 'IPv4' : 'IPv6'}` };
+    }
+    prefix = Number(p);
+  }
+  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
+  const first = a.value & ~hostMask & ((1n << BigInt(bits)) - 1n);
+  const canonical = `${formatAddress(a.family, first)}/${prefix}`;
+  if ((a.value & hostMask) !== 0n) return { ok: false, kind: 'host-bits', canonical, prefix };
+  return { ok: true, cidr: { family: a.family, addr: formatAddress(a.family, first), prefix, first, last: first | hostMask } };
+}
+
+export function cidrText(c: Pick<Cidr, 'addr' | 'prefix'>): string {
+  return `${c.addr}/${c.prefix}`;
+}
+
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  return outer.family === inner.family && outer.first <= inner.first && inner.last <= outer.last;
+}
+
+export function isLoopbackV4(v: bigint): boolean {
+  return v >> 24n === 127n;
+}

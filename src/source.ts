@@ -1,0 +1,62 @@
+// Source text with a line index, and the spans every later stage points back with.
+
+export interface Position {
+  /** 1-based line */
+  line: number;
+  /** 1-based column, in UTF-16 code units (what editors and Chevrotain count) */
+  col: number;
+  /** 0-based offset into the text */
+  offset: number;
+}
+
+export interface Span {
+  file: string;
+  start: Position;
+  end: Position; // exclusive
+}
+
+export class SourceFile {
+  readonly lineStarts: number[];
+
+  constructor(
+    readonly path: string,
+    readonly text: string,
+  ) {
+    this.lineStarts = [0];
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+    }
+  }
+
+  position(offset: number): Position {
+    const o = Math.max(0, Math.min(offset, this.text.length));
+    // binary search for the last line start <= o
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid] <= o) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: o - this.lineStarts[lo] + 1, offset: o };
+  }
+
+  span(startOffset: number, endOffset: number): Span {
+    return { file: this.path, start: this.position(startOffset), end: this.position(endOffset) };
+  }
+
+  /** The text of a 1-based line, without its newline. */
+  lineText(line: number): string {
+    const start = this.lineStarts[line - 1];
+    if (start === undefined) return '';
+    const next = this.lineStarts[line];
+    let end = next === undefined ? this.text.length : next - 1;
+    if (end > start && this.text.charCodeAt(end - 1) === 13) end--;
+    return this.text.slice(start, end);
+  }
+}
+
+/** A span covering both a and b (a must start first). */
+export function joinSpans(a: Span, b: Span): Span {
+  return { file: a.file, start: a.start, end: b.end };
+}
