@@ -53,7 +53,8 @@ export interface Policy {
   span: Span | null;
   proxy: {
     uid: Setting<Owner>;
-    gid: Setting<Owner>;
+    /** null: the proxy is recognised by uid alone. */
+    gid: Setting<Owner | null>;
     outboundPort: Setting<number>;
     inboundPort: Setting<number>;
     /** null: no tunnel port. */

@@ -38,7 +38,7 @@ export const blocks: BlockSpec[] = [
     doc: 'Who the proxy is and where it listens. Traffic of the proxy\'s uid or gid is never captured, so the proxy can reach the real destinations.',
     statements: [
       stmt('uid', 'uid', V.uid, (p, v, s) => (p.proxy.uid = { value: v as never, span: s }), '1337', "The proxy's user id (or user name). Its outbound traffic goes out directly.", 'uid 1337'),
-      stmt('gid', 'gid', V.gid, (p, v, s) => (p.proxy.gid = { value: v as never, span: s }), '1337', "The proxy's group id (or group name), excluded like the uid.", 'gid 1337'),
+      stmt('gid', 'gid', V.gid, (p, v, s) => (p.proxy.gid = { value: v as never, span: s }), '1337', "The proxy's group id (or group name), excluded like the uid. 'none' to recognise the proxy by uid alone.", 'gid 1337'),
       stmt('outbound-port', 'outbound-port', V.port, (p, v, s) => (p.proxy.outboundPort = { value: v as number, span: s }), '15001', 'Where captured outbound TCP is redirected (Envoy\'s outbound listener).', 'outbound-port 15001'),
       stmt('inbound-port', 'inbound-port', V.port, (p, v, s) => (p.proxy.inboundPort = { value: v as number, span: s }), '15006', 'Where captured inbound TCP is redirected or tproxied (Envoy\'s inbound listener).', 'inbound-port 15006'),
       stmt('tunnel-port', 'tunnel-port', V.optionalPort, (p, v, s) => (p.proxy.tunnelPort = { value: v as number | null, span: s }), '15008', "The proxy's tunnel (HBONE) port: never captured inbound. 'none' for no tunnel port.", 'tunnel-port 15008'),
@@ -69,7 +69,7 @@ export const blocks: BlockSpec[] = [
     id: 'loopback',
     doc: 'Traffic that stays inside the pod, over lo.',
     statements: [
-      stmt('passthrough', 'passthrough', V.addressList, (p, v, s) => (p.loopback.passthrough = { value: v as never, span: s }), '127.0.0.6, ::6', 'The source address the proxy uses when it forwards inbound traffic to the app; never captured, which stops the loop. IPv4 must be in 127.0.0.0/8; an IPv6 one must be assigned to lo (the shell backend does it).', 'passthrough 127.0.0.6, ::6'),
+      stmt('passthrough', 'passthrough', V.addressList, (p, v, s) => (p.loopback.passthrough = { value: v as never, span: s }), '127.0.0.6, ::6', "The source address the proxy uses when it forwards inbound traffic to the app; never captured, which stops the loop. 'none' when the proxy keeps the original source. IPv4 must be in 127.0.0.0/8; an IPv6 one must be assigned to lo (the shell backend does it).", 'passthrough 127.0.0.6, ::6'),
       stmt('localhost', 'localhost', V.cidrList, (p, v, s) => (p.loopback.localhost = { value: v as never, span: s }), '127.0.0.1/32, ::1/128', 'Destinations that count as localhost: never captured, and excluded from self-redirect.', 'localhost 127.0.0.1/32, ::1/128'),
       stmt('self-redirect', 'self-redirect', V.onOff, (p, v, s) => (p.loopback.selfRedirect = { value: v as boolean, span: s }), 'on', "When on, the proxy's own connections to the pod's IP (not localhost) go to its inbound listener, as inbound traffic would.", 'self-redirect on'),
     ],

@@ -138,7 +138,7 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
     if (o.kind === 'name') report(diag('name-resolved-at-load', orUndef(o.span), { what, text: o.name }));
   };
   named(p.proxy.uid.value, 'user');
-  named(p.proxy.gid.value, 'group');
+  if (p.proxy.gid.value) named(p.proxy.gid.value, 'group');
   if (groups.kind === 'list') groups.items.forEach((g) => named(g, 'group'));
   p.outbound.excludeGroups.value.forEach((g) => named(g, 'group'));
 

@@ -214,8 +214,14 @@ export const cidrList: ValueKind<CidrItem[]> = {
 };
 
 export const addressList: ValueKind<Address[]> = {
-  expected: 'a list of addresses (127.0.0.6, ::6)',
+  expected: "a list of addresses (127.0.0.6, ::6), or 'none'",
   parse(args, ctx) {
+    if (args.length === 1 && args[0].text === 'none') return [];
+    const none = args.find((a) => a.text === 'none');
+    if (none) {
+      ctx.report(diag('wildcard-in-list', none.span, { word: 'none' }));
+      return undefined;
+    }
     return list(args, ctx, this.expected, (a) => addressItem(a, ctx));
   },
 };
@@ -228,10 +234,11 @@ export const uid: ValueKind<Owner> = {
   },
 };
 
-export const gid: ValueKind<Owner> = {
-  expected: 'a gid 0-4294967294 or a group name',
+export const gid: ValueKind<Owner | null> = {
+  expected: "a gid 0-4294967294, a group name, or 'none'",
   parse(args, ctx) {
     const a = single(args, ctx, this.expected);
+    if (a?.text === 'none') return null;
     return a && ownerItem(a, ctx, 'gid');
   },
 };
