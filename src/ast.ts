@@ -52,9 +52,10 @@ export interface Policy {
   file: string;
   span: Span | null;
   proxy: {
-    uid: Setting<Owner>;
-    /** null: the proxy is recognised by uid alone. */
-    gid: Setting<Owner | null>;
+    /** The proxy's uids (at least one). */
+    uids: Setting<Owner[]>;
+    /** The proxy's gids; empty: the proxy is recognised by uid alone. */
+    gids: Setting<Owner[]>;
     outboundPort: Setting<number>;
     inboundPort: Setting<number>;
     /** null: no tunnel port. */

@@ -24,8 +24,8 @@ export function defaultPolicy(name: string, file: string): Policy {
     file,
     span: null,
     proxy: {
-      uid: d({ kind: 'id', id: 1337, span: null }),
-      gid: d({ kind: 'id', id: 1337, span: null }),
+      uids: d([{ kind: 'id', id: 1337, span: null }]),
+      gids: d([{ kind: 'id', id: 1337, span: null }]),
       outboundPort: d(15001),
       inboundPort: d(15006),
       tunnelPort: d(15008),

@@ -37,8 +37,8 @@ export const blocks: BlockSpec[] = [
     id: 'proxy',
     doc: 'Who the proxy is and where it listens. Traffic of the proxy\'s uid or gid is never captured, so the proxy can reach the real destinations.',
     statements: [
-      stmt('uid', 'uid', V.uid, (p, v, s) => (p.proxy.uid = { value: v as never, span: s }), '1337', "The proxy's user id (or user name). Its outbound traffic goes out directly.", 'uid 1337'),
-      stmt('gid', 'gid', V.gid, (p, v, s) => (p.proxy.gid = { value: v as never, span: s }), '1337', "The proxy's group id (or group name), excluded like the uid. 'none' to recognise the proxy by uid alone.", 'gid 1337'),
+      stmt('uid', 'uid', V.uids, (p, v, s) => (p.proxy.uids = { value: v as never, span: s }), '1337', "The proxy's user id (or user name), or several: its outbound traffic goes out directly, never captured.", 'uid 1337'),
+      stmt('gid', 'gid', V.gids, (p, v, s) => (p.proxy.gids = { value: v as never, span: s }), '1337', "The proxy's group id (or group name), or several, excluded like the uid. 'none' to recognise the proxy by uid alone.", 'gid 1337'),
       stmt('outbound-port', 'outbound-port', V.port, (p, v, s) => (p.proxy.outboundPort = { value: v as number, span: s }), '15001', 'Where captured outbound TCP is redirected (Envoy\'s outbound listener).', 'outbound-port 15001'),
       stmt('inbound-port', 'inbound-port', V.port, (p, v, s) => (p.proxy.inboundPort = { value: v as number, span: s }), '15006', 'Where captured inbound TCP is redirected or tproxied (Envoy\'s inbound listener).', 'inbound-port 15006'),
       stmt('tunnel-port', 'tunnel-port', V.optionalPort, (p, v, s) => (p.proxy.tunnelPort = { value: v as number | null, span: s }), '15008', "The proxy's tunnel (HBONE) port: never captured inbound. 'none' for no tunnel port.", 'tunnel-port 15008'),

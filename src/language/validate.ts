@@ -31,6 +31,8 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
   const groups = p.outbound.groups.value;
   if (groups.kind === 'list') textDuplicates(groups.items, ownerKey, report);
   textDuplicates(p.outbound.excludeGroups.value, ownerKey, report);
+  textDuplicates(p.proxy.uids.value, ownerKey, report);
+  textDuplicates(p.proxy.gids.value, ownerKey, report);
   textDuplicates(p.loopback.passthrough.value, (a) => a.text, report);
   cidrDuplicates(p.loopback.localhost.value, report);
   const dns = p.dns.capture.value;
@@ -137,8 +139,8 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
   const named = (o: Owner, what: string) => {
     if (o.kind === 'name') report(diag('name-resolved-at-load', orUndef(o.span), { what, text: o.name }));
   };
-  named(p.proxy.uid.value, 'user');
-  if (p.proxy.gid.value) named(p.proxy.gid.value, 'group');
+  p.proxy.uids.value.forEach((u) => named(u, 'user'));
+  p.proxy.gids.value.forEach((g) => named(g, 'group'));
   if (groups.kind === 'list') groups.items.forEach((g) => named(g, 'group'));
   p.outbound.excludeGroups.value.forEach((g) => named(g, 'group'));
 

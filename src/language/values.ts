@@ -226,20 +226,19 @@ export const addressList: ValueKind<Address[]> = {
   },
 };
 
-export const uid: ValueKind<Owner> = {
-  expected: 'a uid 0-4294967294 or a user name',
+export const uids: ValueKind<Owner[]> = {
+  expected: 'a uid 0-4294967294 or a user name, or a list of them',
   parse(args, ctx) {
-    const a = single(args, ctx, this.expected);
-    return a && ownerItem(a, ctx, 'uid');
+    return list(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'uid'));
   },
 };
 
-export const gid: ValueKind<Owner | null> = {
-  expected: "a gid 0-4294967294, a group name, or 'none'",
+/** Proxy gids: a list, or 'none' to recognise the proxy by uid alone. */
+export const gids: ValueKind<Owner[]> = {
+  expected: "a gid 0-4294967294 or a group name, a list of them, or 'none'",
   parse(args, ctx) {
-    const a = single(args, ctx, this.expected);
-    if (a?.text === 'none') return null;
-    return a && ownerItem(a, ctx, 'gid');
+    if (args.length === 1 && args[0].text === 'none') return [];
+    return list(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'gid'));
   },
 };
 
