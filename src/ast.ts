@@ -43,7 +43,12 @@ export interface Interface {
   span: Span | null;
 }
 
-export type InboundMode = { kind: 'redirect' } | { kind: 'tproxy'; mark: number; table: number };
+/**
+ * TPROXY: `mark` tags diverted packets (and the routing rule that makes them local),
+ * `table` is the policy routing table, `localMark` tags the proxy's own loopback
+ * connections to the pod IP so they are not diverted again (Istio: 1338).
+ */
+export type InboundMode = { kind: 'redirect' } | { kind: 'tproxy'; mark: number; table: number; localMark: number };
 
 export type DnsCapture = { kind: 'off' } | { kind: 'all' } | { kind: 'servers'; servers: Address[] };
 

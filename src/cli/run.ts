@@ -1,13 +1,15 @@
 // The command-line entry: dispatch to a command, turn usage errors into exit 3 and any
 // unexpected exception into a one-line message (never a stack trace) with exit 2.
 import { check } from './commands/check.js';
+import { compileCmd } from './commands/compile.js';
+import { traceCmd } from './commands/trace.js';
 import type { Command } from './commands/command.js';
 import { explain } from './commands/explain.js';
 import { fmt } from './commands/fmt.js';
 import { EXIT, UsageError, type Io } from './io.js';
 import { version } from './version.js';
 
-export const commands: Command[] = [check, fmt, explain];
+export const commands: Command[] = [check, fmt, compileCmd, traceCmd, explain];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

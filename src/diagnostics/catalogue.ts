@@ -275,6 +275,12 @@ export const catalogue = {
     hint: 'loading fails on a node without it; a numeric id does not depend on the node',
     explain: 'iptables and nft resolve user and group names at load time: the same rules fail to load on a host that lacks the name.',
   },
+  'one-per-family': {
+    severity: 'error',
+    message: "'{name}' lists more than one {family} value: '{a}' and '{b}'",
+    hint: 'use one prefix that covers both',
+    explain: 'The localhost range is matched negated in the self-redirect rule (`! -d CIDR`), which iptables can express for one prefix per family only.',
+  },
   'interface-in-both': {
     severity: 'error',
     message: "interface '{text}' is both excluded and rerouted",
@@ -292,6 +298,73 @@ export const catalogue = {
     message: "'exclude groups' can only narrow 'groups *'",
     hint: "either list the groups to capture, or capture '*' and exclude some",
     explain: 'Istio accepts owner-group includes or excludes, never both; an exclusion only narrows a wildcard.',
+  },
+
+  // ---- importing rule sets ---------------------------------------------------------------
+  'rules-syntax': {
+    severity: 'error',
+    message: '{detail}',
+    explain: 'A line of an iptables-restore or iptables-save file could not be read.',
+  },
+  'rules-unknown-module': {
+    severity: 'error',
+    message: "unknown match module '{name}'",
+    hint: 'meshcap reads the modules tcp, udp, multiport, owner, mark, connmark, conntrack, state, socket and comment',
+    explain: 'The rule uses a match meshcap does not model; it is reported rather than silently dropped, since dropping it would change the rule.',
+  },
+  'rules-unknown-target': {
+    severity: 'error',
+    message: "unknown target '{name}'",
+    hint: 'meshcap reads ACCEPT, DROP, RETURN, REDIRECT, TPROXY, MARK, CONNMARK, CT, DNAT, LOG and jumps to chains',
+    explain: 'The rule uses a target meshcap does not model.',
+  },
+  'rules-unknown-option': {
+    severity: 'error',
+    message: "option '{name}' is not understood here",
+    hint: '{hint}',
+    explain: 'An option that the preceding module or target does not take, or that meshcap does not model.',
+  },
+  'rules-missing-chain': {
+    severity: 'error',
+    message: "chain '{name}' is not declared in table {table}",
+    hint: "declare it with ':{name} - [0:0]' or '-N {name}'",
+    explain: 'A rule refers to a chain that does not exist. iptables-legacy-restore refuses this; iptables-nft-restore --test accepts it (netfilter-facts §2).',
+  },
+  'rules-invalid-hook': {
+    severity: 'error',
+    message: '{detail}',
+    explain: 'The kernel refuses this rule in this chain (e.g. an owner match outside OUTPUT/POSTROUTING, -i in OUTPUT, REDIRECT outside nat, TPROXY outside mangle PREROUTING).',
+  },
+
+  // ---- Istio import ------------------------------------------------------------------------
+  'istio-unknown-flag': {
+    severity: 'error',
+    message: "unknown istio-iptables flag '{name}'",
+    hint: '{suggestion}',
+    explain: 'The flag is not one istio-iptables takes.',
+  },
+  'istio-bad-value': {
+    severity: 'error',
+    message: "{flag}: {detail}",
+    explain: 'The value of an istio-iptables flag or config field is malformed.',
+  },
+  'istio-ignored': {
+    severity: 'info',
+    message: "{flag} has no effect on the rules and is ignored",
+    explain: 'Flags that control validation, probes, dry runs or logging do not change the rule set.',
+  },
+  'istio-dropped': {
+    severity: 'warning',
+    message: '{flag} is ignored by istio-iptables here: {reason}',
+    hint: 'meshcap leaves it out of the policy, which is what istio-iptables does',
+    explain: 'istio-iptables silently ignores some combinations (e.g. inbound exclusions when inbound capture is a list); meshcap says so.',
+  },
+
+  // ---- packets -------------------------------------------------------------------------------
+  'invalid-packet': {
+    severity: 'error',
+    message: 'packet {path}: {detail}',
+    explain: 'The packet given to trace is not valid; see docs/trace.md for its fields.',
   },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -48,7 +48,7 @@ export const blocks: BlockSpec[] = [
     id: 'inbound',
     doc: 'Capture of TCP connections arriving at the pod.',
     statements: [
-      stmt('mode', 'mode', V.inboundMode, (p, v, s) => (p.inbound.mode = { value: v as never, span: s }), 'redirect', "'redirect' rewrites the destination to the inbound port (nat table). 'tproxy' delivers without rewriting (mangle table, needs policy routing): 'mode tproxy mark 1337 table 133' sets the packet mark and the routing table (defaults 1337 and 133).", 'mode tproxy mark 1337 table 133'),
+      stmt('mode', 'mode', V.inboundMode, (p, v, s) => (p.inbound.mode = { value: v as never, span: s }), 'redirect', "'redirect' rewrites the destination to the inbound port (nat table). 'tproxy' delivers without rewriting (mangle table, needs policy routing): 'mode tproxy mark 1337 table 133 local-mark 1338' sets the packet mark, the routing table, and the mark of the proxy's own loopback connections to the pod IP (defaults 1337, 133, 1338).", 'mode tproxy mark 1337 table 133'),
       stmt('capture-ports', 'capture ports', V.portSelection, (p, v, s) => (p.inbound.capturePorts = { value: v as never, span: s }), 'none', "Destination ports whose inbound TCP is captured: '*' for all, 'none', or a list of ports and ranges.", 'capture ports *'),
       stmt('exclude-ports', 'exclude ports', V.portList, (p, v, s) => (p.inbound.excludePorts = { value: v as never, span: s }), '(none)', "Ports left alone when 'capture ports *' (health checks, metrics). Only valid with '*'.", 'exclude ports 15090, 15021, 15020'),
     ],

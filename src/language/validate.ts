@@ -118,6 +118,11 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
     }
   }
 
+  for (const fam of ['ipv4', 'ipv6'] as const) {
+    const xs = p.loopback.localhost.value.filter((c) => c.family === fam);
+    if (xs.length > 1) report(diag('one-per-family', orUndef(xs[1].span), { name: 'localhost', family: fam === 'ipv4' ? 'IPv4' : 'IPv6', a: cidrText(xs[0]), b: cidrText(xs[1]) }));
+  }
+
   // Families.
   const enabled = new Set(fams);
   const familyCheck = (items: (Address | CidrItem)[], what: string) => {

@@ -300,9 +300,10 @@ function choiceOf(a: Atom, ctx: ValueContext, choices: string[]): string | undef
 
 export const DEFAULT_TPROXY_MARK = 1337;
 export const DEFAULT_TPROXY_TABLE = 133;
+export const DEFAULT_TPROXY_LOCAL_MARK = 1338;
 
 export const inboundMode: ValueKind<InboundMode> = {
-  expected: "'redirect', or 'tproxy' with optional 'mark N' and 'table N'",
+  expected: "'redirect', or 'tproxy' with optional 'mark N', 'table N' and 'local-mark N'",
   parse(args, ctx) {
     if (!needValue(args, ctx, this.expected)) return undefined;
     const kind = choiceOf(args[0], ctx, ['redirect', 'tproxy']);
@@ -313,26 +314,28 @@ export const inboundMode: ValueKind<InboundMode> = {
     }
     let mark = DEFAULT_TPROXY_MARK;
     let table = DEFAULT_TPROXY_TABLE;
+    let localMark = DEFAULT_TPROXY_LOCAL_MARK;
     let ok = true;
     const seen = new Set<string>();
     for (let i = 1; i < args.length; i += 2) {
       const opt = args[i];
       const val = args[i + 1];
-      if ((opt.text !== 'mark' && opt.text !== 'table') || seen.has(opt.text)) {
-        ctx.report(diag('unexpected-value', opt.span, { text: opt.text, after: `'${args.slice(0, i).map((x) => x.text).join(' ')}'`, expected: "'mode tproxy' takes 'mark N' and 'table N', once each" }));
+      if ((opt.text !== 'mark' && opt.text !== 'table' && opt.text !== 'local-mark') || seen.has(opt.text)) {
+        ctx.report(diag('unexpected-value', opt.span, { text: opt.text, after: `'${args.slice(0, i).map((x) => x.text).join(' ')}'`, expected: "'mode tproxy' takes 'mark N', 'table N' and 'local-mark N', once each" }));
         return undefined;
       }
       seen.add(opt.text);
       if (!val) {
-        ctx.report(diag('missing-value', opt.span, { name: opt.text, expected: opt.text === 'mark' ? 'a 32-bit mark' : 'a routing table id' }));
+        ctx.report(diag('missing-value', opt.span, { name: opt.text, expected: opt.text === 'table' ? 'a routing table id' : 'a 32-bit mark' }));
         return undefined;
       }
       const n = numberWord(val.text);
-      if (opt.text === 'mark') {
+      if (opt.text === 'mark' || opt.text === 'local-mark') {
         if (n === undefined || n < 1 || n > 0xffffffff) {
           ctx.report(diag('invalid-mark', val.span, { text: val.text }));
           ok = false;
-        } else mark = n;
+        } else if (opt.text === 'mark') mark = n;
+        else localMark = n;
       } else {
         if (n === undefined || !/^[0-9]+$/.test(val.text) || n < 1 || n > 2147483647 || (n >= 253 && n <= 255)) {
           ctx.report(diag('invalid-table', val.span, { text: val.text }));
@@ -340,7 +343,11 @@ export const inboundMode: ValueKind<InboundMode> = {
         } else table = n;
       }
     }
-    return ok ? { kind: 'tproxy', mark, table } : undefined;
+    if (ok && mark === localMark) {
+      ctx.report(diag('unexpected-value', args[0].span, { text: 'tproxy', after: "'mode'", expected: `'mark' and 'local-mark' must differ (both are ${mark})` }));
+      return undefined;
+    }
+    return ok ? { kind: 'tproxy', mark, table, localMark } : undefined;
   },
 };
 

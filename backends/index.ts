@@ -1,0 +1,53 @@
+// The backends: each emits text from the IR and reads its own text back (the round trip
+// every compile checks). One entry per artifact.
+import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
+import type { Family, RuleSet } from '../src/ir/types.js';
+import { SourceFile } from '../src/source.js';
+import { emitIptables } from './iptables/emit.js';
+import { importIptables } from './iptables/import.js';
+
+export interface BackendOptions {
+  comments: boolean;
+}
+
+export interface Backend {
+  name: string;
+  /** What the artifact is, for messages and file headers. */
+  description: string;
+  /** File name suffix of the artifact in `-o DIR`. */
+  extension: string;
+  /** The family whose rules it carries (undefined: all). */
+  family?: Family;
+  emit(rs: RuleSet, opts: BackendOptions): string;
+  /** Read the emitted text back into the IR (the same importer users get). */
+  reimport(text: string, path: string): { ruleset?: RuleSet; diagnostics: Diagnostic[] };
+}
+
+export const backends: Backend[] = [
+  {
+    name: 'iptables',
+    description: 'iptables-restore input (IPv4)',
+    extension: 'iptables.rules',
+    family: 'ipv4',
+    emit: (rs, opts) => emitIptables(rs, 'ipv4', opts),
+    reimport: (text, path) => importIptables(new SourceFile(path, text), 'ipv4'),
+  },
+  {
+    name: 'ip6tables',
+    description: 'ip6tables-restore input (IPv6)',
+    extension: 'ip6tables.rules',
+    family: 'ipv6',
+    emit: (rs, opts) => emitIptables(rs, 'ipv6', opts),
+    reimport: (text, path) => importIptables(new SourceFile(path, text), 'ipv6'),
+  },
+];
+
+export function backendByName(name: string): Backend | undefined {
+  return backends.find((b) => b.name === name);
+}
+
+/** The part of a rule set a backend carries (its family's tables). */
+export function restrictTo(rs: RuleSet, family: Family | undefined): RuleSet {
+  if (!family) return rs;
+  return { ...rs, tables: rs.tables.filter((t) => t.family === family || t.family === 'inet') };
+}

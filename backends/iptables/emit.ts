@@ -1,0 +1,190 @@
+// IR -> iptables-restore text, one document per family (iptables-restore for IPv4,
+// ip6tables-restore for IPv6). Complete files: `*table`, `:CHAIN POLICY [0:0]` headers,
+// rules, COMMIT; loadable by iptables-legacy-restore and iptables-nft-restore, also with
+// --noflush onto a node that has other rules.
+import type { Action, Chain, Family, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
+
+export interface EmitOptions {
+  /** `-m comment --comment "meshcap FILE:LINE purpose"` on every rule (default on). */
+  comments: boolean;
+}
+
+/** The kernel's multiport limit: 15 ports, a range counting as two (netfilter-facts §1.11). */
+export const MULTIPORT_MAX = 15;
+
+const ALL = 0xffffffff;
+const TABLE_ORDER = ['raw', 'mangle', 'nat', 'filter'];
+const HOOK_ORDER = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+
+export class EmitError extends Error {}
+
+const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+const neg = (b: boolean) => (b ? '! ' : '');
+const portText = ([lo, hi]: [number, number]) => (lo === hi ? String(lo) : `${lo}:${hi}`);
+
+/** Split port ranges into multiport-sized groups (a range counts as two ports). */
+export function multiportChunks(ranges: [number, number][]): [number, number][][] {
+  const chunks: [number, number][][] = [];
+  let cur: [number, number][] = [];
+  let weight = 0;
+  for (const r of ranges) {
+    const w = r[0] === r[1] ? 1 : 2;
+    if (weight + w > MULTIPORT_MAX) {
+      chunks.push(cur);
+      cur = [];
+      weight = 0;
+    }
+    cur.push(r);
+    weight += w;
+  }
+  if (cur.length) chunks.push(cur);
+  return chunks;
+}
+
+function quote(s: string): string {
+  // iptables-restore splits on whitespace and honours double quotes with \" escapes.
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * Positive lists that one iptables match cannot hold (several CIDRs, more than 15 ports)
+ * become several rules; negated ones become several matches in one rule.
+ */
+function expand(rule: Rule): Rule[] {
+  let variants: Match[][] = [[]];
+  for (const m of rule.matches) {
+    let alts: Match[][];
+    if ((m.kind === 'saddr' || m.kind === 'daddr') && m.cidrs.length > 1) {
+      if (m.neg) alts = [m.cidrs.map((c) => ({ ...m, cidrs: [c] }))];
+      else alts = m.cidrs.map((c) => [{ ...m, cidrs: [c] }]);
+    } else if ((m.kind === 'sport' || m.kind === 'dport') && m.ranges.length > 1) {
+      const chunks = multiportChunks(m.ranges);
+      if (m.neg) alts = [chunks.map((c) => ({ ...m, ranges: c }))];
+      else alts = chunks.map((c) => [{ ...m, ranges: c }]);
+    } else alts = [[m]];
+    const next: Match[][] = [];
+    for (const v of variants) for (const a of alts) next.push([...v, ...a]);
+    variants = next;
+  }
+  return variants.map((matches) => ({ ...rule, matches }));
+}
+
+function matchText(m: Match, protocol: string | undefined): string {
+  switch (m.kind) {
+    case 'protocol':
+      return `${neg(m.neg)}-p ${m.protocol}`;
+    case 'saddr':
+    case 'daddr':
+      return `${neg(m.neg)}-${m.kind === 'saddr' ? 's' : 'd'} ${m.cidrs[0].addr}/${m.cidrs[0].prefix}`;
+    case 'iif':
+    case 'oif':
+      return `${neg(m.neg)}-${m.kind === 'iif' ? 'i' : 'o'} ${m.name}${m.prefix ? '+' : ''}`;
+    case 'sport':
+    case 'dport': {
+      if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') throw new EmitError(`a ${m.kind} match needs -p tcp, udp or sctp before it`);
+      const dir = m.kind === 'sport' ? 's' : 'd';
+      if (m.ranges.length === 1) return `-m ${protocol} ${neg(m.neg)}--${dir}port ${portText(m.ranges[0])}`;
+      return `-m multiport ${neg(m.neg)}--${dir}ports ${m.ranges.map(portText).join(',')}`;
+    }
+    case 'uid':
+    case 'gid':
+      return `-m owner ${neg(m.neg)}--${m.kind}-owner ${m.id}`;
+    case 'mark':
+    case 'connmark':
+      return `-m ${m.kind} ${neg(m.neg)}--mark ${m.value}${m.mask === ALL ? '' : '/' + hex(m.mask)}`;
+    case 'ctstate':
+      return `-m conntrack ${neg(m.neg)}--ctstate ${m.states.map((s) => s.toUpperCase()).join(',')}`;
+    case 'socket':
+      return `-m socket${m.transparent ? ' --transparent' : ''}`;
+  }
+}
+
+function actionText(a: Action, family: Family): string {
+  switch (a.kind) {
+    case 'accept':
+      return '-j ACCEPT';
+    case 'drop':
+      return '-j DROP';
+    case 'return':
+      return '-j RETURN';
+    case 'jump':
+      return `-j ${a.chain}`;
+    case 'goto':
+      return `-g ${a.chain}`;
+    case 'redirect':
+      return `-j REDIRECT --to-ports ${a.port}`;
+    case 'tproxy':
+      return `-j TPROXY --on-port ${a.port}${a.addr ? ` --on-ip ${a.addr}` : ''} --tproxy-mark ${hex(a.mark)}/${hex(a.mask)}`;
+    case 'mark-set':
+      return `-j MARK --set-xmark ${hex(a.value)}/${hex(a.mask)}`;
+    case 'connmark-save':
+      return `-j CONNMARK --save-mark --nfmask ${hex(a.nfmask)} --ctmask ${hex(a.ctmask)}`;
+    case 'connmark-restore':
+      return `-j CONNMARK --restore-mark --nfmask ${hex(a.nfmask)} --ctmask ${hex(a.ctmask)}`;
+    case 'ct-zone':
+      return `-j CT --zone ${a.zone}`;
+    case 'dnat':
+      return `-j DNAT --to-destination ${family === 'ipv6' ? `[${a.addr}]` : a.addr}${a.port ? ':' + a.port : ''}`;
+    case 'log':
+      return `-j LOG --log-prefix ${quote(a.prefix)}`;
+    case 'counter':
+      return '';
+  }
+}
+
+export function commentOf(rule: Rule): string {
+  const where = rule.origin.span ? `${rule.origin.span.file}:${rule.origin.span.start.line} ` : '';
+  // The kernel keeps at most 255 bytes of a comment.
+  let text = `meshcap ${where}${rule.origin.purpose}`.replace(/[\r\n]/g, ' ');
+  while (Buffer.byteLength(text) > 255) text = text.slice(0, -1);
+  return text;
+}
+
+export function ruleText(chain: string, rule: Rule, family: Family, opts: EmitOptions): string[] {
+  return expand(rule).map((r) => {
+    const parts = [`-A ${chain}`];
+    let protocol: string | undefined;
+    // iptables wants -p before the port matches that depend on it.
+    const order = (m: Match) => ['saddr', 'daddr', 'iif', 'oif', 'protocol'].indexOf(m.kind);
+    const sorted = [...r.matches].sort((a, b) => {
+      const oa = order(a);
+      const ob = order(b);
+      return (oa < 0 ? 99 : oa) - (ob < 0 ? 99 : ob);
+    });
+    for (const m of sorted) {
+      if (m.kind === 'protocol' && !m.neg) protocol = m.protocol;
+      parts.push(matchText(m, protocol));
+    }
+    if (opts.comments) parts.push(`-m comment --comment ${quote(commentOf(rule))}`);
+    const act = actionText(r.action, family);
+    if (act) parts.push(act);
+    return parts.join(' ');
+  });
+}
+
+function chainHeader(c: Chain): string {
+  return `:${c.name} ${c.base ? c.base.policy.toUpperCase() : '-'} [0:0]`;
+}
+
+export function emitTable(t: Table, family: Family, opts: EmitOptions): string {
+  const lines = [`*${t.name}`];
+  const chains = [...t.chains].sort((a, b) => {
+    const ia = a.base ? HOOK_ORDER.indexOf(a.name) : 99;
+    const ib = b.base ? HOOK_ORDER.indexOf(b.name) : 99;
+    return ia - ib;
+  });
+  for (const c of chains) lines.push(chainHeader(c));
+  for (const c of chains) for (const r of c.rules) lines.push(...ruleText(c.name, r, family, opts));
+  lines.push('COMMIT');
+  return lines.join('\n') + '\n';
+}
+
+/** The iptables-restore document of one family, or '' when the rule set has none. */
+export function emitIptables(rs: RuleSet, family: Family, opts: EmitOptions = { comments: true }): string {
+  const tables = rs.tables
+    .filter((t) => t.family === family)
+    .sort((a, b) => TABLE_ORDER.indexOf(a.name) - TABLE_ORDER.indexOf(b.name));
+  for (const t of tables) if (!TABLE_ORDER.includes(t.name)) throw new EmitError(`iptables has no table '${t.name}'`);
+  const head = `# Generated by meshcap from policy ${rs.name} (${family === 'ipv4' ? 'iptables-restore' : 'ip6tables-restore'})\n`;
+  return head + tables.map((t) => emitTable(t, family, opts)).join('');
+}

@@ -1,0 +1,454 @@
+// iptables-restore / iptables-save text -> IR. Reads Istio's input form (`-I` inserts,
+// `--to-port`, implicit `-m tcp`, no `:CHAIN` headers, `-N`) and the kernel's saved form
+// (`-m tcp`, hex marks, reordered TPROXY options, `[0:0]` counters). Anything it does not
+// model is an error naming the line and the module or target, never silently dropped.
+import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
+import type { Action, Chain, CtState, Family, IrCidr, Match, Protocol, Rule, RuleSet, Table } from '../../src/ir/types.js';
+import { BUILTIN_CHAINS, iptablesBase, type Hook } from '../../src/ir/types.js';
+import { formatAddress, parseAddress } from '../../src/net/ip.js';
+import type { SourceFile, Span } from '../../src/source.js';
+
+export interface ImportResult {
+  ruleset?: RuleSet;
+  diagnostics: Diagnostic[];
+}
+
+const MODULES = new Set(['tcp', 'udp', 'sctp', 'multiport', 'owner', 'mark', 'connmark', 'conntrack', 'state', 'socket', 'comment']);
+const PROTOCOLS = new Set(['tcp', 'udp', 'icmp', 'icmpv6', 'ipv6-icmp', 'sctp']);
+const STATES = new Set(['new', 'established', 'related', 'invalid', 'untracked']);
+
+class LineError extends Error {
+  constructor(readonly d: Diagnostic) {
+    super(d.message);
+  }
+}
+
+/** Split a line like a shell would for iptables-restore: whitespace, "quotes", \\ escapes. */
+export function splitWords(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let q = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (q) {
+      if (ch === '\\' && i + 1 < line.length) cur += line[++i];
+      else if (ch === '"') q = false;
+      else cur += ch;
+      continue;
+    }
+    if (ch === '"') {
+      q = true;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}
+
+function parseNumber(s: string | undefined, max = 0xffffffff): number | undefined {
+  if (s === undefined) return undefined;
+  let n: number;
+  if (/^0x[0-9a-fA-F]+$/.test(s)) n = parseInt(s.slice(2), 16);
+  else if (/^[0-9]+$/.test(s)) n = Number(s);
+  else return undefined;
+  return n <= max ? n : undefined;
+}
+
+/** Address or CIDR as iptables takes it: host bits are masked, as the kernel does. */
+function lenientCidr(s: string, family: Family): IrCidr | undefined {
+  const [a, p] = s.split('/', 2);
+  const addr = parseAddress(a);
+  if (!addr.ok || addr.family !== family) return undefined;
+  const bits = family === 'ipv4' ? 32 : 128;
+  let prefix = bits;
+  if (p !== undefined) {
+    if (/^[0-9]+$/.test(p) && Number(p) <= bits) prefix = Number(p);
+    else {
+      // A dotted netmask (255.255.0.0) as iptables also accepts.
+      const m = parseAddress(p);
+      if (!m.ok || m.family !== family) return undefined;
+      const ones = m.value.toString(2).replace(/0+$/, '');
+      if (/0/.test(ones)) return undefined;
+      prefix = m.value === 0n ? 0 : ones.length;
+    }
+  }
+  const host = (1n << BigInt(bits - prefix)) - 1n;
+  return { family, addr: formatAddress(family, addr.value & ~host), prefix };
+}
+
+function parsePorts(s: string, multi: boolean): [number, number][] | undefined {
+  const items = multi ? s.split(',') : [s];
+  const out: [number, number][] = [];
+  for (const it of items) {
+    const [a, b] = it.split(':', 2);
+    const lo = a === '' ? 0 : parseNumber(a, 65535);
+    const hi = b === undefined ? lo : b === '' ? 65535 : parseNumber(b, 65535);
+    if (lo === undefined || hi === undefined || lo > hi) return undefined;
+    out.push([lo, hi]);
+  }
+  return out;
+}
+
+function parseMarkMask(s: string): { value: number; mask: number } | undefined {
+  const [v, m] = s.split('/', 2);
+  const value = parseNumber(v);
+  const mask = m === undefined ? 0xffffffff : parseNumber(m);
+  if (value === undefined || mask === undefined) return undefined;
+  return { value, mask };
+}
+
+interface TableState {
+  table: Table;
+  chains: Map<string, Chain>;
+  builtins: Set<string>;
+  jumps: { chain: string; span: Span }[];
+}
+
+export function importIptables(src: SourceFile, family: Family, name = src.path): ImportResult {
+  const diagnostics: Diagnostic[] = [];
+  const tables = new Map<string, TableState>();
+  let cur: TableState | undefined;
+  const lines = src.text.split('\n');
+  let offset = 0;
+  lines.forEach((rawLine, idx) => {
+    const lineStart = offset;
+    offset += rawLine.length + 1;
+    const line = rawLine.replace(/\r$/, '');
+    const trimmed = line.trim();
+    const lead = line.length - line.trimStart().length;
+    const span = src.span(lineStart + lead, lineStart + line.length);
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    try {
+      const words = splitWords(trimmed);
+      if (trimmed.startsWith('*')) {
+        const tname = trimmed.slice(1).trim();
+        if (!BUILTIN_CHAINS[tname]) throw new LineError(diag('rules-syntax', span, { detail: `unknown table '${tname}'` }));
+        cur = tables.get(tname);
+        if (!cur) {
+          const t: Table = { family, name: tname, chains: [] };
+          cur = { table: t, chains: new Map(), builtins: new Set(), jumps: [] };
+          for (const h of BUILTIN_CHAINS[tname]) {
+            const c: Chain = { name: h.toUpperCase(), base: iptablesBase(tname, h), rules: [] };
+            cur.chains.set(c.name, c);
+            cur.builtins.add(c.name);
+            t.chains.push(c);
+          }
+          tables.set(tname, cur);
+        }
+        return;
+      }
+      if (trimmed === 'COMMIT') {
+        if (!cur) throw new LineError(diag('rules-syntax', span, { detail: 'COMMIT outside a table' }));
+        cur = undefined;
+        return;
+      }
+      if (!cur) throw new LineError(diag('rules-syntax', span, { detail: `'${words[0]}' before any '*table' line` }));
+      const t = cur;
+      if (trimmed.startsWith(':')) {
+        const [cname, policy] = [words[0].slice(1), words[1]];
+        if (t.builtins.has(cname)) {
+          if (policy !== 'ACCEPT' && policy !== 'DROP') throw new LineError(diag('rules-syntax', span, { detail: `policy of ${cname} must be ACCEPT or DROP` }));
+          t.chains.get(cname)!.base!.policy = policy === 'ACCEPT' ? 'accept' : 'drop';
+        } else declare(t, cname, span);
+        return;
+      }
+      let w = words;
+      if (/^\[\d+:\d+\]$/.test(w[0])) w = w.slice(1); // iptables-save -c counters
+      const cmd = w[0];
+      if (cmd === '-N' || cmd === '--new-chain') return void declare(t, w[1], span);
+      if (cmd === '-P' || cmd === '--policy') {
+        const c = t.chains.get(w[1]);
+        if (!c?.base) throw new LineError(diag('rules-syntax', span, { detail: `-P needs a built-in chain, not '${w[1]}'` }));
+        c.base.policy = w[2] === 'DROP' ? 'drop' : 'accept';
+        return;
+      }
+      if (cmd === '-F' || cmd === '--flush') {
+        if (w[1]) chainOf(t, w[1], span).rules = [];
+        else for (const c of t.chains.values()) c.rules = [];
+        return;
+      }
+      if (cmd === '-A' || cmd === '--append' || cmd === '-I' || cmd === '--insert') {
+        const chain = chainOf(t, w[1], span);
+        let rest = w.slice(2);
+        let pos = chain.rules.length;
+        if (cmd === '-I' || cmd === '--insert') {
+          pos = 0;
+          const n = parseNumber(rest[0]);
+          if (n !== undefined && /^[0-9]+$/.test(rest[0])) {
+            pos = n - 1;
+            rest = rest.slice(1);
+          }
+          if (pos < 0 || pos > chain.rules.length) throw new LineError(diag('rules-syntax', span, { detail: `-I ${w[1]} ${pos + 1}: the chain has ${chain.rules.length} rules` }));
+        }
+        const rule = parseRule(rest, family, span, t.table.name);
+        if (rule.action.kind === 'jump' || rule.action.kind === 'goto') t.jumps.push({ chain: rule.action.chain, span });
+        chain.rules.splice(pos, 0, rule);
+        return;
+      }
+      throw new LineError(diag('rules-syntax', span, { detail: `unknown command '${cmd}'` }));
+    } catch (e) {
+      if (e instanceof LineError) diagnostics.push(e.d);
+      else throw e;
+    }
+    void idx;
+  });
+  if (cur) diagnostics.push(diag('rules-syntax', src.span(src.text.length, src.text.length), { detail: `table ${cur.table.name} has no COMMIT` }));
+  for (const t of tables.values()) {
+    for (const j of t.jumps) if (!t.chains.has(j.chain)) diagnostics.push(diag('rules-missing-chain', j.span, { name: j.chain, table: t.table.name }));
+  }
+  if (diagnostics.length) return { diagnostics };
+  return { ruleset: { name, tables: [...tables.values()].map((t) => t.table), routing: { loopbackAddresses: [] } }, diagnostics };
+}
+
+function declare(t: TableState, name: string | undefined, span: Span): void {
+  if (!name || !/^[A-Za-z0-9_.-]{1,28}$/.test(name)) throw new LineError(diag('rules-syntax', span, { detail: `'${name ?? ''}' is not a chain name` }));
+  if (t.chains.has(name)) {
+    // iptables-restore: declaring an existing user chain flushes it.
+    if (!t.builtins.has(name)) t.chains.get(name)!.rules = [];
+    return;
+  }
+  const c: Chain = { name, rules: [] };
+  t.chains.set(name, c);
+  t.table.chains.push(c);
+}
+
+function chainOf(t: TableState, name: string | undefined, span: Span): Chain {
+  const c = name ? t.chains.get(name) : undefined;
+  if (!c) throw new LineError(diag('rules-missing-chain', span, { name: name ?? '', table: t.table.name }));
+  return c;
+}
+
+const TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN', 'REDIRECT', 'TPROXY', 'MARK', 'CONNMARK', 'CT', 'DNAT', 'LOG']);
+
+function parseRule(words: string[], family: Family, span: Span, table: string): Rule {
+  const matches: Match[] = [];
+  let negNext = false;
+  let module: string | undefined;
+  let protocol: string | undefined;
+  let target: string | undefined;
+  let isGoto = false;
+  const targetOpts: [string, string | undefined][] = [];
+  let comment: string | undefined;
+  const fail = (detail: string): never => {
+    throw new LineError(diag('rules-syntax', span, { detail }));
+  };
+  const unknownOpt = (name: string, hint: string): never => {
+    throw new LineError(diag('rules-unknown-option', span, { name, hint }));
+  };
+  const take = (i: number, opt: string): string => {
+    const v = words[i + 1];
+    if (v === undefined) fail(`${opt} needs a value`);
+    return v!;
+  };
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    const neg = negNext;
+    negNext = false;
+    if (w === '!') {
+      negNext = true;
+      continue;
+    }
+    if (target !== undefined && w.startsWith('--') && !isMatchOption(w)) {
+      // A target option, possibly with a value.
+      const v = words[i + 1];
+      const hasValue = v !== undefined && !v.startsWith('-') ? true : /^-\d/.test(v ?? '');
+      targetOpts.push([w, hasValue ? v : undefined]);
+      if (hasValue) i++;
+      continue;
+    }
+    switch (w) {
+      case '-p':
+      case '--protocol': {
+        let v = take(i++, w).toLowerCase();
+        if (v === 'ipv6-icmp') v = 'icmpv6';
+        if (!PROTOCOLS.has(v)) fail(`protocol '${v}' is not modelled (tcp, udp, icmp, icmpv6, sctp)`);
+        matches.push({ kind: 'protocol', neg, protocol: v as Protocol });
+        if (!neg) protocol = v;
+        continue;
+      }
+      case '-s':
+      case '--source':
+      case '--src':
+      case '-d':
+      case '--destination':
+      case '--dst': {
+        const v = take(i++, w);
+        const cidrs = v.split(',').map((x) => lenientCidr(x, family) ?? fail(`'${x}' is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address or CIDR`));
+        if (neg && cidrs.length > 1) fail(`! ${w} takes a single address`);
+        matches.push({ kind: w.startsWith('-s') || w === '--source' || w === '--src' ? 'saddr' : 'daddr', neg, cidrs });
+        continue;
+      }
+      case '-i':
+      case '--in-interface':
+      case '-o':
+      case '--out-interface': {
+        const v = take(i++, w);
+        const prefix = v.endsWith('+');
+        matches.push({ kind: w === '-i' || w === '--in-interface' ? 'iif' : 'oif', neg, name: prefix ? v.slice(0, -1) : v, prefix });
+        continue;
+      }
+      case '-m':
+      case '--match': {
+        const v = take(i++, w);
+        if (!MODULES.has(v)) throw new LineError(diag('rules-unknown-module', span, { name: v }));
+        module = v;
+        continue;
+      }
+      case '-j':
+      case '--jump':
+      case '-g':
+      case '--goto':
+        target = take(i++, w);
+        isGoto = w === '-g' || w === '--goto';
+        continue;
+      case '--dport':
+      case '--destination-port':
+      case '--sport':
+      case '--source-port':
+      case '--dports':
+      case '--destination-ports':
+      case '--sports':
+      case '--source-ports': {
+        const multi = w.endsWith('s');
+        if (multi && module !== 'multiport') fail(`${w} needs -m multiport`);
+        const mod = module && ['tcp', 'udp', 'sctp'].includes(module) ? module : protocol;
+        if (!multi && (!mod || !['tcp', 'udp', 'sctp'].includes(mod))) fail(`${w} needs -p tcp or -p udp before it`);
+        if (multi && (!protocol || !['tcp', 'udp', 'sctp'].includes(protocol))) fail(`-m multiport needs -p tcp or -p udp`);
+        const ranges = parsePorts(take(i++, w), multi) ?? fail(`'${words[i]}' is not a port or port range`);
+        matches.push({ kind: w.includes('d') && !w.startsWith('--s') ? 'dport' : 'sport', neg, ranges });
+        continue;
+      }
+      case '--uid-owner':
+      case '--gid-owner': {
+        if (module !== 'owner') fail(`${w} needs -m owner`);
+        const v = take(i++, w);
+        const n = /^[0-9]+(-[0-9]+)?$/.test(v) ? (v.includes('-') ? fail(`${w} ranges are not modelled`) : Number(v)) : v;
+        matches.push({ kind: w === '--uid-owner' ? 'uid' : 'gid', neg, id: n });
+        continue;
+      }
+      case '--mark': {
+        if (module !== 'mark' && module !== 'connmark') fail(`--mark needs -m mark or -m connmark`);
+        const mm = parseMarkMask(take(i++, w)) ?? fail(`'${words[i]}' is not a mark`);
+        matches.push({ kind: module === 'mark' ? 'mark' : 'connmark', neg, value: (mm.value & mm.mask) >>> 0, mask: mm.mask });
+        continue;
+      }
+      case '--ctstate':
+      case '--state': {
+        if (module !== 'conntrack' && module !== 'state') fail(`${w} needs -m conntrack`);
+        const states = take(i++, w).toLowerCase().split(',');
+        for (const s of states) if (!STATES.has(s)) fail(`conntrack state '${s}' is not modelled`);
+        matches.push({ kind: 'ctstate', neg, states: states as CtState[] });
+        continue;
+      }
+      case '--comment':
+        if (module !== 'comment') fail('--comment needs -m comment');
+        comment = take(i++, w);
+        continue;
+      case '--transparent':
+        if (module !== 'socket') fail('--transparent needs -m socket');
+        matches.push({ kind: 'socket', transparent: true });
+        continue;
+      default:
+        if (w.startsWith('-')) unknownOpt(w, module ? `module '${module}' does not take it in meshcap's model` : 'not an iptables match option meshcap models');
+        fail(`unexpected '${w}'`);
+    }
+  }
+  if (module === 'socket' && !matches.some((m) => m.kind === 'socket')) matches.push({ kind: 'socket', transparent: false });
+  const action = parseTarget(target, isGoto, targetOpts, family, span);
+  return { matches, action, origin: { span, purpose: comment ?? 'imported rule' } };
+  void table;
+}
+
+function isMatchOption(w: string): boolean {
+  return ['--protocol', '--source', '--destination', '--in-interface', '--out-interface', '--match', '--jump', '--goto', '--comment'].includes(w);
+}
+
+function parseTarget(target: string | undefined, isGoto: boolean, opts: [string, string | undefined][], family: Family, span: Span): Action {
+  if (target === undefined) {
+    if (opts.length) throw new LineError(diag('rules-unknown-option', span, { name: opts[0][0], hint: 'target options need -j TARGET' }));
+    return { kind: 'counter' };
+  }
+  const opt = new Map(opts);
+  const allowed = (names: string[]) => {
+    for (const [k] of opts) if (!names.includes(k)) throw new LineError(diag('rules-unknown-option', span, { name: k, hint: `${target} takes ${names.join(', ') || 'no options'}` }));
+  };
+  const num = (k: string, max = 0xffffffff) => {
+    const v = parseNumber(opt.get(k), max);
+    if (v === undefined) throw new LineError(diag('rules-syntax', span, { detail: `${target} ${k} needs a number` }));
+    return v;
+  };
+  if (!TARGETS.has(target)) {
+    if (/^[A-Z][A-Z0-9_-]*$/.test(target) && /^(SNAT|MASQUERADE|REJECT|NFLOG|NFQUEUE|TEE|TRACE|NOTRACK|TCPMSS|CLASSIFY|DSCP|TOS|TTL|HL|SET|AUDIT|CHECKSUM|NETMAP|SECMARK|CONNSECMARK|IDLETIMER|LED|RATEEST|SYNPROXY|ULOG|HMARK|CLUSTERIP|ECN|TRACE)$/.test(target)) {
+      throw new LineError(diag('rules-unknown-target', span, { name: target }));
+    }
+    allowed([]);
+    return isGoto ? { kind: 'goto', chain: target } : { kind: 'jump', chain: target };
+  }
+  switch (target) {
+    case 'ACCEPT':
+    case 'DROP':
+    case 'RETURN':
+      allowed([]);
+      return { kind: target.toLowerCase() as 'accept' };
+    case 'REDIRECT': {
+      allowed(['--to-ports', '--to-port']);
+      const v = opt.get('--to-ports') ?? opt.get('--to-port');
+      const port = parseNumber(v, 65535);
+      if (port === undefined) throw new LineError(diag('rules-syntax', span, { detail: `REDIRECT --to-ports needs one port${v?.includes('-') ? ' (port ranges are not modelled)' : ''}` }));
+      return { kind: 'redirect', port };
+    }
+    case 'TPROXY': {
+      allowed(['--on-port', '--on-ip', '--tproxy-mark']);
+      const mm = parseMarkMask(opt.get('--tproxy-mark') ?? '0/0');
+      if (!mm) throw new LineError(diag('rules-syntax', span, { detail: 'TPROXY --tproxy-mark needs VALUE[/MASK]' }));
+      const a: Action = { kind: 'tproxy', port: num('--on-port', 65535), mark: mm.value, mask: mm.mask };
+      const ip = opt.get('--on-ip');
+      if (ip && ip !== '0.0.0.0' && ip !== '::') a.addr = ip;
+      return a;
+    }
+    case 'MARK': {
+      allowed(['--set-mark', '--set-xmark', '--or-mark', '--and-mark', '--xor-mark']);
+      const [k, v] = opts[0] ?? [];
+      const mm = v ? parseMarkMask(v) : undefined;
+      if (!mm) throw new LineError(diag('rules-syntax', span, { detail: 'MARK needs --set-mark or --set-xmark VALUE[/MASK]' }));
+      if (k === '--set-xmark') return { kind: 'mark-set', value: mm.value, mask: mm.mask };
+      if (k === '--set-mark') return { kind: 'mark-set', value: mm.value, mask: (mm.mask | mm.value) >>> 0 };
+      if (k === '--or-mark') return { kind: 'mark-set', value: mm.value, mask: mm.value };
+      if (k === '--and-mark') return { kind: 'mark-set', value: 0, mask: ~mm.value >>> 0 };
+      return { kind: 'mark-set', value: mm.value, mask: 0 };
+    }
+    case 'CONNMARK': {
+      allowed(['--save-mark', '--restore-mark', '--nfmask', '--ctmask', '--mask']);
+      const mask = opt.has('--mask') ? num('--mask') : undefined;
+      const nfmask = opt.has('--nfmask') ? num('--nfmask') : mask ?? 0xffffffff;
+      const ctmask = opt.has('--ctmask') ? num('--ctmask') : mask ?? 0xffffffff;
+      if (opt.has('--save-mark')) return { kind: 'connmark-save', nfmask, ctmask };
+      if (opt.has('--restore-mark')) return { kind: 'connmark-restore', nfmask, ctmask };
+      throw new LineError(diag('rules-syntax', span, { detail: 'CONNMARK needs --save-mark or --restore-mark (--set-mark is not modelled)' }));
+    }
+    case 'CT':
+      allowed(['--zone']);
+      return { kind: 'ct-zone', zone: num('--zone', 65535) };
+    case 'DNAT': {
+      allowed(['--to-destination']);
+      const v = opt.get('--to-destination') ?? '';
+      const m = family === 'ipv6' ? /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^[\]]+)()$/.exec(v) : /^([^:]+)(?::(\d+))?$/.exec(v);
+      if (!m || !parseAddress(m[1]).ok) throw new LineError(diag('rules-syntax', span, { detail: `DNAT --to-destination '${v}' is not ADDRESS[:PORT]` }));
+      return m[2] ? { kind: 'dnat', addr: m[1], port: Number(m[2]) } : { kind: 'dnat', addr: m[1] };
+    }
+    case 'LOG':
+      allowed(['--log-prefix', '--log-level']);
+      return { kind: 'log', prefix: opt.get('--log-prefix') ?? '' };
+  }
+  throw new LineError(diag('rules-unknown-target', span, { name: target }));
+}
+
+export type { Hook };

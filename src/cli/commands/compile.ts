@@ -1,0 +1,109 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { backends } from '../../../backends/index.js';
+import { hasErrors } from '../../diagnostics/diagnostic.js';
+import { formats } from '../../diagnostics/render.js';
+import { compile, passes } from '../../compile/pipeline.js';
+import { packetText } from '../../verify/compare.js';
+import { oneOf, parse } from '../args.js';
+import { EXIT, UsageError, type Io } from '../io.js';
+import { report } from '../report.js';
+import { renderTrace } from '../trace-render.js';
+import type { Command } from './command.js';
+
+export const compileCmd: Command = {
+  name: 'compile',
+  summary: 'compile a policy to netfilter rules, verified',
+  usage: `meshcap compile [options] POLICY
+
+Compiles the policy to the chosen backends and checks, on every run, that each output
+read back by its own importer behaves like the IR (a packet battery that hits every
+rule boundary; a failure prints the packet and both traces, exit 1).
+
+Options:
+  --backend B        ${backends.map((b) => b.name).join(', ')} (repeatable or comma separated;
+                     default: one per family of the policy)
+  -o, --out DIR      write every artifact to DIR (POLICY-NAME.BACKEND.rules) instead of stdout
+  --emit ir          print (or write) the IR as JSON as well
+  --no-comments      omit the '-m comment' provenance on each rule
+  --no-verify        skip the round-trip check
+  --verify-report F  write the verification figures as JSON to F
+  --timings          print each pass's time to stderr
+  --dump-after PASS  print the state after PASS (${passes.map((p) => p.name).join(', ')}) and stop
+  --format F         diagnostics: text (default), json, sarif, github
+
+Exit: 0 compiled and verified, 1 verification failed, 2 invalid policy, 3 usage error.
+Nothing is written unless every step succeeded.`,
+  run(argv: string[], io: Io): number {
+    const { values, positionals } = parse(argv, {
+      backend: { type: 'string', multiple: true },
+      out: { type: 'string', short: 'o' },
+      emit: { type: 'string' },
+      'no-comments': { type: 'boolean' },
+      'no-verify': { type: 'boolean' },
+      'verify-report': { type: 'string' },
+      timings: { type: 'boolean' },
+      'dump-after': { type: 'string' },
+      format: { type: 'string' },
+    });
+    if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
+    if (positionals.length !== 1) throw new UsageError('compile takes one POLICY');
+    const format = oneOf('format', values.format as string | undefined, formats, 'text');
+    if (values.emit !== undefined && values.emit !== 'ir') throw new UsageError(`--emit takes 'ir' (got '${values.emit}')`);
+    const dumpAfter = values['dump-after'] as string | undefined;
+    if (dumpAfter && !passes.some((p) => p.name === dumpAfter)) throw new UsageError(`--dump-after takes one of: ${passes.map((p) => p.name).join(', ')}`);
+    let names = ((values.backend as string[] | undefined) ?? []).flatMap((b) => b.split(',')).filter(Boolean);
+    for (const n of names) if (!backends.some((b) => b.name === n)) throw new UsageError(`unknown backend '${n}'; the backends are: ${backends.map((b) => b.name).join(', ')}`);
+    const file = positionals[0];
+    const defaulted = names.length === 0;
+    if (defaulted) names = backends.map((b) => b.name);
+    const ctx = compile(file, { backends: names, comments: !values['no-comments'], verify: !values['no-verify'], until: dumpAfter });
+    const sources = new Map(ctx.loaded?.source ? [[file, ctx.loaded.source]] : []);
+    report(io, format, ctx.diagnostics, sources);
+    if (values.timings) for (const t of ctx.timings) io.err(`${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);
+    if (hasErrors(ctx.diagnostics) || !ctx.policy || !ctx.ir) return EXIT.badInput;
+    if (dumpAfter) {
+      io.out(passes.find((p) => p.name === dumpAfter)!.dump?.(ctx) ?? `(pass ${dumpAfter} has nothing to dump)\n`);
+      return EXIT.ok;
+    }
+    for (const f of ctx.failures) io.err(`meshcap: verification failed: ${f}\n`);
+    for (const v of ctx.verifyFailures) {
+      io.err(`meshcap: verification failed: ${v.stage}: ${v.differences.length} packet(s) differ\n`);
+      for (const d of v.differences) {
+        io.err(`\npacket: ${packetText(d.packet)}\n  ${JSON.stringify(d.packet)}\n${v.a}:\n${renderTrace(d.a, '  ')}${v.b}:\n${renderTrace(d.b, '  ')}`);
+      }
+    }
+    if (values['verify-report']) {
+      const rep = { policy: ctx.policy.name, file, result: ctx.failures.length || ctx.verifyFailures.length ? 'different' : 'equal', checks: ctx.verifyStats, timings: ctx.timings };
+      writeFileSync(values['verify-report'] as string, JSON.stringify(rep, null, 2) + '\n');
+    }
+    if (ctx.failures.length || ctx.verifyFailures.length) return EXIT.findings;
+
+    // With the default backends, skip a family the policy does not have.
+    const families = new Set(ctx.policy.families.value);
+    const arts = ctx.artifacts.filter((a) => !defaulted || !a.backend.family || families.has(a.backend.family));
+    const irText = JSON.stringify(ctx.ir, null, 2) + '\n';
+    const outDir = values.out as string | undefined;
+    if (outDir) {
+      // Write to temporary names, then rename: a failed run leaves nothing half-written.
+      mkdirSync(outDir, { recursive: true });
+      const files: [string, string][] = arts.map((a) => [join(outDir, `${ctx.policy!.name}.${a.backend.extension}`), a.text]);
+      if (values.emit === 'ir') files.push([join(outDir, `${ctx.policy.name}.ir.json`), irText]);
+      for (const [f, text] of files) writeFileSync(f + '.tmp', text);
+      for (const [f] of files) renameSync(f + '.tmp', f);
+      for (const [f] of files) io.err(`wrote ${f}\n`);
+      return EXIT.ok;
+    }
+    if (values.emit === 'ir' && !values.backend) {
+      io.out(irText);
+      return EXIT.ok;
+    }
+    const many = arts.length > 1 || values.emit === 'ir';
+    for (const a of arts) {
+      if (many) io.out(`# ==> ${a.backend.name}: ${a.backend.description} <==\n`);
+      io.out(a.text);
+    }
+    if (values.emit === 'ir') io.out(`# ==> ir <==\n${irText}`);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,43 @@
+// Rendering simulator traces for people and for JSON.
+import { ruleText } from '../../backends/iptables/emit.js';
+import type { Family } from '../ir/types.js';
+import type { SimResult, TraceStep } from '../sim/simulate.js';
+import { outcomeText } from '../verify/compare.js';
+
+export function stepRuleText(s: TraceStep): string {
+  if (!s.rule) return '';
+  try {
+    return ruleText(s.chain, s.rule, (s.family === 'inet' ? 'ipv4' : s.family) as Family, { comments: false })[0];
+  } catch {
+    return `-A ${s.chain} (${s.rule.matches.length} matches)`;
+  }
+}
+
+export function stepJson(s: TraceStep) {
+  return {
+    family: s.family,
+    table: s.table,
+    chain: s.chain,
+    rule: s.index,
+    text: stepRuleText(s),
+    effect: s.effect,
+    source: s.rule?.origin.span ? `${s.rule.origin.span.file}:${s.rule.origin.span.start.line}` : null,
+    purpose: s.rule?.origin.purpose ?? null,
+  };
+}
+
+export function renderTrace(r: SimResult, indent = ''): string {
+  const lines: string[] = [];
+  for (const s of r.path) {
+    const where = `${s.table}/${s.chain}${s.index ? ' #' + s.index : ''}`;
+    const src = s.rule?.origin.span ? `  (${s.rule.origin.span.file}:${s.rule.origin.span.start.line})` : '';
+    lines.push(`${indent}${where.padEnd(32)} ${s.effect}${src}`);
+    if (s.rule) {
+      lines.push(`${indent}    ${stepRuleText(s)}`);
+      if (s.rule.origin.purpose) lines.push(`${indent}    why: ${s.rule.origin.purpose}`);
+    }
+  }
+  if (!r.path.length) lines.push(`${indent}(no chain of this hook and family: nothing is captured)`);
+  lines.push(`${indent}=> ${outcomeText(r.outcome)}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,146 @@
+// The compiler as a named, ordered list of passes, each timed and dumpable
+// (`--timings`, `--dump-after PASS`): load -> lower -> check-ir -> emit -> reimport -> verify.
+import { backendByName, restrictTo, type Backend } from '../../backends/index.js';
+import type { Policy } from '../ast.js';
+import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { checkRuleSet } from '../ir/check.js';
+import type { RuleSet } from '../ir/types.js';
+import { loadFile, type Loaded } from '../load.js';
+import { lower } from '../lower/lower.js';
+import { battery } from '../verify/battery.js';
+import { compareOn, type Difference } from '../verify/compare.js';
+
+export interface Artifact {
+  backend: Backend;
+  text: string;
+  reimported?: RuleSet;
+}
+
+export interface VerifyFailure {
+  stage: string;
+  differences: Difference[];
+  a: string;
+  b: string;
+}
+
+export interface CompileContext {
+  file: string;
+  backends: Backend[];
+  comments: boolean;
+  verify: boolean;
+  loaded?: Loaded;
+  policy?: Policy;
+  ir?: RuleSet;
+  artifacts: Artifact[];
+  diagnostics: Diagnostic[];
+  /** Internal failures: a meshcap bug, reported with exit 1 and the evidence. */
+  failures: string[];
+  verifyFailures: VerifyFailure[];
+  verifyStats: { stage: string; packets: number; differences: number }[];
+  timings: { pass: string; ms: number }[];
+}
+
+export interface Pass {
+  name: string;
+  run(ctx: CompileContext): void;
+  /** What `--dump-after NAME` prints. */
+  dump?(ctx: CompileContext): string;
+}
+
+const json = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
+
+export const passes: Pass[] = [
+  {
+    name: 'load',
+    run(ctx) {
+      ctx.loaded = loadFile(ctx.file);
+      ctx.diagnostics.push(...ctx.loaded.diagnostics);
+      if (!hasErrors(ctx.loaded.diagnostics)) ctx.policy = ctx.loaded.policy;
+    },
+    dump: (ctx) => json(ctx.policy ?? null),
+  },
+  {
+    name: 'lower',
+    run(ctx) {
+      if (ctx.policy) ctx.ir = lower(ctx.policy);
+    },
+    dump: (ctx) => json(ctx.ir ?? null),
+  },
+  {
+    name: 'check-ir',
+    run(ctx) {
+      if (!ctx.ir) return;
+      for (const p of checkRuleSet(ctx.ir)) ctx.failures.push(`lowering produced a rule the kernel would refuse: ${p.family} ${p.table} ${p.chain} #${p.index}: ${p.message}`);
+    },
+  },
+  {
+    name: 'emit',
+    run(ctx) {
+      if (!ctx.ir) return;
+      for (const b of ctx.backends) ctx.artifacts.push({ backend: b, text: b.emit(ctx.ir, { comments: ctx.comments }) });
+    },
+    dump: (ctx) => ctx.artifacts.map((a) => `# ==> ${a.backend.name} <==\n${a.text}`).join('\n'),
+  },
+  {
+    name: 'reimport',
+    run(ctx) {
+      for (const a of ctx.artifacts) {
+        const r = a.backend.reimport(a.text, `<${a.backend.name} output>`);
+        if (!r.ruleset) {
+          ctx.failures.push(`the ${a.backend.name} output does not read back: ${r.diagnostics.map((d) => `${d.span?.start.line ?? '?'}: ${d.message}`).join('; ')}`);
+          continue;
+        }
+        a.reimported = r.ruleset;
+      }
+    },
+  },
+  {
+    name: 'verify',
+    run(ctx) {
+      if (!ctx.verify || !ctx.ir) return;
+      for (const a of ctx.artifacts) {
+        if (!a.reimported) continue;
+        const expected = restrictTo(ctx.ir, a.backend.family);
+        const packets = battery([expected, a.reimported], { families: a.backend.family ? [a.backend.family] : undefined, size: 2000 });
+        const r = compareOn(expected, a.reimported, packets, 3);
+        ctx.verifyStats.push({ stage: `IR = ${a.backend.name} output`, packets: r.compared, differences: r.differences.length });
+        if (r.differences.length) ctx.verifyFailures.push({ stage: `IR = ${a.backend.name} output`, differences: r.differences, a: 'IR', b: `${a.backend.name} output` });
+      }
+    },
+  },
+];
+
+export interface CompileOptions {
+  backends: string[];
+  comments?: boolean;
+  verify?: boolean;
+  /** Stop after this pass. */
+  until?: string;
+}
+
+export function compile(file: string, opts: CompileOptions): CompileContext {
+  const ctx: CompileContext = {
+    file,
+    backends: [],
+    comments: opts.comments ?? true,
+    verify: opts.verify ?? true,
+    artifacts: [],
+    diagnostics: [],
+    failures: [],
+    verifyFailures: [],
+    verifyStats: [],
+    timings: [],
+  };
+  for (const name of opts.backends) {
+    const b = backendByName(name);
+    if (!b) ctx.diagnostics.push(diag('syntax-error', undefined, { detail: `unknown backend '${name}'` }));
+    else ctx.backends.push(b);
+  }
+  for (const p of passes) {
+    const t0 = performance.now();
+    p.run(ctx);
+    ctx.timings.push({ pass: p.name, ms: performance.now() - t0 });
+    if (hasErrors(ctx.diagnostics) || p.name === opts.until) break;
+  }
+  return ctx;
+}

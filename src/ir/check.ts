@@ -1,0 +1,64 @@
+// What the kernel would refuse in a rule set (netfilter-facts §1.5-1.8): owner matches
+// outside OUTPUT/POSTROUTING, -i/-o in the wrong hooks, REDIRECT outside nat
+// PREROUTING/OUTPUT, TPROXY outside mangle PREROUTING, jumps to missing chains, loops.
+// A rule set that passes loads; one that does not is a meshcap bug or a bad import.
+import type { Chain, Hook, RuleSet, Table } from './types.js';
+
+export interface IrProblem {
+  table: string;
+  family: string;
+  chain: string;
+  /** 1-based rule index */
+  index: number;
+  message: string;
+}
+
+/** Which hooks reach each chain of a table. */
+export function reachingHooks(t: Table): Map<string, Set<Hook>> {
+  const byName = new Map(t.chains.map((c) => [c.name, c]));
+  const hooks = new Map<string, Set<Hook>>();
+  const visit = (c: Chain, h: Hook, depth: number) => {
+    if (depth > 64) return;
+    const s = hooks.get(c.name) ?? new Set<Hook>();
+    if (s.has(h)) return;
+    s.add(h);
+    hooks.set(c.name, s);
+    for (const r of c.rules) {
+      if (r.action.kind === 'jump' || r.action.kind === 'goto') {
+        const target = byName.get(r.action.chain);
+        if (target) visit(target, h, depth + 1);
+      }
+    }
+  };
+  for (const c of t.chains) if (c.base) visit(c, c.base.hook, 0);
+  return hooks;
+}
+
+export function checkRuleSet(rs: RuleSet): IrProblem[] {
+  const out: IrProblem[] = [];
+  for (const t of rs.tables) {
+    const names = new Set(t.chains.map((c) => c.name));
+    const hooks = reachingHooks(t);
+    for (const c of t.chains) {
+      const hs = [...(hooks.get(c.name) ?? [])];
+      c.rules.forEach((r, i) => {
+        const bad = (message: string) => out.push({ table: t.name, family: t.family, chain: c.name, index: i + 1, message });
+        for (const m of r.matches) {
+          if ((m.kind === 'uid' || m.kind === 'gid') && hs.some((h) => h !== 'output' && h !== 'postrouting')) bad(`owner match reached from ${hs.join('/')}: valid only in OUTPUT and POSTROUTING`);
+          if (m.kind === 'iif' && hs.some((h) => h === 'output' || h === 'postrouting')) bad(`-i reached from ${hs.join('/')}: valid only in PREROUTING, INPUT and FORWARD`);
+          if (m.kind === 'oif' && hs.some((h) => h === 'prerouting' || h === 'input')) bad(`-o reached from ${hs.join('/')}: valid only in OUTPUT, POSTROUTING and FORWARD`);
+          if ((m.kind === 'sport' || m.kind === 'dport') && !r.matches.some((x) => x.kind === 'protocol' && !x.neg && (x.protocol === 'tcp' || x.protocol === 'udp' || x.protocol === 'sctp'))) bad(`a port match needs a tcp, udp or sctp protocol match`);
+        }
+        const a = r.action;
+        if ((a.kind === 'jump' || a.kind === 'goto') && !names.has(a.chain)) bad(`${a.kind} to missing chain ${a.chain}`);
+        if ((a.kind === 'redirect' || a.kind === 'dnat') && (t.name !== 'nat' && !(t.family === 'inet' || hs.length === 0)) ) bad(`${a.kind} outside the nat table`);
+        if ((a.kind === 'redirect' || a.kind === 'dnat') && hs.some((h) => h !== 'prerouting' && h !== 'output')) bad(`${a.kind} reached from ${hs.join('/')}: valid only in PREROUTING and OUTPUT`);
+        if (a.kind === 'redirect' && !r.matches.some((x) => x.kind === 'protocol' && !x.neg)) bad('redirect needs a protocol match');
+        if (a.kind === 'tproxy' && (t.name !== 'mangle' && t.family !== 'inet')) bad('TPROXY outside the mangle table');
+        if (a.kind === 'tproxy' && hs.some((h) => h !== 'prerouting')) bad(`TPROXY reached from ${hs.join('/')}: valid only in PREROUTING`);
+        if (a.kind === 'ct-zone' && t.name !== 'raw' && t.family !== 'inet') bad('CT outside the raw table');
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,289 @@
+// Policy -> IR. The rule structure follows Istio's istio-iptables (so that a rule set
+// reads familiar to its users and its goldens compare rule by rule), without its known
+// bugs; every deliberate difference is listed in docs/istio-differences.md. Each rule
+// records the statement it came from and why it exists.
+import type { CidrItem, Owner, Policy, PortRange, Setting } from '../ast.js';
+import type { Action, Chain, Family, IrCidr, Match, Rule, RuleSet, Table } from '../ir/types.js';
+import { iptablesBase } from '../ir/types.js';
+import type { Span } from '../source.js';
+
+export const CH = {
+  inbound: 'MESHCAP_INBOUND',
+  inRedirect: 'MESHCAP_IN_REDIRECT',
+  redirect: 'MESHCAP_REDIRECT',
+  output: 'MESHCAP_OUTPUT',
+  outputDns: 'MESHCAP_OUTPUT_DNS',
+  divert: 'MESHCAP_DIVERT',
+  tproxy: 'MESHCAP_TPROXY',
+  drop: 'MESHCAP_DROP',
+} as const;
+
+const ALL = 0xffffffff;
+const DNS_PORT = 53;
+
+const cidr = (c: { family: Family; addr: string; prefix: number }): IrCidr => ({ family: c.family, addr: c.addr, prefix: c.prefix });
+const hostCidr = (a: { family: Family; text: string }): IrCidr => ({ family: a.family, addr: a.text, prefix: a.family === 'ipv4' ? 32 : 128 });
+const ports = (xs: PortRange[]): [number, number][] => xs.map((p) => [p.lo, p.hi]);
+
+const M = {
+  proto: (protocol: 'tcp' | 'udp', neg = false): Match => ({ kind: 'protocol', neg, protocol }),
+  dport: (ranges: [number, number][], neg = false): Match => ({ kind: 'dport', neg, ranges }),
+  sport: (ranges: [number, number][], neg = false): Match => ({ kind: 'sport', neg, ranges }),
+  daddr: (cidrs: IrCidr[], neg = false): Match => ({ kind: 'daddr', neg, cidrs }),
+  saddr: (cidrs: IrCidr[], neg = false): Match => ({ kind: 'saddr', neg, cidrs }),
+  iif: (name: string, prefix: boolean, neg = false): Match => ({ kind: 'iif', neg, name, prefix }),
+  oif: (name: string, prefix: boolean, neg = false): Match => ({ kind: 'oif', neg, name, prefix }),
+  owner: (kind: 'uid' | 'gid', o: Owner, neg = false): Match => ({ kind, neg, id: o.kind === 'id' ? o.id : o.name }),
+  mark: (value: number, neg = false): Match => ({ kind: 'mark', neg, value, mask: ALL }),
+  connmark: (value: number): Match => ({ kind: 'connmark', neg: false, value, mask: ALL }),
+};
+const lo = (neg = false) => M.oif('lo', false, neg);
+const J = (chain: string): Action => ({ kind: 'jump', chain });
+const RET: Action = { kind: 'return' };
+
+class TableBuilder {
+  readonly chains = new Map<string, Chain>();
+  /** `fallback`: the span for rules that come from defaults (the policy itself). */
+  constructor(readonly name: string, readonly family: Family, readonly fallback: Span | null) {}
+
+  base(hook: 'prerouting' | 'output' | 'input' | 'postrouting'): Chain {
+    const name = hook.toUpperCase();
+    let c = this.chains.get(name);
+    if (!c) {
+      c = { name, base: iptablesBase(this.name, hook), rules: [] };
+      this.chains.set(name, c);
+    }
+    return c;
+  }
+  chain(name: string): Chain {
+    let c = this.chains.get(name);
+    if (!c) {
+      c = { name, rules: [] };
+      this.chains.set(name, c);
+    }
+    return c;
+  }
+  add(chain: string, matches: Match[], action: Action, span: Span | null, purpose: string): void {
+    const c = /^[A-Z]+$/.test(chain) && !chain.startsWith('MESHCAP') ? this.base(chain.toLowerCase() as 'output') : this.chain(chain);
+    const rule: Rule = { matches, action, origin: { span: span ?? this.fallback, purpose } };
+    c.rules.push(rule);
+  }
+  build(): Table | undefined {
+    if ([...this.chains.values()].every((c) => c.rules.length === 0)) return undefined;
+    // Base chains first (in hook order), then user chains in creation order.
+    const order = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+    const chains = [...this.chains.values()].sort((a, b) => {
+      const ia = a.base ? order.indexOf(a.name) : 99;
+      const ib = b.base ? order.indexOf(b.name) : 99;
+      return ia - ib;
+    });
+    return { family: this.family, name: this.name, chains };
+  }
+}
+
+function sp<T>(s: Setting<T>): Span | null {
+  return s.span;
+}
+
+/** The proxy's owners, as (kind, owner) pairs: uids first, then gids. */
+function proxyOwners(p: Policy): { kind: 'uid' | 'gid'; o: Owner }[] {
+  return [...p.proxy.uids.value.map((o) => ({ kind: 'uid' as const, o })), ...p.proxy.gids.value.map((o) => ({ kind: 'gid' as const, o }))];
+}
+
+function ofFamily<T extends { family: Family }>(xs: T[], f: Family): T[] {
+  return xs.filter((x) => x.family === f);
+}
+
+function isLoopbackCidr(c: CidrItem): boolean {
+  if (c.family === 'ipv4') return c.first >> 24n === 127n || (c.prefix < 8 && c.first <= 0x7f000000n && 0x7fffffffn <= c.last);
+  return c.first <= 1n && 1n <= c.last;
+}
+
+export function lowerFamily(p: Policy, f: Family): Table[] {
+  const nat = new TableBuilder('nat', f, p.span);
+  const mangle = new TableBuilder('mangle', f, p.span);
+  const raw = new TableBuilder('raw', f, p.span);
+  const owners = proxyOwners(p);
+  const ownersSpan = sp(p.proxy.uids) ?? sp(p.proxy.gids);
+  const localhost = ofFamily(p.loopback.localhost.value, f).map(cidr);
+  const localhostSpan = sp(p.loopback.localhost);
+  const notLocalhost: Match[] = localhost.length ? [M.daddr(localhost, true)] : [];
+  const dns = p.dns.capture.value;
+  const dnsServers = dns.kind === 'servers' ? ofFamily(dns.servers, f) : [];
+  const dnsOn = dns.kind === 'all' || dnsServers.length > 0;
+  const dnsSpan = sp(p.dns.capture);
+  const dnsPort = p.dns.port.value;
+  const tunnel = p.proxy.tunnelPort.value;
+  const mode = p.inbound.mode.value;
+  const inCap = p.inbound.capturePorts.value;
+  const outCap = p.outbound.captureCidrs.value;
+  const outCidrs = outCap.kind === 'list' ? ofFamily(outCap.items, f) : [];
+  const excludedCidrs = ofFamily(p.outbound.excludeCidrs.value, f).map(cidr);
+  const capturePorts = p.outbound.capturePorts.value;
+  const outboundCaptures = outCap.kind === 'all' || outCidrs.length > 0 || capturePorts.length > 0;
+  const reroute = p.interfaces.reroute.value;
+  const passthrough = ofFamily(p.loopback.passthrough.value, f);
+  const needRedirectChain = outboundCaptures || reroute.length > 0;
+
+  // ---- mangle: invalid packets ---------------------------------------------------------
+  if (p.dropInvalid.value) {
+    mangle.add('PREROUTING', [{ kind: 'ctstate', neg: false, states: ['invalid'] }], J(CH.drop), sp(p.dropInvalid), 'packets conntrack marks INVALID are dropped');
+    mangle.add(CH.drop, [], { kind: 'drop' }, sp(p.dropInvalid), 'drop');
+  }
+
+  // ---- excluded interfaces ------------------------------------------------------------------
+  const excludeIfaces = (t: TableBuilder) => {
+    for (const i of p.interfaces.exclude.value) {
+      t.add('PREROUTING', [M.iif(i.name, i.prefix)], RET, i.span, `traffic arriving on ${i.name}${i.prefix ? '+' : ''} is not captured`);
+      t.add('OUTPUT', [M.oif(i.name, i.prefix)], RET, i.span, `traffic leaving through ${i.name}${i.prefix ? '+' : ''} is not captured`);
+    }
+  };
+
+  // ---- nat: redirect targets ------------------------------------------------------------
+  if (needRedirectChain) {
+    nat.add(CH.redirect, [M.proto('tcp')], { kind: 'redirect', port: p.proxy.outboundPort.value }, sp(p.proxy.outboundPort), "captured outbound TCP goes to the proxy's outbound port");
+  }
+  const needInRedirect = p.loopback.selfRedirect.value || (mode.kind === 'redirect' && inCap.kind !== 'none');
+  if (needInRedirect) {
+    nat.add(CH.inRedirect, [M.proto('tcp')], { kind: 'redirect', port: p.proxy.inboundPort.value }, sp(p.proxy.inboundPort), "captured inbound TCP goes to the proxy's inbound port");
+  }
+
+  // ---- nat PREROUTING: rerouted interfaces, excluded interfaces, inbound ---------------------
+  for (const i of reroute) {
+    const name = `${i.name}${i.prefix ? '+' : ''}`;
+    const iif = M.iif(i.name, i.prefix);
+    for (const x of excludedCidrs) nat.add('PREROUTING', [iif, M.daddr([x])], RET, sp(p.outbound.excludeCidrs), `traffic rerouted from ${name} to an excluded CIDR is not captured`);
+    if (outCap.kind === 'all') nat.add('PREROUTING', [iif], J(CH.redirect), i.span, `traffic arriving on ${name} is captured as outbound`);
+    else for (const c of outCidrs) nat.add('PREROUTING', [iif, M.daddr([cidr(c)])], J(CH.redirect), c.span, `traffic arriving on ${name} to a captured CIDR is captured as outbound`);
+    nat.add('PREROUTING', [iif], RET, i.span, `other traffic arriving on ${name} is not captured`);
+  }
+  excludeIfaces(nat);
+  if (mode.kind === 'redirect' && inCap.kind !== 'none') {
+    nat.add('PREROUTING', [M.proto('tcp')], J(CH.inbound), sp(p.inbound.capturePorts), 'inbound TCP is examined for capture');
+    inboundRules(nat, p, tunnel, (matches, span, purpose) => nat.add(CH.inbound, matches, J(CH.inRedirect), span, purpose));
+  }
+
+  // ---- nat OUTPUT ------------------------------------------------------------------------
+  nat.add('OUTPUT', [], J(CH.output), p.span, 'locally generated traffic is examined for capture');
+  const excl = p.outbound.excludePorts.value;
+  if (excl.length) {
+    nat.add(CH.output, [M.proto('tcp'), M.dport(ports(excl))], RET, sp(p.outbound.excludePorts), 'excluded outbound ports are not captured (TCP)');
+    nat.add(CH.output, [M.proto('udp'), M.dport(ports(excl))], RET, sp(p.outbound.excludePorts), 'excluded outbound ports are not captured (UDP)');
+  }
+  for (const a of passthrough) {
+    nat.add(CH.output, [lo(), M.saddr([hostCidr(a)])], RET, a.span, "the proxy's passthrough to the app is never captured again");
+  }
+  if (p.loopback.selfRedirect.value) {
+    const skip: [number, number][] = [];
+    if (dnsOn) skip.push([DNS_PORT, DNS_PORT]);
+    if (tunnel !== null) skip.push([tunnel, tunnel]);
+    skip.sort((a, b) => a[0] - b[0]);
+    for (const { kind, o } of owners) {
+      nat.add(CH.output, [lo(), ...notLocalhost, M.proto('tcp'), ...(skip.length ? [M.dport(skip, true)] : []), M.owner(kind, o)], J(CH.inRedirect), sp(p.loopback.selfRedirect), "the proxy's connections to the pod's own IP go to its inbound listener");
+    }
+  }
+  const loopbackCaptured = outCidrs.some(isLoopbackCidr);
+  if (!loopbackCaptured && owners.length) {
+    const m: Match[] = [lo()];
+    if (dnsOn) m.push(M.proto('tcp'), M.dport([[DNS_PORT, DNS_PORT]], true));
+    for (const { kind, o } of owners) m.push(M.owner(kind, o, true));
+    nat.add(CH.output, m, RET, localhostSpan ?? ownersSpan, "the app's traffic inside the pod (localhost, own pod IP) is not captured");
+  }
+  for (const { kind, o } of owners) {
+    nat.add(CH.output, [M.owner(kind, o)], RET, o.span ?? ownersSpan, "the proxy's own traffic is not captured");
+  }
+  if (dnsOn) {
+    nat.add(CH.output, [], J(CH.outputDns), dnsSpan, 'DNS is examined for capture');
+    const dsts = dns.kind === 'all' ? [undefined] : dnsServers;
+    for (const proto of ['tcp', 'udp'] as const) {
+      for (const s of dsts) {
+        nat.add(CH.outputDns, [M.proto(proto), M.dport([[DNS_PORT, DNS_PORT]]), ...(s ? [M.daddr([hostCidr(s)])] : [])], { kind: 'redirect', port: dnsPort }, s?.span ?? dnsSpan, `DNS over ${proto.toUpperCase()}${s ? ' to ' + s.text : ''} goes to the proxy's DNS port`);
+      }
+    }
+  }
+  const groups = p.outbound.groups.value;
+  if (groups.kind === 'list') {
+    nat.add(CH.output, groups.items.map((g) => M.owner('gid', g, true)), RET, sp(p.outbound.groups), 'traffic of groups not listed is not captured');
+  }
+  for (const g of p.outbound.excludeGroups.value) {
+    nat.add(CH.output, [M.owner('gid', g)], RET, g.span, 'traffic of an excluded group is not captured');
+  }
+  if (localhost.length) nat.add(CH.output, [M.daddr(localhost)], RET, localhostSpan, 'traffic to localhost is not captured');
+  for (const x of excludedCidrs) nat.add(CH.output, [M.daddr([x])], RET, sp(p.outbound.excludeCidrs), 'traffic to an excluded CIDR is not captured');
+  if (capturePorts.length) {
+    nat.add(CH.output, [M.proto('tcp'), M.dport(ports(capturePorts))], J(CH.redirect), sp(p.outbound.capturePorts), 'traffic to a captured port is captured whatever its destination');
+  }
+  if (outCap.kind === 'all') nat.add(CH.output, [], J(CH.redirect), sp(p.outbound.captureCidrs), 'outbound traffic is captured');
+  for (const c of outCidrs) nat.add(CH.output, [M.daddr([cidr(c)])], J(CH.redirect), c.span, 'traffic to a captured CIDR is captured');
+
+  // ---- raw: conntrack zones for DNS (UDP) ------------------------------------------------------
+  if (dnsOn) {
+    raw.add('OUTPUT', [], J(CH.outputDns), dnsSpan, 'DNS conntrack zones');
+    for (const { kind, o } of owners) {
+      raw.add(CH.outputDns, [M.proto('udp'), M.dport([[DNS_PORT, DNS_PORT]]), M.owner(kind, o)], { kind: 'ct-zone', zone: 1 }, dnsSpan, "the proxy's upstream DNS queries use conntrack zone 1");
+      raw.add(CH.outputDns, [M.proto('udp'), M.sport([[dnsPort, dnsPort]]), M.owner(kind, o)], { kind: 'ct-zone', zone: 2 }, dnsSpan, "the proxy's DNS answers use conntrack zone 2");
+    }
+    const srv = dns.kind === 'all' ? [undefined] : dnsServers;
+    for (const s of srv) {
+      raw.add(CH.outputDns, [M.proto('udp'), M.dport([[DNS_PORT, DNS_PORT]]), ...(s ? [M.daddr([hostCidr(s)])] : [])], { kind: 'ct-zone', zone: 2 }, s?.span ?? dnsSpan, "the app's DNS queries use conntrack zone 2");
+    }
+    raw.add('PREROUTING', [], J(CH.inbound), dnsSpan, 'DNS conntrack zones (answers)');
+    for (const s of srv) {
+      raw.add(CH.inbound, [M.proto('udp'), M.sport([[DNS_PORT, DNS_PORT]]), ...(s ? [M.saddr([hostCidr(s)])] : [])], { kind: 'ct-zone', zone: 1 }, s?.span ?? dnsSpan, 'DNS answers from upstream use conntrack zone 1');
+    }
+  }
+
+  // ---- mangle: TPROXY inbound ---------------------------------------------------------------
+  if (mode.kind === 'tproxy' && inCap.kind !== 'none') {
+    const ms = sp(p.inbound.mode);
+    excludeIfaces(mangle);
+    mangle.add(CH.divert, [], { kind: 'mark-set', value: mode.mark, mask: ALL }, ms, 'established inbound connections keep the tproxy mark');
+    mangle.add(CH.divert, [], { kind: 'accept' }, ms, 'and are delivered');
+    mangle.add(CH.tproxy, [...notLocalhost, M.proto('tcp')], { kind: 'tproxy', port: p.proxy.inboundPort.value, mark: mode.mark, mask: ALL }, ms, "new inbound connections are delivered to the proxy's inbound port");
+    mangle.add('PREROUTING', [M.proto('tcp')], J(CH.inbound), sp(p.inbound.capturePorts), 'inbound TCP is examined for capture');
+    mangle.add(CH.inbound, [M.proto('tcp'), M.mark(mode.mark)], RET, ms, 'packets already marked are not diverted again');
+    for (const a of passthrough) mangle.add(CH.inbound, [M.proto('tcp'), M.saddr([hostCidr(a)]), M.iif('lo', false)], RET, a.span, "the proxy's passthrough to the app is not captured");
+    mangle.add(CH.inbound, [M.proto('tcp'), M.iif('lo', false), M.mark(mode.localMark, true)], RET, ms, 'loopback traffic other than the proxy\'s own calls to the pod IP is not captured');
+    const established: Match = { kind: 'ctstate', neg: false, states: ['established', 'related'] };
+    inboundRules(mangle, p, tunnel, (matches, span, purpose) => {
+      mangle.add(CH.inbound, [...matches, established], J(CH.divert), span, `${purpose} (established)`);
+      mangle.add(CH.inbound, matches, J(CH.tproxy), span, purpose);
+    });
+    mangle.add('PREROUTING', [M.proto('tcp'), M.mark(mode.mark)], { kind: 'connmark-save', nfmask: ALL, ctmask: ALL }, ms, 'the tproxy mark is saved on the connection');
+    mangle.add('OUTPUT', [M.proto('tcp'), lo(), M.mark(mode.mark)], RET, ms, 'marked loopback traffic is left alone');
+    for (const { kind, o } of owners) {
+      mangle.add('OUTPUT', [...notLocalhost, M.proto('tcp'), lo(), M.owner(kind, o)], { kind: 'mark-set', value: mode.localMark, mask: ALL }, ms, "the proxy's own calls to the pod IP are marked so they are not diverted");
+    }
+    mangle.add('OUTPUT', [M.proto('tcp'), M.connmark(mode.mark)], { kind: 'connmark-restore', nfmask: ALL, ctmask: ALL }, ms, 'replies of diverted connections get the tproxy mark back (routed to the proxy)');
+  }
+
+  return [raw.build(), mangle.build(), nat.build()].filter((t): t is Table => !!t);
+}
+
+/** The inbound capture decision, shared by REDIRECT (nat) and TPROXY (mangle). */
+function inboundRules(t: TableBuilder, p: Policy, tunnel: number | null, capture: (m: Match[], span: Span | null, purpose: string) => void): void {
+  const inCap = p.inbound.capturePorts.value;
+  const chain = CH.inbound;
+  if (tunnel !== null) t.add(chain, [M.proto('tcp'), M.dport([[tunnel, tunnel]])], RET, sp(p.proxy.tunnelPort), "the proxy's tunnel port is never captured");
+  if (inCap.kind === 'all') {
+    const ex = p.inbound.excludePorts.value;
+    if (ex.length) t.add(chain, [M.proto('tcp'), M.dport(ports(ex))], RET, sp(p.inbound.excludePorts), 'excluded inbound ports are not captured');
+    capture([M.proto('tcp')], sp(p.inbound.capturePorts), 'inbound TCP is captured');
+  } else if (inCap.kind === 'list') {
+    capture([M.proto('tcp'), M.dport(ports(inCap.items))], sp(p.inbound.capturePorts), 'inbound TCP to a captured port is captured');
+  }
+}
+
+export function lower(p: Policy): RuleSet {
+  const tables: Table[] = [];
+  for (const f of ['ipv4', 'ipv6'] as const) if (p.families.value.includes(f)) tables.push(...lowerFamily(p, f));
+  const mode = p.inbound.mode.value;
+  const rs: RuleSet = { name: p.name, tables, routing: { loopbackAddresses: [] } };
+  if (mode.kind === 'tproxy' && p.inbound.capturePorts.value.kind !== 'none') {
+    rs.routing.tproxy = { mark: mode.mark, table: mode.table, families: [...p.families.value] };
+  }
+  if (p.families.value.includes('ipv6')) {
+    rs.routing.loopbackAddresses = ofFamily(p.loopback.passthrough.value, 'ipv6').filter((a) => a.text !== '::1').map((a) => a.text);
+  }
+  return rs;
+}

@@ -1,0 +1,266 @@
+// The netfilter simulator: one packet through every base chain of its hook path, in
+// priority order, across all tables of its family, with the semantics of
+// shared/docs/netfilter-facts.md §1 (policies, return/jump/goto, nat only for new
+// connections, owner matches, redirect and tproxy, marks flowing between chains,
+// first CT zone wins).
+import type { Action, Chain, Hook, IrCidr, Match, Rule, RuleSet, Table } from '../ir/types.js';
+import { parseAddress, parseCidr } from '../net/ip.js';
+import { hookPath, type Outcome, type Packet } from './packet.js';
+
+export interface TraceStep {
+  family: string;
+  table: string;
+  chain: string;
+  /** 1-based index of the rule in its chain; 0 for the chain policy. */
+  index: number;
+  rule?: Rule;
+  /** What happened: 'jump MESHCAP_OUTPUT', 'return', 'redirect to 15001', 'policy accept'. */
+  effect: string;
+}
+
+export interface SimResult {
+  outcome: Outcome;
+  path: TraceStep[];
+}
+
+const U32 = 0xffffffff;
+
+// Address parsing is the hot path of the simulator; cache both directions.
+const addrCache = new Map<string, bigint>();
+function addrValue(s: string): bigint {
+  let v = addrCache.get(s);
+  if (v === undefined) {
+    const a = parseAddress(s);
+    if (!a.ok) throw new Error(`bad address ${s}`);
+    v = a.value;
+    addrCache.set(s, v);
+  }
+  return v;
+}
+const cidrCache = new Map<string, [bigint, bigint]>();
+function cidrRange(c: IrCidr): [bigint, bigint] {
+  const key = `${c.addr}/${c.prefix}`;
+  let r = cidrCache.get(key);
+  if (!r) {
+    const p = parseCidr(key);
+    if (!p.ok) throw new Error(`bad CIDR ${key}`);
+    r = [p.cidr.first, p.cidr.last];
+    cidrCache.set(key, r);
+  }
+  return r;
+}
+
+function hasPorts(p: Packet): boolean {
+  return p.protocol === 'tcp' || p.protocol === 'udp' || p.protocol === 'sctp';
+}
+
+function ifMatch(name: string, m: { name: string; prefix: boolean }): boolean {
+  return m.prefix ? name.startsWith(m.name) : name === m.name;
+}
+
+function ownerMatches(value: number | string | undefined, m: { neg: boolean; id: number | string }): boolean {
+  // xt_owner: a packet without a socket matches exactly the inverted owner matches.
+  if (value === undefined) return m.neg;
+  return (value === m.id) !== m.neg;
+}
+
+export function matches(m: Match, p: Packet, hook: Hook): boolean {
+  switch (m.kind) {
+    case 'protocol':
+      return (p.protocol === m.protocol) !== m.neg;
+    case 'saddr':
+    case 'daddr': {
+      const v = addrValue(m.kind === 'saddr' ? p.src : p.dst);
+      const hit = m.cidrs.some((c) => {
+        if (c.family !== p.family) return false;
+        const [lo, hi] = cidrRange(c);
+        return lo <= v && v <= hi;
+      });
+      return hit !== m.neg;
+    }
+    case 'sport':
+    case 'dport': {
+      if (!hasPorts(p)) return false;
+      const v = m.kind === 'sport' ? p.sport : p.dport;
+      return m.ranges.some(([lo, hi]) => lo <= v && v <= hi) !== m.neg;
+    }
+    case 'iif':
+      return ifMatch(hook === 'prerouting' || hook === 'input' || hook === 'forward' ? p.iif : '', m) !== m.neg;
+    case 'oif':
+      return ifMatch(hook === 'output' || hook === 'postrouting' || hook === 'forward' ? p.oif : '', m) !== m.neg;
+    case 'uid':
+      return ownerMatches(hook === 'output' || hook === 'postrouting' ? p.uid : undefined, m);
+    case 'gid':
+      return ownerMatches(hook === 'output' || hook === 'postrouting' ? p.gid : undefined, m);
+    case 'mark':
+      return (((p.mark & m.mask) >>> 0) === m.value >>> 0) !== m.neg;
+    case 'connmark':
+      return (((p.ctmark & m.mask) >>> 0) === m.value >>> 0) !== m.neg;
+    case 'ctstate':
+      return m.states.includes(p.ctstate) !== m.neg;
+    case 'socket':
+      // The model knows only transparent sockets; both forms match a packet of one.
+      return !!p.transparentSocket;
+  }
+}
+
+export function describeAction(a: Action): string {
+  switch (a.kind) {
+    case 'jump':
+    case 'goto':
+      return `${a.kind} ${a.chain}`;
+    case 'redirect':
+      return `redirect to port ${a.port}`;
+    case 'tproxy':
+      return `tproxy to port ${a.port}, mark 0x${a.mark.toString(16)}/0x${a.mask.toString(16)}`;
+    case 'mark-set':
+      return `set mark 0x${a.value.toString(16)}/0x${a.mask.toString(16)}`;
+    case 'connmark-save':
+      return 'save mark to connection';
+    case 'connmark-restore':
+      return 'restore mark from connection';
+    case 'ct-zone':
+      return `conntrack zone ${a.zone}`;
+    case 'dnat':
+      return `dnat to ${a.addr}${a.port ? ':' + a.port : ''}`;
+    case 'log':
+      return `log '${a.prefix}'`;
+    default:
+      return a.kind;
+  }
+}
+
+interface State {
+  packet: Packet;
+  outcome: Outcome;
+  path: TraceStep[];
+}
+
+/** Base chains of a hook for the packet's family, in the order the kernel runs them. */
+export function baseChainsFor(rs: RuleSet, family: string, hook: Hook): { table: Table; chain: Chain }[] {
+  const out: { table: Table; chain: Chain; order: number }[] = [];
+  let order = 0;
+  for (const table of rs.tables) {
+    if (table.family !== family && table.family !== 'inet') continue;
+    for (const chain of table.chains) if (chain.base?.hook === hook) out.push({ table, chain, order: order++ });
+  }
+  return out.sort((a, b) => a.chain.base!.priority - b.chain.base!.priority || a.order - b.order);
+}
+
+/** Run one base chain. Returns 'accept' | 'drop' (the chain's final verdict). */
+function runBase(st: State, table: Table, base: Chain, hook: Hook): 'accept' | 'drop' {
+  const chains = new Map(table.chains.map((c) => [c.name, c]));
+  // Call stack of return points: [chain, index of the next rule].
+  const stack: [Chain, number][] = [];
+  let chain = base;
+  let i = 0;
+  const step = (index: number, effect: string, rule?: Rule) =>
+    st.path.push({ family: table.family, table: table.name, chain: chain.name, index, rule, effect });
+  let guard = 0;
+  for (;;) {
+    if (++guard > 100000) throw new Error(`rule loop in table ${table.name}`);
+    if (i >= chain.rules.length) {
+      // Falling off the end is an implicit return.
+      const back = stack.pop();
+      if (!back) {
+        step(0, `policy ${base.base!.policy}`);
+        return base.base!.policy;
+      }
+      [chain, i] = back;
+      continue;
+    }
+    const rule = chain.rules[i];
+    const idx = i + 1;
+    i++;
+    if (!rule.matches.every((m) => matches(m, st.packet, hook))) continue;
+    const a = rule.action;
+    switch (a.kind) {
+      case 'accept':
+        step(idx, 'accept', rule);
+        return 'accept';
+      case 'drop':
+        step(idx, 'drop', rule);
+        return 'drop';
+      case 'return': {
+        step(idx, 'return', rule);
+        const back = stack.pop();
+        if (!back) {
+          step(0, `policy ${base.base!.policy}`);
+          return base.base!.policy;
+        }
+        [chain, i] = back;
+        continue;
+      }
+      case 'jump':
+      case 'goto': {
+        const target = chains.get(a.chain);
+        if (!target) throw new Error(`jump to missing chain ${a.chain} in table ${table.name}`);
+        step(idx, `${a.kind} ${a.chain}`, rule);
+        if (a.kind === 'jump') stack.push([chain, i]);
+        chain = target;
+        i = 0;
+        continue;
+      }
+      case 'redirect':
+        step(idx, describeAction(a), rule);
+        st.outcome.redirect = { port: a.port };
+        return 'accept';
+      case 'dnat':
+        step(idx, describeAction(a), rule);
+        st.outcome.redirect = a.port ? { port: a.port } : st.outcome.redirect;
+        return 'accept';
+      case 'tproxy':
+        step(idx, describeAction(a), rule);
+        st.packet.mark = ((st.packet.mark & ~a.mask) ^ a.mark) >>> 0;
+        st.outcome.tproxy = { port: a.port, mark: st.packet.mark };
+        return 'accept';
+      case 'mark-set':
+        st.packet.mark = ((st.packet.mark & ~a.mask) ^ a.value) >>> 0;
+        step(idx, describeAction(a), rule);
+        continue;
+      case 'connmark-save':
+        st.packet.ctmark = ((st.packet.ctmark & ~a.ctmask) | (st.packet.mark & a.nfmask)) >>> 0;
+        step(idx, describeAction(a), rule);
+        continue;
+      case 'connmark-restore':
+        st.packet.mark = ((st.packet.mark & ~a.nfmask) | (st.packet.ctmark & a.ctmask)) >>> 0;
+        step(idx, describeAction(a), rule);
+        continue;
+      case 'ct-zone':
+        // xt_CT does nothing to a packet that already has a conntrack template.
+        if (st.outcome.ctZone === null) st.outcome.ctZone = a.zone;
+        step(idx, describeAction(a) + (st.outcome.ctZone !== a.zone ? ' (ignored: zone already set)' : ''), rule);
+        continue;
+      case 'log':
+      case 'counter':
+        step(idx, describeAction(a), rule);
+        continue;
+    }
+  }
+}
+
+export function simulate(rs: RuleSet, packet: Packet): SimResult {
+  const st: State = {
+    packet: { ...packet },
+    outcome: { verdict: 'accept', redirect: null, tproxy: null, mark: packet.mark >>> 0, ctZone: null },
+    path: [],
+  };
+  for (const hook of hookPath[packet.hook]) {
+    for (const { table, chain } of baseChainsFor(rs, packet.family, hook)) {
+      // NAT chains see only the first packet of a connection.
+      if (chain.base!.type === 'nat' && packet.ctstate !== 'new') continue;
+      // One NAT binding per connection and direction: after a redirect, later nat
+      // chains of the same hook do not run again for it.
+      if (chain.base!.type === 'nat' && st.outcome.redirect && (hook === 'output' || hook === 'prerouting')) continue;
+      const v = runBase(st, table, chain, hook);
+      if (v === 'drop') {
+        st.outcome.verdict = 'drop';
+        st.outcome.mark = st.packet.mark;
+        return { outcome: st.outcome, path: st.path };
+      }
+    }
+  }
+  st.outcome.mark = st.packet.mark >>> 0;
+  void U32;
+  return { outcome: st.outcome, path: st.path };
+}

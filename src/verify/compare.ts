@@ -1,0 +1,59 @@
+// Comparing rule sets packet by packet through the simulator.
+import type { RuleSet } from '../ir/types.js';
+import type { Outcome, Packet } from '../sim/packet.js';
+import { simulate, type SimResult } from '../sim/simulate.js';
+
+export interface Difference {
+  packet: Packet;
+  a: SimResult;
+  b: SimResult;
+}
+
+export function sameOutcome(x: Outcome, y: Outcome): boolean {
+  return (
+    x.verdict === y.verdict &&
+    x.mark === y.mark &&
+    x.ctZone === y.ctZone &&
+    (x.redirect?.port ?? null) === (y.redirect?.port ?? null) &&
+    (x.tproxy?.port ?? null) === (y.tproxy?.port ?? null) &&
+    (x.tproxy?.mark ?? null) === (y.tproxy?.mark ?? null)
+  );
+}
+
+export function compareOn(a: RuleSet, b: RuleSet, packets: Packet[], limit = Infinity): { differences: Difference[]; compared: number } {
+  const differences: Difference[] = [];
+  for (const p of packets) {
+    const ra = simulate(a, p);
+    const rb = simulate(b, p);
+    if (!sameOutcome(ra.outcome, rb.outcome)) {
+      differences.push({ packet: p, a: ra, b: rb });
+      if (differences.length >= limit) break;
+    }
+  }
+  return { differences, compared: packets.length };
+}
+
+export function outcomeText(o: Outcome): string {
+  if (o.verdict === 'drop') return 'drop';
+  const parts: string[] = [];
+  if (o.redirect) parts.push(`redirect ${o.redirect.port}`);
+  if (o.tproxy) parts.push(`tproxy ${o.tproxy.port} mark 0x${o.tproxy.mark.toString(16)}`);
+  if (!parts.length) parts.push('pass');
+  if (o.mark && !o.tproxy) parts.push(`mark 0x${o.mark.toString(16)}`);
+  if (o.ctZone !== null) parts.push(`zone ${o.ctZone}`);
+  return parts.join(', ');
+}
+
+export function packetText(p: Packet): string {
+  const ep = (a: string, port: number) => (a.includes(':') ? `[${a}]` : a) + (p.protocol === 'tcp' || p.protocol === 'udp' ? `:${port}` : '');
+  const extra: string[] = [];
+  if (p.hook === 'output') {
+    if (p.uid !== undefined) extra.push(`uid=${p.uid}`);
+    if (p.gid !== undefined) extra.push(`gid=${p.gid}`);
+    if (p.oif) extra.push(`oif=${p.oif}`);
+  } else if (p.iif) extra.push(`iif=${p.iif}`);
+  if (p.mark) extra.push(`mark=${p.mark}`);
+  if (p.ctmark) extra.push(`ctmark=${p.ctmark}`);
+  if (p.ctstate !== 'new') extra.push(`ctstate=${p.ctstate}`);
+  return `${p.hook === 'output' ? 'out' : 'in'} ${p.protocol} ${ep(p.src, p.sport)} -> ${ep(p.dst, p.dport)}${extra.length ? ' ' + extra.join(' ') : ''}`;
+}
