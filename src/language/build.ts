@@ -122,6 +122,12 @@ export function buildPolicy(tree: SyntaxTree): BuildResult {
       return;
     }
     seenKeys.set(id, s.span);
+    if (r.args[0]?.commaBefore) {
+      // `capture cidrs , 10.0.0.0/8`: a list starts with a value, not a separator.
+      report(diag('syntax-error', r.args[0].span, { detail: `no ',' after '${r.spec.words.join(' ')}': a list starts with a value` }));
+      failed.add(id);
+      return;
+    }
     const value = r.spec.kind.parse(r.args, { name: r.spec.words.join(' '), span: s.span, report });
     if (value !== undefined) r.spec.set(policy, value, s.span);
     else failed.add(id);
@@ -132,6 +138,7 @@ export function buildPolicy(tree: SyntaxTree): BuildResult {
       const head = it.yamlKey ?? it.atoms[0];
       if (blockIds.includes(head.text) && !matchStatement(topLevel, [head.text])) {
         report(diag('block-is-statement', head.span, { name: head.text }));
+        failed.add(`${head.text}.?`); // its defaults would mislead the whole-policy checks
         return;
       }
       statement(topLevel, it);
@@ -145,6 +152,7 @@ export function buildPolicy(tree: SyntaxTree): BuildResult {
     if (!spec) {
       if (topLevel.statements.some((s) => s.words[0] === b.name.text || s.id === b.name.text)) {
         report(diag('statement-is-block', b.name.span, { name: b.name.text }));
+        failed.add('policy.?');
       } else {
         report(diag('unknown-block', b.name.span, { name: b.name.text, suggestion: suggestBlock(b.name.text) }));
         failed.add('*');
@@ -154,6 +162,7 @@ export function buildPolicy(tree: SyntaxTree): BuildResult {
     const first = seenBlocks.get(spec.id!);
     if (first) {
       report(diag('duplicate-block', b.name.span, { name: spec.id!, first: where(first) }));
+      failed.add(`${spec.id}.?`); // what it says is ignored
       return;
     }
     seenBlocks.set(spec.id!, b.name.span);
@@ -166,6 +175,7 @@ export function buildPolicy(tree: SyntaxTree): BuildResult {
             suggestion: nested ? `blocks do not nest: move '${child.name.text}' out of '${spec.id}'` : `block '${spec.id}' holds statements only: ${spellings(spec, false).join(', ')}`,
           }),
         );
+        failed.add('*');
         continue;
       }
       statement(spec, child);

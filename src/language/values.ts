@@ -238,6 +238,12 @@ export const gids: ValueKind<Owner[]> = {
   expected: "a gid 0-4294967294 or a group name, a list of them, or 'none'",
   parse(args, ctx) {
     if (args.length === 1 && args[0].text === 'none') return [];
+    const none = args.find((a) => a.text === 'none');
+    if (none) {
+      // As for 'passthrough': 'none' stands alone, it is not a group named "none".
+      ctx.report(diag('wildcard-in-list', none.span, { word: 'none' }));
+      return undefined;
+    }
     return list(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'gid'));
   },
 };
@@ -321,7 +327,7 @@ export const inboundMode: ValueKind<InboundMode> = {
       const opt = args[i];
       const val = args[i + 1];
       if ((opt.text !== 'mark' && opt.text !== 'table' && opt.text !== 'local-mark') || seen.has(opt.text)) {
-        ctx.report(diag('unexpected-value', opt.span, { text: opt.text, after: `'${args.slice(0, i).map((x) => x.text).join(' ')}'`, expected: "'mode tproxy' takes 'mark N', 'table N' and 'local-mark N', once each" }));
+        ctx.report(diag('unexpected-value', opt.span, { text: opt.text, after: `'${[ctx.name, ...args.slice(0, i).map((x) => x.text)].join(' ')}'`, expected: "'mode tproxy' takes 'mark N', 'table N' and 'local-mark N', once each" }));
         return undefined;
       }
       seen.add(opt.text);

@@ -110,7 +110,11 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   const notLocalhost: Match[] = localhost.length ? [M.daddr(localhost, true)] : [];
   const dns = p.dns.capture.value;
   const dnsServers = dns.kind === 'servers' ? ofFamily(dns.servers, f) : [];
-  const dnsOn = dns.kind === 'all' || dnsServers.length > 0;
+  // DNS capture on: port 53 is kept out of the loopback rules and the proxy's own DNS gets
+  // its conntrack zones in every family; the redirect itself only where there is a server
+  // of the family to capture (or all of them).
+  const dnsOn = dns.kind !== 'off';
+  const dnsRedirect = dns.kind === 'all' || dnsServers.length > 0;
   const dnsSpan = sp(p.dns.capture);
   const dnsPort = p.dns.port.value;
   const tunnel = p.proxy.tunnelPort.value;
@@ -192,7 +196,7 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   for (const { kind, o } of owners) {
     nat.add(CH.output, [M.owner(kind, o)], RET, o.span ?? ownersSpan, "the proxy's own traffic is not captured");
   }
-  if (dnsOn) {
+  if (dnsRedirect) {
     nat.add(CH.output, [], J(CH.outputDns), dnsSpan, 'DNS is examined for capture');
     const dsts = dns.kind === 'all' ? [undefined] : dnsServers;
     for (const proto of ['tcp', 'udp'] as const) {
@@ -227,7 +231,7 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
     for (const s of srv) {
       raw.add(CH.outputDns, [M.proto('udp'), M.dport([[DNS_PORT, DNS_PORT]]), ...(s ? [M.daddr([hostCidr(s)])] : [])], { kind: 'ct-zone', zone: 2 }, s?.span ?? dnsSpan, "the app's DNS queries use conntrack zone 2");
     }
-    raw.add('PREROUTING', [], J(CH.inbound), dnsSpan, 'DNS conntrack zones (answers)');
+    if (srv.length) raw.add('PREROUTING', [], J(CH.inbound), dnsSpan, 'DNS conntrack zones (answers)');
     for (const s of srv) {
       raw.add(CH.inbound, [M.proto('udp'), M.sport([[DNS_PORT, DNS_PORT]]), ...(s ? [M.saddr([hostCidr(s)])] : [])], { kind: 'ct-zone', zone: 1 }, s?.span ?? dnsSpan, 'DNS answers from upstream use conntrack zone 1');
     }

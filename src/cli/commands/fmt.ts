@@ -5,7 +5,7 @@ import { printYaml } from '../../../grammar/yaml-printer.js';
 import { diag } from '../../diagnostics/diagnostic.js';
 import { toDslForm, toYamlForm } from '../../language/convert.js';
 import { policyFingerprint } from '../../language/fingerprint.js';
-import { loadText, parseSource, syntaxOf, type Syntax } from '../../load.js';
+import { isDirectory, loadText, parseSource, syntaxOf, unreadableReason, type Syntax } from '../../load.js';
 import { SourceFile } from '../../source.js';
 import { oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
@@ -71,6 +71,10 @@ input, 3 usage error.`,
     const sources = new Map<string, SourceFile>();
     let unformatted = 0;
     for (const file of positionals) {
+      if (isDirectory(file)) {
+        all.push(diag('file-unreadable', undefined, { path: file, reason: 'it is a directory' }));
+        continue;
+      }
       const syntax = syntaxOf(file);
       if (!syntax) {
         all.push(diag('unknown-file-type', undefined, { path: file }));
@@ -80,7 +84,7 @@ input, 3 usage error.`,
       try {
         text = readFileSync(file, 'utf8');
       } catch (e) {
-        all.push(diag('file-unreadable', undefined, { path: file, reason: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message }));
+        all.push(diag('file-unreadable', undefined, { path: file, reason: unreadableReason(e) }));
         continue;
       }
       const target = to ?? syntax;

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { configFromFlags, configFromJson, policyFromConfig } from '../../import/istio.js';
+import { loadText } from '../../load.js';
+import { parse } from '../args.js';
+import { EXIT, UsageError, type Io } from '../io.js';
+import { report } from '../report.js';
+import { formatText } from './fmt.js';
+import type { Command } from './command.js';
+
+export const importCmd: Command = {
+  name: 'import',
+  summary: "translate another tool's configuration into a policy (istio-iptables)",
+  usage: `meshcap import istio-iptables [options] -- ISTIO_FLAGS...
+meshcap import istio-iptables [options] --config FILE
+
+Reads istio-iptables' flags and environment (every input it has, with its defaults) or a
+JSON object of Istio config.Config fields, and prints the equivalent formatted policy.
+Flags with no effect on the rules (dry-run, validation, probes, logging) are accepted
+and reported as ignored; combinations istio-iptables silently ignores are reported.
+
+Options:
+  --ipv6               the pod has IPv6 (istio-iptables detects this from its addresses)
+  --env NAME=VALUE     an environment variable istio-iptables would see (repeatable)
+  --dns-server ADDR    a resolv.conf nameserver, for --redirect-dns (repeatable)
+  --config FILE        JSON object of config.Config fields instead of flags
+  --name NAME          the policy name (default istio)
+  --to intercept|yaml  output syntax (default intercept)`,
+  run(argv: string[], io: Io): number {
+    const dd = argv.indexOf('--');
+    const own = dd < 0 ? argv : argv.slice(0, dd);
+    const istioFlags = dd < 0 ? [] : argv.slice(dd + 1);
+    const { values, positionals } = parse(own, {
+      ipv6: { type: 'boolean' },
+      env: { type: 'string', multiple: true },
+      'dns-server': { type: 'string', multiple: true },
+      config: { type: 'string' },
+      name: { type: 'string' },
+      to: { type: 'string' },
+    });
+    if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
+    if (positionals[0] !== 'istio-iptables' || positionals.length !== 1) throw new UsageError("import takes one source: 'istio-iptables'");
+    const to = (values.to as string | undefined) ?? 'intercept';
+    if (to !== 'intercept' && to !== 'yaml') throw new UsageError('--to must be intercept or yaml');
+    const name = (values.name as string | undefined) ?? 'istio';
+    const env: Record<string, string> = {};
+    for (const e of (values.env as string[] | undefined) ?? []) {
+      const eq = e.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--env takes NAME=VALUE, not '${e}'`);
+      env[e.slice(0, eq)] = e.slice(eq + 1);
+    }
+    const ds: Diagnostic[] = [];
+    let r;
+    if (values.config) {
+      if (istioFlags.length) throw new UsageError('give either --config or istio-iptables flags, not both');
+      let obj: unknown;
+      try {
+        obj = JSON.parse(readFileSync(values.config as string, 'utf8'));
+      } catch (e) {
+        report(io, 'text', [diag('file-unreadable', undefined, { path: values.config as string, reason: (e as Error).message })], new Map());
+        return EXIT.badInput;
+      }
+      r = configFromJson(obj);
+      if (values.ipv6) r.config.EnableIPv6 = true;
+      for (const s of (values['dns-server'] as string[] | undefined) ?? []) (s.includes(':') ? r.config.DNSServersV6 : r.config.DNSServersV4).push(s);
+    } else {
+      r = configFromFlags({ flags: istioFlags, env, ipv6: !!values.ipv6, dnsServers: values['dns-server'] as string[] | undefined });
+    }
+    ds.push(...r.diagnostics);
+    if (hasErrors(ds)) {
+      report(io, 'text', ds, new Map());
+      return EXIT.badInput;
+    }
+    const p = policyFromConfig(r.config, name);
+    ds.push(...p.diagnostics);
+    const file = `<istio-iptables import>.intercept`;
+    const loaded = loadText(file, p.text, 'intercept');
+    ds.push(...loaded.diagnostics.filter((d) => d.code !== 'ipv6-bypass' || !r.config.EnableIPv6));
+    if (hasErrors(ds)) {
+      io.err(p.text);
+      report(io, 'text', ds, new Map(loaded.source ? [[file, loaded.source]] : []));
+      return EXIT.badInput;
+    }
+    const formatted = formatText(file, p.text, 'intercept', to);
+    io.out(formatted.text ?? p.text);
+    report(io, 'text', ds, new Map(loaded.source ? [[file, loaded.source]] : []));
+    return EXIT.ok;
+  },
+};

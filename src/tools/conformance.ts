@@ -1,0 +1,108 @@
+// Conformance with Istio: for every sidecar-capture case of the corpus, import the case's
+// config, compile it, import Istio's golden rules, and compare both through the
+// simulator on a packet battery. Differences are classified: a documented difference
+// (docs/istio-differences.md) names its id; anything else is a finding to fix.
+import { loadText } from '../load.js';
+import { lower } from '../lower/lower.js';
+import { policyFromConfig } from '../import/istio.js';
+import type { RuleSet } from '../ir/types.js';
+import type { Packet } from '../sim/packet.js';
+import { battery } from '../verify/battery.js';
+import { compareOn, type Difference } from '../verify/compare.js';
+import { caseConfig, istioCases, loadGolden, loadKernelListing, type CorpusCase } from './istio-corpus.js';
+
+export interface CaseResult {
+  name: string;
+  packets: number;
+  agree: number;
+  documented: Record<string, number>;
+  undocumented: Difference[];
+  kernelListingAgrees: boolean | null;
+  error?: string;
+}
+
+/** A known, deliberate difference from Istio: an id and a test on the differing packet. */
+export interface KnownDifference {
+  id: string;
+  applies(p: Packet, d: Difference, c: CorpusCase): boolean;
+}
+
+const isOwner = (v: unknown, ids: string[]) => v !== undefined && ids.includes(String(v));
+
+export const knownDifferences: KnownDifference[] = [
+  {
+    // Istio: the first proxy uid's "-o lo ! --uid-owner U RETURN" rule returns loopback
+    // traffic of every other proxy uid/gid before its own self-redirect rule is reached.
+    // meshcap treats every listed uid and gid as the proxy.
+    id: 'D1-proxy-owners',
+    applies: (p, _d, c) => {
+      const uids = String(c.config.ProxyUID || '1337').split(',');
+      const gids = String(c.config.ProxyGID || c.config.ProxyUID || '1337').split(',');
+      return p.hook === 'output' && p.oif === 'lo' && (isOwner(p.uid, uids) || isOwner(p.gid, gids)) && !(String(p.uid) === uids[0]);
+    },
+  },
+  {
+    // Istio's gid self-redirect rule does not exclude port 53 when DNS is captured (the uid
+    // one does); meshcap excludes it for both.
+    id: 'D2-gid-dns-self-redirect',
+    applies: (p, _d, c) => {
+      const uids = String(c.config.ProxyUID || '1337').split(',');
+      const gids = String(c.config.ProxyGID || c.config.ProxyUID || '1337').split(',');
+      return c.config.RedirectDNS === true && p.hook === 'output' && p.oif === 'lo' && p.protocol === 'tcp' && p.dport === 53 && isOwner(p.gid, gids) && !isOwner(p.uid, uids);
+    },
+  },
+  {
+    // meshcap honours excluded CIDRs for traffic rerouted from virtual interfaces too.
+    id: 'D3-reroute-excluded-cidrs',
+    applies: (p, _d, c) => p.hook === 'prerouting' && String(c.config.RerouteVirtualInterfaces || '').split(',').includes(p.iif) && !!c.config.OutboundIPRangesExclude,
+  },
+  {
+    // Istio's TPROXY inbound chain does not exempt the tunnel port; meshcap never captures it.
+    id: 'D4-tproxy-tunnel-port',
+    applies: (p, _d, c) => p.hook === 'prerouting' && c.config.InboundInterceptionMode === 'TPROXY' && p.dport === Number(c.config.InboundTunnelPort || 15008),
+  },
+];
+
+function ours(c: CorpusCase): RuleSet {
+  const { config } = caseConfig(c);
+  const { text } = policyFromConfig(config, 'istio');
+  const l = loadText(`${c.name}.intercept`, text, 'intercept');
+  if (!l.policy || l.diagnostics.some((d) => d.severity === 'error')) {
+    throw new Error(`${c.name}: the imported policy does not check: ${l.diagnostics.map((d) => d.message).join('; ')}\n${text}`);
+  }
+  return lower(l.policy);
+}
+
+export function runCase(c: CorpusCase, size = 2000): CaseResult {
+  const res: CaseResult = { name: c.name, packets: 0, agree: 0, documented: {}, undocumented: [], kernelListingAgrees: null };
+  const golden = loadGolden(c);
+  if (!golden.ruleset) {
+    res.error = `golden does not import: ${golden.diagnostics.map((d) => `${d.span?.file}:${d.span?.start.line} ${d.message}`).join('; ')}`;
+    return res;
+  }
+  const mine = ours(c);
+  const families = c.config.EnableIPv6 === true ? (['ipv4', 'ipv6'] as const) : (['ipv4'] as const);
+  const extraPorts = [Number(c.config.ProxyPort), Number(c.config.InboundCapturePort), Number(c.config.InboundTunnelPort)].filter((x) => x > 0);
+  const packets = battery([mine, golden.ruleset], { size, families: [...families], extraPorts, seed: 7 });
+  const cmp = compareOn(mine, golden.ruleset, packets);
+  res.packets = cmp.compared;
+  res.agree = cmp.compared - cmp.differences.length;
+  for (const d of cmp.differences) {
+    const k = knownDifferences.find((x) => x.applies(d.packet, d, c));
+    if (k) res.documented[k.id] = (res.documented[k.id] ?? 0) + 1;
+    else res.undocumented.push(d);
+  }
+  const kernel = loadKernelListing(c);
+  if (kernel?.ruleset) {
+    // Istio's input form and the kernel's listing of it must mean the same.
+    const k = compareOn(golden.ruleset, kernel.ruleset, packets, 1);
+    res.kernelListingAgrees = k.differences.length === 0;
+  } else if (kernel) {
+    res.error = `kernel listing does not import: ${kernel.diagnostics.map((d) => d.message).join('; ')}`;
+  }
+  return res;
+}
+
+export function runAll(size = 2000): CaseResult[] {
+  return istioCases().map((c) => runCase(c, size));
+}
