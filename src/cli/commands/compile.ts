@@ -31,6 +31,7 @@ Options:
   --timings          print each pass's time to stderr
   --dump-after PASS  print the state after PASS (${passes.map((p) => p.name).join(', ')}) and stop
   --format F         diagnostics: text (default), json, sarif, github
+  -v, --verbose      say what was verified, on stderr
 
 Exit: 0 compiled and verified, 1 verification failed, 2 invalid policy, 3 usage error.
 Nothing is written unless every step succeeded.`,
@@ -45,6 +46,7 @@ Nothing is written unless every step succeeded.`,
       timings: { type: 'boolean' },
       'dump-after': { type: 'string' },
       format: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     if (positionals.length !== 1) throw new UsageError('compile takes one POLICY');
@@ -78,6 +80,10 @@ Nothing is written unless every step succeeded.`,
       writeFileSync(values['verify-report'] as string, JSON.stringify(rep, null, 2) + '\n');
     }
     if (ctx.failures.length || ctx.verifyFailures.length) return EXIT.findings;
+    if (values.verbose) {
+      for (const v of ctx.verifyStats) io.err(`verified: ${v.stage} on ${v.packets} packets, ${v.differences} differences\n`);
+      if (!ctx.verify) io.err('not verified (--no-verify)\n');
+    }
 
     // With the default backends, skip a family the policy does not have.
     const families = new Set(ctx.policy.families.value);
