@@ -2,7 +2,8 @@
 // ip6tables-restore for IPv6). Complete files: `*table`, `:CHAIN POLICY [0:0]` headers,
 // rules, COMMIT; loadable by iptables-legacy-restore and iptables-nft-restore, also with
 // --noflush onto a node that has other rules.
-import type { Action, Chain, Family, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
+import type { Action, Chain, Family, IrCidr, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
+import { cidrContains, parseCidr } from '../../src/net/ip.js';
 
 export interface EmitOptions {
   /** `-m comment --comment "meshcap FILE:LINE purpose"` on every rule (default on). */
@@ -46,19 +47,45 @@ function quote(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+/** Port ranges with no two overlapping (as written when they already are, else merged). */
+function disjointRanges(ranges: [number, number][]): [number, number][] {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  if (sorted.every((r, i) => i === 0 || r[0] > sorted[i - 1][1])) return ranges;
+  const out: [number, number][] = [];
+  for (const [lo, hi] of sorted) {
+    const last = out[out.length - 1];
+    if (last && lo <= last[1]) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  }
+  return out;
+}
+
+/** CIDRs with no two overlapping: two prefixes overlap only when one holds the other; keep the outer. */
+function disjointCidrs(cidrs: IrCidr[]): IrCidr[] {
+  const parsed = cidrs.map((c) => {
+    const p = parseCidr(`${c.addr}/${c.prefix}`);
+    if (!p.ok) throw new EmitError(`'${c.addr}/${c.prefix}' is not a CIDR`);
+    return p.cidr;
+  });
+  return cidrs.filter((_, i) => !parsed.some((o, j) => j !== i && cidrContains(o, parsed[i]) && (o.prefix < parsed[i].prefix || j < i)));
+}
+
 /**
  * Positive lists that one iptables match cannot hold (several CIDRs, more than 15 ports)
- * become several rules; negated ones become several matches in one rule.
+ * become several rules, made disjoint first so that no packet matches two of them (the
+ * action, a jump or an XOR mark say, must run once); negated port lists become several
+ * matches in one rule. iptables takes one -s and one -d per rule, so a negated list of
+ * several CIDRs has no single-rule form and is refused.
  */
 function expand(rule: Rule): Rule[] {
   let variants: Match[][] = [[]];
   for (const m of rule.matches) {
     let alts: Match[][];
     if ((m.kind === 'saddr' || m.kind === 'daddr') && m.cidrs.length > 1) {
-      if (m.neg) alts = [m.cidrs.map((c) => ({ ...m, cidrs: [c] }))];
-      else alts = m.cidrs.map((c) => [{ ...m, cidrs: [c] }]);
+      if (m.neg) throw new EmitError(`iptables takes one ! -${m.kind === 'saddr' ? 's' : 'd'} per rule; a negated list of ${m.cidrs.length} CIDRs has no single-rule form`);
+      alts = disjointCidrs(m.cidrs).map((c) => [{ ...m, cidrs: [c] }]);
     } else if ((m.kind === 'sport' || m.kind === 'dport') && m.ranges.length > 1) {
-      const chunks = multiportChunks(m.ranges);
+      const chunks = multiportChunks(m.neg ? m.ranges : disjointRanges(m.ranges));
       if (m.neg) alts = [chunks.map((c) => ({ ...m, ranges: c }))];
       else alts = chunks.map((c) => [{ ...m, ranges: c }]);
     } else alts = [[m]];

@@ -5,7 +5,7 @@
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Action, Chain, CtState, Family, IrCidr, Match, Protocol, Rule, RuleSet, Table } from '../../src/ir/types.js';
 import { BUILTIN_CHAINS, iptablesBase, type Hook } from '../../src/ir/types.js';
-import { formatAddress, parseAddress } from '../../src/net/ip.js';
+import { canonicalAddress, parseAddress } from '../../src/net/ip.js';
 import type { SourceFile, Span } from '../../src/source.js';
 
 export interface ImportResult {
@@ -81,7 +81,7 @@ function lenientCidr(s: string, family: Family): IrCidr | undefined {
     }
   }
   const host = (1n << BigInt(bits - prefix)) - 1n;
-  return { family, addr: formatAddress(family, addr.value & ~host), prefix };
+  return { family, addr: canonicalAddress(family, addr.value & ~host), prefix };
 }
 
 function parsePorts(s: string, multi: boolean): [number, number][] | undefined {
@@ -243,6 +243,12 @@ function parseRule(words: string[], family: Family, span: Span, table: string): 
   const unknownOpt = (name: string, hint: string): never => {
     throw new LineError(diag('rules-unknown-option', span, { name, hint }));
   };
+  // iptables takes each of -p, -s, -d, -i, -o and -j/-g once per rule ("multiple -d flags not allowed").
+  const seen = new Set<string>();
+  const once = (flag: string) => {
+    if (seen.has(flag)) fail(`multiple ${flag} flags not allowed`);
+    seen.add(flag);
+  };
   const take = (i: number, opt: string): string => {
     const v = words[i + 1];
     if (v === undefined) fail(`${opt} needs a value`);
@@ -267,6 +273,7 @@ function parseRule(words: string[], family: Family, span: Span, table: string): 
     switch (w) {
       case '-p':
       case '--protocol': {
+        once('-p');
         let v = take(i++, w).toLowerCase();
         if (v === 'ipv6-icmp') v = 'icmpv6';
         if (!PROTOCOLS.has(v)) fail(`protocol '${v}' is not modelled (tcp, udp, icmp, icmpv6, sctp)`);
@@ -280,6 +287,7 @@ function parseRule(words: string[], family: Family, span: Span, table: string): 
       case '-d':
       case '--destination':
       case '--dst': {
+        once(w === '-s' || w === '--source' || w === '--src' ? '-s' : '-d');
         const v = take(i++, w);
         const cidrs = v.split(',').map((x) => lenientCidr(x, family) ?? fail(`'${x}' is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address or CIDR`));
         if (neg && cidrs.length > 1) fail(`! ${w} takes a single address`);
@@ -290,6 +298,7 @@ function parseRule(words: string[], family: Family, span: Span, table: string): 
       case '--in-interface':
       case '-o':
       case '--out-interface': {
+        once(w === '-i' || w === '--in-interface' ? '-i' : '-o');
         const v = take(i++, w);
         const prefix = v.endsWith('+');
         matches.push({ kind: w === '-i' || w === '--in-interface' ? 'iif' : 'oif', neg, name: prefix ? v.slice(0, -1) : v, prefix });
@@ -306,6 +315,7 @@ function parseRule(words: string[], family: Family, span: Span, table: string): 
       case '--jump':
       case '-g':
       case '--goto':
+        once('-j');
         target = take(i++, w);
         isGoto = w === '-g' || w === '--goto';
         continue;
@@ -337,7 +347,8 @@ function parseRule(words: string[], family: Family, span: Span, table: string): 
       case '--mark': {
         if (module !== 'mark' && module !== 'connmark') fail(`--mark needs -m mark or -m connmark`);
         const mm = parseMarkMask(take(i++, w)) ?? fail(`'${words[i]}' is not a mark`);
-        matches.push({ kind: module === 'mark' ? 'mark' : 'connmark', neg, value: (mm.value & mm.mask) >>> 0, mask: mm.mask });
+        // The kernel compares (mark & mask) == value with the value as given (xt_mark).
+        matches.push({ kind: module === 'mark' ? 'mark' : 'connmark', neg, value: mm.value, mask: mm.mask });
         continue;
       }
       case '--ctstate':

@@ -27,24 +27,46 @@ export function bitsOf(f: Family): number {
   return f === 'ipv4' ? 32 : 128;
 }
 
+const IPV4_RE = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
+
 export function parseAddress(text: string): AddrParse {
   if (text.includes('%')) return { ok: false, hint: 'zone indices (%eth0) are not allowed in rules' };
   if (text.includes(':')) {
-    if (!ipaddr.IPv6.isValid(text)) return { ok: false, hint: 'IPv6 addresses are eight groups of hex digits, with :: for one run of zeros' };
-    const a = ipaddr.IPv6.parse(text);
+    // One parse (IPv6.isValid is a parse that throws away its result).
+    let a: ipaddr.IPv6;
+    try {
+      a = ipaddr.IPv6.parse(text);
+    } catch {
+      return { ok: false, hint: 'IPv6 addresses are eight groups of hex digits, with :: for one run of zeros' };
+    }
     return { ok: true, family: 'ipv6', text: a.toString(), value: toBigInt(a.toByteArray()) };
   }
   if (/^[0-9.]+$/.test(text)) {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(text)) {
+    // Exactly what ipaddr's isValidFourPartDecimal accepts (four decimal parts 0-255 without
+    // leading zeros), read directly: such text is already canonical.
+    const m = IPV4_RE.exec(text);
+    const parts = m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])] : [];
+    if (!m || parts.some((x) => x > 255)) {
       return { ok: false, hint: 'IPv4 addresses are four numbers 0-255 without leading zeros, e.g. 10.0.0.1' };
     }
-    const a = ipaddr.IPv4.parse(text);
-    return { ok: true, family: 'ipv4', text: a.toString(), value: toBigInt(a.toByteArray()) };
+    return { ok: true, family: 'ipv4', text, value: BigInt(((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0) };
   }
   return { ok: false, hint: 'write a literal address such as 10.96.0.10 or fd00::a' };
 }
 
 export function formatAddress(family: Family, v: bigint): string {
+  if (family === 'ipv4') {
+    const n = Number(v);
+    return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
+  // Uncompressed IPv6 (valid, parseable, and cheap); printed forms use canonicalAddress.
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn).toString(16));
+  return groups.join(':');
+}
+
+/** RFC 5952 text of an address value. */
+export function canonicalAddress(family: Family, v: bigint): string {
   const n = bitsOf(family) / 8;
   const bytes: number[] = [];
   for (let i = n - 1; i >= 0; i--) bytes.push(Number((v >> BigInt(i * 8)) & 0xffn));
@@ -73,9 +95,9 @@ export function parseCidr(text: string): CidrParse {
   }
   const hostMask = (1n << BigInt(bits - prefix)) - 1n;
   const first = a.value & ~hostMask & ((1n << BigInt(bits)) - 1n);
-  const canonical = `${formatAddress(a.family, first)}/${prefix}`;
-  if ((a.value & hostMask) !== 0n) return { ok: false, kind: 'host-bits', canonical, prefix };
-  return { ok: true, cidr: { family: a.family, addr: formatAddress(a.family, first), prefix, first, last: first | hostMask } };
+  if ((a.value & hostMask) !== 0n) return { ok: false, kind: 'host-bits', canonical: `${formatAddress(a.family, first)}/${prefix}`, prefix };
+  // No host bits: the network address is the address itself, whose text is canonical.
+  return { ok: true, cidr: { family: a.family, addr: a.text, prefix, first, last: first | hostMask } };
 }
 
 export function cidrText(c: Pick<Cidr, 'addr' | 'prefix'>): string {

@@ -23,8 +23,6 @@ export interface SimResult {
   path: TraceStep[];
 }
 
-const U32 = 0xffffffff;
-
 // Address parsing is the hot path of the simulator; cache both directions.
 const addrCache = new Map<string, bigint>();
 function addrValue(s: string): bigint {
@@ -37,6 +35,12 @@ function addrValue(s: string): bigint {
   }
   return v;
 }
+/** Tell the simulator an address text's value (the engine makes many addresses). */
+export function primeAddress(text: string, value: bigint): void {
+  if (addrCache.size > 200000) addrCache.clear();
+  addrCache.set(text, value);
+}
+
 const cidrCache = new Map<string, [bigint, bigint]>();
 function cidrRange(c: IrCidr): [bigint, bigint] {
   const key = `${c.addr}/${c.prefix}`;
@@ -134,6 +138,8 @@ interface State {
   packet: Packet;
   outcome: Outcome;
   path: TraceStep[];
+  /** Keep the trace (off in the equivalence engine's inner loop). */
+  record: boolean;
 }
 
 /** Base chains of a hook for the packet's family, in the order the kernel runs them. */
@@ -147,19 +153,39 @@ export function baseChainsFor(rs: RuleSet, family: string, hook: Hook): { table:
   return out.sort((a, b) => a.chain.base!.priority - b.chain.base!.priority || a.order - b.order);
 }
 
+/**
+ * Finds the first rule at or after `from` in `chain` that matches the packet, or -1. The
+ * plain simulator scans; the equivalence engine plugs in an indexed search. Either way
+ * the actions below give the semantics, in one place.
+ */
+export type RuleFinder = (chain: Chain, from: number, packet: Packet, hook: Hook) => number;
+
+export const scanFinder: RuleFinder = (chain, from, packet, hook) => {
+  for (let i = from; i < chain.rules.length; i++) if (chain.rules[i].matches.every((m) => matches(m, packet, hook))) return i;
+  return -1;
+};
+
+const chainIndex = new WeakMap<Table, Map<string, Chain>>();
+
 /** Run one base chain. Returns 'accept' | 'drop' (the chain's final verdict). */
-function runBase(st: State, table: Table, base: Chain, hook: Hook): 'accept' | 'drop' {
-  const chains = new Map(table.chains.map((c) => [c.name, c]));
+function runBase(st: State, table: Table, base: Chain, hook: Hook, find: RuleFinder): 'accept' | 'drop' {
+  let chains = chainIndex.get(table);
+  if (!chains) {
+    chains = new Map(table.chains.map((c) => [c.name, c]));
+    chainIndex.set(table, chains);
+  }
   // Call stack of return points: [chain, index of the next rule].
   const stack: [Chain, number][] = [];
   let chain = base;
   let i = 0;
-  const step = (index: number, effect: string, rule?: Rule) =>
-    st.path.push({ family: table.family, table: table.name, chain: chain.name, index, rule, effect });
+  const step = (index: number, effect: string, rule?: Rule) => {
+    if (st.record) st.path.push({ family: table.family, table: table.name, chain: chain.name, index, rule, effect });
+  };
   let guard = 0;
   for (;;) {
     if (++guard > 100000) throw new Error(`rule loop in table ${table.name}`);
-    if (i >= chain.rules.length) {
+    const found = i < chain.rules.length ? find(chain, i, st.packet, hook) : -1;
+    if (found < 0) {
       // Falling off the end is an implicit return.
       const back = stack.pop();
       if (!back) {
@@ -169,10 +195,9 @@ function runBase(st: State, table: Table, base: Chain, hook: Hook): 'accept' | '
       [chain, i] = back;
       continue;
     }
-    const rule = chain.rules[i];
-    const idx = i + 1;
-    i++;
-    if (!rule.matches.every((m) => matches(m, st.packet, hook))) continue;
+    const rule = chain.rules[found];
+    const idx = found + 1;
+    i = found + 1;
     const a = rule.action;
     switch (a.kind) {
       case 'accept':
@@ -239,11 +264,12 @@ function runBase(st: State, table: Table, base: Chain, hook: Hook): 'accept' | '
   }
 }
 
-export function simulate(rs: RuleSet, packet: Packet): SimResult {
+export function simulate(rs: RuleSet, packet: Packet, find: RuleFinder = scanFinder, record = true): SimResult {
   const st: State = {
     packet: { ...packet },
     outcome: { verdict: 'accept', redirect: null, tproxy: null, mark: packet.mark >>> 0, ctZone: null },
     path: [],
+    record,
   };
   for (const hook of hookPath[packet.hook]) {
     for (const { table, chain } of baseChainsFor(rs, packet.family, hook)) {
@@ -252,7 +278,7 @@ export function simulate(rs: RuleSet, packet: Packet): SimResult {
       // One NAT binding per connection and direction: after a redirect, later nat
       // chains of the same hook do not run again for it.
       if (chain.base!.type === 'nat' && st.outcome.redirect && (hook === 'output' || hook === 'prerouting')) continue;
-      const v = runBase(st, table, chain, hook);
+      const v = runBase(st, table, chain, hook, find);
       if (v === 'drop') {
         st.outcome.verdict = 'drop';
         st.outcome.mark = st.packet.mark;
@@ -261,6 +287,5 @@ export function simulate(rs: RuleSet, packet: Packet): SimResult {
     }
   }
   st.outcome.mark = st.packet.mark >>> 0;
-  void U32;
   return { outcome: st.outcome, path: st.path };
 }

@@ -3,7 +3,7 @@
 // the compared rule sets mentions, and the values just outside them), plus seeded random
 // combinations. Used to compare rule sets until the exhaustive engine replaces it.
 import type { CtState, Family, Match, Protocol, RuleSet } from '../ir/types.js';
-import { formatAddress, parseCidr } from '../net/ip.js';
+import { canonicalAddress, parseCidr } from '../net/ip.js';
 import type { Packet } from '../sim/packet.js';
 
 interface Pools {
@@ -31,7 +31,7 @@ function addCidrEdges(pools: Pools, family: Family, addr: string, prefix: number
   if (!c.ok) return;
   const max = (1n << BigInt(family === 'ipv4' ? 32 : 128)) - 1n;
   for (const v of [c.cidr.first, c.cidr.last, c.cidr.first - 1n, c.cidr.last + 1n, (c.cidr.first + c.cidr.last) / 2n]) {
-    if (v >= 0n && v <= max) pools.addrs[family].add(formatAddress(family, v));
+    if (v >= 0n && v <= max) pools.addrs[family].add(canonicalAddress(family, v));
   }
 }
 

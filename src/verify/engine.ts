@@ -1,0 +1,712 @@
+// The exhaustive equivalence engine. Decides whether two sides (rule sets, or the
+// policy's meaning) give the same outcome for EVERY packet: every hook, family, protocol,
+// conntrack state, interface, owner, mark, port and address.
+//
+// Method: split the header space one field at a time, lazily. At each field the values
+// that matter are the ones the still-live rules of both sides (and the meaning's
+// constants) mention: names and ids as classes including "any other", ports and addresses
+// as intervals between the rules' boundaries (sweep line), marks as the values the rules
+// compare with (bit patterns when masks are partial). Values that every live rule treats
+// alike form one class. Each class specializes both sides (matches on the field are
+// decided, dead rules dropped, rules after an unconditional verdict cut) and the search
+// goes on with the next field. The last field (destination address) is swept with an
+// index of the live rules per chain, so a rule set with 10,000 CIDRs costs one pass.
+// Marks are state that actions change on the way, so mark matches are never specialized:
+// the final evaluation runs the simulator's own semantics on the residual rules.
+import type { Chain, Family, Hook, Match, Protocol, Rule, RuleSet, Table } from '../ir/types.js';
+import { canonicalAddress, formatAddress, parseAddress, parseCidr } from '../net/ip.js';
+import type { Outcome, Packet } from '../sim/packet.js';
+import { matches, primeAddress, simulate, type RuleFinder, type SimResult } from '../sim/simulate.js';
+import { sameOutcome, outcomeText } from './compare.js';
+
+/** What a meaning side tells the engine: where its behaviour may change. */
+export interface Constants {
+  ports: [number, number][];
+  cidrs: { family: Family; addr: string; prefix: number }[];
+  owners: (number | string)[];
+  ifaces: { name: string; prefix: boolean }[];
+  marks: number[];
+}
+
+export type Side =
+  | { kind: 'rules'; label: string; rs: RuleSet }
+  | { kind: 'meaning'; label: string; evaluate(p: Packet): SimResult; constants: Constants };
+
+export interface DiffRange {
+  /** A readable description of the packet class. */
+  description: string;
+  /** A concrete packet of the class. */
+  packet: Packet;
+  a: Outcome;
+  b: Outcome;
+}
+
+export interface EquivResult {
+  result: 'equal' | 'different' | 'undecided';
+  /** Packet classes evaluated (leaves of the search). */
+  classes: number;
+  ms: number;
+  counterexample?: { packet: Packet; a: SimResult; b: SimResult };
+  differences: DiffRange[];
+  reason?: string;
+}
+
+export interface EquivOptions {
+  /** Stop after this many differing classes (1: just find a counterexample). */
+  maxDifferences?: number;
+  families?: Family[];
+}
+
+class Undecided extends Error {}
+
+const ALL = 0xffffffff;
+/** How a class is described; computed only when a difference needs it. */
+type Desc = Record<string, string | (() => string)>;
+const val = (x: string | (() => string) | undefined) => (typeof x === 'function' ? x() : x);
+
+interface Ctx {
+  a: Side;
+  b: Side;
+  consts: Constants;
+  classes: number;
+  diffs: DiffRange[];
+  max: number;
+  lastKey?: string;
+}
+
+const MAX_ADDR: Record<Family, bigint> = { ipv4: (1n << 32n) - 1n, ipv6: (1n << 128n) - 1n };
+
+// ---- specialization ------------------------------------------------------------------
+
+const TERMINAL = new Set(['accept', 'drop', 'return', 'goto', 'redirect', 'tproxy', 'dnat']);
+
+/** Decide every match of the given kinds for `pkt`; drop rules that cannot match. */
+function specialize(rs: RuleSet, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook): RuleSet {
+  let changed = false;
+  const tables = rs.tables.map((t) => {
+    let tchanged = false;
+    const chains = t.chains.map((c) => {
+      const rules: Rule[] = [];
+      let cchanged = false;
+      for (const r of c.rules) {
+        let keep = true;
+        let kept: Match[] | undefined;
+        for (let i = 0; i < r.matches.length; i++) {
+          const m = r.matches[i];
+          if (!kinds.has(m.kind)) {
+            kept?.push(m);
+            continue;
+          }
+          if (!kept) kept = r.matches.slice(0, i);
+          if (!matches(m, pkt, hook)) {
+            keep = false;
+            break;
+          }
+        }
+        if (!keep) {
+          cchanged = true;
+          continue;
+        }
+        const nr = kept ? { ...r, matches: kept } : r;
+        if (kept) cchanged = true;
+        rules.push(nr);
+        if (nr.matches.length === 0 && TERMINAL.has(nr.action.kind)) {
+          if (rules.length < c.rules.length) cchanged = true;
+          break; // nothing after an unconditional verdict is reachable
+        }
+      }
+      if (!cchanged) return c;
+      tchanged = true;
+      return { ...c, rules };
+    });
+    if (!tchanged) return t;
+    changed = true;
+    return { ...t, chains };
+  });
+  return changed ? { ...rs, tables } : rs;
+}
+
+function sideSpecialize(s: Side, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook): Side {
+  return s.kind === 'rules' ? { ...s, rs: specialize(s.rs, kinds, pkt, hook) } : s;
+}
+
+function allMatches(s: Side, kinds: Set<Match['kind']>): Match[] {
+  if (s.kind !== 'rules') return [];
+  const out: Match[] = [];
+  for (const t of s.rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) if (kinds.has(m.kind)) out.push(m);
+  return out;
+}
+
+function hasNat(s: Side): boolean {
+  return s.kind === 'rules' && s.rs.tables.some((t) => t.chains.some((c) => c.base?.type === 'nat'));
+}
+
+// ---- discrete fields -------------------------------------------------------------------------
+
+interface DField {
+  name: string;
+  kinds: Set<Match['kind']>;
+  candidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): unknown[];
+  set(pkt: Packet, v: unknown): Packet;
+  /** Extra signature beyond the matches (e.g. nat sees only new connections). */
+  extra?(v: unknown, a: Side, b: Side): string;
+  /** How a meaning side's constants classify a value. */
+  meaningKey?(v: unknown, c: Constants): string;
+  show(group: unknown[], all: unknown[]): string | undefined;
+}
+
+function freshName(taken: Set<string>, prefixes: string[]): string {
+  for (let i = 0; ; i++) {
+    const n = `zz${i}`;
+    if (!taken.has(n) && !prefixes.some((p) => n.startsWith(p))) return n;
+  }
+}
+
+function ifaceCandidates(ms: Match[], extra: { name: string; prefix: boolean }[]): string[] {
+  const pats = [...ms.map((m) => m as { name: string; prefix: boolean }), ...extra];
+  const exact = new Set(pats.filter((p) => !p.prefix).map((p) => p.name));
+  const prefixes = [...new Set(pats.filter((p) => p.prefix).map((p) => p.name))];
+  const out = new Set<string>(['', ...exact]);
+  for (const p of prefixes) {
+    out.add(p);
+    // A name with this prefix that is not an exact name and starts no longer prefix.
+    for (let i = 0; i < 64; i++) {
+      const n = p + String.fromCharCode(0x21 + i);
+      if (!exact.has(n) && !prefixes.some((q) => q.length > p.length && n.startsWith(q))) {
+        out.add(n);
+        break;
+      }
+    }
+  }
+  out.add(freshName(out, prefixes));
+  return [...out];
+}
+
+function ownerCandidates(ms: Match[], extra: (number | string)[]): (number | string)[] {
+  const ids = new Set<number | string>([...ms.map((m) => (m as { id: number | string }).id), ...extra]);
+  const nums = [...ids].filter((x): x is number => typeof x === 'number');
+  let fresh = 4000000000;
+  while (ids.has(fresh)) fresh++;
+  void nums;
+  return [...ids, fresh];
+}
+
+const showDiscrete = (label: string, fmt: (v: unknown) => string, isOther: (v: unknown) => boolean) => (group: unknown[], all: unknown[]) => {
+  if (group.length === all.length) return undefined;
+  if (group.some(isOther)) {
+    const named = all.filter((v) => !group.includes(v) && !isOther(v));
+    return `${label} ∉ {${named.map(fmt).join(', ')}}`.replace(/∉ \{([^,}]*)\}$/, '≠ $1');
+  }
+  return group.length === 1 ? `${label}=${fmt(group[0])}` : `${label} ∈ {${group.map(fmt).join(', ')}}`;
+};
+
+const DFIELDS: DField[] = [
+  {
+    name: 'protocol',
+    kinds: new Set(['protocol']),
+    candidates: (_c, _a, _b, pkt) => (pkt.family === 'ipv4' ? ['tcp', 'udp', 'sctp', 'icmp'] : ['tcp', 'udp', 'sctp', 'icmpv6']),
+    set: (p, v) => ({ ...p, protocol: v as Protocol, sport: v === 'icmp' || v === 'icmpv6' ? 0 : p.sport, dport: v === 'icmp' || v === 'icmpv6' ? 0 : p.dport }),
+    // Port matches depend on whether the protocol has ports.
+    extra: (v) => String(v),
+    show: (g, all) => (g.length === all.length ? undefined : g.map(String).join('/').toUpperCase()),
+  },
+  {
+    name: 'ctstate',
+    kinds: new Set(['ctstate']),
+    candidates: () => ['new', 'established', 'related', 'invalid', 'untracked'],
+    set: (p, v) => ({ ...p, ctstate: v as Packet['ctstate'] }),
+    extra: (v, a, b) => (v === 'new' && (hasNat(a) || hasNat(b)) ? 'nat' : ''),
+    show: (g, all) => (g.length === all.length ? undefined : `(${g.join('/')})`),
+  },
+  {
+    name: 'socket',
+    kinds: new Set(['socket']),
+    candidates: (_c, a, b) => (allMatches(a, new Set(['socket'])).length + allMatches(b, new Set(['socket'])).length ? [false, true] : [false]),
+    set: (p, v) => ({ ...p, transparentSocket: v as boolean }),
+    show: (g, all) => (g.length === all.length ? undefined : g[0] ? 'transparent socket' : 'no transparent socket'),
+  },
+  {
+    name: 'iif',
+    kinds: new Set(['iif']),
+    candidates: (c, a, b, pkt) => (pkt.hook === 'output' ? [''] : ifaceCandidates([...allMatches(a, new Set(['iif'])), ...allMatches(b, new Set(['iif']))], meaningConsts(c).ifaces)),
+    set: (p, v) => ({ ...p, iif: v as string }),
+    meaningKey: (v, k) => k.ifaces.map((i) => (i.prefix ? String(v).startsWith(i.name) : v === i.name) ? 1 : 0).join(''),
+    show: showDiscrete('iif', (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
+  },
+  {
+    name: 'oif',
+    kinds: new Set(['oif']),
+    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [''] : ifaceCandidates([...allMatches(a, new Set(['oif'])), ...allMatches(b, new Set(['oif']))], meaningConsts(c).ifaces)),
+    set: (p, v) => ({ ...p, oif: v as string }),
+    meaningKey: (v, k) => k.ifaces.map((i) => (i.prefix ? String(v).startsWith(i.name) : v === i.name) ? 1 : 0).join(''),
+    show: showDiscrete('oif', (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
+  },
+  {
+    name: 'uid',
+    kinds: new Set(['uid']),
+    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [undefined] : ownerCandidates([...allMatches(a, new Set(['uid'])), ...allMatches(b, new Set(['uid']))], meaningConsts(c).owners)),
+    set: (p, v) => {
+      const q = { ...p };
+      if (v === undefined) delete q.uid;
+      else q.uid = v as number;
+      return q;
+    },
+    meaningKey: (v, k) => (k.owners.includes(v as number) ? String(v) : 'other'),
+    show: showDiscrete('uid', String, (v) => typeof v === 'number' && v >= 4000000000),
+  },
+  {
+    name: 'gid',
+    kinds: new Set(['gid']),
+    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [undefined] : ownerCandidates([...allMatches(a, new Set(['gid'])), ...allMatches(b, new Set(['gid']))], meaningConsts(c).owners)),
+    set: (p, v) => {
+      const q = { ...p };
+      if (v === undefined) delete q.gid;
+      else q.gid = v as number;
+      return q;
+    },
+    meaningKey: (v, k) => (k.owners.includes(v as number) ? String(v) : 'other'),
+    show: showDiscrete('gid', String, (v) => typeof v === 'number' && v >= 4000000000),
+  },
+];
+
+function meaningConsts(c: Ctx): Constants {
+  return c.consts;
+}
+
+function collectConsts(c: { a: Side; b: Side }): Constants {
+  const out: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [] };
+  for (const s of [c.a, c.b]) {
+    if (s.kind !== 'meaning') continue;
+    out.ports.push(...s.constants.ports);
+    out.cidrs.push(...s.constants.cidrs);
+    out.owners.push(...s.constants.owners);
+    out.ifaces.push(...s.constants.ifaces);
+    out.marks.push(...s.constants.marks);
+  }
+  return out;
+}
+
+/** Initial mark and ctmark values that cover every way the rules can treat them. */
+function markCandidates(ctx: Ctx, a: Side, b: Side): [number, number][] {
+  const values = new Set<number>(meaningConsts(ctx).marks);
+  let relevant = 0;
+  let partial = false;
+  let any = values.size > 0;
+  for (const s of [a, b]) {
+    if (s.kind !== 'rules') continue;
+    for (const t of s.rs.tables) for (const c of t.chains) for (const r of c.rules) {
+      for (const m of r.matches) {
+        if (m.kind === 'mark' || m.kind === 'connmark') {
+          any = true;
+          values.add(m.value);
+          if (m.mask !== ALL) partial = true;
+          relevant |= m.mask;
+        }
+      }
+      const x = r.action;
+      if (x.kind === 'mark-set' || x.kind === 'tproxy' || x.kind === 'connmark-save' || x.kind === 'connmark-restore') {
+        any = true;
+        if (x.kind === 'mark-set') {
+          values.add(x.value);
+          if (x.mask !== ALL) partial = true;
+        }
+        if (x.kind === 'tproxy') {
+          values.add(x.mark);
+          if (x.mask !== ALL) partial = true;
+        }
+        if ((x.kind === 'connmark-save' || x.kind === 'connmark-restore') && (x.nfmask !== ALL || x.ctmask !== ALL)) partial = true;
+      }
+    }
+  }
+  if (!any) return [[0, 0]];
+  let cands: number[];
+  if (!partial) {
+    let fresh = 0x7ead0000;
+    while (values.has(fresh)) fresh++;
+    cands = [...new Set([0, ...values, fresh])];
+  } else {
+    // Partial masks: enumerate the relevant bits, when there are few of them.
+    const bits: number[] = [];
+    for (let i = 0; i < 32; i++) if ((relevant >>> i) & 1) bits.push(i);
+    if (bits.length > 6) throw new Undecided(`marks are compared under partial masks over ${bits.length} bits (the engine enumerates at most 6)`);
+    cands = [];
+    for (let k = 0; k < 1 << bits.length; k++) {
+      let v = 0;
+      bits.forEach((b, i) => {
+        if ((k >> i) & 1) v |= 1 << b;
+      });
+      cands.push(v >>> 0);
+    }
+    for (const v of values) cands.push(v);
+    cands = [...new Set(cands)];
+  }
+  const out: [number, number][] = [];
+  for (const m of cands) for (const c of cands) out.push([m, c]);
+  return out;
+}
+
+// ---- interval fields ---------------------------------------------------------------------------
+
+type IField = 'sport' | 'dport' | 'saddr' | 'daddr';
+const IFIELDS: IField[] = ['sport', 'dport', 'saddr', 'daddr'];
+
+interface Occ {
+  side: 0 | 1;
+  rule: Rule;
+  match: Match;
+  ranges: [bigint, bigint][];
+}
+
+function domainMax(field: IField, family: Family): bigint {
+  return field === 'sport' || field === 'dport' ? 65535n : MAX_ADDR[family];
+}
+
+const rangeCache = new WeakMap<Match, Map<Family, [bigint, bigint][]>>();
+
+function rangesOf(m: Match, family: Family, max: bigint): [bigint, bigint][] {
+  let byFam = rangeCache.get(m);
+  if (!byFam) rangeCache.set(m, (byFam = new Map()));
+  let r = byFam.get(family);
+  if (!r) byFam.set(family, (r = computeRanges(m, family, max)));
+  return r;
+}
+
+function computeRanges(m: Match, family: Family, max: bigint): [bigint, bigint][] {
+  let rs: [bigint, bigint][] = [];
+  if (m.kind === 'sport' || m.kind === 'dport') rs = m.ranges.map(([lo, hi]) => [BigInt(lo), BigInt(hi)]);
+  else if (m.kind === 'saddr' || m.kind === 'daddr') {
+    for (const c of m.cidrs) {
+      if (c.family !== family) continue;
+      const p = parseCidr(`${c.addr}/${c.prefix}`);
+      if (p.ok) rs.push([p.cidr.first, p.cidr.last]);
+    }
+  }
+  rs.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  // Union.
+  const u: [bigint, bigint][] = [];
+  for (const r of rs) {
+    const last = u[u.length - 1];
+    if (last && r[0] <= last[1] + 1n) {
+      if (r[1] > last[1]) last[1] = r[1];
+    } else u.push([r[0], r[1]]);
+  }
+  if (!('neg' in m) || !m.neg) return u;
+  const comp: [bigint, bigint][] = [];
+  let next = 0n;
+  for (const [lo, hi] of u) {
+    if (lo > next) comp.push([next, lo - 1n]);
+    next = hi + 1n;
+  }
+  if (next <= max) comp.push([next, max]);
+  return comp;
+}
+
+function occurrences(sides: Side[], field: IField, family: Family, max: bigint): Occ[] {
+  const out: Occ[] = [];
+  sides.forEach((s, i) => {
+    if (s.kind !== 'rules') return;
+    for (const t of s.rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) {
+      if (m.kind === field) out.push({ side: i as 0 | 1, rule: r, match: m, ranges: rangesOf(m, family, max) });
+    }
+  });
+  return out;
+}
+
+function setField(p: Packet, field: IField, v: bigint): Packet {
+  if (field === 'sport' || field === 'dport') return { ...p, [field]: Number(v) };
+  const text = formatAddress(p.family, v);
+  primeAddress(text, v);
+  return { ...p, [field === 'saddr' ? 'src' : 'dst']: text };
+}
+
+/** Boundaries where some occurrence (or meaning constant) starts or stops being true. */
+function boundaries(occs: Occ[], extra: [bigint, bigint][], max: bigint): bigint[] {
+  const set = new Set<bigint>([0n]);
+  const add = (lo: bigint, hi: bigint) => {
+    set.add(lo);
+    if (hi + 1n <= max) set.add(hi + 1n);
+  };
+  for (const o of occs) for (const [lo, hi] of o.ranges) add(lo, hi);
+  for (const [lo, hi] of extra) add(lo, hi);
+  return [...set].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+}
+
+function meaningRanges(ctx: Ctx, field: IField, family: Family): [bigint, bigint][] {
+  const k = meaningConsts(ctx);
+  if (field === 'sport' || field === 'dport') return k.ports.map(([lo, hi]) => [BigInt(lo), BigInt(hi)]);
+  const out: [bigint, bigint][] = [];
+  for (const c of k.cidrs) {
+    if (c.family !== family) continue;
+    const p = parseCidr(`${c.addr}/${c.prefix}`);
+    if (p.ok) out.push([p.cidr.first, p.cidr.last]);
+  }
+  return out;
+}
+
+// ---- evaluation ---------------------------------------------------------------------------------
+
+function evaluate(s: Side, p: Packet, find?: RuleFinder): SimResult {
+  return s.kind === 'rules' ? simulate(s.rs, p, find, false) : s.evaluate(p);
+}
+
+function describe(desc: Desc, pkt: Packet): string {
+  const parts: string[] = [pkt.hook === 'output' ? 'outbound' : 'inbound'];
+  const d = Object.fromEntries(Object.entries(desc).map(([k, v]) => [k, val(v)]));
+  if (d.protocol) parts.push(d.protocol);
+  else parts.push(pkt.family === 'ipv4' ? 'IPv4' : 'IPv6');
+  for (const k of ['ctstate', 'socket', 'iif', 'oif', 'uid', 'gid', 'marks']) if (d[k]) parts.push(d[k]);
+  if (d.saddr || d.sport) parts.push(`from ${d.saddr ?? 'any'}${d.sport ? ` port ${d.sport}` : ''}`);
+  if (d.daddr || d.dport) parts.push(`to ${d.daddr ?? 'any'}${d.dport ? ` port ${d.dport}` : ''}`);
+  return parts.join(' ');
+}
+
+/** Smallest list of CIDRs covering [lo, hi]. */
+export function rangeToCidrs(family: Family, lo: bigint, hi: bigint): string[] {
+  const bits = family === 'ipv4' ? 32 : 128;
+  const out: string[] = [];
+  let cur = lo;
+  while (cur <= hi) {
+    let size = 0;
+    while (size < bits) {
+      const blk = 1n << BigInt(size + 1);
+      if (cur % blk !== 0n || cur + blk - 1n > hi) break;
+      size++;
+    }
+    out.push(`${canonicalAddress(family, cur)}/${bits - size}`);
+    cur += 1n << BigInt(size);
+  }
+  return out;
+}
+
+function showRange(field: IField, family: Family, lo: bigint, hi: bigint, max: bigint): string | undefined {
+  if (lo === 0n && hi === max) return undefined;
+  if (field === 'sport' || field === 'dport') return lo === hi ? String(lo) : `${lo}-${hi}`;
+  const cidrs = rangeToCidrs(family, lo, hi);
+  if (cidrs.length <= 3) return cidrs.join(', ');
+  return `${canonicalAddress(family, lo)}–${canonicalAddress(family, hi)}`;
+}
+
+/** The last field: one sweep, evaluating each segment with an index of live rules. */
+function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): void {
+  const field: IField = 'daddr';
+  const family = pkt.family;
+  const max = domainMax(field, family);
+  const occs = occurrences([a, b], field, family, max);
+  const bounds = boundaries(occs, meaningRanges(ctx, field, family), max);
+
+  // Per side (a rule object may be shared by both sides' residual rule sets), per rule:
+  // how many of its daddr matches hold now and how many it has; per chain, a bitset of
+  // the rules whose daddr matches all hold.
+  interface Index {
+    need: Map<Rule, number>;
+    have: Map<Rule, number>;
+    bits: Map<Chain, Uint32Array>;
+    where: Map<Rule, [Uint32Array, number]>;
+    finder: RuleFinder;
+  }
+  const indexFor = (s: Side, side: 0 | 1): Index => {
+    const ix: Index = { need: new Map(), have: new Map(), bits: new Map(), where: new Map(), finder: () => -1 };
+    for (const o of occs) if (o.side === side) ix.need.set(o.rule, (ix.need.get(o.rule) ?? 0) + 1);
+    if (s.kind === 'rules') {
+      for (const t of s.rs.tables) for (const c of t.chains) {
+        const bs = new Uint32Array((c.rules.length >> 5) + 1);
+        c.rules.forEach((r, i) => {
+          ix.where.set(r, [bs, i]);
+          if (!ix.need.has(r)) bs[i >> 5] |= 1 << (i & 31);
+        });
+        ix.bits.set(c, bs);
+      }
+    }
+    ix.finder = (chain, from, packet, hook) => {
+      const bs = ix.bits.get(chain);
+      if (!bs) return -1;
+      const n = chain.rules.length;
+      let i = from;
+      while (i < n) {
+        const w = bs[i >> 5] >>> (i & 31);
+        if (w === 0) {
+          i = ((i >> 5) + 1) << 5;
+          continue;
+        }
+        i += 31 - Math.clz32(w & -w);
+        if (i >= n) break;
+        const r = chain.rules[i];
+        // Only daddr is indexed; the rest (marks) is decided on the live packet.
+        if (r.matches.every((m) => m.kind === 'daddr' || matches(m, packet, hook))) return i;
+        i++;
+      }
+      return -1;
+    };
+    return ix;
+  };
+  const ixs = [indexFor(a, 0), indexFor(b, 1)];
+  // Events at each boundary: +1 where a true-range starts, -1 after it ends.
+  const events = new Map<bigint, [0 | 1, Rule, number][]>();
+  const ev = (at: bigint, side: 0 | 1, r: Rule, d: number) => {
+    let l = events.get(at);
+    if (!l) events.set(at, (l = []));
+    l.push([side, r, d]);
+  };
+  for (const o of occs) for (const [lo, hi] of o.ranges) {
+    ev(lo, o.side, o.rule, 1);
+    if (hi < max) ev(hi + 1n, o.side, o.rule, -1);
+  }
+
+  let prevKey: string | undefined;
+  let open: DiffRange | undefined;
+  let openLo = 0n;
+  const close = (hi: bigint) => {
+    if (!open) return;
+    const r = showRange(field, family, openLo, hi, max);
+    open.description = describe({ ...desc, ...(r ? { daddr: r } : {}) }, open.packet);
+    ctx.diffs.push(open);
+    open = undefined;
+  };
+  for (let k = 0; k < bounds.length; k++) {
+    const lo = bounds[k];
+    for (const [side, r, d] of events.get(lo) ?? []) {
+      const ix = ixs[side];
+      const h = (ix.have.get(r) ?? 0) + d;
+      ix.have.set(r, h);
+      const w = ix.where.get(r);
+      if (w) {
+        const [bs, i] = w;
+        if (h >= (ix.need.get(r) ?? 0)) bs[i >> 5] |= 1 << (i & 31);
+        else bs[i >> 5] &= ~(1 << (i & 31));
+      }
+    }
+    const p = setField(pkt, field, lo);
+    ctx.classes++;
+    const ra = evaluate(a, p, ixs[0].finder).outcome;
+    const rb = evaluate(b, p, ixs[1].finder).outcome;
+    const hi = k + 1 < bounds.length ? bounds[k + 1] - 1n : max;
+    if (sameOutcome(ra, rb)) {
+      close(lo - 1n);
+      prevKey = undefined;
+      continue;
+    }
+    const key = `${outcomeText(ra)}|${outcomeText(rb)}`;
+    if (open && key === prevKey) continue; // extends the open range
+    close(lo - 1n);
+    if (ctx.diffs.length >= ctx.max) return;
+    open = { description: '', packet: { ...p, src: canonicalAddress(p.family, parseHost(p.src)), dst: canonicalAddress(p.family, lo) }, a: ra, b: rb };
+    openLo = lo;
+    prevKey = key;
+    void hi;
+  }
+  close(max);
+}
+
+function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, desc: Desc): void {
+  if (ctx.diffs.length >= ctx.max) return;
+  const field = IFIELDS[idx];
+  if (field === 'daddr') return sweepLast(ctx, a, b, pkt, desc);
+  const hasPorts = pkt.protocol === 'tcp' || pkt.protocol === 'udp' || pkt.protocol === 'sctp';
+  if ((field === 'sport' || field === 'dport') && !hasPorts) return exploreInterval(ctx, idx + 1, a, b, pkt, desc);
+  const family = pkt.family;
+  const max = domainMax(field, family);
+  const occs = occurrences([a, b], field, family, max);
+  const extra = meaningRanges(ctx, field, family);
+  if (!occs.length && !extra.length) return exploreInterval(ctx, idx + 1, a, b, pkt, desc);
+  const bounds = boundaries(occs, extra, max);
+  // Group segments whose values every occurrence treats alike.
+  const groups = new Map<string, { lo: bigint; segs: [bigint, bigint][] }>();
+  for (let k = 0; k < bounds.length; k++) {
+    const lo = bounds[k];
+    const hi = k + 1 < bounds.length ? bounds[k + 1] - 1n : max;
+    let key = '';
+    for (const o of occs) key += o.ranges.some(([x, y]) => x <= lo && lo <= y) ? '1' : '0';
+    for (const [x, y] of extra) key += x <= lo && lo <= y ? '1' : '0';
+    const g = groups.get(key);
+    if (g) g.segs.push([lo, hi]);
+    else groups.set(key, { lo, segs: [[lo, hi]] });
+  }
+  const kinds = new Set<Match['kind']>([field]);
+  for (const g of groups.values()) {
+    const p = setField(pkt, field, g.lo);
+    const d = { ...desc };
+    if (groups.size > 1) {
+      d[field] = () => g.segs.slice(0, 4).map(([lo, hi]) => showRange(field, family, lo, hi, max) ?? 'any').join(', ') + (g.segs.length > 4 ? `, … (${g.segs.length} ranges)` : '');
+    }
+    exploreInterval(ctx, idx + 1, sideSpecialize(a, kinds, p, p.hook), sideSpecialize(b, kinds, p, p.hook), p, d);
+    if (ctx.diffs.length >= ctx.max) return;
+  }
+}
+
+function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, desc: Desc): void {
+  if (ctx.diffs.length >= ctx.max) return;
+  if (idx === DFIELDS.length) {
+    // Marks: state, enumerated but never specialized.
+    const cands = markCandidates(ctx, a, b);
+    for (const [mark, ctmark] of cands) {
+      const d = cands.length > 1 && (mark || ctmark) ? { ...desc, marks: `mark=${mark}${ctmark ? ` ctmark=${ctmark}` : ''}` } : desc;
+      exploreInterval(ctx, 0, a, b, { ...pkt, mark, ctmark }, d);
+      if (ctx.diffs.length >= ctx.max) return;
+    }
+    return;
+  }
+  const f = DFIELDS[idx];
+  const cands = f.candidates(ctx, a, b, pkt);
+  const ms = [...allMatches(a, f.kinds), ...allMatches(b, f.kinds)];
+  const consts = meaningConsts(ctx);
+  const groups = new Map<string, unknown[]>();
+  for (const v of cands) {
+    const p = f.set(pkt, v);
+    let key = f.extra?.(v, a, b) ?? '';
+    for (const m of ms) key += matches(m, p, p.hook) ? '1' : '0';
+    if (f.meaningKey && (ctx.a.kind === 'meaning' || ctx.b.kind === 'meaning')) key += '|' + f.meaningKey(v, consts);
+    const g = groups.get(key);
+    if (g) g.push(v);
+    else groups.set(key, [v]);
+  }
+  for (const g of groups.values()) {
+    const p = f.set(pkt, g[0]);
+    const shown = f.show(g, cands);
+    const d = shown ? { ...desc, [f.name]: shown } : desc;
+    exploreDiscrete(ctx, idx + 1, sideSpecialize(a, f.kinds, p, p.hook), sideSpecialize(b, f.kinds, p, p.hook), p, d);
+    if (ctx.diffs.length >= ctx.max) return;
+  }
+}
+
+function restrictFamily(s: Side, f: Family): Side {
+  if (s.kind !== 'rules') return s;
+  return { ...s, rs: { ...s.rs, tables: s.rs.tables.filter((t: Table) => t.family === f || t.family === 'inet') } };
+}
+
+/** Decide whether a and b give the same outcome for every packet. */
+export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResult {
+  const t0 = performance.now();
+  const ctx: Ctx = { a, b, consts: collectConsts({ a, b }), classes: 0, diffs: [], max: opts.maxDifferences ?? 1 };
+  const families = opts.families ?? ['ipv4', 'ipv6'];
+  try {
+    for (const hook of ['output', 'prerouting'] as const) {
+      for (const family of families) {
+        const zero = family === 'ipv4' ? '0.0.0.0' : '::';
+        const pkt: Packet = { hook, family, protocol: 'tcp', src: zero, dst: zero, sport: 0, dport: 0, iif: '', oif: '', mark: 0, ctmark: 0, ctstate: 'new' };
+        exploreDiscrete(ctx, 0, restrictFamily(a, family), restrictFamily(b, family), pkt, {});
+        if (ctx.diffs.length >= ctx.max) break;
+      }
+      if (ctx.diffs.length >= ctx.max) break;
+    }
+  } catch (e) {
+    if (e instanceof Undecided) return { result: 'undecided', classes: ctx.classes, ms: performance.now() - t0, differences: [], reason: e.message };
+    throw e;
+  }
+  const ms = performance.now() - t0;
+  if (!ctx.diffs.length) return { result: 'equal', classes: ctx.classes, ms, differences: [] };
+  // Confirm the first difference with the plain simulator on the original sides, traces on.
+  const first = ctx.diffs[0];
+  const full = (s: Side) => (s.kind === 'rules' ? simulate(s.rs, first.packet) : s.evaluate(first.packet));
+  const ra = full(a);
+  const rb = full(b);
+  if (sameOutcome(ra.outcome, rb.outcome)) {
+    return { result: 'undecided', classes: ctx.classes, ms, differences: [], reason: `internal: the engine found a difference the simulator does not confirm at ${JSON.stringify(first.packet)}` };
+  }
+  return { result: 'different', classes: ctx.classes, ms, differences: ctx.diffs, counterexample: { packet: first.packet, a: ra, b: rb } };
+}
+
+export function parseHost(s: string): bigint {
+  const a = parseAddress(s);
+  if (!a.ok) throw new Error(s);
+  return a.value;
+}
