@@ -4,13 +4,15 @@ import { check } from './commands/check.js';
 import { compileCmd } from './commands/compile.js';
 import { traceCmd } from './commands/trace.js';
 import { importCmd } from './commands/import.js';
+import { verifyCmd } from './commands/verify.js';
+import { diffCmd } from './commands/diff.js';
 import type { Command } from './commands/command.js';
 import { explain } from './commands/explain.js';
 import { fmt } from './commands/fmt.js';
 import { EXIT, UsageError, type Io } from './io.js';
 import { version } from './version.js';
 
-export const commands: Command[] = [check, fmt, compileCmd, traceCmd, importCmd, explain];
+export const commands: Command[] = [check, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, importCmd, explain];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

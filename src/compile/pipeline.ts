@@ -7,8 +7,9 @@ import { checkRuleSet } from '../ir/check.js';
 import type { RuleSet } from '../ir/types.js';
 import { loadFile, type Loaded } from '../load.js';
 import { lower } from '../lower/lower.js';
-import { battery } from '../verify/battery.js';
-import { compareOn, type Difference } from '../verify/compare.js';
+import { equivalent, type EquivResult } from '../verify/engine.js';
+import { Meaning } from '../meaning/meaning.js';
+import { meaningSide, rulesSide } from '../verify/sides.js';
 
 export interface Artifact {
   backend: Backend;
@@ -18,7 +19,7 @@ export interface Artifact {
 
 export interface VerifyFailure {
   stage: string;
-  differences: Difference[];
+  result: EquivResult;
   a: string;
   b: string;
 }
@@ -36,7 +37,7 @@ export interface CompileContext {
   /** Internal failures: a meshcap bug, reported with exit 1 and the evidence. */
   failures: string[];
   verifyFailures: VerifyFailure[];
-  verifyStats: { stage: string; packets: number; differences: number }[];
+  verifyStats: { stage: string; result: EquivResult['result']; classes: number; ms: number; reason?: string }[];
   timings: { pass: string; ms: number }[];
 }
 
@@ -97,14 +98,19 @@ export const passes: Pass[] = [
   {
     name: 'verify',
     run(ctx) {
-      if (!ctx.verify || !ctx.ir) return;
+      if (!ctx.verify || !ctx.ir || !ctx.policy) return;
+      const check = (stage: string, a: Parameters<typeof equivalent>[0], b: Parameters<typeof equivalent>[1], families?: ('ipv4' | 'ipv6')[]) => {
+        const r = equivalent(a, b, { families });
+        ctx.verifyStats.push({ stage, result: r.result, classes: r.classes, ms: r.ms, ...(r.reason ? { reason: r.reason } : {}) });
+        if (r.result !== 'equal') ctx.verifyFailures.push({ stage, result: r, a: a.label, b: b.label });
+      };
+      // The policy's meaning, read directly from the policy, against the lowered IR.
+      check('policy meaning = IR', meaningSide('policy meaning', new Meaning(ctx.policy)), rulesSide('IR', ctx.ir));
+      // Each artifact, read back by its own importer, against the IR.
       for (const a of ctx.artifacts) {
         if (!a.reimported) continue;
-        const expected = restrictTo(ctx.ir, a.backend.family);
-        const packets = battery([expected, a.reimported], { families: a.backend.family ? [a.backend.family] : undefined, size: 2000 });
-        const r = compareOn(expected, a.reimported, packets, 3);
-        ctx.verifyStats.push({ stage: `IR = ${a.backend.name} output`, packets: r.compared, differences: r.differences.length });
-        if (r.differences.length) ctx.verifyFailures.push({ stage: `IR = ${a.backend.name} output`, differences: r.differences, a: 'IR', b: `${a.backend.name} output` });
+        const fam = a.backend.family;
+        check(`IR = ${a.backend.name} output`, rulesSide('IR', restrictTo(ctx.ir, fam)), rulesSide(`${a.backend.name} output`, a.reimported), fam ? [fam] : undefined);
       }
     },
   },

@@ -186,13 +186,6 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
       nat.add(CH.output, [lo(), ...notLocalhost, M.proto('tcp'), ...(skip.length ? [M.dport(skip, true)] : []), M.owner(kind, o)], J(CH.inRedirect), sp(p.loopback.selfRedirect), "the proxy's connections to the pod's own IP go to its inbound listener");
     }
   }
-  const loopbackCaptured = outCidrs.some(isLoopbackCidr);
-  if (!loopbackCaptured && owners.length) {
-    const m: Match[] = [lo()];
-    if (dnsOn) m.push(M.proto('tcp'), M.dport([[DNS_PORT, DNS_PORT]], true));
-    for (const { kind, o } of owners) m.push(M.owner(kind, o, true));
-    nat.add(CH.output, m, RET, localhostSpan ?? ownersSpan, "the app's traffic inside the pod (localhost, own pod IP) is not captured");
-  }
   for (const { kind, o } of owners) {
     nat.add(CH.output, [M.owner(kind, o)], RET, o.span ?? ownersSpan, "the proxy's own traffic is not captured");
   }
@@ -204,6 +197,13 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
         nat.add(CH.outputDns, [M.proto(proto), M.dport([[DNS_PORT, DNS_PORT]]), ...(s ? [M.daddr([hostCidr(s)])] : [])], { kind: 'redirect', port: dnsPort }, s?.span ?? dnsSpan, `DNS over ${proto.toUpperCase()}${s ? ' to ' + s.text : ''} goes to the proxy's DNS port`);
       }
     }
+  }
+  // After the proxy's returns and DNS, what is left on lo is the app talking to itself.
+  // (Istio returns it earlier, which lets TCP port 53 on lo fall through to outbound
+  // capture: difference D5.) A captured loopback CIDR keeps lo traffic in play.
+  const loopbackCaptured = outCidrs.some(isLoopbackCidr);
+  if (!loopbackCaptured) {
+    nat.add(CH.output, [lo()], RET, localhostSpan, "the app's traffic inside the pod (localhost, own pod IP) is not captured");
   }
   const groups = p.outbound.groups.value;
   if (groups.kind === 'list') {
@@ -244,6 +244,7 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
     mangle.add(CH.divert, [], { kind: 'mark-set', value: mode.mark, mask: ALL }, ms, 'established inbound connections keep the tproxy mark');
     mangle.add(CH.divert, [], { kind: 'accept' }, ms, 'and are delivered');
     mangle.add(CH.tproxy, [...notLocalhost, M.proto('tcp')], { kind: 'tproxy', port: p.proxy.inboundPort.value, mark: mode.mark, mask: ALL }, ms, "new inbound connections are delivered to the proxy's inbound port");
+    for (const i of reroute) mangle.add('PREROUTING', [M.iif(i.name, i.prefix)], RET, i.span, `traffic arriving on ${i.name}${i.prefix ? '+' : ''} is outbound traffic, never inbound-captured`);
     mangle.add('PREROUTING', [M.proto('tcp')], J(CH.inbound), sp(p.inbound.capturePorts), 'inbound TCP is examined for capture');
     mangle.add(CH.inbound, [M.proto('tcp'), M.mark(mode.mark)], RET, ms, 'packets already marked are not diverted again');
     for (const a of passthrough) mangle.add(CH.inbound, [M.proto('tcp'), M.saddr([hostCidr(a)]), M.iif('lo', false)], RET, a.span, "the proxy's passthrough to the app is not captured");

@@ -142,8 +142,19 @@ interface State {
   record: boolean;
 }
 
+const baseCache = new WeakMap<RuleSet, Map<string, { table: Table; chain: Chain }[]>>();
+
 /** Base chains of a hook for the packet's family, in the order the kernel runs them. */
 export function baseChainsFor(rs: RuleSet, family: string, hook: Hook): { table: Table; chain: Chain }[] {
+  let m = baseCache.get(rs);
+  if (!m) baseCache.set(rs, (m = new Map()));
+  const key = `${family}:${hook}`;
+  let r = m.get(key);
+  if (!r) m.set(key, (r = computeBaseChains(rs, family, hook)));
+  return r;
+}
+
+function computeBaseChains(rs: RuleSet, family: string, hook: Hook): { table: Table; chain: Chain }[] {
   const out: { table: Table; chain: Chain; order: number }[] = [];
   let order = 0;
   for (const table of rs.tables) {

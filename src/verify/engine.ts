@@ -19,7 +19,10 @@ import type { Outcome, Packet } from '../sim/packet.js';
 import { matches, primeAddress, simulate, type RuleFinder, type SimResult } from '../sim/simulate.js';
 import { sameOutcome, outcomeText } from './compare.js';
 
-/** What a meaning side tells the engine: where its behaviour may change. */
+/**
+ * What a meaning side tells the engine: for one field, given the fields fixed so far
+ * (hook, family, protocol, ...), every value at which its behaviour may change.
+ */
 export interface Constants {
   ports: [number, number][];
   cidrs: { family: Family; addr: string; prefix: number }[];
@@ -28,13 +31,18 @@ export interface Constants {
   marks: number[];
 }
 
+export type ConstantsFor = (field: 'sport' | 'dport' | 'saddr' | 'daddr' | 'uid' | 'gid' | 'iif' | 'oif' | 'marks', pkt: Packet) => Constants;
+
 export type Side =
   | { kind: 'rules'; label: string; rs: RuleSet }
-  | { kind: 'meaning'; label: string; evaluate(p: Packet): SimResult; constants: Constants };
+  | { kind: 'meaning'; label: string; evaluate(p: Packet): SimResult; constants: ConstantsFor };
 
 export interface DiffRange {
   /** A readable description of the packet class. */
   description: string;
+  /** The class before its destination range is described (merging happens at the end). */
+  desc?: Desc;
+  dst?: [bigint, bigint][];
   /** A concrete packet of the class. */
   packet: Packet;
   a: Outcome;
@@ -67,7 +75,6 @@ const val = (x: string | (() => string) | undefined) => (typeof x === 'function'
 interface Ctx {
   a: Side;
   b: Side;
-  consts: Constants;
   classes: number;
   diffs: DiffRange[];
   max: number;
@@ -150,8 +157,11 @@ interface DField {
   set(pkt: Packet, v: unknown): Packet;
   /** Extra signature beyond the matches (e.g. nat sees only new connections). */
   extra?(v: unknown, a: Side, b: Side): string;
+  /** Split even when no rule matches on the field (its value changes other things). */
+  always?: boolean;
   /** How a meaning side's constants classify a value. */
   meaningKey?(v: unknown, c: Constants): string;
+  meaningField?: 'uid' | 'gid' | 'iif' | 'oif';
   show(group: unknown[], all: unknown[]): string | undefined;
 }
 
@@ -204,6 +214,7 @@ const DFIELDS: DField[] = [
   {
     name: 'protocol',
     kinds: new Set(['protocol']),
+    always: true,
     candidates: (_c, _a, _b, pkt) => (pkt.family === 'ipv4' ? ['tcp', 'udp', 'sctp', 'icmp'] : ['tcp', 'udp', 'sctp', 'icmpv6']),
     set: (p, v) => ({ ...p, protocol: v as Protocol, sport: v === 'icmp' || v === 'icmpv6' ? 0 : p.sport, dport: v === 'icmp' || v === 'icmpv6' ? 0 : p.dport }),
     // Port matches depend on whether the protocol has ports.
@@ -213,6 +224,7 @@ const DFIELDS: DField[] = [
   {
     name: 'ctstate',
     kinds: new Set(['ctstate']),
+    always: true,
     candidates: () => ['new', 'established', 'related', 'invalid', 'untracked'],
     set: (p, v) => ({ ...p, ctstate: v as Packet['ctstate'] }),
     extra: (v, a, b) => (v === 'new' && (hasNat(a) || hasNat(b)) ? 'nat' : ''),
@@ -228,7 +240,8 @@ const DFIELDS: DField[] = [
   {
     name: 'iif',
     kinds: new Set(['iif']),
-    candidates: (c, a, b, pkt) => (pkt.hook === 'output' ? [''] : ifaceCandidates([...allMatches(a, new Set(['iif'])), ...allMatches(b, new Set(['iif']))], meaningConsts(c).ifaces)),
+    meaningField: 'iif',
+    candidates: (c, a, b, pkt) => (pkt.hook === 'output' ? [''] : ifaceCandidates([...allMatches(a, new Set(['iif'])), ...allMatches(b, new Set(['iif']))], meaningConsts(c, 'iif', pkt).ifaces)),
     set: (p, v) => ({ ...p, iif: v as string }),
     meaningKey: (v, k) => k.ifaces.map((i) => (i.prefix ? String(v).startsWith(i.name) : v === i.name) ? 1 : 0).join(''),
     show: showDiscrete('iif', (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
@@ -236,7 +249,8 @@ const DFIELDS: DField[] = [
   {
     name: 'oif',
     kinds: new Set(['oif']),
-    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [''] : ifaceCandidates([...allMatches(a, new Set(['oif'])), ...allMatches(b, new Set(['oif']))], meaningConsts(c).ifaces)),
+    meaningField: 'oif',
+    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [''] : ifaceCandidates([...allMatches(a, new Set(['oif'])), ...allMatches(b, new Set(['oif']))], meaningConsts(c, 'oif', pkt).ifaces)),
     set: (p, v) => ({ ...p, oif: v as string }),
     meaningKey: (v, k) => k.ifaces.map((i) => (i.prefix ? String(v).startsWith(i.name) : v === i.name) ? 1 : 0).join(''),
     show: showDiscrete('oif', (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
@@ -244,7 +258,8 @@ const DFIELDS: DField[] = [
   {
     name: 'uid',
     kinds: new Set(['uid']),
-    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [undefined] : ownerCandidates([...allMatches(a, new Set(['uid'])), ...allMatches(b, new Set(['uid']))], meaningConsts(c).owners)),
+    meaningField: 'uid',
+    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [undefined] : ownerCandidates([...allMatches(a, new Set(['uid'])), ...allMatches(b, new Set(['uid']))], meaningConsts(c, 'uid', pkt).owners)),
     set: (p, v) => {
       const q = { ...p };
       if (v === undefined) delete q.uid;
@@ -257,7 +272,8 @@ const DFIELDS: DField[] = [
   {
     name: 'gid',
     kinds: new Set(['gid']),
-    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [undefined] : ownerCandidates([...allMatches(a, new Set(['gid'])), ...allMatches(b, new Set(['gid']))], meaningConsts(c).owners)),
+    meaningField: 'gid',
+    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [undefined] : ownerCandidates([...allMatches(a, new Set(['gid'])), ...allMatches(b, new Set(['gid']))], meaningConsts(c, 'gid', pkt).owners)),
     set: (p, v) => {
       const q = { ...p };
       if (v === undefined) delete q.gid;
@@ -269,79 +285,79 @@ const DFIELDS: DField[] = [
   },
 ];
 
-function meaningConsts(c: Ctx): Constants {
-  return c.consts;
-}
+const NO_CONSTS: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [] };
 
-function collectConsts(c: { a: Side; b: Side }): Constants {
+function meaningConsts(c: Ctx, field: Parameters<ConstantsFor>[0], pkt: Packet): Constants {
+  const sides = [c.a, c.b].filter((s): s is Extract<Side, { kind: 'meaning' }> => s.kind === 'meaning');
+  if (!sides.length) return NO_CONSTS;
   const out: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [] };
-  for (const s of [c.a, c.b]) {
-    if (s.kind !== 'meaning') continue;
-    out.ports.push(...s.constants.ports);
-    out.cidrs.push(...s.constants.cidrs);
-    out.owners.push(...s.constants.owners);
-    out.ifaces.push(...s.constants.ifaces);
-    out.marks.push(...s.constants.marks);
+  for (const s of sides) {
+    const k = s.constants(field, pkt);
+    out.ports.push(...k.ports);
+    out.cidrs.push(...k.cidrs);
+    out.owners.push(...k.owners);
+    out.ifaces.push(...k.ifaces);
+    out.marks.push(...k.marks);
   }
   return out;
 }
 
-/** Initial mark and ctmark values that cover every way the rules can treat them. */
-function markCandidates(ctx: Ctx, a: Side, b: Side): [number, number][] {
-  const values = new Set<number>(meaningConsts(ctx).marks);
+/**
+ * Initial mark and ctmark values that cover every way the sides can treat them. Actions
+ * with full masks overwrite the mark whatever it was, so only the values that matches
+ * compare with matter, plus one value that matches none of them. Partial masks make the
+ * mark's bits matter one by one: those are enumerated when there are few.
+ */
+function markCandidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): [number, number][] {
+  const meaningMarks = meaningConsts(ctx, 'marks', pkt).marks;
+  const markVals = new Set<number>(meaningMarks);
+  const ctVals = new Set<number>(meaningMarks);
   let relevant = 0;
   let partial = false;
-  let any = values.size > 0;
   for (const s of [a, b]) {
     if (s.kind !== 'rules') continue;
     for (const t of s.rs.tables) for (const c of t.chains) for (const r of c.rules) {
       for (const m of r.matches) {
         if (m.kind === 'mark' || m.kind === 'connmark') {
-          any = true;
-          values.add(m.value);
+          (m.kind === 'mark' ? markVals : ctVals).add(m.value);
           if (m.mask !== ALL) partial = true;
           relevant |= m.mask;
         }
       }
       const x = r.action;
-      if (x.kind === 'mark-set' || x.kind === 'tproxy' || x.kind === 'connmark-save' || x.kind === 'connmark-restore') {
-        any = true;
-        if (x.kind === 'mark-set') {
-          values.add(x.value);
-          if (x.mask !== ALL) partial = true;
-        }
-        if (x.kind === 'tproxy') {
-          values.add(x.mark);
-          if (x.mask !== ALL) partial = true;
-        }
-        if ((x.kind === 'connmark-save' || x.kind === 'connmark-restore') && (x.nfmask !== ALL || x.ctmask !== ALL)) partial = true;
-      }
+      if (x.kind === 'mark-set' && x.mask !== ALL) partial = true;
+      if (x.kind === 'tproxy' && x.mask !== ALL) partial = true;
+      if ((x.kind === 'connmark-save' || x.kind === 'connmark-restore') && (x.nfmask !== ALL || x.ctmask !== ALL)) partial = true;
+      if (x.kind === 'mark-set' || x.kind === 'tproxy') relevant |= x.mask;
     }
   }
-  if (!any) return [[0, 0]];
-  let cands: number[];
+  const withOther = (vals: Set<number>): number[] => {
+    let other = 0;
+    while (vals.has(other)) other++;
+    return [...vals, other];
+  };
+  let mc: number[];
+  let cc: number[];
   if (!partial) {
-    let fresh = 0x7ead0000;
-    while (values.has(fresh)) fresh++;
-    cands = [...new Set([0, ...values, fresh])];
+    mc = withOther(markVals);
+    cc = withOther(ctVals);
   } else {
-    // Partial masks: enumerate the relevant bits, when there are few of them.
     const bits: number[] = [];
     for (let i = 0; i < 32; i++) if ((relevant >>> i) & 1) bits.push(i);
     if (bits.length > 6) throw new Undecided(`marks are compared under partial masks over ${bits.length} bits (the engine enumerates at most 6)`);
-    cands = [];
+    const all: number[] = [];
     for (let k = 0; k < 1 << bits.length; k++) {
       let v = 0;
-      bits.forEach((b, i) => {
-        if ((k >> i) & 1) v |= 1 << b;
+      bits.forEach((bit, i) => {
+        if ((k >> i) & 1) v |= 1 << bit;
       });
-      cands.push(v >>> 0);
+      all.push(v >>> 0);
     }
-    for (const v of values) cands.push(v);
-    cands = [...new Set(cands)];
+    mc = [...new Set([...all, ...markVals])];
+    cc = [...new Set([...all, ...ctVals])];
   }
   const out: [number, number][] = [];
-  for (const m of cands) for (const c of cands) out.push([m, c]);
+  for (const m of mc) for (const c of cc) out.push([m, c]);
   return out;
 }
 
@@ -431,8 +447,8 @@ function boundaries(occs: Occ[], extra: [bigint, bigint][], max: bigint): bigint
   return [...set].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
 }
 
-function meaningRanges(ctx: Ctx, field: IField, family: Family): [bigint, bigint][] {
-  const k = meaningConsts(ctx);
+function meaningRanges(ctx: Ctx, field: IField, family: Family, pkt: Packet): [bigint, bigint][] {
+  const k = meaningConsts(ctx, field, pkt);
   if (field === 'sport' || field === 'dport') return k.ports.map(([lo, hi]) => [BigInt(lo), BigInt(hi)]);
   const out: [bigint, bigint][] = [];
   for (const c of k.cidrs) {
@@ -450,10 +466,9 @@ function evaluate(s: Side, p: Packet, find?: RuleFinder): SimResult {
 }
 
 function describe(desc: Desc, pkt: Packet): string {
-  const parts: string[] = [pkt.hook === 'output' ? 'outbound' : 'inbound'];
+  const parts: string[] = [pkt.hook === 'output' ? 'outbound' : 'inbound', pkt.family === 'ipv4' ? 'IPv4' : 'IPv6'];
   const d = Object.fromEntries(Object.entries(desc).map(([k, v]) => [k, val(v)]));
   if (d.protocol) parts.push(d.protocol);
-  else parts.push(pkt.family === 'ipv4' ? 'IPv4' : 'IPv6');
   for (const k of ['ctstate', 'socket', 'iif', 'oif', 'uid', 'gid', 'marks']) if (d[k]) parts.push(d[k]);
   if (d.saddr || d.sport) parts.push(`from ${d.saddr ?? 'any'}${d.sport ? ` port ${d.sport}` : ''}`);
   if (d.daddr || d.dport) parts.push(`to ${d.daddr ?? 'any'}${d.dport ? ` port ${d.dport}` : ''}`);
@@ -486,13 +501,51 @@ function showRange(field: IField, family: Family, lo: bigint, hi: bigint, max: b
   return `${canonicalAddress(family, lo)}–${canonicalAddress(family, hi)}`;
 }
 
+/**
+ * A set of values of a field (sorted, disjoint ranges) for people: the ranges, or what is
+ * left out when that is shorter ("≠ 127.0.0.1", "∉ {3306, 8080}").
+ */
+export function showSet(field: IField, family: Family, segs: [bigint, bigint][], max: bigint): string | undefined {
+  const merged: [bigint, bigint][] = [];
+  for (const [lo, hi] of [...segs].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) {
+    const last = merged[merged.length - 1];
+    if (last && lo <= last[1] + 1n) {
+      if (hi > last[1]) last[1] = hi;
+    } else merged.push([lo, hi]);
+  }
+  if (merged.length === 1 && merged[0][0] === 0n && merged[0][1] === max) return undefined;
+  const gaps: [bigint, bigint][] = [];
+  let next = 0n;
+  for (const [lo, hi] of merged) {
+    if (lo > next) gaps.push([next, lo - 1n]);
+    next = hi + 1n;
+  }
+  if (next <= max) gaps.push([next, max]);
+  const one = (lo: bigint, hi: bigint) => showRange(field, family, lo, hi, max) ?? 'any';
+  const list = (xs: [bigint, bigint][]) => xs.slice(0, 4).map(([lo, hi]) => one(lo, hi)).join(', ') + (xs.length > 4 ? `, … (${xs.length} ranges)` : '');
+  if (gaps.length < merged.length && gaps.length <= 4) return gaps.length === 1 && !list(gaps).includes(',') ? `≠ ${list(gaps)}` : `∉ {${list(gaps)}}`;
+  return list(merged);
+}
+
 /** The last field: one sweep, evaluating each segment with an index of live rules. */
 function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): void {
   const field: IField = 'daddr';
   const family = pkt.family;
   const max = domainMax(field, family);
   const occs = occurrences([a, b], field, family, max);
-  const bounds = boundaries(occs, meaningRanges(ctx, field, family), max);
+  const extraRanges = meaningRanges(ctx, field, family, pkt);
+  if (!occs.length && !extraRanges.length) {
+    // Nothing looks at the destination any more: one class.
+    ctx.classes++;
+    const ra = evaluate(a, pkt).outcome;
+    const rb = evaluate(b, pkt).outcome;
+    if (!sameOutcome(ra, rb) && ctx.diffs.length < ctx.max) {
+      const p = { ...pkt, dst: canonicalAddress(pkt.family, parseHost(pkt.dst)), src: canonicalAddress(pkt.family, parseHost(pkt.src)) };
+      ctx.diffs.push({ description: describe(desc, p), packet: p, a: ra, b: rb });
+    }
+    return;
+  }
+  const bounds = boundaries(occs, extraRanges, max);
 
   // Per side (a rule object may be shared by both sides' residual rule sets), per rule:
   // how many of its daddr matches hold now and how many it has; per chain, a bitset of
@@ -539,7 +592,9 @@ function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): void {
     };
     return ix;
   };
-  const ixs = [indexFor(a, 0), indexFor(b, 1)];
+  // A small residual is cheaper to scan than to index.
+  const small = occs.length < 48;
+  const ixs = small ? [] : [indexFor(a, 0), indexFor(b, 1)];
   // Events at each boundary: +1 where a true-range starts, -1 after it ends.
   const events = new Map<bigint, [0 | 1, Rule, number][]>();
   const ev = (at: bigint, side: 0 | 1, r: Rule, d: number) => {
@@ -547,9 +602,11 @@ function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): void {
     if (!l) events.set(at, (l = []));
     l.push([side, r, d]);
   };
-  for (const o of occs) for (const [lo, hi] of o.ranges) {
-    ev(lo, o.side, o.rule, 1);
-    if (hi < max) ev(hi + 1n, o.side, o.rule, -1);
+  if (!small) {
+    for (const o of occs) for (const [lo, hi] of o.ranges) {
+      ev(lo, o.side, o.rule, 1);
+      if (hi < max) ev(hi + 1n, o.side, o.rule, -1);
+    }
   }
 
   let prevKey: string | undefined;
@@ -557,14 +614,14 @@ function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): void {
   let openLo = 0n;
   const close = (hi: bigint) => {
     if (!open) return;
-    const r = showRange(field, family, openLo, hi, max);
-    open.description = describe({ ...desc, ...(r ? { daddr: r } : {}) }, open.packet);
+    open.desc = desc;
+    open.dst = [[openLo, hi]];
     ctx.diffs.push(open);
     open = undefined;
   };
   for (let k = 0; k < bounds.length; k++) {
     const lo = bounds[k];
-    for (const [side, r, d] of events.get(lo) ?? []) {
+    for (const [side, r, d] of small ? [] : events.get(lo) ?? []) {
       const ix = ixs[side];
       const h = (ix.have.get(r) ?? 0) + d;
       ix.have.set(r, h);
@@ -577,8 +634,8 @@ function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): void {
     }
     const p = setField(pkt, field, lo);
     ctx.classes++;
-    const ra = evaluate(a, p, ixs[0].finder).outcome;
-    const rb = evaluate(b, p, ixs[1].finder).outcome;
+    const ra = evaluate(a, p, small ? undefined : ixs[0].finder).outcome;
+    const rb = evaluate(b, p, small ? undefined : ixs[1].finder).outcome;
     const hi = k + 1 < bounds.length ? bounds[k + 1] - 1n : max;
     if (sameOutcome(ra, rb)) {
       close(lo - 1n);
@@ -606,7 +663,7 @@ function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, d
   const family = pkt.family;
   const max = domainMax(field, family);
   const occs = occurrences([a, b], field, family, max);
-  const extra = meaningRanges(ctx, field, family);
+  const extra = meaningRanges(ctx, field, family, pkt);
   if (!occs.length && !extra.length) return exploreInterval(ctx, idx + 1, a, b, pkt, desc);
   const bounds = boundaries(occs, extra, max);
   // Group segments whose values every occurrence treats alike.
@@ -626,7 +683,7 @@ function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, d
     const p = setField(pkt, field, g.lo);
     const d = { ...desc };
     if (groups.size > 1) {
-      d[field] = () => g.segs.slice(0, 4).map(([lo, hi]) => showRange(field, family, lo, hi, max) ?? 'any').join(', ') + (g.segs.length > 4 ? `, … (${g.segs.length} ranges)` : '');
+      d[field] = () => showSet(field, family, g.segs, max) ?? 'any';
     }
     exploreInterval(ctx, idx + 1, sideSpecialize(a, kinds, p, p.hook), sideSpecialize(b, kinds, p, p.hook), p, d);
     if (ctx.diffs.length >= ctx.max) return;
@@ -637,7 +694,7 @@ function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, d
   if (ctx.diffs.length >= ctx.max) return;
   if (idx === DFIELDS.length) {
     // Marks: state, enumerated but never specialized.
-    const cands = markCandidates(ctx, a, b);
+    const cands = markCandidates(ctx, a, b, pkt);
     for (const [mark, ctmark] of cands) {
       const d = cands.length > 1 && (mark || ctmark) ? { ...desc, marks: `mark=${mark}${ctmark ? ` ctmark=${ctmark}` : ''}` } : desc;
       exploreInterval(ctx, 0, a, b, { ...pkt, mark, ctmark }, d);
@@ -646,9 +703,14 @@ function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, d
     return;
   }
   const f = DFIELDS[idx];
-  const cands = f.candidates(ctx, a, b, pkt);
   const ms = [...allMatches(a, f.kinds), ...allMatches(b, f.kinds)];
-  const consts = meaningConsts(ctx);
+  if (!ms.length && !f.always && !(f.meaningField && (ctx.a.kind === 'meaning' || ctx.b.kind === 'meaning'))) {
+    // No live rule looks at this field: one class, any value (the first candidate).
+    const v = f.candidates(ctx, a, b, pkt)[0];
+    return exploreDiscrete(ctx, idx + 1, a, b, f.set(pkt, v), desc);
+  }
+  const cands = f.candidates(ctx, a, b, pkt);
+  const consts = f.meaningField ? meaningConsts(ctx, f.meaningField, pkt) : NO_CONSTS;
   const groups = new Map<string, unknown[]>();
   for (const v of cands) {
     const p = f.set(pkt, v);
@@ -676,7 +738,7 @@ function restrictFamily(s: Side, f: Family): Side {
 /** Decide whether a and b give the same outcome for every packet. */
 export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResult {
   const t0 = performance.now();
-  const ctx: Ctx = { a, b, consts: collectConsts({ a, b }), classes: 0, diffs: [], max: opts.maxDifferences ?? 1 };
+  const ctx: Ctx = { a, b, classes: 0, diffs: [], max: opts.maxDifferences ?? 1 };
   const families = opts.families ?? ['ipv4', 'ipv6'];
   try {
     for (const hook of ['output', 'prerouting'] as const) {
@@ -694,6 +756,27 @@ export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResu
   }
   const ms = performance.now() - t0;
   if (!ctx.diffs.length) return { result: 'equal', classes: ctx.classes, ms, differences: [] };
+  // Merge the classes that differ alike and differ only in their destinations.
+  const merged = new Map<string, DiffRange>();
+  for (const d of ctx.diffs) {
+    if (!d.desc || !d.dst) {
+      merged.set(`${merged.size}`, d);
+      continue;
+    }
+    const key = `${d.packet.hook}|${d.packet.family}|${describe(d.desc, d.packet)}|${outcomeText(d.a)}|${outcomeText(d.b)}`;
+    const m = merged.get(key);
+    if (m) m.dst!.push(...d.dst);
+    else merged.set(key, { ...d, dst: [...d.dst] });
+  }
+  for (const d of merged.values()) {
+    if (d.desc && d.dst) {
+      const r = showSet('daddr', d.packet.family, d.dst, MAX_ADDR[d.packet.family]);
+      d.description = describe({ ...d.desc, ...(r ? { daddr: r } : {}) }, d.packet);
+    }
+    delete d.desc;
+    delete d.dst;
+  }
+  ctx.diffs = [...merged.values()];
   // Confirm the first difference with the plain simulator on the original sides, traces on.
   const first = ctx.diffs[0];
   const full = (s: Side) => (s.kind === 'rules' ? simulate(s.rs, first.packet) : s.evaluate(first.packet));

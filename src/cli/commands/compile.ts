@@ -16,9 +16,10 @@ export const compileCmd: Command = {
   summary: 'compile a policy to netfilter rules, verified',
   usage: `meshcap compile [options] POLICY
 
-Compiles the policy to the chosen backends and checks, on every run, that each output
-read back by its own importer behaves like the IR (a packet battery that hits every
-rule boundary; a failure prints the packet and both traces, exit 1).
+Compiles the policy to the chosen backends and proves, on every run and for every
+packet, that the IR does what the policy means and that each output, read back by its
+own importer, does what the IR does. A failure prints a counterexample packet and both
+traces (exit 1).
 
 Options:
   --backend B        ${backends.map((b) => b.name).join(', ')} (repeatable or comma separated;
@@ -70,18 +71,31 @@ Nothing is written unless every step succeeded.`,
     }
     for (const f of ctx.failures) io.err(`meshcap: verification failed: ${f}\n`);
     for (const v of ctx.verifyFailures) {
-      io.err(`meshcap: verification failed: ${v.stage}: ${v.differences.length} packet(s) differ\n`);
-      for (const d of v.differences) {
-        io.err(`\npacket: ${packetText(d.packet)}\n  ${JSON.stringify(d.packet)}\n${v.a}:\n${renderTrace(d.a, '  ')}${v.b}:\n${renderTrace(d.b, '  ')}`);
+      const r = v.result;
+      if (r.result === 'undecided') {
+        io.err(`meshcap: verification undecided: ${v.stage}: ${r.reason}\n`);
+        continue;
       }
+      io.err(`meshcap: verification failed: ${v.stage}: they differ (${r.classes} packet classes explored)\n`);
+      const c = r.counterexample!;
+      io.err(`\ncounterexample: ${packetText(c.packet)}\n  ${JSON.stringify(c.packet)}\n${v.a}:\n${renderTrace(c.a, '  ')}${v.b}:\n${renderTrace(c.b, '  ')}`);
     }
     if (values['verify-report']) {
-      const rep = { policy: ctx.policy.name, file, result: ctx.failures.length || ctx.verifyFailures.length ? 'different' : 'equal', checks: ctx.verifyStats, timings: ctx.timings };
+      const result = ctx.failures.length || ctx.verifyFailures.some((v) => v.result.result === 'different') ? 'different' : ctx.verifyFailures.length ? 'undecided' : 'equal';
+      const rep = {
+        policy: ctx.policy.name,
+        file,
+        result,
+        checks: ctx.verifyStats.map((c) => ({ ...c, ms: Number(c.ms.toFixed(3)) })),
+        classesExplored: ctx.verifyStats.reduce((n, c) => n + c.classes, 0),
+        ms: Number(ctx.verifyStats.reduce((n, c) => n + c.ms, 0).toFixed(3)),
+        timings: ctx.timings.map((t) => ({ pass: t.pass, ms: Number(t.ms.toFixed(3)) })),
+      };
       writeFileSync(values['verify-report'] as string, JSON.stringify(rep, null, 2) + '\n');
     }
     if (ctx.failures.length || ctx.verifyFailures.length) return EXIT.findings;
     if (values.verbose) {
-      for (const v of ctx.verifyStats) io.err(`verified: ${v.stage} on ${v.packets} packets, ${v.differences} differences\n`);
+      for (const v of ctx.verifyStats) io.err(`verified: ${v.stage}: ${v.result} over all packets (${v.classes} classes, ${v.ms.toFixed(1)} ms)\n`);
       if (!ctx.verify) io.err('not verified (--no-verify)\n');
     }
 

@@ -1,0 +1,92 @@
+import { hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import type { Family } from '../../ir/types.js';
+import type { SourceFile } from '../../source.js';
+import { equivalent } from '../../verify/engine.js';
+import { loadSide, mergeRuleSets, rulesSide } from '../../verify/sides.js';
+import { outcomeText, packetText } from '../../verify/compare.js';
+import { restrictTo } from '../../../backends/index.js';
+import { oneOf, parse } from '../args.js';
+import { EXIT, UsageError, type Io } from '../io.js';
+import { report } from '../report.js';
+import { renderTrace, stepJson } from '../trace-render.js';
+import type { Command } from './command.js';
+
+export const verifyCmd: Command = {
+  name: 'verify',
+  summary: 'prove a policy equal to an existing rule set, or show where they differ',
+  usage: `meshcap verify [options] POLICY --against FILE [--against FILE]
+
+Compares what the policy compiles to with rule sets that exist elsewhere (what a node
+runs today: iptables-save output, or iptables-restore input such as istio-iptables
+writes), over every packet. Give the IPv4 and IPv6 files as two --against options; the
+family of each is taken from its name (ip6tables, v6) or its addresses, or --family.
+Only the families given are compared.
+
+Options:
+  --against FILE     a rule set (repeatable)
+  --family F         ipv4 or ipv6, for every --against file
+  --max N            report at most N differing packet classes (default 5)
+  --format F         text (default) or json
+
+Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage error.`,
+  run(argv: string[], io: Io): number {
+    const { values, positionals } = parse(argv, { against: { type: 'string', multiple: true }, family: { type: 'string' }, max: { type: 'string' }, format: { type: 'string' } });
+    if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
+    if (positionals.length !== 1) throw new UsageError('verify takes one POLICY');
+    const against = (values.against as string[] | undefined) ?? [];
+    if (!against.length) throw new UsageError('verify needs --against FILE');
+    const format = oneOf('format', values.format as string | undefined, ['text', 'json'] as const, 'text');
+    const family = values.family === undefined ? undefined : oneOf('family', values.family as string, ['ipv4', 'ipv6'] as const, 'ipv4');
+    const max = values.max === undefined ? 5 : Number(values.max);
+    if (!Number.isInteger(max) || max < 1) throw new UsageError('--max takes a whole number >= 1');
+
+    const ds: Diagnostic[] = [];
+    const sources = new Map<string, SourceFile>();
+    const pol = loadSide(positionals[0]);
+    ds.push(...pol.diagnostics);
+    pol.sources.forEach((v, k) => sources.set(k, v));
+    const others = against.map((f) => loadSide(f, family as Family | undefined));
+    for (const o of others) {
+      ds.push(...o.diagnostics);
+      o.sources.forEach((v, k) => sources.set(k, v));
+    }
+    if (hasErrors(ds) || !pol.rs || others.some((o) => !o.rs)) {
+      report(io, 'text', ds, sources);
+      return EXIT.badInput;
+    }
+    if (others.some((o) => !o.families.length || o.meaning)) throw new UsageError('--against takes rule-set files; to compare two policies use meshcap diff');
+    const families = [...new Set(others.flatMap((o) => o.families))];
+    const theirs = mergeRuleSets(against.join(' + '), others.map((o) => o.rs!));
+    const mine = restrictTo(pol.rs, undefined);
+    const r = equivalent(rulesSide(positionals[0], mine), rulesSide(theirs.name, theirs), { families, maxDifferences: max });
+    if (format === 'json') {
+      io.out(
+        JSON.stringify(
+          {
+            result: r.result,
+            families,
+            classes: r.classes,
+            ms: Number(r.ms.toFixed(3)),
+            ...(r.reason ? { reason: r.reason } : {}),
+            differences: r.differences.map((d) => ({ description: d.description, packet: d.packet, policy: d.a, against: d.b })),
+            counterexample: r.counterexample
+              ? { packet: r.counterexample.packet, policy: { outcome: r.counterexample.a.outcome, path: r.counterexample.a.path.map(stepJson) }, against: { outcome: r.counterexample.b.outcome, path: r.counterexample.b.path.map(stepJson) } }
+              : null,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
+    } else if (r.result === 'equal') {
+      io.out(`equal: ${positionals[0]} and ${theirs.name} give the same outcome for every ${families.join(' and ')} packet (${r.classes} packet classes)\n`);
+    } else if (r.result === 'undecided') {
+      io.out(`undecided: ${r.reason}\n`);
+    } else {
+      io.out(`different: ${r.differences.length}${r.differences.length >= max ? '+' : ''} packet class(es) are treated differently\n\n`);
+      for (const d of r.differences) io.out(`  ${d.description}: ${outcomeText(d.a)} (policy) → ${outcomeText(d.b)} (${theirs.name})\n`);
+      const c = r.counterexample!;
+      io.out(`\ncounterexample: ${packetText(c.packet)}\npolicy:\n${renderTrace(c.a, '  ')}${theirs.name}:\n${renderTrace(c.b, '  ')}`);
+    }
+    return r.result === 'equal' ? EXIT.ok : r.result === 'different' ? EXIT.findings : EXIT.badInput;
+  },
+};

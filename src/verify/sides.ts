@@ -1,0 +1,61 @@
+// Reading either kind of input a comparison takes: a policy (compiled to the IR) or an
+// existing rule set (iptables-restore / iptables-save text).
+import { readFileSync } from 'node:fs';
+import { importIptables } from '../../backends/iptables/import.js';
+import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import type { Family, RuleSet } from '../ir/types.js';
+import { loadFile, syntaxOf } from '../load.js';
+import { lower } from '../lower/lower.js';
+import { Meaning } from '../meaning/meaning.js';
+import { SourceFile } from '../source.js';
+import type { Side } from './engine.js';
+
+export interface LoadedSide {
+  label: string;
+  rs?: RuleSet;
+  families: Family[];
+  meaning?: Meaning;
+  diagnostics: Diagnostic[];
+  sources: Map<string, SourceFile>;
+}
+
+/** The family of an iptables text: from its name (ip6tables, v6) or its addresses. */
+export function guessFamily(path: string, text: string): Family {
+  if (/ip6tables|\.v6\b|[._-]v6[._-]|ipv6/i.test(path)) return 'ipv6';
+  if (/ip4tables|\.v4\b|[._-]v4[._-]|ipv4|iptables/i.test(path)) return 'ipv4';
+  return /\s(-s|-d|--source|--destination)\s+[0-9a-fA-F]*:[0-9a-fA-F:]*(\/\d+)?\s/.test(text) ? 'ipv6' : 'ipv4';
+}
+
+export function loadSide(path: string, family?: Family): LoadedSide {
+  const sources = new Map<string, SourceFile>();
+  if (syntaxOf(path)) {
+    const l = loadFile(path);
+    if (l.source) sources.set(path, l.source);
+    if (hasErrors(l.diagnostics) || !l.policy) return { label: path, families: [], diagnostics: l.diagnostics, sources };
+    return { label: path, rs: lower(l.policy), families: [...l.policy.families.value], meaning: new Meaning(l.policy), diagnostics: l.diagnostics, sources };
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return { label: path, families: [], diagnostics: [diag('file-unreadable', undefined, { path, reason: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message })], sources };
+  }
+  const f = family ?? guessFamily(path, text);
+  const src = new SourceFile(path, text);
+  sources.set(path, src);
+  const r = importIptables(src, f, path);
+  return { label: path, rs: r.ruleset, families: [f], diagnostics: r.diagnostics, sources };
+}
+
+export function rulesSide(label: string, rs: RuleSet): Side {
+  return { kind: 'rules', label, rs };
+}
+
+export function meaningSide(label: string, m: Meaning): Side {
+  return { kind: 'meaning', label, evaluate: (p) => m.evaluate(p), constants: (f, p) => m.constants(f, p) };
+}
+
+/** Several imported files (e.g. the IPv4 and IPv6 halves) as one rule set. */
+export function mergeRuleSets(name: string, parts: RuleSet[]): RuleSet {
+  return { name, tables: parts.flatMap((p) => p.tables), routing: { loopbackAddresses: [] } };
+}
