@@ -1,15 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderTrace } from '../../src/cli/trace-render.js';
 import { runAll, type CaseResult } from '../../src/tools/conformance.js';
 import { istioCases } from '../../src/tools/istio-corpus.js';
 import { table, BEGIN, END } from '../../src/tools/conformance-report.js';
-import { packetText } from '../../src/verify/compare.js';
+import { outcomeText, packetText } from '../../src/verify/compare.js';
 
-// Conformance with Istio's own rule sets (see docs/conformance.md).
-const results: CaseResult[] = runAll(2000);
+// Conformance with Istio's own rule sets, over every packet (see docs/conformance.md).
+const results: CaseResult[] = runAll();
 
-describe('conformance with istio-iptables goldens', () => {
+describe('conformance with istio-iptables goldens (exhaustive)', () => {
   it('covers every sidecar-capture case of the corpus', () => {
     expect(istioCases().length).toBeGreaterThanOrEqual(27);
     expect(results.map((r) => r.name).sort()).toEqual(istioCases().map((c) => c.name).sort());
@@ -18,14 +17,14 @@ describe('conformance with istio-iptables goldens', () => {
   for (const r of results) {
     it(`${r.name}: every difference from Istio is a documented one`, () => {
       expect(r.error).toBeUndefined();
-      expect(r.packets).toBeGreaterThanOrEqual(2000);
+      expect(r.classes).toBeGreaterThan(0);
       const shown = r.undocumented
-        .slice(0, 3)
-        .map((d) => `${packetText(d.packet)}\n  meshcap:\n${renderTrace(d.a, '    ')}  istio:\n${renderTrace(d.b, '    ')}`)
+        .slice(0, 5)
+        .map((d) => `${d.description}: meshcap ${outcomeText(d.a)}, istio ${outcomeText(d.b)} (e.g. ${packetText(d.packet)})`)
         .join('\n');
       expect(r.undocumented.length, shown).toBe(0);
-      // Most packets must agree: a documented difference is a narrow class of packets.
-      expect(r.agree / r.packets).toBeGreaterThan(0.97);
+      // A documented difference is a narrow class of packets, not a different policy.
+      expect(r.differing / r.classes).toBeLessThan(0.05);
       if (r.kernelListingAgrees !== null) expect(r.kernelListingAgrees).toBe(true);
     });
   }
