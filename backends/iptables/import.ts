@@ -130,6 +130,8 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
       const words = splitWords(trimmed);
       if (trimmed.startsWith('*')) {
         const tname = trimmed.slice(1).trim();
+        // iptables-restore refuses a table line inside a table ("Bad argument `*mangle'"); report it and go on with the new table.
+        if (cur) diagnostics.push(diag('rules-syntax', span, { detail: `table ${cur.table.name} has no COMMIT before '${trimmed}'` }));
         if (!BUILTIN_CHAINS[tname]) throw new LineError(diag('rules-syntax', span, { detail: `unknown table '${tname}'` }));
         cur = tables.get(tname);
         if (!cur) {

@@ -1,0 +1,292 @@
+// Targeted lowering checks: what the specs' rule sets do with the packets that matter,
+// that the kernel would load them, and that every rule points back at its policy line.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkRuleSet } from '../src/ir/check.js';
+import type { Family, RuleSet } from '../src/ir/types.js';
+import { loadFile, loadText } from '../src/load.js';
+import { lower } from '../src/lower/lower.js';
+import { parseCompactPacket, type Packet } from '../src/sim/packet.js';
+import { simulate } from '../src/sim/simulate.js';
+import { outcomeText } from '../src/verify/compare.js';
+
+function lowerSpec(path: string): RuleSet {
+  const l = loadFile(path);
+  expect(l.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return lower(l.policy!);
+}
+
+function packet(text: string): Packet {
+  const r = parseCompactPacket(text);
+  expect(r.problems, text).toEqual([]);
+  return r.packet!;
+}
+
+/** The outcome of a compact packet, as `outcomeText` says it ('redirect 15001', 'pass', ...). */
+const outcome = (rs: RuleSet, text: string) => outcomeText(simulate(rs, packet(text)).outcome);
+
+/** 1-based line of the first line of FILE containing NEEDLE (after `after`, if given). */
+function lineOf(path: string, needle: string, after?: string): number {
+  const ls = readFileSync(path, 'utf8').split('\n');
+  const from = after ? ls.findIndex((l) => l.includes(after)) : 0;
+  const i = ls.findIndex((l, k) => k >= from && l.includes(needle));
+  expect(i, `${needle} in ${path}`).toBeGreaterThanOrEqual(0);
+  return i + 1;
+}
+
+const specs = readdirSync('specs').filter((f) => /\.(intercept|ya?ml)$/.test(f)).sort();
+
+// ---- the default sidecar -------------------------------------------------------------------
+describe('istio-sidecar: key packets', () => {
+  const rs = lowerSpec('specs/istio-sidecar.intercept');
+  const fam: Record<Family, { pod: string; peer: string; local: string; pass: string }> = {
+    ipv4: { pod: '10.1.0.5', peer: '10.2.0.9', local: '127.0.0.1', pass: '127.0.0.6' },
+    ipv6: { pod: '[fd00:1::5]', peer: '[2001:db8:1::9]', local: '[::1]', pass: '[::6]' },
+  };
+
+  for (const f of ['ipv4', 'ipv6'] as const) {
+    const { pod, peer, local, pass } = fam[f];
+    const cases: [string, string, string][] = [
+      ['app outbound TCP is redirected to 15001', `out tcp ${pod}:40000 -> ${peer}:9080 uid=1000 gid=1000`, 'redirect 15001'],
+      ['app outbound TCP on another port too', `out tcp ${pod}:40000 -> ${peer}:443 uid=0 gid=0`, 'redirect 15001'],
+      ["the proxy's own traffic (uid 1337) passes", `out tcp ${pod}:40000 -> ${peer}:9080 uid=1337 gid=1000`, 'pass'],
+      ["the proxy's own traffic (gid 1337) passes", `out tcp ${pod}:40000 -> ${peer}:9080 uid=1000 gid=1337`, 'pass'],
+      ['app to localhost passes', `out tcp ${local}:40000 -> ${local}:8080 uid=1000 gid=1000 oif=lo`, 'pass'],
+      ["app to its own pod IP over lo passes", `out tcp ${pod}:40000 -> ${pod}:8080 uid=1000 gid=1000 oif=lo`, 'pass'],
+      ["proxy to the pod's own IP over lo goes to the inbound listener", `out tcp ${pod}:40000 -> ${pod}:8080 uid=1337 gid=1337 oif=lo`, 'redirect 15006'],
+      ["proxy to the pod's own IP over lo on the tunnel port passes", `out tcp ${pod}:40000 -> ${pod}:15008 uid=1337 gid=1337 oif=lo`, 'pass'],
+      ['proxy to localhost passes', `out tcp ${local}:40000 -> ${local}:15000 uid=1337 gid=1337 oif=lo`, 'pass'],
+      ['passthrough from the passthrough address over lo passes', `out tcp ${pass}:40000 -> ${pod}:8080 uid=1337 gid=1337 oif=lo`, 'pass'],
+      ['inbound TCP 8080 is redirected to 15006', `in tcp ${peer}:5000 -> ${pod}:8080`, 'redirect 15006'],
+      ['inbound TCP 15008 (tunnel) passes', `in tcp ${peer}:5000 -> ${pod}:15008`, 'pass'],
+      ['inbound TCP 15090 (excluded) passes', `in tcp ${peer}:5000 -> ${pod}:15090`, 'pass'],
+      ['inbound TCP 15021 (excluded) passes', `in tcp ${peer}:5000 -> ${pod}:15021`, 'pass'],
+      ['inbound TCP 15020 (excluded) passes', `in tcp ${peer}:5000 -> ${pod}:15020`, 'pass'],
+      ['inbound TCP 15019 (next to an excluded port) is redirected', `in tcp ${peer}:5000 -> ${pod}:15019`, 'redirect 15006'],
+      ['outbound UDP is not captured', `out udp ${pod}:40000 -> ${peer}:53 uid=1000 gid=1000`, 'pass'],
+      ['outbound UDP to another port is not captured', `out udp ${pod}:40000 -> ${peer}:9080 uid=1000 gid=1000`, 'pass'],
+      ['inbound UDP is not captured', `in udp ${peer}:5000 -> ${pod}:8080`, 'pass'],
+      ['an established outbound connection is not redirected again', `out tcp ${pod}:40000 -> ${peer}:9080 uid=1000 gid=1000 ctstate=established`, 'pass'],
+    ];
+    for (const [name, text, want] of cases) {
+      it(`${f}: ${name}`, () => {
+        const p = packet(text);
+        expect(p.family).toBe(f);
+        expect(outcome(rs, text)).toBe(want);
+        // nothing of the other family's tables is on the path
+        expect(simulate(rs, p).path.every((s) => s.family === f)).toBe(true);
+      });
+    }
+  }
+});
+
+// ---- every spec loads in the kernel -------------------------------------------------------
+describe('checkRuleSet finds nothing the kernel would refuse', () => {
+  it('there are specs', () => expect(specs.length).toBeGreaterThanOrEqual(6));
+  for (const f of specs) {
+    it(f, () => {
+      const rs = lowerSpec(join('specs', f));
+      expect(rs.tables.length).toBeGreaterThan(0);
+      expect(checkRuleSet(rs)).toEqual([]);
+    });
+  }
+
+  it('checkRuleSet itself catches what it should (so the above can fail)', () => {
+    const rs = lowerSpec('specs/istio-sidecar.intercept');
+    const nat = rs.tables.find((t) => t.name === 'nat' && t.family === 'ipv4')!;
+    const pre = nat.chains.find((c) => c.name === 'PREROUTING')!;
+    pre.rules.push({ matches: [{ kind: 'uid', neg: false, id: 1337 }], action: { kind: 'jump', chain: 'NOWHERE' }, origin: { span: null, purpose: 'x' } });
+    const msgs = checkRuleSet(rs).map((p) => `${p.chain}#${p.index}: ${p.message}`);
+    expect(msgs).toEqual([`PREROUTING#${pre.rules.length}: owner match reached from prerouting: valid only in OUTPUT and POSTROUTING`, `PREROUTING#${pre.rules.length}: jump to missing chain NOWHERE`]);
+  });
+});
+
+// ---- TPROXY -------------------------------------------------------------------------------
+describe('istio-tproxy', () => {
+  const rs = lowerSpec('specs/istio-tproxy.intercept');
+
+  it('a new inbound TCP connection is delivered by TPROXY to 15006 with mark 1337', () => {
+    const r = simulate(rs, packet('in tcp 10.2.0.9:5000 -> 10.1.0.5:8080'));
+    expect(r.outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: { port: 15006, mark: 1337 }, mark: 1337, ctZone: null });
+    expect(r.path.some((s) => s.table === 'mangle' && s.chain === 'MESHCAP_TPROXY')).toBe(true);
+  });
+
+  it('IPv6 too', () => {
+    expect(simulate(rs, packet('in tcp [2001:db8::9]:5000 -> [fd00::5]:8080')).outcome.tproxy).toEqual({ port: 15006, mark: 1337 });
+  });
+
+  for (const ctstate of ['established', 'related']) {
+    it(`an ${ctstate} inbound packet gets mark 1337 and is accepted, without TPROXY`, () => {
+      const r = simulate(rs, packet(`in tcp 10.2.0.9:5000 -> 10.1.0.5:8080 ctstate=${ctstate}`));
+      expect(r.outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: null, mark: 1337, ctZone: null });
+      expect(r.path.map((s) => s.chain)).toContain('MESHCAP_DIVERT');
+    });
+  }
+
+  it('the tunnel port and an excluded interface are not diverted', () => {
+    expect(outcome(rs, 'in tcp 10.2.0.9:5000 -> 10.1.0.5:15008')).toBe('pass');
+    expect(outcome(rs, 'in tcp 10.2.0.9:5000 -> 10.1.0.5:8080 iif=not-istio-nic')).toBe('pass');
+  });
+
+  it('outbound stays REDIRECT, only to the captured range', () => {
+    expect(outcome(rs, 'out tcp 10.1.0.5:40000 -> 9.9.1.1:80 uid=1000 gid=1000')).toBe('redirect 15001');
+    expect(outcome(rs, 'out tcp 10.1.0.5:40000 -> 9.10.0.1:80 uid=1000 gid=1000')).toBe('pass');
+  });
+
+  it('replies of diverted connections get the mark back; the proxy marks its calls to the pod IP', () => {
+    expect(simulate(rs, packet('out tcp 10.1.0.5:8080 -> 10.2.0.9:5000 uid=1000 gid=1000 ctmark=1337 ctstate=established')).outcome.mark).toBe(1337);
+    expect(simulate(rs, packet('out tcp 10.1.0.5:40000 -> 10.1.0.5:8080 uid=1337 gid=1337 oif=lo')).outcome.mark).toBe(1338);
+  });
+
+  it('records the policy routing TPROXY needs', () => {
+    expect(rs.routing.tproxy).toEqual({ mark: 1337, table: 133, families: ['ipv4', 'ipv6'] });
+  });
+});
+
+// ---- DNS ----------------------------------------------------------------------------------
+describe('DNS capture', () => {
+  const all = lowerSpec('specs/istio-dns-capture.intercept');
+
+  it("the app's UDP 53 goes to 15053 in conntrack zone 2", () => {
+    const r = simulate(all, packet('out udp 10.1.0.5:40000 -> 10.96.0.10:53 uid=1000 gid=1000'));
+    expect(r.outcome).toMatchObject({ verdict: 'accept', redirect: { port: 15053 }, ctZone: 2 });
+  });
+
+  it("the app's TCP 53 goes to 15053 too", () => {
+    expect(outcome(all, 'out tcp 10.1.0.5:40000 -> 10.96.0.10:53 uid=1000 gid=1000')).toBe('redirect 15053');
+  });
+
+  it("the proxy's own UDP 53 gets zone 1 and no redirect", () => {
+    const r = simulate(all, packet('out udp 10.1.0.5:40000 -> 10.96.0.10:53 uid=1337 gid=1337'));
+    expect(r.outcome).toMatchObject({ verdict: 'accept', redirect: null, ctZone: 1 });
+  });
+
+  it("the proxy's DNS answers (from 15053) get zone 2", () => {
+    expect(simulate(all, packet('out udp 127.0.0.1:15053 -> 127.0.0.1:40000 uid=1337 gid=1337 oif=lo')).outcome.ctZone).toBe(2);
+  });
+
+  it('DNS answers arriving get zone 1', () => {
+    expect(simulate(all, packet('in udp 10.96.0.10:53 -> 10.1.0.5:40000')).outcome.ctZone).toBe(1);
+  });
+
+  it('the same on IPv6', () => {
+    expect(simulate(all, packet('out udp [fd00::5]:40000 -> [fd00:10:96::a]:53 uid=1000 gid=1000')).outcome).toMatchObject({ redirect: { port: 15053 }, ctZone: 2 });
+    expect(simulate(all, packet('out udp [fd00::5]:40000 -> [fd00:10:96::a]:53 uid=1337 gid=1337')).outcome).toMatchObject({ redirect: null, ctZone: 1 });
+  });
+
+  it('the YAML twin lowers to the same rules', () => {
+    const yaml = lowerSpec('specs/istio-dns-capture.yaml');
+    const strip = (rs: RuleSet) => JSON.stringify(rs.tables, (k, v) => (k === 'origin' ? undefined : v));
+    expect(strip(yaml)).toBe(strip(all));
+  });
+
+  it('with a server list, only DNS to the listed server is captured', () => {
+    const tp = lowerSpec('specs/istio-tproxy.intercept');
+    expect(simulate(tp, packet('out udp 10.1.0.5:40000 -> 127.0.0.53:53 uid=1000 gid=1000 oif=lo')).outcome).toMatchObject({ redirect: { port: 15053 }, ctZone: 2 });
+    expect(simulate(tp, packet('out udp 10.1.0.5:40000 -> 8.8.8.8:53 uid=1000 gid=1000')).outcome).toMatchObject({ redirect: null, ctZone: null });
+  });
+
+  it('without DNS capture, port 53 is left alone', () => {
+    const sc = lowerSpec('specs/istio-sidecar.intercept');
+    expect(simulate(sc, packet('out udp 10.1.0.5:40000 -> 10.96.0.10:53 uid=1000 gid=1000')).outcome).toMatchObject({ redirect: null, ctZone: null });
+    expect(sc.tables.some((t) => t.name === 'raw')).toBe(false);
+  });
+});
+
+// ---- families ------------------------------------------------------------------------------
+describe('families', () => {
+  const v4only = readFileSync('specs/istio-sidecar.intercept', 'utf8')
+    .replace('passthrough 127.0.0.6, ::6', 'passthrough 127.0.0.6')
+    .replace('localhost 127.0.0.1/32, ::1/128', 'localhost 127.0.0.1/32')
+    .replace('families ipv4, ipv6', 'families ipv4');
+
+  it('families ipv4 gives no IPv6 table', () => {
+    expect(v4only).toContain('families ipv4\n');
+    const l = loadText('v4.intercept', v4only, 'intercept');
+    expect(l.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const rs = lower(l.policy!);
+    expect(rs.tables.length).toBeGreaterThan(0);
+    expect(rs.tables.every((t) => t.family === 'ipv4')).toBe(true);
+    // an IPv6 packet meets no chain at all
+    const r = simulate(rs, packet('out tcp [fd00::5]:40000 -> [2001:db8::9]:80 uid=1000 gid=1000'));
+    expect(r.path).toEqual([]);
+    expect(r.outcome.redirect).toBeNull();
+    expect(rs.routing.loopbackAddresses).toEqual([]);
+  });
+
+  it('both families give the same tables twice', () => {
+    const rs = lowerSpec('specs/istio-sidecar.intercept');
+    const names = (f: Family) => rs.tables.filter((t) => t.family === f).map((t) => `${t.name}:${t.chains.map((c) => `${c.name}/${c.rules.length}`).join(',')}`);
+    expect(names('ipv6')).toEqual(names('ipv4'));
+    expect(rs.routing.loopbackAddresses).toEqual(['::6']);
+  });
+});
+
+// ---- origins -------------------------------------------------------------------------------
+describe('rules point at the policy lines they come from', () => {
+  const path = 'specs/istio-sidecar.intercept';
+  const rs = lowerSpec(path);
+  const v4nat = rs.tables.find((t) => t.family === 'ipv4' && t.name === 'nat')!;
+  const rulesOf = (chain: string) => v4nat.chains.find((c) => c.name === chain)!.rules;
+
+  it('the inbound exclude ports rule points at the exclude ports line', () => {
+    const r = rulesOf('MESHCAP_INBOUND').find((x) => x.matches.some((m) => m.kind === 'dport' && m.ranges.length === 3))!;
+    expect(r.action).toEqual({ kind: 'return' });
+    expect(r.origin.span?.file).toBe(path);
+    expect(r.origin.span?.start.line).toBe(lineOf(path, 'exclude ports 15090'));
+    expect(r.origin.purpose).toMatch(/excluded inbound ports/);
+  });
+
+  it('the redirect targets point at the port settings', () => {
+    expect(rulesOf('MESHCAP_REDIRECT')[0].origin.span?.start.line).toBe(lineOf(path, 'outbound-port 15001'));
+    expect(rulesOf('MESHCAP_IN_REDIRECT')[0].origin.span?.start.line).toBe(lineOf(path, 'inbound-port 15006'));
+  });
+
+  it('the tunnel, passthrough, owner, localhost and capture rules point at their lines', () => {
+    const inbound = rulesOf('MESHCAP_INBOUND');
+    expect(inbound[0].origin.span?.start.line).toBe(lineOf(path, 'tunnel-port 15008'));
+    const out = rulesOf('MESHCAP_OUTPUT');
+    const line = (pred: (r: (typeof out)[number]) => boolean) => out.find(pred)!.origin.span?.start.line;
+    expect(line((r) => r.matches.some((m) => m.kind === 'saddr'))).toBe(lineOf(path, 'passthrough 127.0.0.6'));
+    expect(line((r) => r.matches.length === 1 && r.matches[0].kind === 'uid')).toBe(lineOf(path, 'uid 1337'));
+    expect(line((r) => r.matches.length === 1 && r.matches[0].kind === 'gid')).toBe(lineOf(path, 'gid 1337'));
+    expect(line((r) => r.matches.length === 1 && r.matches[0].kind === 'daddr')).toBe(lineOf(path, 'localhost 127.0.0.1/32'));
+    expect(line((r) => r.action.kind === 'jump' && r.action.chain === 'MESHCAP_IN_REDIRECT')).toBe(lineOf(path, 'self-redirect on'));
+    expect(line((r) => r.matches.length === 0 && r.action.kind === 'jump')).toBe(lineOf(path, 'capture cidrs *'));
+  });
+
+  it('the outbound exclude ports rules point at the exclude ports line (dns spec)', () => {
+    const p = 'specs/istio-dns-capture.intercept';
+    const dns = lowerSpec(p);
+    const out = dns.tables.find((t) => t.family === 'ipv4' && t.name === 'nat')!.chains.find((c) => c.name === 'MESHCAP_OUTPUT')!;
+    const excl = out.rules.filter((r) => r.origin.purpose.startsWith('excluded outbound ports'));
+    expect(excl).toHaveLength(2);
+    for (const r of excl) expect(r.origin.span?.start.line).toBe(lineOf(p, 'exclude ports 15020', 'outbound {'));
+    // and the inbound ones at the inbound line, which comes earlier
+    expect(lineOf(p, 'exclude ports 15020,')).toBeLessThan(lineOf(p, 'exclude ports 15020', 'outbound {'));
+  });
+
+  it('the exclude cidrs rules point at the exclude cidrs line (dual-stack)', () => {
+    const p = 'specs/dual-stack.intercept';
+    const ds = lowerSpec(p);
+    const rules = ds.tables.filter((t) => t.name === 'nat').flatMap((t) => t.chains.find((c) => c.name === 'MESHCAP_OUTPUT')!.rules);
+    const excl = rules.filter((r) => r.origin.purpose === 'traffic to an excluded CIDR is not captured');
+    // one CIDR of each family, each in its family's table
+    expect(excl.map((r) => r.matches)).toEqual([
+      [{ kind: 'daddr', neg: false, cidrs: [{ family: 'ipv4', addr: '10.96.0.1', prefix: 32 }] }],
+      [{ kind: 'daddr', neg: false, cidrs: [{ family: 'ipv6', addr: '2001:db8:dead::', prefix: 48 }] }],
+    ]);
+    for (const r of excl) expect(r.origin.span?.start.line).toBe(lineOf(p, 'exclude cidrs 2001:db8:dead::/48'));
+  });
+
+  it('every rule of every spec has a span in its file', () => {
+    for (const f of specs) {
+      const p = join('specs', f);
+      for (const t of lowerSpec(p).tables) for (const c of t.chains) for (const r of c.rules) {
+        expect(r.origin.span?.file, `${f} ${t.name}/${c.name}`).toBe(p);
+        expect(r.origin.purpose.length).toBeGreaterThan(0);
+      }
+    }
+  });
+});
