@@ -133,8 +133,81 @@ function specialize(rs: RuleSet, kinds: Set<Match['kind']>, pkt: Packet, hook: H
   return changed ? { ...rs, tables } : rs;
 }
 
-function sideSpecialize(s: Side, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook): Side {
-  return s.kind === 'rules' ? { ...s, rs: specialize(s.rs, kinds, pkt, hook) } : s;
+const kindsCache = new WeakMap<RuleSet, Set<Match['kind']>>();
+/** The match kinds a rule set still has (cached per residual). */
+function kindsOf(rs: RuleSet): Set<Match['kind']> {
+  let k = kindsCache.get(rs);
+  if (!k) {
+    k = new Set();
+    for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) k.add(m.kind);
+    kindsCache.set(rs, k);
+  }
+  return k;
+}
+
+const simplifyCache = new WeakMap<RuleSet, Map<string, RuleSet>>();
+
+function sideSpecialize(s: Side, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook, ctKnown = true): Side {
+  if (s.kind !== 'rules') return s;
+  const present = kindsOf(s.rs);
+  const touches = [...kinds].some((k) => present.has(k));
+  const spec = touches ? specialize(s.rs, kinds, pkt, hook) : s.rs;
+  const ct = ctKnown ? (pkt.ctstate === 'new' ? 'new' : 'old') : '?';
+  const key = `${pkt.hook}:${ct}`;
+  let m = simplifyCache.get(spec);
+  if (!m) simplifyCache.set(spec, (m = new Map()));
+  let out = m.get(key);
+  if (!out) m.set(key, (out = simplify(spec, pkt.hook, ctKnown ? pkt.ctstate : undefined)));
+  return out === s.rs ? s : { ...s, rs: out };
+}
+
+/**
+ * Drop what cannot change the outcome for the packets still being explored: base chains
+ * of other hooks, nat chains when the connection is not new, chains no live base chain
+ * reaches, trailing RETURNs (falling off a chain does the same), and jumps to empty
+ * chains. Repeated until nothing changes. This is what keeps, say, 10,000 RETURN rules
+ * out of the exploration of UDP, which none of them can capture.
+ */
+function simplify(rs: RuleSet, hook: Packet['hook'], ctstate: Packet['ctstate'] | undefined): RuleSet {
+  const hooks = hook === 'output' ? ['output', 'postrouting'] : ['prerouting', 'input'];
+  let changed = false;
+  const tables: Table[] = [];
+  for (const t of rs.tables) {
+    const work = new Map<string, Rule[]>(t.chains.map((c) => [c.name, c.rules]));
+    const live = t.chains.filter((c) => c.base && hooks.includes(c.base.hook) && !(c.base.type === 'nat' && ctstate !== undefined && ctstate !== 'new'));
+    let reach = new Set<string>();
+    for (let round = 0; round < 64; round++) {
+      reach = new Set<string>();
+      const stack = live.map((c) => c.name);
+      while (stack.length) {
+        const n = stack.pop()!;
+        if (reach.has(n)) continue;
+        reach.add(n);
+        for (const r of work.get(n) ?? []) if (r.action.kind === 'jump' || r.action.kind === 'goto') stack.push(r.action.chain);
+      }
+      let again = false;
+      for (const n of reach) {
+        const rules = work.get(n);
+        if (!rules) continue;
+        let end = rules.length;
+        while (end > 0 && rules[end - 1].action.kind === 'return') end--;
+        let next = end < rules.length ? rules.slice(0, end) : rules;
+        if (next.some((r) => r.action.kind === 'jump' && (work.get(r.action.chain)?.length ?? 1) === 0)) {
+          next = next.filter((r) => !(r.action.kind === 'jump' && (work.get(r.action.chain)?.length ?? 1) === 0));
+        }
+        if (next !== rules) {
+          work.set(n, next);
+          again = true;
+        }
+      }
+      if (!again) break;
+    }
+    const chains = t.chains.filter((c) => reach.has(c.name)).map((c) => (work.get(c.name) === c.rules ? c : { ...c, rules: work.get(c.name)! }));
+    if (chains.length !== t.chains.length || chains.some((c, i) => c !== t.chains[i])) changed = true;
+    if (chains.length) tables.push(chains.length === t.chains.length && chains.every((c, i) => c === t.chains[i]) ? t : { ...t, chains });
+    else changed = true;
+  }
+  return changed ? { ...rs, tables } : rs;
 }
 
 function allMatches(s: Side, kinds: Set<Match['kind']>): Match[] {
@@ -668,12 +741,20 @@ function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, d
   const bounds = boundaries(occs, extra, max);
   // Group segments whose values every occurrence treats alike.
   const groups = new Map<string, { lo: bigint; segs: [bigint, bigint][] }>();
+  // Each occurrence's ranges are sorted and disjoint: walk them along the sweep.
+  const lists = [...occs.map((o) => o.ranges), ...extra.map((r) => [r])];
+  const ptr = new Int32Array(lists.length);
   for (let k = 0; k < bounds.length; k++) {
     const lo = bounds[k];
     const hi = k + 1 < bounds.length ? bounds[k + 1] - 1n : max;
     let key = '';
-    for (const o of occs) key += o.ranges.some(([x, y]) => x <= lo && lo <= y) ? '1' : '0';
-    for (const [x, y] of extra) key += x <= lo && lo <= y ? '1' : '0';
+    for (let i = 0; i < lists.length; i++) {
+      const rs = lists[i];
+      let j = ptr[i];
+      while (j < rs.length && rs[j][1] < lo) j++;
+      ptr[i] = j;
+      key += j < rs.length && rs[j][0] <= lo ? '1' : '0';
+    }
     const g = groups.get(key);
     if (g) g.segs.push([lo, hi]);
     else groups.set(key, { lo, segs: [[lo, hi]] });
@@ -725,7 +806,8 @@ function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, d
     const p = f.set(pkt, g[0]);
     const shown = f.show(g, cands);
     const d = shown ? { ...desc, [f.name]: shown } : desc;
-    exploreDiscrete(ctx, idx + 1, sideSpecialize(a, f.kinds, p, p.hook), sideSpecialize(b, f.kinds, p, p.hook), p, d);
+    const ctKnown = idx >= DFIELDS.findIndex((x) => x.name === 'ctstate');
+    exploreDiscrete(ctx, idx + 1, sideSpecialize(a, f.kinds, p, p.hook, ctKnown), sideSpecialize(b, f.kinds, p, p.hook, ctKnown), p, d);
     if (ctx.diffs.length >= ctx.max) return;
   }
 }
