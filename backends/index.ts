@@ -5,9 +5,15 @@ import type { Family, RuleSet } from '../src/ir/types.js';
 import { SourceFile } from '../src/source.js';
 import { emitIptables } from './iptables/emit.js';
 import { importIptables } from './iptables/import.js';
+import { emitNftables } from './nftables/emit.js';
+import { importNftables } from './nftables/import.js';
 
 export interface BackendOptions {
   comments: boolean;
+  /** nft: a counter on every rule. */
+  counters?: boolean;
+  /** nft: the release to target (backends/nftables/versions.ts). */
+  nftVersion?: string;
 }
 
 export interface Backend {
@@ -39,6 +45,13 @@ export const backends: Backend[] = [
     family: 'ipv6',
     emit: (rs, opts) => emitIptables(rs, 'ipv6', opts),
     reimport: (text, path) => importIptables(new SourceFile(path, text), 'ipv6'),
+  },
+  {
+    name: 'nftables',
+    description: 'nft -j -f input (libnftables JSON, one inet table for IPv4 and IPv6)',
+    extension: 'nft.json',
+    emit: (rs, opts) => emitNftables(rs, opts),
+    reimport: (text, path) => importNftables(text, path),
   },
 ];
 

@@ -123,6 +123,8 @@ function matchText(m: Match, protocol: string | undefined): string {
       return `-m conntrack ${neg(m.neg)}--ctstate ${m.states.map((s) => s.toUpperCase()).join(',')}`;
     case 'socket':
       return `-m socket${m.transparent ? ' --transparent' : ''}`;
+    case 'nfproto':
+      throw new EmitError('a family match belongs to nft inet tables; iptables tables have one family');
   }
 }
 
@@ -168,6 +170,10 @@ export function commentOf(rule: Rule): string {
 }
 
 export function ruleText(chain: string, rule: Rule, family: Family, opts: EmitOptions): string[] {
+  if (rule.effects?.length) throw new EmitError('iptables rules have one target; this rule has several statements');
+  // A family match is always true or always false in a one-family table.
+  if (rule.matches.some((m) => m.kind === 'nfproto' && (m.family === family) === m.neg)) return [];
+  rule = { ...rule, matches: rule.matches.filter((m) => m.kind !== 'nfproto') };
   return expand(rule).map((r) => {
     const parts = [`-A ${chain}`];
     let protocol: string | undefined;

@@ -6,13 +6,14 @@ import { traceCmd } from './commands/trace.js';
 import { importCmd } from './commands/import.js';
 import { verifyCmd } from './commands/verify.js';
 import { diffCmd } from './commands/diff.js';
+import { schemaCmd } from './commands/schema.js';
 import type { Command } from './commands/command.js';
 import { explain } from './commands/explain.js';
 import { fmt } from './commands/fmt.js';
 import { EXIT, UsageError, type Io } from './io.js';
 import { version } from './version.js';
 
-export const commands: Command[] = [check, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, importCmd, explain];
+export const commands: Command[] = [check, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, importCmd, schemaCmd, explain];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

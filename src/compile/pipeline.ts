@@ -1,6 +1,7 @@
 // The compiler as a named, ordered list of passes, each timed and dumpable
 // (`--timings`, `--dump-after PASS`): load -> lower -> check-ir -> emit -> reimport -> verify.
 import { backendByName, restrictTo, type Backend } from '../../backends/index.js';
+import { validateNft } from '../../backends/nftables/schema.js';
 import type { Policy } from '../ast.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkRuleSet } from '../ir/check.js';
@@ -28,6 +29,8 @@ export interface CompileContext {
   file: string;
   backends: Backend[];
   comments: boolean;
+  counters: boolean;
+  nftVersion?: string;
   verify: boolean;
   loaded?: Loaded;
   policy?: Policy;
@@ -78,7 +81,15 @@ export const passes: Pass[] = [
     name: 'emit',
     run(ctx) {
       if (!ctx.ir) return;
-      for (const b of ctx.backends) ctx.artifacts.push({ backend: b, text: b.emit(ctx.ir, { comments: ctx.comments }) });
+      for (const b of ctx.backends) {
+        const text = b.emit(ctx.ir, { comments: ctx.comments, counters: ctx.counters, nftVersion: ctx.nftVersion });
+        if (b.name === 'nftables') {
+          // nft ignores unknown keys: our schema is the only thing that catches a typo.
+          const problems = validateNft(JSON.parse(text));
+          if (problems.length) ctx.failures.push(`the nftables output does not match meshcap's schema: ${problems.join('; ')}`);
+        }
+        ctx.artifacts.push({ backend: b, text });
+      }
     },
     dump: (ctx) => ctx.artifacts.map((a) => `# ==> ${a.backend.name} <==\n${a.text}`).join('\n'),
   },
@@ -119,6 +130,8 @@ export const passes: Pass[] = [
 export interface CompileOptions {
   backends: string[];
   comments?: boolean;
+  counters?: boolean;
+  nftVersion?: string;
   verify?: boolean;
   /** Stop after this pass. */
   until?: string;
@@ -129,6 +142,8 @@ export function compile(file: string, opts: CompileOptions): CompileContext {
     file,
     backends: [],
     comments: opts.comments ?? true,
+    counters: opts.counters ?? false,
+    nftVersion: opts.nftVersion,
     verify: opts.verify ?? true,
     artifacts: [],
     diagnostics: [],

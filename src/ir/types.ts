@@ -27,7 +27,9 @@ export type Match =
   /** (packet mark & mask) == value */
   | { kind: 'mark' | 'connmark'; neg: boolean; value: number; mask: number }
   | { kind: 'ctstate'; neg: boolean; states: CtState[] }
-  | { kind: 'socket'; transparent: boolean };
+  | { kind: 'socket'; transparent: boolean }
+  /** The packet's family (nft `meta nfproto`, and the implicit dependency of `ip daddr` in inet tables). */
+  | { kind: 'nfproto'; neg: boolean; family: Family };
 
 export type Action =
   | { kind: 'accept' }
@@ -57,6 +59,8 @@ export interface Origin {
 
 export interface Rule {
   matches: Match[];
+  /** Non-terminal statements run before the action, in order (nft rules can have several). */
+  effects?: Action[];
   action: Action;
   origin: Origin;
 }

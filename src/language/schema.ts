@@ -58,7 +58,7 @@ export const blocks: BlockSpec[] = [
     doc: 'Capture of TCP connections the pod opens.',
     statements: [
       stmt('capture-cidrs', 'capture cidrs', V.cidrSelection, (p, v, s) => (p.outbound.captureCidrs = { value: v as never, span: s }), 'none', "Destinations whose outbound TCP is captured: '*' for all, 'none', or a list of CIDRs.", 'capture cidrs *'),
-      stmt('exclude-cidrs', 'exclude cidrs', V.cidrList, (p, v, s) => (p.outbound.excludeCidrs = { value: v as never, span: s }), '(none)', 'Destinations never captured (all protocols), e.g. the cloud metadata address.', 'exclude cidrs 169.254.169.254/32, fd00::/8'),
+      stmt('exclude-cidrs', 'exclude cidrs', V.cidrList, (p, v, s) => (p.outbound.excludeCidrs = { value: v as never, span: s }), '(none)', 'Destinations whose traffic is never sent to the outbound port, e.g. the cloud metadata address. DNS capture still applies to them: DNS is examined first, as in Istio.', 'exclude cidrs 169.254.169.254/32, fd00::/8'),
       stmt('capture-ports', 'capture ports', V.portList, (p, v, s) => (p.outbound.capturePorts = { value: v as never, span: s }), '(none)', 'Destination ports captured whatever the destination address (unless excluded).', 'capture ports 9000'),
       stmt('exclude-ports', 'exclude ports', V.portList, (p, v, s) => (p.outbound.excludePorts = { value: v as never, span: s }), '(none)', 'Destination ports never captured, for TCP and UDP.', 'exclude ports 3306'),
       stmt('groups', 'groups', V.groupSelection, (p, v, s) => (p.outbound.groups = { value: v as never, span: s }), '*', "Owner groups whose outbound traffic is captured: '*' for all, or a list of gids and group names.", 'groups *'),

@@ -115,7 +115,10 @@ function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortRange | 
 
 function cidrItem(a: Atom, ctx: ValueContext): CidrItem | undefined {
   const r = parseCidr(a.text);
-  if (r.ok) return { ...r.cidr, span: a.span };
+  if (r.ok) {
+    const c = r.cidr;
+    return { family: c.family, addr: c.addr, prefix: c.prefix, first: c.first, last: c.last, span: a.span };
+  }
   if (r.kind === 'host-bits') ctx.report(diag('cidr-host-bits', a.span, { text: a.text, prefix: r.prefix, canonical: r.canonical }));
   else ctx.report(diag(a.text.includes('/') ? 'invalid-cidr' : 'invalid-address', a.span, { text: a.text, hint: r.hint }));
   return undefined;
@@ -382,15 +385,55 @@ export const dnsCapture: ValueKind<DnsCapture> = {
 
 // ---- duplicates within a list ---------------------------------------------------------------
 
+/**
+ * Which items another item of the list contains, in O(n log n). Sorted by `compare` (by
+ * group, then lo ascending, then hi descending) and then by position, an item is
+ * contained in another of its group exactly when an item before it in that order reaches
+ * at least as far (`hi`); of two identical items only the later one is flagged. These are
+ * exactly the items the duplicate checks below report, so they search (linearly) only for
+ * those, and a clean list costs one sort.
+ */
+function containedFlags<H extends number | bigint>(n: number, compare: (a: number, b: number) => number, group: (i: number) => string, hi: (i: number) => H): boolean[] {
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => compare(a, b) || a - b);
+  const flags = new Array<boolean>(n).fill(false);
+  let g: string | undefined;
+  let reach: H | undefined;
+  for (const i of order) {
+    if (group(i) !== g) {
+      g = group(i);
+      reach = undefined;
+    }
+    const h = hi(i);
+    if (reach !== undefined && reach >= h) flags[i] = true;
+    if (reach === undefined || h > reach) reach = h;
+  }
+  return flags;
+}
+
 export function portDuplicates(items: PortRange[], report: (d: Diagnostic) => void): void {
+  // lo ascending, then hi descending, as one number.
+  const key = items.map((p) => p.lo * 65536 + (65535 - p.hi));
+  const flagged = containedFlags(items.length, (a, b) => key[a] - key[b], () => '', (i) => items[i].hi);
   items.forEach((p, i) => {
+    if (!flagged[i]) return;
     const other = items.find((q, j) => j < i && q.lo <= p.lo && p.hi <= q.hi) ?? items.find((q, j) => j > i && q.lo <= p.lo && p.hi <= q.hi && (q.lo !== p.lo || q.hi !== p.hi));
     if (other) report(diag('duplicate-value', p.span ?? undefined, { text: rangeText(p), other: rangeText(other) }));
   });
 }
 
 export function cidrDuplicates(items: CidrItem[], report: (d: Diagnostic) => void): void {
+  // Family, then the network address ascending, then the prefix ascending (for one network
+  // address, the shorter prefix is the larger range).
+  const compare = (a: number, b: number) => {
+    const x = items[a];
+    const y = items[b];
+    if (x.family !== y.family) return x.family < y.family ? -1 : 1;
+    if (x.first !== y.first) return x.first < y.first ? -1 : 1;
+    return x.prefix - y.prefix;
+  };
+  const flagged = containedFlags(items.length, compare, (i) => items[i].family, (i) => items[i].last);
   items.forEach((c, i) => {
+    if (!flagged[i]) return;
     const other =
       items.find((o, j) => j < i && cidrContains(o, c)) ??
       items.find((o, j) => j > i && cidrContains(o, c) && o.prefix !== c.prefix);
@@ -399,10 +442,14 @@ export function cidrDuplicates(items: CidrItem[], report: (d: Diagnostic) => voi
 }
 
 export function textDuplicates<T extends { span: Span | null }>(items: T[], key: (t: T) => string, report: (d: Diagnostic) => void): void {
-  items.forEach((x, i) => {
-    const other = items.find((o, j) => j < i && key(o) === key(x));
-    if (other) report(diag('duplicate-value', x.span ?? undefined, { text: key(x), other: key(other) }));
-  });
+  // The first item with each key; a later one is reported against it.
+  const first = new Map<string, T>();
+  for (const x of items) {
+    const k = key(x);
+    const other = first.get(k);
+    if (other === undefined) first.set(k, x);
+    else report(diag('duplicate-value', x.span ?? undefined, { text: k, other: key(other) }));
+  }
 }
 
 export function rangeText(p: { lo: number; hi: number }): string {

@@ -17,14 +17,72 @@ export interface Cidr {
 
 export type AddrParse = { ok: true; family: Family; text: string; value: bigint } | { ok: false; hint: string };
 
-function toBigInt(bytes: number[]): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
-}
-
 export function bitsOf(f: Family): number {
   return f === 'ipv4' ? 32 : 128;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/**
+ * The eight groups of plain IPv6 text (1-4 hex digits per group, at most one '::' standing
+ * for at least one zero group; no embedded IPv4, no zone), read directly: the common case,
+ * several times cheaper than ipaddr. Anything else gives undefined, for ipaddr to decide;
+ * what this accepts, ipaddr accepts with the same groups (test/net-ip.test.ts).
+ */
+function plainIPv6(text: string): number[] | undefined {
+  const n = text.length;
+  const parts: number[] = [];
+  let gap = -1; // where '::' stands among the groups
+  let i = 0;
+  if (text.charCodeAt(0) === 58) {
+    if (text.charCodeAt(1) !== 58) return undefined;
+    gap = 0;
+    i = 2;
+  }
+  while (i < n) {
+    let v = 0;
+    let digits = 0;
+    for (let h: number; i < n && (h = hexDigit(text.charCodeAt(i))) >= 0; i++, digits++) v = v * 16 + h;
+    if (digits === 0 || digits > 4) return undefined;
+    parts.push(v);
+    if (i === n) break;
+    if (text.charCodeAt(i) !== 58) return undefined;
+    i++;
+    if (text.charCodeAt(i) === 58) {
+      if (gap >= 0) return undefined;
+      gap = parts.length;
+      i++;
+    } else if (i === n) return undefined;
+  }
+  if (gap < 0) return parts.length === 8 ? parts : undefined;
+  if (parts.length > 7) return undefined;
+  return [...parts.slice(0, gap), ...new Array<number>(8 - parts.length).fill(0), ...parts.slice(gap)];
+}
+
+/** RFC 5952 text of eight groups: lowercase, the leftmost longest run of 2+ zero groups as '::'. */
+export function rfc5952(parts: readonly number[]): string {
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < parts.length; ) {
+    if (parts[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < parts.length && parts[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = parts.map((p) => p.toString(16));
+  return bestStart < 0 ? hex.join(':') : `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
 const IPV4_RE = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
@@ -32,14 +90,19 @@ const IPV4_RE = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\
 export function parseAddress(text: string): AddrParse {
   if (text.includes('%')) return { ok: false, hint: 'zone indices (%eth0) are not allowed in rules' };
   if (text.includes(':')) {
-    // One parse (IPv6.isValid is a parse that throws away its result).
-    let a: ipaddr.IPv6;
-    try {
-      a = ipaddr.IPv6.parse(text);
-    } catch {
-      return { ok: false, hint: 'IPv6 addresses are eight groups of hex digits, with :: for one run of zeros' };
+    let parts = plainIPv6(text);
+    if (!parts) {
+      // Embedded IPv4 and every invalid form go through ipaddr, which decides. (One parse:
+      // IPv6.isValid is a parse that throws its result away.)
+      try {
+        parts = ipaddr.IPv6.parse(text).parts;
+      } catch {
+        return { ok: false, hint: 'IPv6 addresses are eight groups of hex digits, with :: for one run of zeros' };
+      }
     }
-    return { ok: true, family: 'ipv6', text: a.toString(), value: toBigInt(a.toByteArray()) };
+    let value = 0n;
+    for (const part of parts) value = (value << 16n) | BigInt(part);
+    return { ok: true, family: 'ipv6', text: rfc5952(parts), value };
   }
   if (/^[0-9.]+$/.test(text)) {
     // Exactly what ipaddr's isValidFourPartDecimal accepts (four decimal parts 0-255 without
@@ -78,6 +141,11 @@ export type CidrParse =
   | { ok: false; kind: 'invalid'; hint: string }
   | { ok: false; kind: 'host-bits'; canonical: string; prefix: number };
 
+/** The host bits below each prefix length, for each family (`HOST_MASKS_V4[24]` is 0xff). */
+const hostMasks = (bits: number) => Array.from({ length: bits + 1 }, (_, prefix) => (1n << BigInt(bits - prefix)) - 1n);
+const HOST_MASKS_V4 = hostMasks(32);
+const HOST_MASKS_V6 = hostMasks(128);
+
 /** Parse ADDRESS or ADDRESS/PREFIX; a bare address is a host route. */
 export function parseCidr(text: string): CidrParse {
   const slash = text.indexOf('/');
@@ -93,9 +161,9 @@ export function parseCidr(text: string): CidrParse {
     }
     prefix = Number(p);
   }
-  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
-  const first = a.value & ~hostMask & ((1n << BigInt(bits)) - 1n);
-  if ((a.value & hostMask) !== 0n) return { ok: false, kind: 'host-bits', canonical: `${formatAddress(a.family, first)}/${prefix}`, prefix };
+  const hostMask = (a.family === 'ipv4' ? HOST_MASKS_V4 : HOST_MASKS_V6)[prefix];
+  const first = a.value & ~hostMask;
+  if ((a.value & hostMask) !== 0n) return { ok: false, kind: 'host-bits', canonical: `${canonicalAddress(a.family, first)}/${prefix}`, prefix };
   // No host bits: the network address is the address itself, whose text is canonical.
   return { ok: true, cidr: { family: a.family, addr: a.text, prefix, first, last: first | hostMask } };
 }

@@ -102,6 +102,8 @@ export function matches(m: Match, p: Packet, hook: Hook): boolean {
       return (((p.ctmark & m.mask) >>> 0) === m.value >>> 0) !== m.neg;
     case 'ctstate':
       return m.states.includes(p.ctstate) !== m.neg;
+    case 'nfproto':
+      return (p.family === m.family) !== m.neg;
     case 'socket':
       // The model knows only transparent sockets; both forms match a packet of one.
       return !!p.transparentSocket;
@@ -178,6 +180,29 @@ export const scanFinder: RuleFinder = (chain, from, packet, hook) => {
 
 const chainIndex = new WeakMap<Table, Map<string, Chain>>();
 
+/** A non-terminal statement of a multi-statement (nft) rule. */
+function applyEffect(st: State, a: Action): void {
+  switch (a.kind) {
+    case 'mark-set':
+      st.packet.mark = ((st.packet.mark & ~a.mask) ^ a.value) >>> 0;
+      return;
+    case 'connmark-save':
+      st.packet.ctmark = ((st.packet.ctmark & ~a.ctmask) | (st.packet.mark & a.nfmask)) >>> 0;
+      return;
+    case 'connmark-restore':
+      st.packet.mark = ((st.packet.mark & ~a.nfmask) | (st.packet.ctmark & a.ctmask)) >>> 0;
+      return;
+    case 'ct-zone':
+      if (st.outcome.ctZone === null) st.outcome.ctZone = a.zone;
+      return;
+    case 'log':
+    case 'counter':
+      return;
+    default:
+      throw new Error(`${a.kind} is not a non-terminal statement`);
+  }
+}
+
 /** Run one base chain. Returns 'accept' | 'drop' (the chain's final verdict). */
 function runBase(st: State, table: Table, base: Chain, hook: Hook, find: RuleFinder): 'accept' | 'drop' {
   let chains = chainIndex.get(table);
@@ -209,6 +234,7 @@ function runBase(st: State, table: Table, base: Chain, hook: Hook, find: RuleFin
     const rule = chain.rules[found];
     const idx = found + 1;
     i = found + 1;
+    for (const e of rule.effects ?? []) applyEffect(st, e);
     const a = rule.action;
     switch (a.kind) {
       case 'accept':

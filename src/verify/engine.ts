@@ -397,11 +397,12 @@ function markCandidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): [number, numbe
           relevant |= m.mask;
         }
       }
-      const x = r.action;
+      for (const x of [...(r.effects ?? []), r.action]) {
       if (x.kind === 'mark-set' && x.mask !== ALL) partial = true;
       if (x.kind === 'tproxy' && x.mask !== ALL) partial = true;
       if ((x.kind === 'connmark-save' || x.kind === 'connmark-restore') && (x.nfmask !== ALL || x.ctmask !== ALL)) partial = true;
       if (x.kind === 'mark-set' || x.kind === 'tproxy') relevant |= x.mask;
+      }
     }
   }
   const withOther = (vals: Set<number>): number[] => {
@@ -812,9 +813,11 @@ function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, d
   }
 }
 
-function restrictFamily(s: Side, f: Family): Side {
+function restrictFamily(s: Side, f: Family, pkt: Packet): Side {
   if (s.kind !== 'rules') return s;
-  return { ...s, rs: { ...s.rs, tables: s.rs.tables.filter((t: Table) => t.family === f || t.family === 'inet') } };
+  const rs = { ...s.rs, tables: s.rs.tables.filter((t: Table) => t.family === f || t.family === 'inet') };
+  // In inet tables the family is a match like any other (nft meta nfproto).
+  return { ...s, rs: kindsOf(rs).has('nfproto') ? specialize(rs, new Set(['nfproto']), pkt, pkt.hook) : rs };
 }
 
 /** Decide whether a and b give the same outcome for every packet. */
@@ -827,7 +830,7 @@ export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResu
       for (const family of families) {
         const zero = family === 'ipv4' ? '0.0.0.0' : '::';
         const pkt: Packet = { hook, family, protocol: 'tcp', src: zero, dst: zero, sport: 0, dport: 0, iif: '', oif: '', mark: 0, ctmark: 0, ctstate: 'new' };
-        exploreDiscrete(ctx, 0, restrictFamily(a, family), restrictFamily(b, family), pkt, {});
+        exploreDiscrete(ctx, 0, restrictFamily(a, family, pkt), restrictFamily(b, family, pkt), pkt, {});
         if (ctx.diffs.length >= ctx.max) break;
       }
       if (ctx.diffs.length >= ctx.max) break;

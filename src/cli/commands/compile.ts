@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backends } from '../../../backends/index.js';
+import { DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../../backends/nftables/versions.js';
 import { hasErrors } from '../../diagnostics/diagnostic.js';
 import { formats } from '../../diagnostics/render.js';
 import { compile, passes } from '../../compile/pipeline.js';
@@ -24,9 +25,11 @@ traces (exit 1).
 Options:
   --backend B        ${backends.map((b) => b.name).join(', ')} (repeatable or comma separated;
                      default: one per family of the policy)
-  -o, --out DIR      write every artifact to DIR (POLICY-NAME.BACKEND.rules) instead of stdout
+  -o, --out DIR      write every artifact to DIR (NAME.iptables.rules, NAME.ip6tables.rules, NAME.nft.json) instead of stdout
   --emit ir          print (or write) the IR as JSON as well
-  --no-comments      omit the '-m comment' provenance on each rule
+  --no-comments      omit the provenance comment on each rule
+  --nft-version V    nft release to target (default ${DEFAULT_NFT_VERSION}; known: ${Object.keys(NFT_VERSIONS).join(', ')})
+  --counters         nftables: a counter on every rule
   --no-verify        skip the round-trip check
   --verify-report F  write the verification figures as JSON to F
   --timings          print each pass's time to stderr
@@ -42,6 +45,8 @@ Nothing is written unless every step succeeded.`,
       out: { type: 'string', short: 'o' },
       emit: { type: 'string' },
       'no-comments': { type: 'boolean' },
+      counters: { type: 'boolean' },
+      'nft-version': { type: 'string' },
       'no-verify': { type: 'boolean' },
       'verify-report': { type: 'string' },
       timings: { type: 'boolean' },
@@ -60,7 +65,9 @@ Nothing is written unless every step succeeded.`,
     const file = positionals[0];
     const defaulted = names.length === 0;
     if (defaulted) names = backends.map((b) => b.name);
-    const ctx = compile(file, { backends: names, comments: !values['no-comments'], verify: !values['no-verify'], until: dumpAfter });
+    const nftVersion = (values['nft-version'] as string | undefined) ?? DEFAULT_NFT_VERSION;
+    if (!NFT_VERSIONS[nftVersion]) throw new UsageError(`--nft-version ${nftVersion} is not one meshcap knows (${Object.keys(NFT_VERSIONS).join(', ')})`);
+    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, verify: !values['no-verify'], until: dumpAfter });
     const sources = new Map(ctx.loaded?.source ? [[file, ctx.loaded.source]] : []);
     report(io, format, ctx.diagnostics, sources);
     if (values.timings) for (const t of ctx.timings) io.err(`${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);

@@ -1,0 +1,208 @@
+// IR -> libnftables JSON (`nft -j -f FILE`), command form, applied in one transaction:
+// one `inet` table for both families. The IR keeps iptables' layout (a table per family
+// and kind); here each IR base chain becomes a regular chain per family, entered from
+// one base chain per (kind, hook) through `meta nfproto` dispatch, so nothing meant for
+// one family can catch the other.
+import type { Action, Chain, Family, IrCidr, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
+import { capabilities, DEFAULT_NFT_VERSION } from './versions.js';
+
+export interface NftOptions {
+  comments: boolean;
+  counters: boolean;
+  nftVersion: string;
+}
+
+export class NftEmitError extends Error {}
+
+const ALL = 0xffffffff;
+/** Lists longer than this become named interval sets. */
+export const INLINE_SET_MAX = 16;
+
+type Json = Record<string, unknown>;
+
+const famTag = (f: Family) => (f === 'ipv4' ? 'v4' : 'v6');
+
+export function nftTableName(rs: RuleSet): string {
+  return rs.name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 32) || 'meshcap';
+}
+
+/** The nft chain that carries an IR chain. */
+export function nftChainName(t: Table, c: string): string {
+  if (t.family === 'inet') return c;
+  return `${famTag(t.family)}-${t.name}-${c}`;
+}
+
+function addrRight(cs: IrCidr[]): unknown[] {
+  return cs.map((c) => ((c.family === 'ipv4' && c.prefix === 32) || (c.family === 'ipv6' && c.prefix === 128) ? c.addr : { prefix: { addr: c.addr, len: c.prefix } }));
+}
+
+function portRight(rs: [number, number][]): unknown[] {
+  return rs.map(([lo, hi]) => (lo === hi ? lo : { range: [lo, hi] }));
+}
+
+class Emitter {
+  readonly cmds: Json[] = [];
+  readonly sets: Json[] = [];
+  private setNo = 0;
+  constructor(readonly table: string, readonly opts: NftOptions) {}
+
+  /** Right-hand side of a list: inline, an anonymous set, or a named interval set. */
+  list(items: unknown[], type: string): unknown {
+    if (items.length === 1) return items[0];
+    if (items.length <= INLINE_SET_MAX) return { set: items };
+    const name = `s${++this.setNo}`;
+    this.sets.push({ add: { set: { family: 'inet', table: this.table, name, type, flags: ['interval'], elem: items } } });
+    return `@${name}`;
+  }
+
+  match(m: Match, fam: Family): Json {
+    const op = (neg: boolean) => (neg ? '!=' : '==');
+    switch (m.kind) {
+      case 'protocol':
+        return { match: { op: op(m.neg), left: { meta: { key: 'l4proto' } }, right: m.protocol === 'icmpv6' ? 'ipv6-icmp' : m.protocol } };
+      case 'saddr':
+      case 'daddr': {
+        const cs = m.cidrs.filter((c) => c.family === fam);
+        if (!cs.length) throw new NftEmitError(`an ${fam} rule matches only addresses of the other family`);
+        return { match: { op: op(m.neg), left: { payload: { protocol: fam === 'ipv4' ? 'ip' : 'ip6', field: m.kind } }, right: this.list(addrRight(cs), fam === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr') } };
+      }
+      case 'sport':
+      case 'dport':
+        return { match: { op: op(m.neg), left: { payload: { protocol: 'th', field: m.kind } }, right: this.list(portRight(m.ranges), 'inet_service') } };
+      case 'iif':
+      case 'oif':
+        return { match: { op: op(m.neg), left: { meta: { key: m.kind === 'iif' ? 'iifname' : 'oifname' } }, right: m.prefix ? `${m.name}*` : m.name } };
+      case 'uid':
+      case 'gid':
+        return { match: { op: op(m.neg), left: { meta: { key: m.kind === 'uid' ? 'skuid' : 'skgid' } }, right: m.id } };
+      case 'mark':
+      case 'connmark': {
+        const key = m.kind === 'mark' ? { meta: { key: 'mark' } } : { ct: { key: 'mark' } };
+        return { match: { op: op(m.neg), left: m.mask === ALL ? key : { '&': [key, m.mask] }, right: m.value } };
+      }
+      case 'ctstate':
+        return { match: { op: m.neg ? '!=' : 'in', left: { ct: { key: 'state' } }, right: m.states.length === 1 ? m.states[0] : m.states } };
+      case 'socket':
+        return { match: { op: '==', left: { socket: { key: 'transparent' } }, right: 1 } };
+      case 'nfproto':
+        return { match: { op: op(m.neg), left: { meta: { key: 'nfproto' } }, right: m.family } };
+    }
+  }
+
+  markValue(key: Json, value: number, mask: number): unknown {
+    if (mask === ALL) return value;
+    // (key & ~mask) ^ value
+    return { '^': [{ '&': [key, ~mask >>> 0] }, value] };
+  }
+
+  statements(a: Action, fam: Family, t: Table): Json[] {
+    const meta = { meta: { key: 'mark' } };
+    const ct = { ct: { key: 'mark' } };
+    switch (a.kind) {
+      case 'accept':
+      case 'drop':
+      case 'return':
+        return [{ [a.kind]: null }];
+      case 'jump':
+      case 'goto':
+        return [{ [a.kind]: { target: nftChainName(t, a.chain) } }];
+      case 'redirect':
+        return [{ redirect: { port: a.port } }];
+      case 'tproxy': {
+        const tp: Json = { family: fam === 'ipv4' ? 'ip' : 'ip6', port: a.port };
+        if (a.addr) tp.addr = a.addr;
+        const out: Json[] = [{ tproxy: tp }];
+        if (a.mask !== 0) out.push({ mangle: { key: meta, value: this.markValue(meta, a.mark, a.mask) } });
+        out.push({ accept: null });
+        return out;
+      }
+      case 'mark-set':
+        return [{ mangle: { key: meta, value: this.markValue(meta, a.value, a.mask) } }];
+      case 'connmark-save':
+        if (a.nfmask !== ALL || a.ctmask !== ALL) throw new NftEmitError('CONNMARK with masks is not emitted for nft');
+        return [{ mangle: { key: ct, value: meta } }];
+      case 'connmark-restore':
+        if (a.nfmask !== ALL || a.ctmask !== ALL) throw new NftEmitError('CONNMARK with masks is not emitted for nft');
+        return [{ mangle: { key: meta, value: ct } }];
+      case 'ct-zone':
+        return [{ mangle: { key: { ct: { key: 'zone' } }, value: a.zone } }];
+      case 'dnat': {
+        const d: Json = { family: fam === 'ipv4' ? 'ip' : 'ip6', addr: a.addr };
+        if (a.port) d.port = a.port;
+        return [{ dnat: d }];
+      }
+      case 'log':
+        return [{ log: { prefix: a.prefix } }];
+      case 'counter':
+        return [{ counter: null }];
+    }
+  }
+
+  rule(chain: string, r: Rule, t: Table, fam: Family): Json {
+    const expr: Json[] = r.matches.map((m) => this.match(m, fam));
+    if (this.opts.counters) expr.push({ counter: null });
+    for (const e of r.effects ?? []) expr.push(...this.statements(e, fam, t));
+    expr.push(...this.statements(r.action, fam, t));
+    const rule: Json = { family: 'inet', table: this.table, chain, expr };
+    if (this.opts.comments) rule.comment = commentOf(r);
+    return { add: { rule } };
+  }
+}
+
+/** nft keeps at most 128 bytes of a rule comment. */
+export function commentOf(r: Rule): string {
+  const where = r.origin.span ? `${r.origin.span.file}:${r.origin.span.start.line} ` : '';
+  let text = `meshcap ${where}${r.origin.purpose}`.replace(/[\r\n"]/g, ' ');
+  while (Buffer.byteLength(text) > 127) text = text.slice(0, -1);
+  return text;
+}
+
+const KIND_ORDER = ['raw', 'mangle', 'nat', 'filter'];
+
+export function emitNftables(rs: RuleSet, opts: Partial<NftOptions> = {}): string {
+  const o: NftOptions = { comments: opts.comments ?? true, counters: opts.counters ?? false, nftVersion: opts.nftVersion ?? DEFAULT_NFT_VERSION };
+  const caps = capabilities(o.nftVersion);
+  if (!caps) throw new NftEmitError(`nft version ${o.nftVersion} is not in the capability table`);
+  const table = nftTableName(rs);
+  const e = new Emitter(table, o);
+  const tableObj: Json = { family: 'inet', name: table };
+  const head: Json[] = [];
+  if (caps.destroy) {
+    // Re-applying replaces: destroy is a no-op when the table does not exist.
+    head.push({ destroy: { table: { family: 'inet', name: table } } });
+    if (caps.tableComments) tableObj.comment = `meshcap policy ${rs.name}`;
+    head.push({ add: { table: tableObj } });
+  } else {
+    // Before 1.0.7: add (a no-op if it exists) then flush, so re-applying replaces.
+    head.push({ add: { table: tableObj } }, { flush: { table: { family: 'inet', name: table } } });
+  }
+  const chains: Json[] = [];
+  const rules: Json[] = [];
+  // Dispatchers: one base chain per (kind, hook), jumping per family.
+  const dispatch = new Map<string, { base: NonNullable<Chain['base']>; rules: Json[] }>();
+  const tables = [...rs.tables].sort((a, b) => KIND_ORDER.indexOf(a.name) - KIND_ORDER.indexOf(b.name));
+  for (const t of tables) {
+    if (t.family === 'inet') throw new NftEmitError('the nftables emitter takes the per-family IR the lowering produces');
+    const fam = t.family;
+    for (const c of t.chains) {
+      const name = nftChainName(t, c.name);
+      chains.push({ add: { chain: { family: 'inet', table, name } } });
+      for (const r of c.rules) rules.push(e.rule(name, r, t, fam));
+      if (c.base) {
+        const key = `${t.name}-${c.base.hook}`;
+        let d = dispatch.get(key);
+        if (!d) dispatch.set(key, (d = { base: { ...c.base, policy: 'accept' }, rules: [] }));
+        const nf = { match: { op: '==', left: { meta: { key: 'nfproto' } }, right: fam } };
+        d.rules.push({ add: { rule: { family: 'inet', table, chain: key, expr: [nf, { jump: { target: name } }], ...(o.comments ? { comment: `meshcap ${fam} ${t.name} ${c.name}` } : {}) } } });
+        if (c.base.policy === 'drop') d.rules.push({ add: { rule: { family: 'inet', table, chain: key, expr: [nf, { drop: null }] } } });
+      }
+    }
+  }
+  const baseChains: Json[] = [];
+  const dispatchRules: Json[] = [];
+  for (const [name, d] of dispatch) {
+    baseChains.push({ add: { chain: { family: 'inet', table, name, type: d.base.type, hook: d.base.hook, prio: d.base.priority, policy: d.base.policy } } });
+    dispatchRules.push(...d.rules);
+  }
+  return JSON.stringify({ nftables: [...head, ...e.sets, ...chains, ...baseChains, ...rules, ...dispatchRules] }, null, 2) + '\n';
+}
