@@ -2,6 +2,7 @@
 // existing rule set (iptables-restore / iptables-save text).
 import { readFileSync } from 'node:fs';
 import { importIptables } from '../../backends/iptables/import.js';
+import { importNftables } from '../../backends/nftables/import.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Family, RuleSet } from '../ir/types.js';
 import { loadFile, syntaxOf } from '../load.js';
@@ -40,11 +41,28 @@ export function loadSide(path: string, family?: Family): LoadedSide {
   } catch (e) {
     return { label: path, families: [], diagnostics: [diag('file-unreadable', undefined, { path, reason: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message })], sources };
   }
-  const f = family ?? guessFamily(path, text);
   const src = new SourceFile(path, text);
   sources.set(path, src);
+  if (/^\s*\{/.test(text)) {
+    // nft JSON (command form or `nft -j list ruleset`): one inet table, both families.
+    const n = importNftables(text, path);
+    return { label: path, rs: n.ruleset, families: n.ruleset ? familiesOf(n.ruleset) : [], diagnostics: n.diagnostics, sources };
+  }
+  const f = family ?? guessFamily(path, text);
   const r = importIptables(src, f, path);
   return { label: path, rs: r.ruleset, families: [f], diagnostics: r.diagnostics, sources };
+}
+
+/** The families a rule set speaks for (an inet table speaks for both). */
+export function familiesOf(rs: RuleSet): Family[] {
+  const out = new Set<Family>();
+  for (const t of rs.tables) {
+    if (t.family === 'inet') {
+      out.add('ipv4');
+      out.add('ipv6');
+    } else out.add(t.family);
+  }
+  return [...out];
 }
 
 export function rulesSide(label: string, rs: RuleSet): Side {
