@@ -212,6 +212,8 @@ function simplify(rs: RuleSet, hook: Packet['hook'], ctstate: Packet['ctstate'] 
 
 function allMatches(s: Side, kinds: Set<Match['kind']>): Match[] {
   if (s.kind !== 'rules') return [];
+  const present = kindsOf(s.rs);
+  if (![...kinds].some((k) => present.has(k))) return [];
   const out: Match[] = [];
   for (const t of s.rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) if (kinds.has(m.kind)) out.push(m);
   return out;
@@ -494,7 +496,7 @@ function computeRanges(m: Match, family: Family, max: bigint): [bigint, bigint][
 function occurrences(sides: Side[], field: IField, family: Family, max: bigint): Occ[] {
   const out: Occ[] = [];
   sides.forEach((s, i) => {
-    if (s.kind !== 'rules') return;
+    if (s.kind !== 'rules' || !kindsOf(s.rs).has(field)) return;
     for (const t of s.rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) {
       if (m.kind === field) out.push({ side: i as 0 | 1, rule: r, match: m, ranges: rangesOf(m, family, max) });
     }
