@@ -7,6 +7,8 @@ import { emitIptables } from './iptables/emit.js';
 import { importIptables } from './iptables/import.js';
 import { emitNftables } from './nftables/emit.js';
 import { importNftables } from './nftables/import.js';
+import { emitShell, type Firewall } from './shell/emit.js';
+import { importShell } from './shell/import.js';
 
 export interface BackendOptions {
   comments: boolean;
@@ -14,6 +16,11 @@ export interface BackendOptions {
   counters?: boolean;
   /** nft: the release to target (backends/nftables/versions.ts). */
   nftVersion?: string;
+  /** shell: which firewall the script drives (auto decides on the node). */
+  firewall?: Firewall;
+  /** shell: the policy source, for the script's header. */
+  source?: { file: string; text: string };
+  version?: string;
 }
 
 export interface Backend {
@@ -26,7 +33,7 @@ export interface Backend {
   family?: Family;
   emit(rs: RuleSet, opts: BackendOptions): string;
   /** Read the emitted text back into the IR (the same importer users get). */
-  reimport(text: string, path: string): { ruleset?: RuleSet; diagnostics: Diagnostic[] };
+  reimport(text: string, path: string): { ruleset?: RuleSet; diagnostics: Diagnostic[]; also?: { label: string; ruleset: RuleSet }[]; routing?: RuleSet['routing'] };
 }
 
 export const backends: Backend[] = [
@@ -52,6 +59,17 @@ export const backends: Backend[] = [
     extension: 'nft.json',
     emit: (rs, opts) => emitNftables(rs, opts),
     reimport: (text, path) => importNftables(text, path),
+  },
+  {
+    name: 'shell',
+    description: 'POSIX sh script: apply (atomic, idempotent, with rollback), cleanup, check; TPROXY routing included',
+    extension: 'sh',
+    emit: (rs, opts) => emitShell(rs, { firewall: opts.firewall ?? 'auto', nftVersion: opts.nftVersion, source: opts.source, version: opts.version }),
+    reimport: (text, path) => {
+      const r = importShell(text, path);
+      // The iptables payloads are the rule set; the nft payload must mean the same.
+      return { ruleset: r.iptables, diagnostics: r.diagnostics, also: r.nftables ? [{ label: 'shell nft payload', ruleset: r.nftables }] : [], routing: r.routing };
+    },
   },
 ];
 

@@ -8,6 +8,11 @@ import { cidrContains, parseCidr } from '../../src/net/ip.js';
 export interface EmitOptions {
   /** `-m comment --comment "meshcap FILE:LINE purpose"` on every rule (default on). */
   comments: boolean;
+  /**
+   * `:PREROUTING ACCEPT [0:0]` lines for built-in chains (default on). The shell backend
+   * turns them off: with --noflush they would reset a node's own chain policies.
+   */
+  builtinHeaders?: boolean;
 }
 
 /** The kernel's multiport limit: 15 ports, a range counting as two (netfilter-facts §1.11). */
@@ -206,7 +211,7 @@ export function emitTable(t: Table, family: Family, opts: EmitOptions): string {
     const ib = b.base ? HOOK_ORDER.indexOf(b.name) : 99;
     return ia - ib;
   });
-  for (const c of chains) lines.push(chainHeader(c));
+  for (const c of chains) if (!c.base || opts.builtinHeaders !== false) lines.push(chainHeader(c));
   for (const c of chains) for (const r of c.rules) lines.push(...ruleText(c.name, r, family, opts));
   lines.push('COMMIT');
   return lines.join('\n') + '\n';

@@ -4,7 +4,8 @@
 // one base chain per (kind, hook) through `meta nfproto` dispatch, so nothing meant for
 // one family can catch the other.
 import type { Action, Chain, Family, IrCidr, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
-import { capabilities, DEFAULT_NFT_VERSION } from './versions.js';
+import { parseCidr } from '../../src/net/ip.js';
+import { capabilities, DEFAULT_NFT_VERSION, type NftCapabilities } from './versions.js';
 
 export interface NftOptions {
   comments: boolean;
@@ -40,18 +41,57 @@ function portRight(rs: [number, number][]): unknown[] {
   return rs.map(([lo, hi]) => (lo === hi ? lo : { range: [lo, hi] }));
 }
 
+// A named interval set refuses overlapping elements ("conflicting intervals": it has no
+// auto-merge, unlike an anonymous set), and a policy list may hold an item another one
+// covers (a warning only). So a list that becomes a named set is normalised first.
+
+/** The prefixes not inside another one of the list (prefixes nest or are disjoint). */
+function outermost(cs: IrCidr[]): IrCidr[] {
+  const rs = cs.map((c) => {
+    const p = parseCidr(`${c.addr}/${c.prefix}`);
+    if (!p.ok) throw new NftEmitError(`bad prefix ${c.addr}/${c.prefix}`);
+    return { c, first: p.cidr.first, last: p.cidr.last };
+  });
+  rs.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.last > b.last ? -1 : a.last < b.last ? 1 : 0));
+  const out: typeof rs = [];
+  for (const r of rs) if (!out.length || r.first > out[out.length - 1].last) out.push(r);
+  return out.map((r) => r.c);
+}
+
+/** Port ranges merged where they overlap or touch. */
+function mergedPorts(rs: [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [lo, hi] of [...rs].sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
+    const last = out[out.length - 1];
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  }
+  return out;
+}
+
 class Emitter {
   readonly cmds: Json[] = [];
   readonly sets: Json[] = [];
   private setNo = 0;
-  constructor(readonly table: string, readonly opts: NftOptions) {}
+  constructor(
+    readonly table: string,
+    readonly opts: NftOptions,
+    readonly caps: NftCapabilities,
+  ) {}
 
   /** Right-hand side of a list: inline, an anonymous set, or a named interval set. */
   list(items: unknown[], type: string): unknown {
     if (items.length === 1) return items[0];
     if (items.length <= INLINE_SET_MAX) return { set: items };
     const name = `s${++this.setNo}`;
-    this.sets.push({ add: { set: { family: 'inet', table: this.table, name, type, flags: ['interval'], elem: items } } });
+    const decl = { family: 'inet', table: this.table, name, type, flags: ['interval'] };
+    if (!this.caps.destroy) {
+      // `flush table` empties the chains but not the sets: re-applying would merge the new
+      // elements into the old ones (stale members, or "conflicting intervals"). Declare
+      // the set (a no-op if it exists), empty it, then fill it, in the same transaction.
+      this.sets.push({ add: { set: decl } }, { flush: { set: { family: 'inet', table: this.table, name } } });
+    }
+    this.sets.push({ add: { set: { ...decl, elem: items } } });
     return `@${name}`;
   }
 
@@ -62,13 +102,14 @@ class Emitter {
         return { match: { op: op(m.neg), left: { meta: { key: 'l4proto' } }, right: m.protocol === 'icmpv6' ? 'ipv6-icmp' : m.protocol } };
       case 'saddr':
       case 'daddr': {
-        const cs = m.cidrs.filter((c) => c.family === fam);
+        let cs = m.cidrs.filter((c) => c.family === fam);
         if (!cs.length) throw new NftEmitError(`an ${fam} rule matches only addresses of the other family`);
+        if (cs.length > INLINE_SET_MAX) cs = outermost(cs);
         return { match: { op: op(m.neg), left: { payload: { protocol: fam === 'ipv4' ? 'ip' : 'ip6', field: m.kind } }, right: this.list(addrRight(cs), fam === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr') } };
       }
       case 'sport':
       case 'dport':
-        return { match: { op: op(m.neg), left: { payload: { protocol: 'th', field: m.kind } }, right: this.list(portRight(m.ranges), 'inet_service') } };
+        return { match: { op: op(m.neg), left: { payload: { protocol: 'th', field: m.kind } }, right: this.list(portRight(m.ranges.length > INLINE_SET_MAX ? mergedPorts(m.ranges) : m.ranges), 'inet_service') } };
       case 'iif':
       case 'oif':
         return { match: { op: op(m.neg), left: { meta: { key: m.kind === 'iif' ? 'iifname' : 'oifname' } }, right: m.prefix ? `${m.name}*` : m.name } };
@@ -164,7 +205,7 @@ export function emitNftables(rs: RuleSet, opts: Partial<NftOptions> = {}): strin
   const caps = capabilities(o.nftVersion);
   if (!caps) throw new NftEmitError(`nft version ${o.nftVersion} is not in the capability table`);
   const table = nftTableName(rs);
-  const e = new Emitter(table, o);
+  const e = new Emitter(table, o, caps);
   const tableObj: Json = { family: 'inet', name: table };
   const head: Json[] = [];
   if (caps.destroy) {

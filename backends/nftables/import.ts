@@ -72,7 +72,16 @@ function command(ctx: Ctx, item: unknown, path: string): void {
     case 'insert':
       return object(ctx, v, `${path}.${k}`, true);
     case 'flush': {
-      if (!isObj(v) || !isObj(v.table)) throw new PathError(`${path}.flush`, 'only `flush table` is read');
+      if (isObj(v) && isObj(v.set)) {
+        // Empties a named set (it must exist, as in nft).
+        const t = tableOf(ctx, v.set, `${path}.flush.set`);
+        const name = String(v.set.name);
+        if (!t.sets.has(name)) throw new PathError(`${path}.flush.set`, `set ${name} does not exist in table ${v.set.table}`);
+        t.sets.set(name, []);
+        return;
+      }
+      if (!isObj(v) || !isObj(v.table)) throw new PathError(`${path}.flush`, 'only `flush table` and `flush set` are read');
+      // Empties the chains; sets keep their elements (as in nft).
       const t = ctx.tables.get(tkey(v.table));
       if (t) for (const c of t.chains.values()) c.rules = [];
       return;
@@ -129,7 +138,9 @@ function object(ctx: Ctx, v: unknown, path: string, insert: boolean): void {
     }
     case 'set': {
       const t = tableOf(ctx, o, p);
-      t.sets.set(String(o.name), Array.isArray(o.elem) ? o.elem : []);
+      // `add set` on an existing set adds its elements to those already there.
+      const name = String(o.name);
+      t.sets.set(name, [...(t.sets.get(name) ?? []), ...(Array.isArray(o.elem) ? o.elem : [])]);
       return;
     }
     case 'rule': {

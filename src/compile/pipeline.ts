@@ -2,6 +2,8 @@
 // (`--timings`, `--dump-after PASS`): load -> lower -> check-ir -> emit -> reimport -> verify.
 import { backendByName, restrictTo, type Backend } from '../../backends/index.js';
 import { validateNft } from '../../backends/nftables/schema.js';
+import type { Firewall } from '../../backends/shell/emit.js';
+import { version } from '../cli/version.js';
 import type { Policy } from '../ast.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkRuleSet } from '../ir/check.js';
@@ -16,6 +18,9 @@ export interface Artifact {
   backend: Backend;
   text: string;
   reimported?: RuleSet;
+  /** Further rule sets the artifact carries (the shell script's nft payload). */
+  also?: { label: string; ruleset: RuleSet }[];
+  routing?: RuleSet['routing'];
 }
 
 export interface VerifyFailure {
@@ -31,6 +36,7 @@ export interface CompileContext {
   comments: boolean;
   counters: boolean;
   nftVersion?: string;
+  firewall?: Firewall;
   verify: boolean;
   loaded?: Loaded;
   policy?: Policy;
@@ -82,7 +88,7 @@ export const passes: Pass[] = [
     run(ctx) {
       if (!ctx.ir) return;
       for (const b of ctx.backends) {
-        const text = b.emit(ctx.ir, { comments: ctx.comments, counters: ctx.counters, nftVersion: ctx.nftVersion });
+        const text = b.emit(ctx.ir, { comments: ctx.comments, counters: ctx.counters, nftVersion: ctx.nftVersion, firewall: ctx.firewall, source: ctx.loaded?.source ? { file: ctx.file, text: ctx.loaded.source.text } : undefined, version: version() });
         if (b.name === 'nftables') {
           // nft ignores unknown keys: our schema is the only thing that catches a typo.
           const problems = validateNft(JSON.parse(text));
@@ -103,6 +109,8 @@ export const passes: Pass[] = [
           continue;
         }
         a.reimported = r.ruleset;
+        a.also = r.also;
+        a.routing = r.routing;
       }
     },
   },
@@ -122,6 +130,10 @@ export const passes: Pass[] = [
         if (!a.reimported) continue;
         const fam = a.backend.family;
         check(`IR = ${a.backend.name} output`, rulesSide('IR', restrictTo(ctx.ir, fam)), rulesSide(`${a.backend.name} output`, a.reimported), fam ? [fam] : undefined);
+        for (const x of a.also ?? []) check(`IR = ${x.label}`, rulesSide('IR', ctx.ir), rulesSide(x.label, x.ruleset));
+        if (a.routing && JSON.stringify(a.routing) !== JSON.stringify(ctx.ir.routing)) {
+          ctx.failures.push(`the ${a.backend.name} output's routing (${JSON.stringify(a.routing)}) is not the IR's (${JSON.stringify(ctx.ir.routing)})`);
+        }
       }
     },
   },
@@ -132,6 +144,7 @@ export interface CompileOptions {
   comments?: boolean;
   counters?: boolean;
   nftVersion?: string;
+  firewall?: Firewall;
   verify?: boolean;
   /** Stop after this pass. */
   until?: string;
@@ -144,6 +157,7 @@ export function compile(file: string, opts: CompileOptions): CompileContext {
     comments: opts.comments ?? true,
     counters: opts.counters ?? false,
     nftVersion: opts.nftVersion,
+    firewall: opts.firewall,
     verify: opts.verify ?? true,
     artifacts: [],
     diagnostics: [],

@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backends } from '../../../backends/index.js';
 import { DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../../backends/nftables/versions.js';
+import { FIREWALLS, type Firewall } from '../../../backends/shell/emit.js';
 import { hasErrors } from '../../diagnostics/diagnostic.js';
 import { formats } from '../../diagnostics/render.js';
 import { compile, passes } from '../../compile/pipeline.js';
@@ -30,6 +31,7 @@ Options:
   --no-comments      omit the provenance comment on each rule
   --nft-version V    nft release to target (default ${DEFAULT_NFT_VERSION}; known: ${Object.keys(NFT_VERSIONS).join(', ')})
   --counters         nftables: a counter on every rule
+  --firewall F       shell: ${FIREWALLS.join(', ')} (default auto: chosen on the node)
   --no-verify        skip the round-trip check
   --verify-report F  write the verification figures as JSON to F
   --timings          print each pass's time to stderr
@@ -46,6 +48,7 @@ Nothing is written unless every step succeeded.`,
       emit: { type: 'string' },
       'no-comments': { type: 'boolean' },
       counters: { type: 'boolean' },
+      firewall: { type: 'string' },
       'nft-version': { type: 'string' },
       'no-verify': { type: 'boolean' },
       'verify-report': { type: 'string' },
@@ -67,7 +70,8 @@ Nothing is written unless every step succeeded.`,
     if (defaulted) names = backends.map((b) => b.name);
     const nftVersion = (values['nft-version'] as string | undefined) ?? DEFAULT_NFT_VERSION;
     if (!NFT_VERSIONS[nftVersion]) throw new UsageError(`--nft-version ${nftVersion} is not one meshcap knows (${Object.keys(NFT_VERSIONS).join(', ')})`);
-    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, verify: !values['no-verify'], until: dumpAfter });
+    const firewall = oneOf('firewall', values.firewall as string | undefined, FIREWALLS, 'auto') as Firewall;
+    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter });
     const sources = new Map(ctx.loaded?.source ? [[file, ctx.loaded.source]] : []);
     report(io, format, ctx.diagnostics, sources);
     if (values.timings) for (const t of ctx.timings) io.err(`${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);

@@ -1,0 +1,109 @@
+// IR -> one POSIX sh script (dash, busybox ash) that applies a policy atomically,
+// idempotently and with rollback, including what restore formats cannot say: TPROXY's
+// policy routing and the IPv6 passthrough address on lo. The rules travel inside the
+// script as here-documents and are applied from temporary files; every value in the
+// script was validated by the compiler and is single-quoted.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { emitIptables } from '../iptables/emit.js';
+import { emitNftables, nftTableName } from '../nftables/emit.js';
+import type { RuleSet } from '../../src/ir/types.js';
+
+export type Firewall = 'iptables-legacy' | 'iptables-nft' | 'nftables' | 'auto';
+export const FIREWALLS: Firewall[] = ['auto', 'iptables-legacy', 'iptables-nft', 'nftables'];
+
+export interface ShellOptions {
+  firewall: Firewall;
+  nftVersion?: string;
+  /** Policy file and meshcap version, for the header. */
+  source?: { file: string; text: string };
+  version?: string;
+  /** Tests only: corrupt the IPv4 payload so that apply fails mid-way and rolls back. */
+  breakPayload?: boolean;
+}
+
+let runtimeText: string | undefined;
+/** backends/shell/runtime.sh, found from src (tests) or dist (the built CLI). */
+function loadRuntime(): string {
+  if (runtimeText) return runtimeText;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    for (const p of [join(dir, 'runtime.sh'), join(dir, 'backends', 'shell', 'runtime.sh')]) {
+      if (existsSync(p)) {
+        // Drop the file's own two-line header comment.
+        runtimeText = readFileSync(p, 'utf8').split('\n').slice(2).join('\n');
+        return runtimeText;
+      }
+    }
+    dir = dirname(dir);
+  }
+  throw new Error('backends/shell/runtime.sh not found');
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Per (family, table, built-in chain): how many rules apply adds there. For `check`. */
+function counts(rs: RuleSet, family: 'ipv4' | 'ipv6'): string[] {
+  const out: string[] = [];
+  for (const t of rs.tables) {
+    if (t.family !== family) continue;
+    for (const c of t.chains) if (c.rules.length) out.push(`${t.name}:${c.name}:${c.rules.length}`);
+  }
+  return out;
+}
+
+export function emitShell(rs: RuleSet, opts: ShellOptions): string {
+  const v4 = rs.tables.some((t) => t.family === 'ipv4') ? emitIptables(rs, 'ipv4', { comments: true, builtinHeaders: false }) : '';
+  const v6 = rs.tables.some((t) => t.family === 'ipv6') ? emitIptables(rs, 'ipv6', { comments: true, builtinHeaders: false }) : '';
+  const nft = emitNftables(rs, { comments: true, counters: false, nftVersion: opts.nftVersion });
+  const nftPayload = opts.breakPayload ? nft.replace('"nftables": [', `"nftables": [\n    {"add": {"rule": {"family": "inet", "table": ${JSON.stringify(nftTableName(rs))}, "chain": "no-such-chain", "expr": [{"accept": null}]}}},`) : nft;
+  const fp = createHash('sha256').update(v4).update(v6).update(nft).update(JSON.stringify(rs.routing)).digest('hex').slice(0, 12);
+  const srcHash = opts.source ? createHash('sha256').update(opts.source.text).digest('hex') : 'unknown';
+  const table = nftTableName(rs);
+  const tp = rs.routing.tproxy;
+  const v4payload = opts.breakPayload ? v4.replace(/COMMIT\n/, 'COMMIT\n*nat\n-A NO_SUCH_CHAIN -j RETURN\nCOMMIT\n') : v4;
+  const tables4 = [...new Set(rs.tables.filter((t) => t.family === 'ipv4').map((t) => t.name))].join(' ');
+  const tables6 = [...new Set(rs.tables.filter((t) => t.family === 'ipv6').map((t) => t.name))].join(' ');
+  const lines: string[] = [];
+  const L = (s = '') => lines.push(s);
+  L('#!/bin/sh');
+  L(`# meshcap ${opts.version ?? ''} shell backend: policy ${rs.name}`);
+  L(`# from ${opts.source?.file ?? '(unknown)'}, sha256 ${srcHash}`);
+  L('#');
+  L('#   sh THIS-SCRIPT [apply]    apply the policy (the default); replaces an older version of it');
+  L('#   sh THIS-SCRIPT cleanup    remove exactly what apply added');
+  L('#   sh THIS-SCRIPT check      exit 0 if this node has exactly this policy, 1 otherwise');
+  L('#   DRY_RUN=1 sh THIS-SCRIPT  print every command instead of running it');
+  L(`#   MESHCAP_FIREWALL=iptables-legacy|iptables-nft|nftables|auto (default: ${opts.firewall})`);
+  L('#');
+  L('# apply saves the state it touches first; if any step fails it restores that state and');
+  L('# exits non-zero, naming the failing command.');
+  L('set -eu');
+  L();
+  L(`POLICY=${q(rs.name)}`);
+  L(`FINGERPRINT=${q(fp)}`);
+  L(`NFT_TABLE=${q(table)}`);
+  L(`FIREWALL="\${MESHCAP_FIREWALL:-${opts.firewall}}"`);
+  L(`TABLES4=${q(tables4)}`);
+  L(`TABLES6=${q(tables6)}`);
+  L(`COUNTS4=${q(counts(rs, 'ipv4').join(' '))}`);
+  L(`COUNTS6=${q(counts(rs, 'ipv6').join(' '))}`);
+  L(`TPROXY_MARK=${q(tp ? String(tp.mark) : '')}`);
+  L(`TPROXY_TABLE=${q(tp ? String(tp.table) : '')}`);
+  L(`TPROXY_V4=${q(tp && tp.families.includes('ipv4') ? '1' : '')}`);
+  L(`TPROXY_V6=${q(tp && tp.families.includes('ipv6') ? '1' : '')}`);
+  L(`LO_ADDRS=${q(rs.routing.loopbackAddresses.join(' '))}`);
+  L('DRY_RUN="${DRY_RUN:-0}"');
+  L();
+  const runtime = loadRuntime();
+  const [before, after] = runtime.split('@@PAYLOADS@@');
+  L(before.trimEnd());
+  L();
+  L(`payload_v4() {\n  cat <<'MESHCAP_V4'\n${v4payload}MESHCAP_V4\n}\n`);
+  L(`payload_v6() {\n  cat <<'MESHCAP_V6'\n${v6}MESHCAP_V6\n}\n`);
+  L(`payload_nft() {\n  cat <<'MESHCAP_NFT'\n${nftPayload}MESHCAP_NFT\n}\n`);
+  L(after.trimStart().trimEnd());
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,249 @@
+# The part of every meshcap shell script that does not depend on the policy. emit.ts puts
+# the policy's variables before it and its payload functions at @@PAYLOADS@@.
+say() { printf 'meshcap: %s\n' "$*" >&2; }
+run() {
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '+ %s\n' "$*"
+    return 0
+  fi
+  "$@"
+}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/meshcap.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+choose_firewall() {
+  case "$FIREWALL" in
+    iptables-legacy|iptables-nft|nftables) ;;
+    auto)
+      if command -v nft >/dev/null 2>&1 && nft list tables >/dev/null 2>&1; then
+        FIREWALL=nftables
+      elif command -v iptables-legacy-save >/dev/null 2>&1 && iptables-legacy-save 2>/dev/null | grep -q '^-A'; then
+        FIREWALL=iptables-legacy
+      elif command -v iptables-nft-save >/dev/null 2>&1; then
+        FIREWALL=iptables-nft
+      else
+        FIREWALL=iptables-legacy
+      fi
+      say "auto: chose $FIREWALL"
+      ;;
+    *) say "unknown firewall '$FIREWALL' (iptables-legacy, iptables-nft, nftables, auto)"; exit 2 ;;
+  esac
+}
+
+# The iptables binary of this flavour for family 4 or 6, e.g. "ip6tables-nft".
+ipt() {
+  case "$FIREWALL" in
+    iptables-legacy) f=legacy ;;
+    *) f=nft ;;
+  esac
+  if [ "$1" = 4 ]; then printf 'iptables-%s' "$f"; else printf 'ip6tables-%s' "$f"; fi
+}
+
+
+@@PAYLOADS@@
+
+# Remove meshcap's rules of family $1 (4 or 6): rules in built-in chains that carry the
+# meshcap comment or jump to a MESHCAP chain (by number, last first), then the chains.
+remove_iptables() {
+  bin=$(ipt "$1")
+  if [ "$1" = 4 ]; then tables=$TABLES4; else tables=$TABLES6; fi
+  for t in nat mangle raw filter; do
+    "$bin" -t "$t" -S >/dev/null 2>&1 || continue
+    for c in PREROUTING INPUT FORWARD OUTPUT POSTROUTING; do
+      nums=$("$bin" -t "$t" -S "$c" 2>/dev/null | awk 'NR > 1 && (/--comment "?meshcap / || / -j MESHCAP_/) { print NR - 1 }' | sort -rn) || nums=''
+      for n in $nums; do run "$bin" -t "$t" -D "$c" "$n"; done
+    done
+    chains=$("$bin" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^MESHCAP_/ { print $2 }') || chains=''
+    for c in $chains; do run "$bin" -t "$t" -F "$c"; done
+    for c in $chains; do run "$bin" -t "$t" -X "$c"; done
+  done
+  : "$tables"
+}
+
+remove_nft() {
+  if nft list table inet "$NFT_TABLE" >/dev/null 2>&1; then run nft delete table inet "$NFT_TABLE"; fi
+}
+
+routing_add() {
+  if [ -n "$TPROXY_V4" ]; then
+    if ! ip -4 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; then
+      run ip -4 rule add fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"
+      : >"$TMP/added.rule4"
+    fi
+    if ! ip -4 route show table "$TPROXY_TABLE" 2>/dev/null | grep -q '^local default dev lo'; then : >"$TMP/added.route4"; fi
+    run ip -4 route replace local 0.0.0.0/0 dev lo table "$TPROXY_TABLE"
+  fi
+  if [ -n "$TPROXY_V6" ]; then
+    if ! ip -6 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; then
+      run ip -6 rule add fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"
+      : >"$TMP/added.rule6"
+    fi
+    if ! ip -6 route show table "$TPROXY_TABLE" 2>/dev/null | grep -q '^local default dev lo'; then : >"$TMP/added.route6"; fi
+    run ip -6 route replace local ::/0 dev lo table "$TPROXY_TABLE"
+  fi
+  for a in $LO_ADDRS; do
+    if ! ip -6 addr show dev lo | grep -q "inet6 $a/128"; then
+      run ip -6 addr add "$a/128" dev lo
+      printf '%s\n' "$a" >>"$TMP/added.lo"
+    fi
+  done
+}
+
+# Undo only what this run of apply added (a failed apply must leave the node as it was).
+routing_undo() {
+  if [ -f "$TMP/added.rule4" ]; then ip -4 rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"; fi
+  if [ -f "$TMP/added.route4" ]; then ip -4 route flush table "$TPROXY_TABLE"; fi
+  if [ -f "$TMP/added.rule6" ]; then ip -6 rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"; fi
+  if [ -f "$TMP/added.route6" ]; then ip -6 route flush table "$TPROXY_TABLE"; fi
+  if [ -f "$TMP/added.lo" ]; then
+    while read -r a; do ip -6 addr del "$a/128" dev lo; done <"$TMP/added.lo"
+  fi
+}
+
+routing_remove() {
+  if [ -n "$TPROXY_V4" ]; then
+    while ip -4 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; do
+      run ip -4 rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE" || break
+      [ "$DRY_RUN" = 1 ] && break
+    done
+    run ip -4 route flush table "$TPROXY_TABLE" 2>/dev/null || true
+  fi
+  if [ -n "$TPROXY_V6" ]; then
+    while ip -6 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; do
+      run ip -6 rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE" || break
+      [ "$DRY_RUN" = 1 ] && break
+    done
+    run ip -6 route flush table "$TPROXY_TABLE" 2>/dev/null || true
+  fi
+  for a in $LO_ADDRS; do
+    if ip -6 addr show dev lo | grep -q "inet6 $a/128"; then run ip -6 addr del "$a/128" dev lo; fi
+  done
+}
+
+# Save what apply touches, so that a failure can put it back.
+save_state() {
+  case "$FIREWALL" in
+    nftables)
+      if nft list table inet "$NFT_TABLE" >/dev/null 2>&1; then nft -j list table inet "$NFT_TABLE" >"$TMP/saved.nft.json"; fi ;;
+    *)
+      if [ -n "$TABLES4" ]; then "$(ipt 4)-save" >"$TMP/saved.v4"; fi
+      if [ -n "$TABLES6" ]; then "$(ipt 6)-save" >"$TMP/saved.v6"; fi ;;
+  esac
+  ip -4 rule show >"$TMP/saved.rule4" 2>/dev/null || true
+  ip -6 rule show >"$TMP/saved.rule6" 2>/dev/null || true
+}
+
+rollback() {
+  say "rolling back to the state before apply"
+  set +e
+  case "$FIREWALL" in
+    nftables)
+      remove_nft
+      if [ -f "$TMP/saved.nft.json" ]; then nft -j -f "$TMP/saved.nft.json"; fi ;;
+    *)
+      remove_iptables 4
+      remove_iptables 6
+      if [ -f "$TMP/saved.v4" ]; then "$(ipt 4)-restore" <"$TMP/saved.v4"; fi
+      if [ -f "$TMP/saved.v6" ]; then "$(ipt 6)-restore" <"$TMP/saved.v6"; fi ;;
+  esac
+  routing_undo
+  set -e
+}
+
+# Run a step; on failure roll back and stop with the failing command and its error.
+step() {
+  if ! out=$("$@" 2>&1); then
+    say "failed: $*"
+    printf '%s\n' "$out" >&2
+    [ "$DRY_RUN" = 1 ] || rollback
+    exit 1
+  fi
+  [ -z "$out" ] || printf '%s\n' "$out"
+}
+
+apply_rules() {
+  case "$FIREWALL" in
+    nftables)
+      payload_nft >"$TMP/rules.nft.json"
+      step remove_nft
+      # A file, never stdin: nft -j -f - exits 0 on malformed JSON.
+      step run nft -j -f "$TMP/rules.nft.json" ;;
+    *)
+      payload_v4 >"$TMP/rules.v4"
+      payload_v6 >"$TMP/rules.v6"
+      step remove_iptables 4
+      step remove_iptables 6
+      if [ -n "$TABLES4" ]; then step run "$(ipt 4)-restore" --noflush "$TMP/rules.v4"; fi
+      if [ -n "$TABLES6" ]; then step run "$(ipt 6)-restore" --noflush "$TMP/rules.v6"; fi
+      # The fingerprint, for check: an empty chain whose name carries it.
+      step run "$(ipt 4)" -t nat -N "MESHCAP_FP_$FINGERPRINT" ;;
+  esac
+  step routing_add
+}
+
+check_rules() {
+  ok=0
+  case "$FIREWALL" in
+    nftables)
+      if ! nft list table inet "$NFT_TABLE" >"$TMP/now.nft" 2>/dev/null; then
+        say "table inet $NFT_TABLE is missing"; return 1
+      fi
+      payload_nft >"$TMP/rules.nft.json"
+      want=$(grep -c '"rule": {' "$TMP/rules.nft.json" || true)
+      have=$(grep -c 'comment "meshcap\|jump v[46]-' "$TMP/now.nft" || true)
+      if [ "$want" != "$have" ]; then say "table inet $NFT_TABLE has $have meshcap rules, this policy has $want"; ok=1; fi ;;
+    *)
+      if ! "$(ipt 4)" -t nat -S "MESHCAP_FP_$FINGERPRINT" >/dev/null 2>&1; then
+        say "this policy's fingerprint $FINGERPRINT is not installed"; ok=1
+      fi
+      for fam in 4 6; do
+        if [ "$fam" = 4 ]; then counts=$COUNTS4; else counts=$COUNTS6; fi
+        for spec in $counts; do
+          t=${spec%%:*}; rest=${spec#*:}; c=${rest%%:*}; want=${rest#*:}
+          have=$("$(ipt "$fam")" -t "$t" -S "$c" 2>/dev/null | awk 'NR > 1 && (/--comment "?meshcap / || / -j MESHCAP_/)' | wc -l | tr -d ' ') || have=0
+          if [ "$have" != "$want" ]; then say "IPv$fam $t $c has $have meshcap rules, this policy has $want"; ok=1; fi
+        done
+      done ;;
+  esac
+  if [ -n "$TPROXY_V4" ] && ! ip -4 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; then
+    say "the IPv4 tproxy routing rule is missing"; ok=1
+  fi
+  if [ -n "$TPROXY_V6" ] && ! ip -6 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; then
+    say "the IPv6 tproxy routing rule is missing"; ok=1
+  fi
+  for a in $LO_ADDRS; do
+    if ! ip -6 addr show dev lo | grep -q "inet6 $a/128"; then say "$a is not on lo"; ok=1; fi
+  done
+  return "$ok"
+}
+
+cleanup_all() {
+  case "$FIREWALL" in
+    nftables) remove_nft ;;
+    *)
+      remove_iptables 4
+      remove_iptables 6 ;;
+  esac
+  routing_remove
+}
+
+main() {
+  cmd=${1:-apply}
+  choose_firewall
+  case "$cmd" in
+    apply)
+      save_state
+      apply_rules
+      say "applied policy $POLICY ($FIREWALL, fingerprint $FINGERPRINT)" ;;
+    cleanup)
+      cleanup_all
+      say "removed policy $POLICY ($FIREWALL)" ;;
+    check)
+      if check_rules; then say "policy $POLICY is installed ($FIREWALL)"; else exit 1; fi ;;
+    *)
+      say "usage: sh $0 [apply|cleanup|check]"; exit 2 ;;
+  esac
+}
+
+main "$@"
