@@ -2,11 +2,17 @@
 // statements, comma lists); what each keyword means is the schema's business, which keeps
 // the grammar small and lets one schema serve both syntaxes.
 //
-//   file      := ( NL | ';' | policy | item )*
-//   policy    := 'policy' Word? '{' body '}'
-//   body      := ( NL | ';' | item )*
-//   item      := Word ( '{' body '}' | tail )
+//   file      := ( NL | ';' | policy | item | '}' | stray )*
+//   policy    := 'policy' Word* '{' body '}'
+//   body      := ( NL | ';' | item | stray )*
+//   item      := Word tail ( '{' body '}' )?
 //   tail      := ( Word | 'policy' | ',' NL* )*        -- a statement ends at NL, ';' or '}'
+//   stray     := '{' body '}' | ',' tail
+//
+// Some of it is wider than the language: a policy or block name of several words, a block
+// without a name, a ',' that starts a statement. The visitor reports those precisely, and
+// parsing goes on normally after them, so that the rest of the file is still checked
+// (Chevrotain's own recovery would skip to the end of the enclosing block).
 import { CstParser, type IToken } from 'chevrotain';
 import { allTokens, Comma, LCurly, Newline, Policy, RCurly, Semicolon, Word } from './tokens.js';
 
@@ -25,13 +31,14 @@ export class InterceptParser extends CstParser {
         { ALT: () => this.SUBRULE(this.item) },
         // A stray '}' at top level: consume it so that recovery can go on.
         { ALT: () => this.CONSUME(RCurly) },
+        { ALT: () => this.SUBRULE(this.stray) },
       ]);
     });
   });
 
   policy = this.RULE('policy', () => {
     this.CONSUME(Policy);
-    this.OPTION(() => this.CONSUME(Word));
+    this.MANY(() => this.CONSUME(Word));
     this.CONSUME(LCurly);
     this.SUBRULE(this.body);
     this.CONSUME(RCurly);
@@ -43,12 +50,23 @@ export class InterceptParser extends CstParser {
         { ALT: () => this.CONSUME(Newline) },
         { ALT: () => this.CONSUME(Semicolon) },
         { ALT: () => this.SUBRULE(this.item) },
+        { ALT: () => this.SUBRULE(this.stray) },
       ]);
     });
   });
 
   item = this.RULE('item', () => {
     this.CONSUME(Word);
+    this.SUBRULE(this.tail);
+    this.OPTION(() => {
+      this.CONSUME(LCurly);
+      this.SUBRULE(this.body);
+      this.CONSUME(RCurly);
+    });
+  });
+
+  /** What cannot start an item: a '{' without a name, a ',' (and the rest of its line). */
+  stray = this.RULE('stray', () => {
     this.OR([
       {
         ALT: () => {
@@ -57,7 +75,12 @@ export class InterceptParser extends CstParser {
           this.CONSUME(RCurly);
         },
       },
-      { ALT: () => this.SUBRULE(this.tail) },
+      {
+        ALT: () => {
+          this.CONSUME(Comma);
+          this.SUBRULE(this.tail);
+        },
+      },
     ]);
   });
 

@@ -23,7 +23,9 @@ export function statementLines(atoms: Atom[], indent: string): string[] {
       return;
     }
     const sep = a.commaBefore ? ', ' : ' ';
-    if (a.commaBefore && line.length + sep.length + a.text.length > WIDTH && i > 0) {
+    // Leave room for the ',' that ends the line when more items follow.
+    const comma = atoms[i + 1]?.commaBefore ? 1 : 0;
+    if (a.commaBefore && line.length + sep.length + a.text.length + comma > WIDTH && i > 0) {
       lines.push(line + ',');
       line = indent + IND + IND + a.text;
       return;

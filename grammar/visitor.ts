@@ -1,12 +1,12 @@
 // CST -> syntax tree. Also turns lexer and parser errors into catalogue diagnostics and
 // attaches comments to the items they belong to, so that `fmt` can keep them.
-import type { CstNode, IToken } from 'chevrotain';
+import { createTokenInstance, type CstNode, type IToken } from 'chevrotain';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
 import { diag } from '../src/diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../src/source.js';
 import { parser } from './parser.js';
 import type { Atom, Block, Comment, Item, PolicyNode, Statement, SyntaxTree } from './syntax-tree.js';
-import { interceptLexer } from './tokens.js';
+import { interceptLexer, RCurly } from './tokens.js';
 
 type Children = Record<string, (CstNode | IToken)[] | undefined>;
 
@@ -36,6 +36,7 @@ class SyntaxTreeBuilder extends BaseVisitor {
   }
 
   file(ctx: Children): { policies: PolicyNode[]; stray: Item[] } {
+    for (const x of (ctx.stray ?? []) as CstNode[]) this.visit(x);
     const policies = ((ctx.policy ?? []) as CstNode[]).map((p) => this.visit(p) as PolicyNode | undefined);
     const stray = ((ctx.item ?? []) as CstNode[]).map((i) => this.visit(i) as Item | undefined);
     return {
@@ -47,6 +48,8 @@ class SyntaxTreeBuilder extends BaseVisitor {
   policy(ctx: Children): PolicyNode | undefined {
     const kw = (ctx.Policy as IToken[])[0];
     const name = (ctx.Word as IToken[] | undefined)?.[0];
+    const extra = ((ctx.Word as IToken[] | undefined) ?? []).filter(real)[1];
+    if (extra) this.structural(extra, `expected '{', found '${extra.image}'`, 'a policy name is one word');
     const rc = (ctx.RCurly as IToken[] | undefined)?.[0];
     const items = this.body(((ctx.body ?? []) as CstNode[])[0]);
     const endTok = rc && real(rc) ? rc : lastOf(items)?.span ?? this.tokenSpan(kw);
@@ -65,6 +68,7 @@ class SyntaxTreeBuilder extends BaseVisitor {
 
   body(node: CstNode | undefined): Item[] {
     if (!node) return [];
+    for (const x of (node.children.stray ?? []) as CstNode[]) this.visit(x);
     const items = ((node.children.item ?? []) as CstNode[]).map((i) => this.visit(i) as Item | undefined);
     return items.filter((i): i is Item => !!i);
   }
@@ -73,6 +77,13 @@ class SyntaxTreeBuilder extends BaseVisitor {
     const head = (ctx.Word as IToken[])[0];
     if (!head || !real(head)) return undefined;
     const lc = (ctx.LCurly as IToken[] | undefined)?.[0];
+    const tail = ((ctx.tail ?? []) as CstNode[])[0];
+    const toks = tail ? this.tokens(tail.children as Children, ['Word', 'Policy', 'Comma']) : [];
+    if (lc && real(lc) && toks.length > 0) {
+      // `self-redirect on { ... }`: not a block (whose name is one word), not a statement.
+      this.structural(toks[0], `expected '{' after '${head.image}', found '${toks[0].image}'`, 'a block name is one word; statements take no { }');
+      return undefined;
+    }
     if (lc && real(lc)) {
       const rc = (ctx.RCurly as IToken[] | undefined)?.[0];
       const items = this.body(((ctx.body ?? []) as CstNode[])[0]);
@@ -88,8 +99,6 @@ class SyntaxTreeBuilder extends BaseVisitor {
       };
       return block;
     }
-    const tail = ((ctx.tail ?? []) as CstNode[])[0];
-    const toks = tail ? this.tokens(tail.children as Children, ['Word', 'Policy', 'Comma']) : [];
     const atoms: Atom[] = [this.atom(head, false)];
     let comma = false;
     for (const t of toks) {
@@ -122,7 +131,23 @@ class SyntaxTreeBuilder extends BaseVisitor {
     return undefined;
   }
 
+  /** A '{' without a name, or a ',' where a statement starts: reported, then skipped. */
+  stray(ctx: Children): undefined {
+    const lc = (ctx.LCurly as IToken[] | undefined)?.[0];
+    if (lc && real(lc)) this.structural(lc, "a block needs a name: '{' here opens nothing", "write 'NAME { ... }' (proxy, inbound, outbound, loopback, dns, interfaces)");
+    const comma = (ctx.Comma as IToken[] | undefined)?.[0];
+    if (comma && real(comma)) this.structural(comma, "unexpected ','", 'a list continues after a trailing comma on the line before, not before its next item');
+    return undefined;
+  }
+
+  /** A syntax error the grammar lets through so that the rest of the file is checked. */
+  structural(t: IToken, detail: string, hint?: string): void {
+    this.errors.push(diag('syntax-error', this.tokenSpan(t), { detail }, hint));
+    this.broken = true;
+  }
+
   errors: Diagnostic[] = [];
+  broken = false;
 }
 
 function lastOf<T>(xs: T[]): T | undefined {
@@ -147,28 +172,87 @@ export function parseIntercept(src: SourceFile): ParseResult {
 
   // Unbalanced braces get their own diagnostics, naming the block, before the parser's
   // generic ones (which are then dropped for end of input).
-  const stack: IToken[] = [];
   const braceProblems: Diagnostic[] = [];
   const toks = lexed.tokens;
-  toks.forEach((t, i) => {
-    if (t.tokenType.name === 'LCurly') stack.push(t);
-    else if (t.tokenType.name === 'RCurly') {
-      if (stack.length === 0) {
-        braceProblems.push(diag('syntax-error', src.span(t.startOffset, t.startOffset + 1), { detail: "'}' closes nothing" }, 'remove it, or add the block it was meant to close'));
-      } else stack.pop();
+  // Brace depth at each token, to tell items that really stand outside every policy from
+  // the ones error recovery lifted out of one. Only the tokens where it changes are kept
+  // (a map of every token's depth cost more than the rest of the brace analysis).
+  const depthChanges: { offset: number; depth: number }[] = [];
+  const depthAt = (offset: number) => {
+    let depth = 0;
+    for (const c of depthChanges) {
+      if (c.offset > offset) break;
+      depth = c.depth;
     }
-    void i;
-  });
-  for (const lc of stack) {
-    const idx = toks.indexOf(lc);
-    const nameTok = toks[idx - 1];
-    const named = nameTok && (nameTok.tokenType.name === 'Word' || nameTok.tokenType.name === 'Policy');
-    const at = named ? nameTok : lc;
-    const label = named ? (toks[idx - 2]?.tokenType.name === 'Policy' ? `policy ${nameTok.image}` : nameTok.image) : '{';
-    braceProblems.push(diag('unclosed-block', src.span(at.startOffset, (at.endOffset ?? at.startOffset) + 1), { name: label }));
+    return depth;
+  };
+  const indentOf = (line: number) => {
+    const text = src.lineText(line);
+    return text.length - text.trimStart().length + 1;
+  };
+  const firstOnLine = (t: IToken) => src.lineText(t.startLine ?? 1).slice(0, (t.startColumn ?? 1) - 1).trim() === '';
+  /**
+   * Match the braces. With `byIndent`, a '}' alone on its line at the indentation of an
+   * outer block's line closes that block, and the blocks opened inside it (indented deeper)
+   * are the ones left open, not the outermost as plain counting would say. That reading is
+   * used only when some '{' is left open: in a file whose braces balance, indentation
+   * means nothing.
+   */
+  const matchBraces = (byIndent: boolean) => {
+    const stack: IToken[] = [];
+    const unclosed: IToken[] = [];
+    const extra: IToken[] = [];
+    for (const t of toks) {
+      if (!byIndent && (depthChanges[depthChanges.length - 1]?.depth ?? 0) !== stack.length) depthChanges.push({ offset: t.startOffset, depth: stack.length });
+      if (t.tokenType.name === 'LCurly') stack.push(t);
+      else if (t.tokenType.name === 'RCurly') {
+        if (stack.length === 0) {
+          extra.push(t);
+          continue;
+        }
+        const top = stack[stack.length - 1];
+        if (byIndent && firstOnLine(t) && indentOf(top.startLine ?? 1) > (t.startColumn ?? 1)) {
+          let k = stack.length - 1;
+          while (k >= 0 && indentOf(stack[k].startLine ?? 1) !== t.startColumn) k--;
+          if (k >= 0 && k < stack.length - 1) unclosed.push(...stack.splice(k + 1));
+        }
+        stack.pop();
+      }
+    }
+    return { stack, unclosed, extra };
+  };
+  let braces = matchBraces(false);
+  if (braces.stack.length > 0) braces = matchBraces(true);
+  const { stack, unclosed } = braces;
+  for (const t of braces.extra) {
+    braceProblems.push(diag('syntax-error', src.span(t.startOffset, t.startOffset + 1), { detail: "'}' closes nothing" }, 'remove it, or add the block it was meant to close'));
+  }
+  for (const lc of [...unclosed, ...stack]) {
+    // Name the block by the words before its '{' (all of them, back to the start of the
+    // statement): `inbound`, `policy p`.
+    let first = toks.indexOf(lc);
+    while (first > 0 && ['Word', 'Policy'].includes(toks[first - 1].tokenType.name)) first--;
+    const words = toks.slice(first, toks.indexOf(lc));
+    const named = words.length > 0;
+    const from = named ? words[0] : lc;
+    const to = named ? words[words.length - 1] : lc;
+    const label = named ? words.map((w) => w.image).join(' ') : '{';
+    braceProblems.push(diag('unclosed-block', src.span(from.startOffset, (to.endOffset ?? to.startOffset) + 1), { name: label }));
   }
 
-  parser.input = toks;
+  // Close each block that the indentation says was left open, just before the first line
+  // that is not indented deeper than its opening line, so that what follows is parsed where
+  // it was meant to be (a sibling, not a nested block).
+  const input = [...toks];
+  const closeAt = unclosed.map((lc) => {
+    const indent = indentOf(lc.startLine ?? 1);
+    let j = toks.indexOf(lc) + 1;
+    while (j < toks.length && (toks[j].tokenType.name === 'Newline' || !firstOnLine(toks[j]) || (toks[j].startColumn ?? 1) > indent)) j++;
+    return j;
+  });
+  for (const j of closeAt.sort((a, b) => b - a)) input.splice(j, 0, createTokenInstance(RCurly, '}', NaN, NaN, NaN, NaN, NaN, NaN));
+
+  parser.input = input;
   const cst = parser.file();
   const builder = new SyntaxTreeBuilder(src);
   const seen = new Set<string>();
@@ -176,6 +260,9 @@ export function parseIntercept(src: SourceFile): ParseResult {
     const t = e.token;
     const atEof = t.tokenType.name === 'EOF' || !Number.isFinite(t.startOffset);
     if (atEof && stack.length > 0) continue; // reported as unclosed-block
+    // With balanced braces, an error at the end of the file follows from an earlier one
+    // that recovery skipped over.
+    if (atEof && diagnostics.length + braceProblems.length > 0) continue;
     let span: Span;
     if (atEof) span = src.span(src.text.length, src.text.length);
     else span = src.span(t.startOffset, (t.endOffset ?? t.startOffset) + 1);
@@ -187,7 +274,7 @@ export function parseIntercept(src: SourceFile): ParseResult {
   diagnostics.push(...braceProblems);
 
   const { policies, stray } = builder.visit(cst) as { policies: PolicyNode[]; stray: Item[] };
-  const broken = diagnostics.length > 0 || stray.length > 0;
+  const broken = diagnostics.length > 0 || stray.length > 0 || builder.broken;
   diagnostics.push(...builder.errors);
   const comments: Comment[] = ((lexed.groups.comments ?? []) as IToken[]).map((t) => ({
     text: t.image.slice(1),
@@ -195,8 +282,9 @@ export function parseIntercept(src: SourceFile): ParseResult {
   }));
   const tree: SyntaxTree = { file: src.path, syntax: 'intercept', policies, endComments: [] };
   attachComments(tree, comments);
-  if (stray.length > 0) {
-    const first = stray[0];
+  const outside = stray.filter((i) => depthAt((i.kind === 'block' ? i.name : i.atoms[0]).span.start.offset) === 0);
+  if (outside.length > 0) {
+    const first = outside[0];
     const what = first.kind === 'block' ? `block '${first.name.text}'` : `'${first.atoms[0].text}'`;
     diagnostics.push(
       diag('syntax-error', first.kind === 'block' ? first.name.span : first.atoms[0].span, {
@@ -208,18 +296,19 @@ export function parseIntercept(src: SourceFile): ParseResult {
 }
 
 function describeParseError(message: string, t: IToken): string {
-  const found = t.tokenType.name === 'EOF' ? 'the end of the file' : t.image === '\n' ? 'the end of the line' : `'${t.image}'`;
-  // Chevrotain says "Expecting token of type --> X <-- but found --> 'y' <--" or
-  // "Expecting: one of these possible Token sequences: ..."; keep only what was expected.
-  const m = /Expecting token of type --> (.*?) <--/.exec(message);
+  const atEnd = t.tokenType.name === 'EOF' || !Number.isFinite(t.startOffset);
+  const found = atEnd ? 'the end of the file' : t.image === '\n' ? 'the end of the line' : `'${t.image}'`;
+  // Chevrotain 11 says "Expecting --> X <-- but found --> 'y' <--" (older versions:
+  // "Expecting token of type --> X <--") or "Expecting: one of these possible Token
+  // sequences: ..."; keep only what was expected.
+  const m = /Expecting (?:token of type )?--> (.*?) <--/.exec(message);
   if (m) return `expected ${m[1]}, found ${found}`;
   if (/Expecting: one of these possible Token sequences/.test(message)) {
     const alts = [...message.matchAll(/\[([^\]]*)\]/g)].map((x) => x[1].trim()).filter(Boolean);
     const uniq = [...new Set(alts)];
     return `expected ${uniq.slice(0, 4).join(' or ')}, found ${found}`;
   }
-  if (/Redundant input/.test(message)) return `unexpected ${found}`;
-  return `unexpected ${found}`;
+  return `unexpected ${found.replace(/^the /, '')}`;
 }
 
 // ---- comments ---------------------------------------------------------------------------

@@ -39,6 +39,8 @@ export function printYaml(tree: SyntaxTree): string {
     out.push(`policy: ${p.name ? scalar(p.name.text, false) : '""'}` + (p.openComment ? '  ' + c(p.openComment) : ''));
     items(p.items, '', out);
     for (const x of p.endComments) out.push(c(x));
+    // A comment after the policy's closing brace (DSL) has no line of its own in YAML.
+    if (p.trailing) out.push(c(p.trailing));
   });
   for (const x of tree.endComments) out.push(c(x));
   return out.join('\n') + '\n';
@@ -49,10 +51,14 @@ function items(xs: Item[], indent: string, out: string[]): void {
     if (it.blankBefore) out.push('');
     for (const x of it.leading) out.push(indent + c(x));
     if (it.kind === 'block') {
-      out.push(`${indent}${it.name.text}:` + (it.openComment ? '  ' + c(it.openComment) : ''));
-      if (it.items.length === 0) out[out.length - 1] = `${indent}${it.name.text}: {}`;
+      // The comment on the key line: the one on the block's '{' line, else the one after
+      // its '}' (DSL); if there are both, the latter closes the block.
+      const keyComment = it.openComment ?? it.trailing;
+      const end = it.openComment && it.trailing ? [...it.endComments, it.trailing] : it.endComments;
+      const value = it.items.length === 0 ? ' {}' : '';
+      out.push(`${indent}${it.name.text}:${value}` + (keyComment ? '  ' + c(keyComment) : ''));
       items(it.items, indent + '  ', out);
-      for (const x of it.endComments) out.push(indent + '  ' + c(x));
+      for (const x of end) out.push(indent + '  ' + c(x));
       continue;
     }
     const key = `${indent}${it.yamlKey ? it.yamlKey.text : it.atoms[0]?.text}:`;
@@ -73,7 +79,9 @@ function items(xs: Item[], indent: string, out: string[]): void {
       out.push(flow + trailing);
       continue;
     }
-    out.push(key + trailing);
-    for (const p of parts) out.push(`${indent}  - ${scalar(p, false)}`);
+    // The trailing comment goes after the last item, where it reads back as trailing (on
+    // the key line it would read back as a comment inside the statement).
+    out.push(key);
+    parts.forEach((p, i) => out.push(`${indent}  - ${scalar(p, false)}${i === parts.length - 1 ? trailing : ''}`));
   }
 }

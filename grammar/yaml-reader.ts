@@ -3,10 +3,10 @@
 // scalar or a list of scalars. Scalars are lexed with the .intercept lexer, so that
 // `mode: tproxy mark 1337 table 133` and `exclude-ports: 15090, 15021` read exactly as
 // they do in the DSL, and every value keeps its own line:col in the YAML file.
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Parser, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { diag, type Diagnostic } from '../src/diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../src/source.js';
-import type { ParseResult } from './visitor.js';
+import { attachComments, type ParseResult } from './visitor.js';
 import type { Atom, Block, Comment, Item, PolicyNode, Statement, SyntaxTree } from './syntax-tree.js';
 import { interceptLexer } from './tokens.js';
 
@@ -19,18 +19,71 @@ export function parseYaml(src: SourceFile): ParseResult {
   const list = Array.isArray(docs) ? docs : [docs];
   const r = new Reader(src, diagnostics);
   for (const doc of list) {
+    const said = new Set<string>();
     for (const e of doc.errors) {
       const [a, b] = e.pos;
       const alias = /alias/i.test(e.message);
+      // The yaml library may repeat one error at one place (once per unclosed level).
+      const key = `${a}:${firstLine(e.message)}`;
+      if (said.has(key)) continue;
+      said.add(key);
       diagnostics.push(diag('yaml-syntax', src.span(a, Math.max(a + 1, b)), { detail: firstLine(e.message) }, alias ? undefined : ''));
     }
     if (doc.errors.length) continue;
     if (doc.contents === null) continue;
-    const p = r.policy(doc.contents as Node, doc.commentBefore ?? undefined);
+    const p = r.policy(doc.contents as Node);
     if (p) tree.policies.push(p);
-    if (doc.comment) tree.endComments.push(...r.comments(doc.comment, p?.span ?? r.spanOf(doc.contents as Node)));
   }
+  // Comments are placed by their positions, exactly as in the DSL: the yaml library's
+  // own comment fields merge neighbouring comments and lose the ones on a key's line.
+  const comments = yamlComments(src);
+  for (const p of tree.policies) extendBlocksOverComments(src, p, comments);
+  attachComments(tree, comments);
   return { tree, diagnostics, broken: diagnostics.length > 0 };
+}
+
+/** Every comment of the YAML text, in source order, found in the yaml library's CST. */
+function yamlComments(src: SourceFile): Comment[] {
+  const out: Comment[] = [];
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) {
+      for (const y of x) walk(y);
+      return;
+    }
+    if (!x || typeof x !== 'object') return;
+    const t = x as { type?: unknown; offset?: unknown; source?: unknown };
+    if (t.type === 'comment' && typeof t.offset === 'number' && typeof t.source === 'string') {
+      out.push({ text: t.source.slice(1), span: src.span(t.offset, t.offset + t.source.length) });
+      return;
+    }
+    for (const v of Object.values(x)) if (v && typeof v === 'object') walk(v);
+  };
+  try {
+    for (const token of new Parser().parse(src.text)) walk(token);
+  } catch {
+    // The document parser has reported whatever is wrong.
+  }
+  return out.sort((a, b) => a.span.start.offset - b.span.start.offset);
+}
+
+/**
+ * YAML has no closing brace: comments indented under a block, after its last statement,
+ * belong to that block (its end comments), not to whatever follows it.
+ */
+function extendBlocksOverComments(src: SourceFile, node: PolicyNode | Block, comments: Comment[]): void {
+  node.items.forEach((it, i) => {
+    if (it.kind !== 'block') return;
+    extendBlocksOverComments(src, it, comments);
+    const limit = node.items[i + 1]?.span.start.offset ?? src.text.length;
+    let end = it.span.end;
+    for (const c of comments) {
+      if (c.span.start.offset < end.offset) continue;
+      if (c.span.start.offset >= limit || c.span.start.col <= it.name.span.start.col) break;
+      if (!/^\s*$/.test(src.text.slice(end.offset, c.span.start.offset))) break;
+      end = c.span.end;
+    }
+    it.span = { ...it.span, end };
+  });
 }
 
 function firstLine(s: string): string {
@@ -49,23 +102,18 @@ class Reader {
     return this.src.span(range[0], Math.max(range[0], range[1]));
   }
 
-  comments(text: string | null | undefined, span: Span): Comment[] {
-    if (!text) return [];
-    return text.split('\n').map((line) => ({ text: line, span }));
-  }
-
   shape(n: Node | Pair['key'], detail: string): void {
     this.diagnostics.push(diag('yaml-shape', this.spanOf(n), { detail }));
   }
 
-  policy(root: Node, header: string | undefined): PolicyNode | undefined {
+  policy(root: Node): PolicyNode | undefined {
     if (!isMap(root)) {
       this.shape(root, 'a policy file is a mapping with a `policy: NAME` key and its blocks');
       return undefined;
     }
     const span = this.spanOf(root);
     const kwAtom: Atom = { text: 'policy', span: this.src.span(span.start.offset, span.start.offset), commaBefore: false };
-    const node: PolicyNode = { kind: 'policy', keyword: kwAtom, items: [], span, leading: this.comments(header, span), endComments: [], blankBefore: false };
+    const node: PolicyNode = { kind: 'policy', keyword: kwAtom, items: [], span, leading: [], endComments: [], blankBefore: false };
     for (const pair of (root as YAMLMap).items) {
       const key = this.keyAtom(pair);
       if (!key) continue;
@@ -80,14 +128,16 @@ class Reader {
           node.name = atoms[0];
           node.keyword = { ...kwAtom, span: key.span };
         } else this.shape(v, "'policy' takes the policy's name, a plain word");
-        const keyNode = pair.key as Node;
-        node.leading.push(...this.comments(keyNode.commentBefore, key.span));
         continue;
       }
       const item = this.item(pair, key);
       if (item) node.items.push(item);
     }
-    if (root.comment) node.endComments.push(...this.comments(root.comment, span));
+    // The policy ends with the line of its last key: comments after it close the file.
+    const ends = [node.keyword.span.end, node.name?.span.end, ...node.items.map((i) => i.span.end)].filter((e): e is Span['end'] => !!e);
+    const last = ends.reduce((a, b) => (b.offset > a.offset ? b : a), span.start);
+    const lineEnd = last.offset + this.src.lineText(last.line).length - (last.col - 1);
+    node.span = { ...span, end: this.src.position(Math.max(last.offset, lineEnd)) };
     return node;
   }
 
@@ -100,20 +150,28 @@ class Reader {
     return { text: k.value, span: this.spanOf(k), commaBefore: false };
   }
 
-  item(pair: Pair, key: Atom): Item | undefined {
-    const keyNode = pair.key as Node;
+  item(pair: Pair, key: Atom, inBlock = false): Item | undefined {
     const v = pair.value as Node | null;
-    const leading = this.comments(keyNode.commentBefore, key.span);
-    const blankBefore = !!keyNode.spaceBefore;
+    const leading: Comment[] = [];
+    const blankBefore = false;
+    if (isMap(v) && inBlock && !BLOCKS.has(key.text)) {
+      // Inside a block, a mapping is a statement given the wrong shape (a block there is
+      // left to the builder, which says that blocks do not nest).
+      this.shape(v, `'${key.text}' takes a value or a list of values, not a mapping`);
+      return undefined;
+    }
     if (isMap(v)) {
       const block: Block = { kind: 'block', name: key, items: [], span: { ...key.span, end: this.spanOf(v).end }, leading, endComments: [], blankBefore };
       for (const child of (v as YAMLMap).items) {
         const ck = this.keyAtom(child);
         if (!ck) continue;
-        const it = this.item(child, ck);
+        const it = this.item(child, ck, true);
         if (it) block.items.push(it);
       }
-      if (v.comment) block.endComments.push(...this.comments(v.comment, block.span));
+      // The block ends with its last statement (the map's range also covers the comments
+      // and blank lines after it, which belong to what follows).
+      const last = block.items[block.items.length - 1];
+      if (last) block.span = { ...block.span, end: last.span.end };
       return block;
     }
     if (BLOCKS.has(key.text) && v !== null && !isMap(v)) {
@@ -121,12 +179,12 @@ class Reader {
       return undefined;
     }
     const atoms: Atom[] = [];
-    let trailing: string | undefined;
+    const shapeErrors = () => this.diagnostics.filter((d) => d.code === 'yaml-shape').length;
+    const shapeBefore = shapeErrors();
     if (v === null || (isScalar(v) && v.value === null && (v.range?.[0] ?? 0) === (v.range?.[1] ?? 0))) {
       // `key:` with nothing: the builder reports the missing value.
     } else if (isScalar(v)) {
       atoms.push(...this.scalarAtoms(v));
-      trailing = v.comment ?? undefined;
     } else if (isSeq(v)) {
       v.items.forEach((el, i) => {
         if (!isScalar(el)) {
@@ -137,14 +195,18 @@ class Reader {
         if (xs.length && i > 0) xs[0] = { ...xs[0], commaBefore: true };
         atoms.push(...xs);
       });
-      trailing = v.comment ?? undefined;
     } else {
       this.shape(v, `'${key.text}' takes a value or a list of values`);
       return undefined;
     }
-    const end = atoms.length ? atoms[atoms.length - 1].span.end : key.span.end;
+    // A value of the wrong shape has been reported; 'needs a value' on top would mislead.
+    if (shapeErrors() > shapeBefore) return undefined;
+    // The statement ends with its value, closing quote or ']' included.
+    const lastItem = isSeq(v) && !v.flow ? (v.items[v.items.length - 1] as Node | undefined) : v;
+    const valueEnd = (lastItem as Node | null | undefined)?.range?.[1] ?? 0;
+    let end = atoms.length ? atoms[atoms.length - 1].span.end : key.span.end;
+    if (valueEnd > end.offset) end = this.src.position(valueEnd);
     const stmt: Statement = { kind: 'statement', yamlKey: key, atoms, span: { ...key.span, end }, leading, blankBefore };
-    if (trailing) stmt.trailing = { text: trailing, span: stmt.span };
     return stmt;
   }
 

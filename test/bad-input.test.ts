@@ -1,0 +1,179 @@
+// Malformed policies: the exact diagnostic, where it points, and what `check` exits with.
+// The cases are in test/fixtures/bad-cases.ts; the multi-error files and the snapshot
+// inputs are in test/fixtures/bad/.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { catalogue, type Code } from '../src/diagnostics/catalogue.js';
+import { renderText } from '../src/diagnostics/render.js';
+import { syntaxOf } from '../src/load.js';
+import { badCases, type BadCase } from './fixtures/bad-cases.js';
+import { cli, found, load, scratchDir, STACK_LINE } from './helpers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const badDir = join(here, 'fixtures', 'bad');
+
+/**
+ * Codes that no policy file can produce: the file-level ones come from the command line
+ * (test/cli.test.ts covers them), the others from other inputs than a policy (iptables
+ * rules, istio-iptables flags, trace packets). A new code must either get a case in
+ * test/fixtures/bad-cases.ts or be listed here.
+ */
+const notFromPolicyText = (code: string) =>
+  ['file-unreadable', 'unknown-file-type', 'invalid-packet'].includes(code) || /^(rules|istio)-/.test(code);
+
+const sev = (code: string) => catalogue[code as Code].severity;
+
+function exitFor(codes: string[]): number {
+  if (codes.some((c) => sev(c) === 'error')) return 2;
+  if (codes.some((c) => sev(c) === 'warning')) return 1;
+  return 0;
+}
+
+const expectedOf = (c: BadCase) => [`${c.code}@${c.line}:${c.col}`, ...(c.also ?? [])].sort();
+
+describe('the catalogue of malformed policies', () => {
+  it('is big enough, in both syntaxes, with unique names', () => {
+    const dsl = badCases.filter((c) => c.syntax === 'intercept');
+    const yaml = badCases.filter((c) => c.syntax === 'yaml');
+    expect(badCases.length).toBeGreaterThanOrEqual(40);
+    expect(yaml.length).toBeGreaterThanOrEqual(10);
+    expect(dsl.length).toBeGreaterThanOrEqual(30);
+    expect(new Set(badCases.map((c) => c.name)).size).toBe(badCases.length);
+  });
+
+  it('covers every diagnostic a policy file can produce', () => {
+    const covered = new Set(badCases.flatMap((c) => [c.code, ...(c.also ?? []).map((x) => x.split('@')[0])]));
+    const missing = Object.keys(catalogue).filter((code) => !notFromPolicyText(code) && !covered.has(code));
+    expect(missing, 'add a case to test/fixtures/bad-cases.ts for each (or list the code in notFromPolicyText)').toEqual([]);
+  });
+
+  it('covers the YAML-only diagnostics in YAML, and the common ones in both syntaxes', () => {
+    const yamlCodes = new Set(badCases.filter((c) => c.syntax === 'yaml').map((c) => c.code));
+    for (const c of ['yaml-syntax', 'yaml-shape', 'unknown-block', 'unknown-keyword', 'duplicate-key', 'missing-policy', 'multiple-policies'] as const) {
+      expect(yamlCodes.has(c), c).toBe(true);
+    }
+  });
+});
+
+describe.each(['intercept', 'yaml'] as const)('%s', (syntax) => {
+  const cases = badCases.filter((c) => c.syntax === syntax);
+  const scratch = scratchDir('meshcap-bad-');
+  afterAll(() => scratch.cleanup());
+
+  it.each(cases.map((c) => ({ ...c, at: `${c.code}@${c.line}:${c.col}` })))('$name: $at', (c) => {
+    const r = load(c.text, c.syntax);
+    // Exactly the expected diagnostics: the mistake, at its place, and no noise.
+    expect(found(r.diagnostics).sort(), c.text).toEqual(expectedOf(c));
+    const d = r.diagnostics.filter((x) => x.code === c.code && x.span?.start.line === c.line && x.span.start.col === c.col);
+    expect(d.length).toBeGreaterThan(0);
+    expect(d[0].severity).toBe(sev(c.code));
+    if (c.message !== undefined) expect(d.map((x) => x.message).join('\n')).toContain(c.message);
+    if (typeof c.hint === 'string') expect(d[0].hint).toBe(c.hint);
+    else if (c.hint) expect(d[0].hint).toMatch(c.hint);
+    // The span starts where the diagnostic says, and ends after it on the same file.
+    expect(d[0].span!.file).toBe(c.syntax === 'yaml' ? 'policy.yaml' : 'policy.intercept');
+    expect(d[0].span!.end.offset).toBeGreaterThanOrEqual(d[0].span!.start.offset);
+
+    // `check` on the file: the exit code of the worst finding, the position in the text.
+    const file = scratch.write(`${c.name.replace(/[^a-z0-9]+/gi, '-')}.${syntax === 'yaml' ? 'yaml' : 'intercept'}`, c.text);
+    const out = cli('check', file);
+    expect(out.code).toBe(exitFor(expectedOf(c).map((x) => x.split('@')[0])));
+    expect(out.stderr).toContain(`${file}:${c.line}:${c.col}: ${sev(c.code)}[${c.code}]`);
+    expect(out.stderr).not.toMatch(STACK_LINE);
+  });
+});
+
+describe('errors exit 2, warnings 1, notes 0', () => {
+  // (Each case above checks its own exit code; these make sure all three are reached.)
+  it.each([
+    ['error', 2],
+    ['warning', 1],
+    ['info', 0],
+  ] as const)('a %s-only case exits %i', (severity, code) => {
+    const c = badCases.find((x) => sev(x.code) === severity && (x.also ?? []).every((a) => sev(a.split('@')[0]) === severity));
+    expect(c, severity).toBeDefined();
+    const s = scratchDir();
+    try {
+      expect(cli('check', s.write(`x.${c!.syntax}`, c!.text)).code).toBe(code);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
+
+// ---- several mistakes at once ------------------------------------------------------------
+
+describe('a file with several independent mistakes', () => {
+  it('reports all of them in one run (.intercept, parser recovery included)', () => {
+    const text = readFileSync(join(badDir, 'many-errors.intercept'), 'utf8');
+    const r = load(text);
+    expect(found(r.diagnostics)).toEqual([
+      'unexpected-character@4:13', // uid 1337`
+      'invalid-port@5:18', //         inbound-port 0
+      'syntax-error@8:22', //         capture ports 80,, 443
+      'unknown-keyword@11:5', //      captur cidrs *
+      'cidr-host-bits@12:19', //      exclude cidrs 10.0.0.1/8
+      'unknown-block@14:3', //        dnss { ... }
+      'syntax-error@16:19', //        self-redirect on {}
+      'syntax-error@18:3', //         { families ipv4 }
+      'invalid-switch@19:16', //      drop-invalid maybe
+    ]);
+  });
+
+  it('reports all of them in one run (YAML)', () => {
+    const text = readFileSync(join(badDir, 'many-errors.yaml'), 'utf8');
+    const r = load(text, 'yaml');
+    expect(found(r.diagnostics)).toEqual([
+      'invalid-port@3:17',
+      'unknown-keyword@6:3',
+      'cidr-host-bits@9:31',
+      'unknown-block@10:1',
+      'invalid-switch@12:15',
+    ]);
+  });
+
+  it('check prints each of them, and the summary counts them', () => {
+    const out = cli('check', join(badDir, 'many-errors.intercept'));
+    expect(out.code).toBe(2);
+    expect(out.stderr.match(/^\S+:\d+:\d+: error\[/gm)).toHaveLength(9);
+    expect(out.stderr).toMatch(/^9 errors, 0 warnings$/m);
+  });
+});
+
+// ---- the text a user sees ------------------------------------------------------------------
+
+describe('rendered text (snapshots)', () => {
+  const files = readdirSync(badDir).filter((f) => f.startsWith('snap-')).sort();
+
+  it('has a handful of inputs in both syntaxes', () => {
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    expect(files.some((f) => f.endsWith('.yaml'))).toBe(true);
+  });
+
+  it.each(files)('%s', (f) => {
+    const text = readFileSync(join(badDir, f), 'utf8');
+    const r = load(text, syntaxOf(f)!, f);
+    expect(r.diagnostics.length).toBeGreaterThan(0);
+    const rendered = renderText(r.diagnostics, { sources: new Map([[f, r.source!]]) });
+    // Every located diagnostic shows its line and a caret under the offending text.
+    for (const d of r.diagnostics) {
+      if (!d.span) continue;
+      const lineText = r.source!.lineText(d.span.start.line);
+      expect(rendered).toContain(`${d.span.start.line} | ${lineText.replace(/\t/g, ' ')}`);
+      const caretLine = `${' '.repeat(String(d.span.start.line).length)} | ${' '.repeat(d.span.start.col - 1)}^`;
+      expect(rendered).toContain(caretLine);
+    }
+    expect(rendered).toMatchSnapshot();
+  });
+
+  it('colours only when asked to', () => {
+    const r = load('policy p {\n  inbound { capture ports 0 }\n}\n');
+    const plain = renderText(r.diagnostics, { sources: new Map([['policy.intercept', r.source!]]) });
+    const colour = renderText(r.diagnostics, { sources: new Map([['policy.intercept', r.source!]]), color: true });
+    expect(plain).not.toContain('\x1b[');
+    expect(colour).toContain('\x1b[31;1merror[invalid-port]\x1b[0m');
+    expect(colour.replace(/\x1b\[[0-9;]*m/g, '')).toBe(plain);
+  });
+});
