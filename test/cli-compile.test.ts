@@ -190,10 +190,10 @@ describe('meshcap compile', () => {
   });
 
   it('an unknown backend is a usage error (exit 3) naming the backends', () => {
-    const r = cli('compile', '--backend', 'nftables', SPEC);
+    const r = cli('compile', '--backend', 'pf', SPEC);
     expect(r.code).toBe(3);
     expect(r.out).toBe('');
-    expect(r.err).toContain("unknown backend 'nftables'; the backends are: iptables, ip6tables");
+    expect(r.err).toContain("unknown backend 'pf'; the backends are: iptables, ip6tables, nftables, shell");
   });
 
   it('compile without a policy or with two is a usage error', () => {

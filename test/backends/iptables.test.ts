@@ -460,7 +460,7 @@ describe('every spec: emit -> import equals the IR', () => {
       if (!loaded.policy) return;
       const ir = lower(loaded.policy);
 
-      for (const b of backends) {
+      for (const b of backends.filter((x) => x.name === 'iptables' || x.name === 'ip6tables')) {
         const expected = restrictTo(ir, b.family);
         if (!expected.tables.length) continue;
 

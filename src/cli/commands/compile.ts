@@ -25,7 +25,7 @@ traces (exit 1).
 
 Options:
   --backend B        ${backends.map((b) => b.name).join(', ')} (repeatable or comma separated;
-                     default: one per family of the policy)
+                     default: iptables and ip6tables, for the policy's families)
   -o, --out DIR      write every artifact to DIR (NAME.iptables.rules, NAME.ip6tables.rules, NAME.nft.json) instead of stdout
   --emit ir          print (or write) the IR as JSON as well
   --no-comments      omit the provenance comment on each rule
@@ -67,7 +67,8 @@ Nothing is written unless every step succeeded.`,
     for (const n of names) if (!backends.some((b) => b.name === n)) throw new UsageError(`unknown backend '${n}'; the backends are: ${backends.map((b) => b.name).join(', ')}`);
     const file = positionals[0];
     const defaulted = names.length === 0;
-    if (defaulted) names = backends.map((b) => b.name);
+    // By default: the iptables documents of the policy's families (nftables and shell on request).
+    if (defaulted) names = ['iptables', 'ip6tables'];
     const nftVersion = (values['nft-version'] as string | undefined) ?? DEFAULT_NFT_VERSION;
     if (!NFT_VERSIONS[nftVersion]) throw new UsageError(`--nft-version ${nftVersion} is not one meshcap knows (${Object.keys(NFT_VERSIONS).join(', ')})`);
     const firewall = oneOf('firewall', values.firewall as string | undefined, FIREWALLS, 'auto') as Firewall;
