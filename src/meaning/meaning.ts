@@ -5,25 +5,11 @@
 // of precedence docs/language.md gives.
 import type { Address, CidrItem, Interface, Owner, Policy, PortRange } from '../ast.js';
 import type { Family } from '../ir/types.js';
-import { parseAddress } from '../net/ip.js';
 import type { Outcome, Packet } from '../sim/packet.js';
-import type { SimResult, TraceStep } from '../sim/simulate.js';
+import { addrValue, type SimResult, type TraceStep } from '../sim/simulate.js';
 import type { Constants, ConstantsFor } from '../verify/engine.js';
 
 const DNS = 53;
-
-const addrCache = new Map<string, bigint>();
-function addrValue(s: string): bigint {
-  let v = addrCache.get(s);
-  if (v === undefined) {
-    const a = parseAddress(s);
-    if (!a.ok) throw new Error(`bad address ${s}`);
-    v = a.value;
-    if (addrCache.size > 100000) addrCache.clear();
-    addrCache.set(s, v);
-  }
-  return v;
-}
 
 const inCidrs = (v: bigint, f: Family, cs: CidrItem[]) => cs.some((c) => c.family === f && c.first <= v && v <= c.last);
 const isAddr = (v: bigint, f: Family, as: Address[]) => as.some((a) => a.family === f && a.value === v);

@@ -25,7 +25,8 @@ export interface SimResult {
 
 // Address parsing is the hot path of the simulator; cache both directions.
 const addrCache = new Map<string, bigint>();
-function addrValue(s: string): bigint {
+/** An address text's value, cached (also used by the policy's meaning). */
+export function addrValue(s: string): bigint {
   let v = addrCache.get(s);
   if (v === undefined) {
     const a = parseAddress(s);
@@ -277,22 +278,15 @@ function runBase(st: State, table: Table, base: Chain, hook: Hook, find: RuleFin
         st.outcome.tproxy = { port: a.port, mark: st.packet.mark };
         return 'accept';
       case 'mark-set':
-        st.packet.mark = ((st.packet.mark & ~a.mask) ^ a.value) >>> 0;
-        step(idx, describeAction(a), rule);
-        continue;
       case 'connmark-save':
-        st.packet.ctmark = ((st.packet.ctmark & ~a.ctmask) | (st.packet.mark & a.nfmask)) >>> 0;
-        step(idx, describeAction(a), rule);
-        continue;
       case 'connmark-restore':
-        st.packet.mark = ((st.packet.mark & ~a.nfmask) | (st.packet.ctmark & a.ctmask)) >>> 0;
-        step(idx, describeAction(a), rule);
+      case 'ct-zone': {
+        const zoneBefore = st.outcome.ctZone;
+        applyEffect(st, a);
+        const ignored = a.kind === 'ct-zone' && zoneBefore !== null;
+        step(idx, describeAction(a) + (ignored ? ' (ignored: zone already set)' : ''), rule);
         continue;
-      case 'ct-zone':
-        // xt_CT does nothing to a packet that already has a conntrack template.
-        if (st.outcome.ctZone === null) st.outcome.ctZone = a.zone;
-        step(idx, describeAction(a) + (st.outcome.ctZone !== a.zone ? ' (ignored: zone already set)' : ''), rule);
-        continue;
+      }
       case 'log':
       case 'counter':
         step(idx, describeAction(a), rule);
