@@ -190,10 +190,10 @@ function simplify(rs: RuleSet, hook: Packet['hook'], ctstate: Packet['ctstate'] 
         const rules = work.get(n);
         if (!rules) continue;
         let end = rules.length;
-        while (end > 0 && rules[end - 1].action.kind === 'return') end--;
+        while (end > 0 && rules[end - 1].action.kind === 'return' && !rules[end - 1].effects?.length) end--;
         let next = end < rules.length ? rules.slice(0, end) : rules;
-        if (next.some((r) => r.action.kind === 'jump' && (work.get(r.action.chain)?.length ?? 1) === 0)) {
-          next = next.filter((r) => !(r.action.kind === 'jump' && (work.get(r.action.chain)?.length ?? 1) === 0));
+        if (next.some((r) => r.action.kind === 'jump' && !r.effects?.length && (work.get(r.action.chain)?.length ?? 1) === 0)) {
+          next = next.filter((r) => !(r.action.kind === 'jump' && !r.effects?.length && (work.get(r.action.chain)?.length ?? 1) === 0));
         }
         if (next !== rules) {
           work.set(n, next);
@@ -243,7 +243,7 @@ interface DField {
 function freshName(taken: Set<string>, prefixes: string[]): string {
   for (let i = 0; ; i++) {
     const n = `zz${i}`;
-    if (!taken.has(n) && !prefixes.some((p) => n.startsWith(p))) return n;
+    if (!taken.has(n) && !prefixes.some((p) => p !== '' && n.startsWith(p))) return n;
   }
 }
 
