@@ -18,7 +18,7 @@ import { allTokens, Comma, LCurly, Newline, Policy, RCurly, Semicolon, Word } fr
 
 export class InterceptParser extends CstParser {
   constructor() {
-    super(allTokens, { recoveryEnabled: true, maxLookahead: 2, nodeLocationTracking: 'full' });
+    super(allTokens, { recoveryEnabled: true, maxLookahead: 2, nodeLocationTracking: 'none' });
     this.performSelfAnalysis();
   }
 

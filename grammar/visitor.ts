@@ -21,7 +21,7 @@ class SyntaxTreeBuilder extends BaseVisitor {
   }
 
   tokenSpan(t: IToken): Span {
-    return this.src.span(t.startOffset, (t.endOffset ?? t.startOffset) + 1);
+    return this.src.span(t.startOffset, t.startOffset + t.image.length);
   }
 
   atom(t: IToken, commaBefore: boolean): Atom {
@@ -30,9 +30,25 @@ class SyntaxTreeBuilder extends BaseVisitor {
 
   /** All real tokens directly under a node, in source order. */
   tokens(ch: Children, names: string[]): IToken[] {
-    const out: IToken[] = [];
-    for (const n of names) for (const t of ch[n] ?? []) if (isToken(t) && real(t)) out.push(t);
-    return out.sort((a, b) => a.startOffset - b.startOffset);
+    // Each kind's tokens are already in source order: merge them.
+    let out: IToken[] = [];
+    for (const n of names) {
+      const xs = (ch[n] ?? []).filter((t): t is IToken => isToken(t) && real(t));
+      if (!xs.length) continue;
+      if (!out.length) {
+        out = xs;
+        continue;
+      }
+      const merged: IToken[] = [];
+      let i = 0;
+      let j = 0;
+      while (i < out.length || j < xs.length) {
+        if (j >= xs.length || (i < out.length && out[i].startOffset < xs[j].startOffset)) merged.push(out[i++]);
+        else merged.push(xs[j++]);
+      }
+      out = merged;
+    }
+    return out;
   }
 
   file(ctx: Children): { policies: PolicyNode[]; stray: Item[] } {
@@ -190,7 +206,10 @@ export function parseIntercept(src: SourceFile): ParseResult {
     const text = src.lineText(line);
     return text.length - text.trimStart().length + 1;
   };
-  const firstOnLine = (t: IToken) => src.lineText(t.startLine ?? 1).slice(0, (t.startColumn ?? 1) - 1).trim() === '';
+  // The lexer tracks offsets only (faster); lines and columns come from the source.
+  const lineOf = (t: IToken) => src.position(t.startOffset).line;
+  const colOf = (t: IToken) => src.position(t.startOffset).col;
+  const firstOnLine = (t: IToken) => src.lineText(lineOf(t)).slice(0, colOf(t) - 1).trim() === '';
   /**
    * Match the braces. With `byIndent`, a '}' alone on its line at the indentation of an
    * outer block's line closes that block, and the blocks opened inside it (indented deeper)
@@ -211,9 +230,9 @@ export function parseIntercept(src: SourceFile): ParseResult {
           continue;
         }
         const top = stack[stack.length - 1];
-        if (byIndent && firstOnLine(t) && indentOf(top.startLine ?? 1) > (t.startColumn ?? 1)) {
+        if (byIndent && firstOnLine(t) && indentOf(lineOf(top)) > colOf(t)) {
           let k = stack.length - 1;
-          while (k >= 0 && indentOf(stack[k].startLine ?? 1) !== t.startColumn) k--;
+          while (k >= 0 && indentOf(lineOf(stack[k])) !== colOf(t)) k--;
           if (k >= 0 && k < stack.length - 1) unclosed.push(...stack.splice(k + 1));
         }
         stack.pop();
@@ -237,7 +256,7 @@ export function parseIntercept(src: SourceFile): ParseResult {
     const from = named ? words[0] : lc;
     const to = named ? words[words.length - 1] : lc;
     const label = named ? words.map((w) => w.image).join(' ') : '{';
-    braceProblems.push(diag('unclosed-block', src.span(from.startOffset, (to.endOffset ?? to.startOffset) + 1), { name: label }));
+    braceProblems.push(diag('unclosed-block', src.span(from.startOffset, to.startOffset + to.image.length), { name: label }));
   }
 
   // Close each block that the indentation says was left open, just before the first line
@@ -245,9 +264,9 @@ export function parseIntercept(src: SourceFile): ParseResult {
   // it was meant to be (a sibling, not a nested block).
   const input = [...toks];
   const closeAt = unclosed.map((lc) => {
-    const indent = indentOf(lc.startLine ?? 1);
+    const indent = indentOf(lineOf(lc));
     let j = toks.indexOf(lc) + 1;
-    while (j < toks.length && (toks[j].tokenType.name === 'Newline' || !firstOnLine(toks[j]) || (toks[j].startColumn ?? 1) > indent)) j++;
+    while (j < toks.length && (toks[j].tokenType.name === 'Newline' || !firstOnLine(toks[j]) || colOf(toks[j]) > indent)) j++;
     return j;
   });
   for (const j of closeAt.sort((a, b) => b - a)) input.splice(j, 0, createTokenInstance(RCurly, '}', NaN, NaN, NaN, NaN, NaN, NaN));
@@ -265,7 +284,7 @@ export function parseIntercept(src: SourceFile): ParseResult {
     if (atEof && diagnostics.length + braceProblems.length > 0) continue;
     let span: Span;
     if (atEof) span = src.span(src.text.length, src.text.length);
-    else span = src.span(t.startOffset, (t.endOffset ?? t.startOffset) + 1);
+    else span = src.span(t.startOffset, t.startOffset + t.image.length);
     const key = `${span.start.offset}`;
     if (seen.has(key)) continue; // one error per position: recovery may report twice
     seen.add(key);

@@ -237,7 +237,7 @@ class Reader {
     }
     for (const t of lexed.tokens) {
       const name = t.tokenType.name;
-      const span = this.src.span(start + t.startOffset, start + (t.endOffset ?? t.startOffset) + 1);
+      const span = this.src.span(start + t.startOffset, start + t.startOffset + t.image.length);
       if (name === 'Comma') {
         comma = true;
         continue;

@@ -28,17 +28,29 @@ export class SourceFile {
     }
   }
 
+  /** The line of the last lookup: tokens are mostly looked up in order, so start there. */
+  private lastLine = 0;
+
   position(offset: number): Position {
     const o = Math.max(0, Math.min(offset, this.text.length));
-    // binary search for the last line start <= o
-    let lo = 0;
-    let hi = this.lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.lineStarts[mid] <= o) lo = mid;
-      else hi = mid - 1;
+    const starts = this.lineStarts;
+    let lo = this.lastLine;
+    if (starts[lo] <= o && (lo + 1 >= starts.length || o < starts[lo + 1])) {
+      // same line as last time
+    } else if (lo + 1 < starts.length && starts[lo + 1] <= o && (lo + 2 >= starts.length || o < starts[lo + 2])) {
+      lo++;
+    } else {
+      // binary search for the last line start <= o
+      lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid] <= o) lo = mid;
+        else hi = mid - 1;
+      }
     }
-    return { line: lo + 1, col: o - this.lineStarts[lo] + 1, offset: o };
+    this.lastLine = lo;
+    return { line: lo + 1, col: o - starts[lo] + 1, offset: o };
   }
 
   span(startOffset: number, endOffset: number): Span {

@@ -133,17 +133,23 @@ function specialize(rs: RuleSet, kinds: Set<Match['kind']>, pkt: Packet, hook: H
   return changed ? { ...rs, tables } : rs;
 }
 
-const kindsCache = new WeakMap<RuleSet, Set<Match['kind']>>();
-/** The match kinds a rule set still has (cached per residual). */
-function kindsOf(rs: RuleSet): Set<Match['kind']> {
+const kindsCache = new WeakMap<RuleSet, Set<string>>();
+/** The match kinds a rule set still has, and `act:KIND` for its statements (cached per residual). */
+function kindsOf(rs: RuleSet): Set<string> {
   let k = kindsCache.get(rs);
   if (!k) {
     k = new Set();
-    for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) k.add(m.kind);
+    for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) {
+      for (const m of r.matches) k.add(m.kind);
+      k.add(`act:${r.action.kind}`);
+      for (const e of r.effects ?? []) k.add(`act:${e.kind}`);
+    }
     kindsCache.set(rs, k);
   }
   return k;
 }
+
+const MARK_KINDS = ['mark', 'connmark', 'act:mark-set', 'act:tproxy', 'act:connmark-save', 'act:connmark-restore'];
 
 const simplifyCache = new WeakMap<RuleSet, Map<string, RuleSet>>();
 
@@ -385,6 +391,8 @@ function meaningConsts(c: Ctx, field: Parameters<ConstantsFor>[0], pkt: Packet):
  */
 function markCandidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): [number, number][] {
   const meaningMarks = meaningConsts(ctx, 'marks', pkt).marks;
+  // Nothing reads or writes marks any more: one class.
+  if (!meaningMarks.length && [a, b].every((s) => s.kind !== 'rules' || !MARK_KINDS.some((k) => kindsOf(s.rs).has(k)))) return [[0, 0]];
   const markVals = new Set<number>(meaningMarks);
   const ctVals = new Set<number>(meaningMarks);
   // Bits that partial masks look at, from matches and (separately) from actions.
