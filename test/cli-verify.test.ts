@@ -16,6 +16,7 @@ import type { Outcome, Packet } from '../src/sim/packet.js';
 import { simulate } from '../src/sim/simulate.js';
 import { SourceFile } from '../src/source.js';
 import { sameOutcome } from '../src/verify/compare.js';
+import { corpusRoot } from '../src/tools/istio-corpus.js';
 
 function cli(...argv: string[]): { code: number; out: string; err: string } {
   let out = '';
@@ -26,7 +27,7 @@ function cli(...argv: string[]): { code: number; out: string; err: string } {
 }
 
 const SPEC = 'specs/istio-sidecar.intercept';
-const CORPUS = '/work/shared/corpus/istio-kernel/iptables-save/inbound-ports-wildcard.v4.legacy.txt';
+const CORPUS = join(corpusRoot(), 'corpus', 'istio-kernel', 'iptables-save', 'inbound-ports-wildcard.v4.legacy.txt');
 const STACK = /^\s+at .+[:(]/m;
 
 const tmp = mkdtempSync(join(tmpdir(), 'meshcap-cli-verify-'));

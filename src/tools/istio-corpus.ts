@@ -18,7 +18,7 @@ export interface CorpusCase {
 }
 
 export function corpusRoot(): string {
-  const candidates = [process.env.MESHCAP_SHARED, join(process.cwd(), '..', 'shared'), '/work/shared'].filter((x): x is string => !!x);
+  const candidates = [process.env.MESHCAP_SHARED, join(process.cwd(), '..', 'shared')].filter((x): x is string => !!x);
   for (const c of candidates) if (existsSync(join(c, 'corpus', 'istio', 'manifest.json'))) return c;
   throw new Error(`cannot find the shared corpus (looked in ${candidates.join(', ')}); set MESHCAP_SHARED`);
 }
