@@ -218,18 +218,24 @@ function runBase(st: State, table: Table, base: Chain, hook: Hook, find: RuleFin
   const step = (index: number, effect: string, rule?: Rule) => {
     if (st.record) st.path.push({ family: table.family, table: table.name, chain: chain.name, index, rule, effect });
   };
+  /** Return from the current chain: to the caller, or (from the base chain) its policy. */
+  const unwind = (): 'accept' | 'drop' | undefined => {
+    const back = stack.pop();
+    if (!back) {
+      step(0, `policy ${base.base!.policy}`);
+      return base.base!.policy;
+    }
+    [chain, i] = back;
+    return undefined;
+  };
   let guard = 0;
   for (;;) {
     if (++guard > 100000) throw new Error(`rule loop in table ${table.name}`);
     const found = i < chain.rules.length ? find(chain, i, st.packet, hook) : -1;
     if (found < 0) {
       // Falling off the end is an implicit return.
-      const back = stack.pop();
-      if (!back) {
-        step(0, `policy ${base.base!.policy}`);
-        return base.base!.policy;
-      }
-      [chain, i] = back;
+      const v = unwind();
+      if (v) return v;
       continue;
     }
     const rule = chain.rules[found];
@@ -246,12 +252,8 @@ function runBase(st: State, table: Table, base: Chain, hook: Hook, find: RuleFin
         return 'drop';
       case 'return': {
         step(idx, 'return', rule);
-        const back = stack.pop();
-        if (!back) {
-          step(0, `policy ${base.base!.policy}`);
-          return base.base!.policy;
-        }
-        [chain, i] = back;
+        const v = unwind();
+        if (v) return v;
         continue;
       }
       case 'jump':
