@@ -50,8 +50,9 @@ export function packetText(p: Packet): string {
   if (p.hook === 'output') {
     if (p.uid !== undefined) extra.push(`uid=${p.uid}`);
     if (p.gid !== undefined) extra.push(`gid=${p.gid}`);
-    if (p.oif) extra.push(`oif=${p.oif}`);
-  } else if (p.iif) extra.push(`iif=${p.iif}`);
+    // Always written, also when empty: `trace` would otherwise assume eth0.
+    extra.push(`oif=${p.oif}`);
+  } else extra.push(`iif=${p.iif}`);
   if (p.mark) extra.push(`mark=${p.mark}`);
   if (p.ctmark) extra.push(`ctmark=${p.ctmark}`);
   if (p.ctstate !== 'new') extra.push(`ctstate=${p.ctstate}`);

@@ -395,10 +395,10 @@ function markCandidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): [number, numbe
   if (!meaningMarks.length && [a, b].every((s) => s.kind !== 'rules' || !MARK_KINDS.some((k) => kindsOf(s.rs).has(k)))) return [[0, 0]];
   const markVals = new Set<number>(meaningMarks);
   const ctVals = new Set<number>(meaningMarks);
-  // Bits that partial masks look at, from matches and (separately) from actions.
-  let matchBits = 0;
-  let actionBits = 0;
-  let partialAction = false;
+  // Any partial mask makes the mark's bits matter one by one: then every bit any mask
+  // looks at (whole-mark masks included) is enumerated, when there are few of them.
+  let relevant = 0;
+  let partial = false;
   let moves = false;
   for (const s of [a, b]) {
     if (s.kind !== 'rules') continue;
@@ -406,17 +406,16 @@ function markCandidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): [number, numbe
       for (const m of r.matches) {
         if (m.kind === 'mark' || m.kind === 'connmark') {
           (m.kind === 'mark' ? markVals : ctVals).add(m.value);
-          if (m.mask !== ALL) matchBits |= m.mask;
+          if (m.mask !== ALL) partial = true;
+          relevant |= m.mask;
         }
       }
       for (const x of [...(r.effects ?? []), r.action]) {
-        if ((x.kind === 'mark-set' || x.kind === 'tproxy') && x.mask !== ALL) {
-          partialAction = true;
-          actionBits |= x.mask;
-        }
+        if ((x.kind === 'mark-set' || x.kind === 'tproxy') && x.mask !== ALL) partial = true;
+        if (x.kind === 'mark-set' || x.kind === 'tproxy') relevant |= x.mask;
         if (x.kind === 'connmark-save' || x.kind === 'connmark-restore') {
           moves = true;
-          if (x.nfmask !== ALL || x.ctmask !== ALL) partialAction = true;
+          if (x.nfmask !== ALL || x.ctmask !== ALL) partial = true;
         }
       }
     }
@@ -426,48 +425,30 @@ function markCandidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): [number, numbe
     for (const v of markVals) ctVals.add(v);
     for (const v of ctVals) markVals.add(v);
   }
-  const subsets = (bits: number[]): number[] => {
-    const out: number[] = [];
+  const withOther = (vals: Set<number>): number[] => {
+    let other = 0;
+    while (vals.has(other)) other++;
+    return [...vals, other];
+  };
+  let mc: number[];
+  let cc: number[];
+  if (!partial) {
+    mc = withOther(markVals);
+    cc = withOther(ctVals);
+  } else {
+    const bits: number[] = [];
+    for (let i = 0; i < 32; i++) if ((relevant >>> i) & 1) bits.push(i);
+    if (bits.length > 6) throw new Undecided(`marks are compared under partial masks over ${bits.length} bits (the engine enumerates at most 6)`);
+    const all: number[] = [];
     for (let k = 0; k < 1 << bits.length; k++) {
       let v = 0;
       bits.forEach((bit, i) => {
         if ((k >> i) & 1) v |= 1 << bit;
       });
-      out.push(v >>> 0);
+      all.push(v >>> 0);
     }
-    return out;
-  };
-  const bitList = (mask: number) => {
-    const out: number[] = [];
-    for (let i = 0; i < 32; i++) if ((mask >>> i) & 1) out.push(i);
-    return out;
-  };
-  let mc: number[];
-  let cc: number[];
-  if (partialAction) {
-    // A partial-mask action keeps some of the initial bits: enumerate them all.
-    const bits = bitList((matchBits | actionBits) >>> 0);
-    if (bits.length > 6) throw new Undecided(`marks are changed under partial masks over ${bits.length} bits (the engine enumerates at most 6)`);
-    mc = [...new Set([...subsets(bits), ...markVals])];
-    cc = [...new Set([...subsets(bits), ...ctVals])];
-  } else {
-    // Only matches look at parts of the mark: the values they compare whole, every
-    // pattern of the bits partial masks look at, and for each pattern a value that is
-    // none of the whole values (a bit outside the masks tells them apart).
-    const bits = bitList(matchBits);
-    if (bits.length > 10) throw new Undecided(`marks are compared under partial masks over ${bits.length} bits (the engine enumerates at most 10)`);
-    const outside = [...Array(32).keys()].filter((i) => !((matchBits >>> i) & 1));
-    const others = (vals: Set<number>) =>
-      subsets(bits).map((s) => {
-        if (!vals.has(s)) return s;
-        for (const i of outside) {
-          const v = (s | (1 << i)) >>> 0;
-          if (!vals.has(v)) return v;
-        }
-        return s;
-      });
-    mc = [...new Set([...markVals, ...others(markVals)])];
-    cc = [...new Set([...ctVals, ...others(ctVals)])];
+    mc = [...new Set([...all, ...markVals])];
+    cc = [...new Set([...all, ...ctVals])];
   }
   const out: [number, number][] = [];
   for (const m of mc) for (const c of cc) out.push([m, c]);
