@@ -281,6 +281,12 @@ export const catalogue = {
     hint: 'use one prefix that covers both',
     explain: 'The localhost range is matched negated in the self-redirect rule (`! -d CIDR`), which iptables can express for one prefix per family only.',
   },
+  'dns-port-excluded': {
+    severity: 'warning',
+    message: "outbound 'exclude ports' lists 53, so DNS capture never sees DNS",
+    hint: "remove 53 from 'exclude ports', or turn DNS capture off ('dns { capture off }')",
+    explain: 'Excluded outbound ports return before the DNS rules (as in Istio), so excluding port 53 silently disables DNS capture.',
+  },
   'interface-in-both': {
     severity: 'error',
     message: "interface '{text}' is both excluded and rerouted",

@@ -149,6 +149,12 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
   if (groups.kind === 'list') groups.items.forEach((g) => named(g, 'group'));
   p.outbound.excludeGroups.value.forEach((g) => named(g, 'group'));
 
+  // DNS capture cannot act on a port that outbound exclusions return first.
+  if (ok('dns.capture', 'outbound.exclude-ports') && p.dns.capture.value.kind !== 'off') {
+    const r = p.outbound.excludePorts.value.find((x) => x.lo <= 53 && 53 <= x.hi);
+    if (r) report(diag('dns-port-excluded', orUndef(r.span)));
+  }
+
   // Interfaces.
   for (const i of p.interfaces.reroute.value) {
     if (p.interfaces.exclude.value.some((e) => e.name === i.name && e.prefix === i.prefix)) {
