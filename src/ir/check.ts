@@ -54,6 +54,7 @@ export function checkRuleSet(rs: RuleSet): IrProblem[] {
         if ((a.kind === 'redirect' || a.kind === 'dnat') && (t.name !== 'nat' && !(t.family === 'inet' || hs.length === 0)) ) bad(`${a.kind} outside the nat table`);
         if ((a.kind === 'redirect' || a.kind === 'dnat') && hs.some((h) => h !== 'prerouting' && h !== 'output')) bad(`${a.kind} reached from ${hs.join('/')}: valid only in PREROUTING and OUTPUT`);
         if (a.kind === 'redirect' && !r.matches.some((x) => x.kind === 'protocol' && !x.neg)) bad('redirect needs a protocol match');
+        if (a.kind === 'tproxy' && !r.matches.some((x) => x.kind === 'protocol' && !x.neg && (x.protocol === 'tcp' || x.protocol === 'udp'))) bad('TPROXY needs a tcp or udp protocol match');
         if (a.kind === 'tproxy' && (t.name !== 'mangle' && t.family !== 'inet')) bad('TPROXY outside the mangle table');
         if (a.kind === 'tproxy' && hs.some((h) => h !== 'prerouting')) bad(`TPROXY reached from ${hs.join('/')}: valid only in PREROUTING`);
         if (a.kind === 'ct-zone' && t.name !== 'raw' && t.family !== 'inet') bad('CT outside the raw table');

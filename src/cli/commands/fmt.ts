@@ -103,8 +103,10 @@ input, 3 usage error.`,
           all.push(diag('file-unreadable', undefined, { path: dest, reason: 'it already exists; not overwritten' }));
           continue;
         }
-        if (dest !== file || r.text !== text) writeFileSync(dest, r.text);
-        if (values.verbose) io.out(`wrote ${dest}\n`);
+        if (dest !== file || r.text !== text) {
+          writeFileSync(dest, r.text);
+          if (values.verbose) io.out(`wrote ${dest}\n`);
+        } else if (values.verbose) io.out(`unchanged: ${file}\n`);
       } else {
         io.out(r.text);
       }
