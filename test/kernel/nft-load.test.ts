@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { emitNftables } from '../../backends/nftables/emit.js';
 import { importNftables } from '../../backends/nftables/import.js';
 import { NFT_VERSIONS } from '../../backends/nftables/versions.js';
 import { validateNft } from '../../backends/nftables/schema.js';
-import { loadFile } from '../../src/load.js';
+import { loadFile, loadText } from '../../src/load.js';
 import { lower } from '../../src/lower/lower.js';
 import { equivalent } from '../../src/verify/engine.js';
 import { rulesSide } from '../../src/verify/sides.js';
@@ -29,6 +29,27 @@ describe(`nftables backend on a real kernel (nft ${installed}; targets ${version
   it('tests at least the default target', () => {
     expect(versions).toContain('1.0.6');
   });
+  it('re-applying a changed policy with named sets leaves exactly the new sets (nft 1.0.6: add + flush)', () => {
+    const pol = (first: number) =>
+      loadText('sets.intercept', `policy sets {\n  inbound { capture ports * }\n  outbound {\n    capture cidrs *\n    exclude ports ${Array.from({ length: 40 }, (_, i) => first + i * 2).join(', ')}\n    exclude cidrs ${Array.from({ length: 20 }, (_, i) => `10.${first % 200}.${i}.0/24`).join(', ')}\n  }\n}\n`, 'intercept').policy!;
+    const a = lower(pol(20000));
+    const b = lower(pol(30001));
+    const fa = join(dir, 'sets-a.json');
+    const fb = join(dir, 'sets-b.json');
+    writeFileSync(fa, emitNftables(a, { nftVersion: '1.0.6', comments: true, counters: false }));
+    writeFileSync(fb, emitNftables(b, { nftVersion: '1.0.6', comments: true, counters: false }));
+    expect(readFileSync(fa, 'utf8')).toMatch(/"set": \{/);
+    withNetns((ns) => {
+      expect(run(ns, 'nft', ['-j', '-f', fa]).status).toBe(0);
+      const r = run(ns, 'nft', ['-j', '-f', fb]);
+      expect(r.status, r.stderr).toBe(0);
+      const back = importNftables(run(ns, 'nft', ['-j', 'list', 'ruleset']).stdout, 'sets listing');
+      expect(back.diagnostics.map((d) => d.message)).toEqual([]);
+      const eq = equivalent(rulesSide('IR of B', b), rulesSide('kernel listing', back.ruleset!));
+      expect(eq.result, eq.counterexample ? packetText(eq.counterexample.packet) : eq.reason).toBe('equal');
+    });
+  }, 60_000);
+
   for (const spec of specs) {
     for (const v of versions) {
       it(`specs/${spec} for nft ${v}: loads, re-applies without duplicates, lists back equal to the IR`, () => {
