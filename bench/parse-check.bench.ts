@@ -65,7 +65,7 @@ export function generatePolicy(lines: number): string {
   const lists: ListSpec[] = [
     { block: 'inbound', head: 'exclude ports', share: 0.2, perLine: 8, item: port(16000), cap: 24000 },
     { block: 'outbound', head: 'exclude cidrs', share: 0.3, perLine: 4, item: cidr, cap: 65536 },
-    { block: 'outbound', head: 'exclude ports', share: 0.15, perLine: 6, item: port(1), cap: 7999 },
+    { block: 'outbound', head: 'exclude ports', share: 0.15, perLine: 6, item: port(101), cap: 7999 }, // above 53: DNS capture is on
     { block: 'outbound', head: 'exclude groups', share: 0.1, perLine: 8, item: gid, cap: 1e9 },
     { block: 'dns', head: 'capture servers', share: 0.15, perLine: 4, item: addr, cap: 65536 },
     { block: 'interfaces', head: 'exclude', share: 0.1, perLine: 6, item: iface, cap: 1e9 },
