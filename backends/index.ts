@@ -36,23 +36,22 @@ export interface Backend {
   reimport(text: string, path: string): { ruleset?: RuleSet; diagnostics: Diagnostic[]; also?: { label: string; ruleset: RuleSet }[]; routing?: RuleSet['routing'] };
 }
 
+/** iptables-restore text of one family (the two files iptables keeps apart). */
+function iptablesBackend(family: Family): Backend {
+  const tool = family === 'ipv4' ? 'iptables' : 'ip6tables';
+  return {
+    name: tool,
+    description: `${tool}-restore input (${family === 'ipv4' ? 'IPv4' : 'IPv6'})`,
+    extension: `${tool}.rules`,
+    family,
+    emit: (rs, opts) => emitIptables(rs, family, opts),
+    reimport: (text, path) => importIptables(new SourceFile(path, text), family),
+  };
+}
+
 export const backends: Backend[] = [
-  {
-    name: 'iptables',
-    description: 'iptables-restore input (IPv4)',
-    extension: 'iptables.rules',
-    family: 'ipv4',
-    emit: (rs, opts) => emitIptables(rs, 'ipv4', opts),
-    reimport: (text, path) => importIptables(new SourceFile(path, text), 'ipv4'),
-  },
-  {
-    name: 'ip6tables',
-    description: 'ip6tables-restore input (IPv6)',
-    extension: 'ip6tables.rules',
-    family: 'ipv6',
-    emit: (rs, opts) => emitIptables(rs, 'ipv6', opts),
-    reimport: (text, path) => importIptables(new SourceFile(path, text), 'ipv6'),
-  },
+  iptablesBackend('ipv4'),
+  iptablesBackend('ipv6'),
   {
     name: 'nftables',
     description: 'nft -j -f input (libnftables JSON, one inet table for IPv4 and IPv6)',

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emitIptables } from '../backends/iptables/emit.js';
-import type { Io } from '../src/cli/io.js';
-import { run } from '../src/cli/run.js';
+import { cliOutErr } from './helpers.js';
 import type { RuleSet } from '../src/ir/types.js';
 import { loadFile, loadText } from '../src/load.js';
 import { lower } from '../src/lower/lower.js';
@@ -13,13 +12,7 @@ import { corpusRoot } from '../src/tools/istio-corpus.js';
 import { battery } from '../src/verify/battery.js';
 import { compareOn, packetText } from '../src/verify/compare.js';
 
-function cli(...argv: string[]): { code: number; out: string; err: string } {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => void (out += s), err: (s) => void (err += s), color: false };
-  const code = run(argv, io);
-  return { code, out, err };
-}
+const cli = cliOutErr;
 
 const STACK = /^\s+at .+[:(]/m;
 const SPEC = 'specs/istio-sidecar.intercept';

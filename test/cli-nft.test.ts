@@ -6,21 +6,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emitNftables } from '../backends/nftables/emit.js';
 import { validateNft } from '../backends/nftables/schema.js';
-import type { Io } from '../src/cli/io.js';
-import { run } from '../src/cli/run.js';
+import { cliOutErr } from './helpers.js';
 import { loadFile } from '../src/load.js';
 import { lower } from '../src/lower/lower.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type J = any;
 
-function cli(...argv: string[]): { code: number; out: string; err: string } {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => void (out += s), err: (s) => void (err += s), color: false };
-  const code = run(argv, io);
-  return { code, out, err };
-}
+const cli = cliOutErr;
 
 const SPEC = 'specs/istio-sidecar.intercept';
 const TPROXY = 'specs/istio-tproxy.intercept';

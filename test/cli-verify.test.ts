@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restrictTo } from '../backends/index.js';
 import { importIptables } from '../backends/iptables/import.js';
-import type { Io } from '../src/cli/io.js';
-import { run } from '../src/cli/run.js';
+import { cliOutErr } from './helpers.js';
 import type { RuleSet } from '../src/ir/types.js';
 import { loadFile } from '../src/load.js';
 import { lower } from '../src/lower/lower.js';
@@ -18,13 +17,7 @@ import { SourceFile } from '../src/source.js';
 import { sameOutcome } from '../src/verify/compare.js';
 import { corpusRoot } from '../src/tools/istio-corpus.js';
 
-function cli(...argv: string[]): { code: number; out: string; err: string } {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => void (out += s), err: (s) => void (err += s), color: false };
-  const code = run(argv, io);
-  return { code, out, err };
-}
+const cli = cliOutErr;
 
 const SPEC = 'specs/istio-sidecar.intercept';
 const CORPUS = join(corpusRoot(), 'corpus', 'istio-kernel', 'iptables-save', 'inbound-ports-wildcard.v4.legacy.txt');

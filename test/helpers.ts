@@ -46,6 +46,12 @@ export function cli(...argv: string[]): { code: number; stdout: string; stderr: 
   return { code, stdout: io.stdout, stderr: io.stderr };
 }
 
+/** The same, with the streams named out and err (the compile/verify/nft tests' spelling). */
+export function cliOutErr(...argv: string[]): { code: number; out: string; err: string } {
+  const r = cli(...argv);
+  return { code: r.code, out: r.stdout, err: r.stderr };
+}
+
 /** A scratch directory under the OS temp dir, removed by the returned cleanup. */
 export function scratchDir(prefix = 'meshcap-test-'): { dir: string; write(name: string, text: string): string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -65,23 +65,25 @@ remove_nft() {
   if nft list table inet "$NFT_TABLE" >/dev/null 2>&1; then run nft delete table inet "$NFT_TABLE"; fi
 }
 
+# TPROXY's policy routing for family $1 (4 or 6), when the policy has it for that family.
+tproxy_on() {
+  if [ "$1" = 4 ]; then [ -n "$TPROXY_V4" ]; else [ -n "$TPROXY_V6" ]; fi
+}
+has_tproxy_rule() {
+  ip -"$1" rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"
+}
+
 routing_add() {
-  if [ -n "$TPROXY_V4" ]; then
-    if ! ip -4 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; then
-      run ip -4 rule add fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"
-      : >"$TMP/added.rule4"
+  for fam in 4 6; do
+    tproxy_on "$fam" || continue
+    if [ "$fam" = 4 ]; then everything=0.0.0.0/0; else everything=::/0; fi
+    if ! has_tproxy_rule "$fam"; then
+      run ip -"$fam" rule add fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"
+      : >"$TMP/added.rule$fam"
     fi
-    if ! ip -4 route show table "$TPROXY_TABLE" 2>/dev/null | grep -q '^local default dev lo'; then : >"$TMP/added.route4"; fi
-    run ip -4 route replace local 0.0.0.0/0 dev lo table "$TPROXY_TABLE"
-  fi
-  if [ -n "$TPROXY_V6" ]; then
-    if ! ip -6 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; then
-      run ip -6 rule add fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"
-      : >"$TMP/added.rule6"
-    fi
-    if ! ip -6 route show table "$TPROXY_TABLE" 2>/dev/null | grep -q '^local default dev lo'; then : >"$TMP/added.route6"; fi
-    run ip -6 route replace local ::/0 dev lo table "$TPROXY_TABLE"
-  fi
+    if ! ip -"$fam" route show table "$TPROXY_TABLE" 2>/dev/null | grep -q '^local default dev lo'; then : >"$TMP/added.route$fam"; fi
+    run ip -"$fam" route replace local "$everything" dev lo table "$TPROXY_TABLE"
+  done
   for a in $LO_ADDRS; do
     if ! ip -6 addr show dev lo | grep -q "inet6 $a/128"; then
       run ip -6 addr add "$a/128" dev lo
@@ -92,30 +94,24 @@ routing_add() {
 
 # Undo only what this run of apply added (a failed apply must leave the node as it was).
 routing_undo() {
-  if [ -f "$TMP/added.rule4" ]; then ip -4 rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"; fi
-  if [ -f "$TMP/added.route4" ]; then ip -4 route flush table "$TPROXY_TABLE"; fi
-  if [ -f "$TMP/added.rule6" ]; then ip -6 rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"; fi
-  if [ -f "$TMP/added.route6" ]; then ip -6 route flush table "$TPROXY_TABLE"; fi
+  for fam in 4 6; do
+    if [ -f "$TMP/added.rule$fam" ]; then ip -"$fam" rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"; fi
+    if [ -f "$TMP/added.route$fam" ]; then ip -"$fam" route flush table "$TPROXY_TABLE"; fi
+  done
   if [ -f "$TMP/added.lo" ]; then
     while read -r a; do ip -6 addr del "$a/128" dev lo; done <"$TMP/added.lo"
   fi
 }
 
 routing_remove() {
-  if [ -n "$TPROXY_V4" ]; then
-    while ip -4 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; do
-      run ip -4 rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE" || break
+  for fam in 4 6; do
+    tproxy_on "$fam" || continue
+    while has_tproxy_rule "$fam"; do
+      run ip -"$fam" rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE" || break
       [ "$DRY_RUN" = 1 ] && break
     done
-    run ip -4 route flush table "$TPROXY_TABLE" 2>/dev/null || true
-  fi
-  if [ -n "$TPROXY_V6" ]; then
-    while ip -6 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; do
-      run ip -6 rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE" || break
-      [ "$DRY_RUN" = 1 ] && break
-    done
-    run ip -6 route flush table "$TPROXY_TABLE" 2>/dev/null || true
-  fi
+    run ip -"$fam" route flush table "$TPROXY_TABLE" 2>/dev/null || true
+  done
   for a in $LO_ADDRS; do
     if ip -6 addr show dev lo | grep -q "inet6 $a/128"; then run ip -6 addr del "$a/128" dev lo; fi
   done
@@ -206,12 +202,9 @@ check_rules() {
         done
       done ;;
   esac
-  if [ -n "$TPROXY_V4" ] && ! ip -4 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; then
-    say "the IPv4 tproxy routing rule is missing"; ok=1
-  fi
-  if [ -n "$TPROXY_V6" ] && ! ip -6 rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"; then
-    say "the IPv6 tproxy routing rule is missing"; ok=1
-  fi
+  for fam in 4 6; do
+    if tproxy_on "$fam" && ! has_tproxy_rule "$fam"; then say "the IPv$fam tproxy routing rule is missing"; ok=1; fi
+  done
   for a in $LO_ADDRS; do
     if ! ip -6 addr show dev lo | grep -q "inet6 $a/128"; then say "$a is not on lo"; ok=1; fi
   done
