@@ -27,6 +27,12 @@ export interface Packet {
   ctstate: CtState;
   /** The packet belongs to a transparent socket (`-m socket --transparent`). */
   transparentSocket?: boolean;
+  /**
+   * A packet the pod sent to itself, coming back in through `lo` (PREROUTING, INPUT). Its
+   * connection's NAT was bound in OUTPUT, so NAT chains do not run for it again, although
+   * the connection is still new (netfilter-facts §1.4; seen in the kernel oracle).
+   */
+  looped?: boolean;
 }
 
 export interface Outcome {
@@ -55,7 +61,7 @@ export type PacketProblem = { path: string; message: string };
 
 const PROTOCOLS: Protocol[] = ['tcp', 'udp', 'icmp', 'icmpv6', 'sctp'];
 const STATES: CtState[] = ['new', 'established', 'related', 'invalid', 'untracked'];
-const KEYS = new Set(['hook', 'family', 'protocol', 'src', 'dst', 'sport', 'dport', 'iif', 'oif', 'uid', 'gid', 'mark', 'ctmark', 'ctstate', 'transparentSocket']);
+const KEYS = new Set(['hook', 'family', 'protocol', 'src', 'dst', 'sport', 'dport', 'iif', 'oif', 'uid', 'gid', 'mark', 'ctmark', 'ctstate', 'transparentSocket', 'looped']);
 
 /**
  * Check and complete a packet given as JSON. Defaults: sport 40000, mark 0, ctmark 0,
@@ -119,7 +125,8 @@ export function normalizePacket(raw: unknown): { packet?: Packet; problems: Pack
   };
   const ctstate = o.ctstate ?? 'new';
   if (!STATES.includes(ctstate as CtState)) bad('$.ctstate', `ctstate is one of ${STATES.join(', ')}`);
-  if (o.transparentSocket !== undefined && typeof o.transparentSocket !== 'boolean') bad('$.transparentSocket', 'transparentSocket is true or false');
+  for (const k of ['transparentSocket', 'looped']) if (o[k] !== undefined && typeof o[k] !== 'boolean') bad(`$.${k}`, `${k} is true or false`);
+  if (o.looped && hook !== 'prerouting') bad('$.looped', "looped describes a packet coming back in through lo: hook 'prerouting'");
   const hasPorts = protocol === 'tcp' || protocol === 'udp' || protocol === 'sctp';
   const dport = int('dport', hasPorts ? undefined : 0, 65535);
   if (hasPorts && o.dport === undefined) bad('$.dport', `dport is required for ${String(protocol)}`);
@@ -143,6 +150,7 @@ export function normalizePacket(raw: unknown): { packet?: Packet; problems: Pack
   if (uid !== undefined) packet.uid = uid;
   if (gid !== undefined) packet.gid = gid;
   if (o.transparentSocket) packet.transparentSocket = true;
+  if (o.looped) packet.looped = true;
   return problems.length ? { problems } : { packet, problems };
 }
 

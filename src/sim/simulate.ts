@@ -21,6 +21,8 @@ export interface TraceStep {
 export interface SimResult {
   outcome: Outcome;
   path: TraceStep[];
+  /** The packet as it leaves the last chain (marks and connection mark as set on the way). */
+  packet?: Packet;
 }
 
 // Address parsing is the hot path of the simulator; cache both directions.
@@ -306,8 +308,9 @@ export function simulate(rs: RuleSet, packet: Packet, find: RuleFinder = scanFin
   };
   for (const hook of hookPath[packet.hook]) {
     for (const { table, chain } of baseChainsFor(rs, packet.family, hook)) {
-      // NAT chains see only the first packet of a connection.
-      if (chain.base!.type === 'nat' && packet.ctstate !== 'new') continue;
+      // NAT chains see only the first packet of a connection, and only once: a packet the
+      // pod sent to itself does not meet them again when it comes back in through lo.
+      if (chain.base!.type === 'nat' && (packet.ctstate !== 'new' || packet.looped)) continue;
       // One NAT binding per connection and direction: after a redirect, later nat
       // chains of the same hook do not run again for it.
       if (chain.base!.type === 'nat' && st.outcome.redirect && (hook === 'output' || hook === 'prerouting')) continue;
@@ -315,10 +318,10 @@ export function simulate(rs: RuleSet, packet: Packet, find: RuleFinder = scanFin
       if (v === 'drop') {
         st.outcome.verdict = 'drop';
         st.outcome.mark = st.packet.mark;
-        return { outcome: st.outcome, path: st.path };
+        return { outcome: st.outcome, path: st.path, packet: st.packet };
       }
     }
   }
   st.outcome.mark = st.packet.mark >>> 0;
-  return { outcome: st.outcome, path: st.path };
+  return { outcome: st.outcome, path: st.path, packet: st.packet };
 }

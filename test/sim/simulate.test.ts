@@ -178,6 +178,27 @@ describe('nat chains see only the first packet of a connection (facts §1.4)', (
   }
 });
 
+describe('a packet the pod sent to itself meets nat once (kernel oracle)', () => {
+  const rs = RS(
+    T('nat', [base('nat', 'prerouting', [R({ kind: 'redirect', port: 15006 }, tcp)])]),
+    T('mangle', [base('mangle', 'prerouting', [R(setMark(7))])]),
+  );
+  const looped = pkt({ hook: 'prerouting', iif: 'lo', src: '10.1.0.5', dst: '10.1.0.5', looped: true });
+  it('coming back in through lo it skips nat PREROUTING but not mangle', () => {
+    const r = simulate(rs, looped);
+    expect(r.outcome.redirect).toBeNull();
+    expect(r.outcome.mark).toBe(7);
+  });
+  it('the same packet arriving from outside is redirected', () => {
+    expect(simulate(rs, { ...looped, looped: undefined, iif: 'eth0' }).outcome.redirect).toEqual({ port: 15006 });
+  });
+  it('trace packets take looped, on prerouting only', () => {
+    expect(normalizePacket({ hook: 'prerouting', src: '10.1.0.5', dst: '10.1.0.5', dport: 80, iif: 'lo', looped: true }).packet?.looped).toBe(true);
+    expect(normalizePacket({ hook: 'output', src: '10.1.0.5', dst: '10.1.0.5', dport: 80, looped: true }).problems.map((p) => p.path)).toEqual(['$.looped']);
+    expect(normalizePacket({ hook: 'prerouting', src: '10.1.0.5', dst: '10.1.0.5', dport: 80, looped: 'yes' }).problems.map((p) => p.path)).toEqual(['$.looped']);
+  });
+});
+
 // ---- §1.5 / §1.6 REDIRECT and TPROXY outcomes ----------------------------------------------
 describe('REDIRECT and TPROXY (facts §1.5, §1.6)', () => {
   it('REDIRECT records the port, accepts and ends the chain', () => {

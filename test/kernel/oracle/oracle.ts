@@ -1,0 +1,184 @@
+// One kernel oracle case: a compiled policy, loaded by one backend and firewall flavour into a
+// fresh pod namespace, every planned probe sent for real, and each probe's landing compared
+// with the simulator's (expect.ts) over the rules read back from the very text that was loaded.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importShell } from '../../../backends/shell/import.js';
+import { compile, type Artifact } from '../../../src/compile/pipeline.js';
+import type { Routing, RuleSet } from '../../../src/ir/types.js';
+import { endpoint, expectLanding, type Expected } from './expect.js';
+import { Agent, createLab, destroyLab, inNs, type Lab } from './lab.js';
+import { planProbes, type Plan, type Probe } from './plan.js';
+
+export interface Flavour {
+  /** The summary's name: backend, and for iptables and the script the firewall it drives. */
+  name: string;
+  backend: 'iptables' | 'nftables' | 'shell';
+}
+
+export const FLAVOURS: Flavour[] = [
+  { name: 'iptables (legacy)', backend: 'iptables' },
+  { name: 'iptables (nft)', backend: 'iptables' },
+  { name: 'nftables', backend: 'nftables' },
+  { name: 'shell (iptables-legacy)', backend: 'shell' },
+  { name: 'shell (iptables-nft)', backend: 'shell' },
+  { name: 'shell (nftables)', backend: 'shell' },
+];
+
+const workDir = mkdtempSync(join(tmpdir(), 'meshcap-oracle-'));
+
+export interface Compiled {
+  label: string;
+  ir: RuleSet;
+  artifacts: Map<string, Artifact>;
+}
+
+/** Compile a policy file for every backend (the reimport pass reads each artifact back). */
+export function compileForOracle(label: string, file: string): Compiled {
+  const ctx = compile(file, { backends: ['iptables', 'ip6tables', 'nftables', 'shell'], verify: false });
+  const problems = [...ctx.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), ...ctx.failures];
+  if (problems.length || !ctx.ir) throw new Error(`${label} does not compile: ${problems.join('; ')}`);
+  return { label, ir: ctx.ir, artifacts: new Map(ctx.artifacts.map((a) => [a.backend.name, a])) };
+}
+
+interface Loaded {
+  /** The rules the simulator runs: the loaded text read back by meshcap's own importer. */
+  rs: RuleSet;
+  routing?: Routing;
+  /** Files holding exactly what was loaded (printed with a disagreement). */
+  files: string[];
+}
+
+function fileFor(c: Compiled, flavour: Flavour, suffix: string, text: string): string {
+  const f = join(workDir, `${c.label.replace(/[^\w.-]+/g, '_')}.${flavour.name.replace(/[^\w.-]+/g, '_')}.${suffix}`);
+  writeFileSync(f, text);
+  return f;
+}
+
+async function load(lab: Lab, c: Compiled, flavour: Flavour): Promise<Loaded> {
+  const get = (name: string) => {
+    const a = c.artifacts.get(name);
+    if (!a?.reimported) throw new Error(`${c.label}: no ${name} artifact read back`);
+    return a;
+  };
+  const must = async (what: string, p: ReturnType<typeof inNs>) => {
+    const r = await p;
+    if (r.status !== 0) throw new Error(`${c.label} ${flavour.name}: ${what} failed (${r.status}): ${r.stderr.trim()}`);
+  };
+  if (flavour.backend === 'iptables') {
+    const kind = flavour.name.includes('legacy') ? 'legacy' : 'nft';
+    const v4 = get('iptables');
+    const v6 = get('ip6tables');
+    await must(`iptables-${kind}-restore`, inNs(lab.pod, `iptables-${kind}-restore`, [], v4.text));
+    await must(`ip6tables-${kind}-restore`, inNs(lab.pod, `ip6tables-${kind}-restore`, [], v6.text));
+    const rs = { name: c.label, tables: [...v4.reimported!.tables, ...v6.reimported!.tables], routing: { loopbackAddresses: [] } };
+    return { rs, files: [fileFor(c, flavour, 'v4.rules', v4.text), fileFor(c, flavour, 'v6.rules', v6.text)] };
+  }
+  if (flavour.backend === 'nftables') {
+    const a = get('nftables');
+    const f = fileFor(c, flavour, 'nft.json', a.text);
+    await must('nft -j -f', inNs(lab.pod, 'nft', ['-j', '-f', f]));
+    return { rs: a.reimported!, files: [f] };
+  }
+  const a = get('shell');
+  const fw = /\((.*)\)/.exec(flavour.name)![1];
+  const f = fileFor(c, flavour, 'sh', a.text);
+  await must(`the script's apply (${fw})`, inNs(lab.pod, 'env', [`MESHCAP_FIREWALL=${fw}`, 'sh', f, 'apply']));
+  const r = importShell(a.text, f);
+  const rs = fw === 'nftables' ? r.nftables : r.iptables;
+  if (!rs) throw new Error(`${c.label}: the script has no ${fw} payload`);
+  return { rs, routing: r.routing, files: [f] };
+}
+
+interface Arrival {
+  proto: 'tcp' | 'udp';
+  port: number;
+  token: string;
+  orig?: [string, number];
+  local?: [string, number];
+  peer?: [string, number];
+  error?: string;
+}
+
+export interface CaseResult {
+  label: string;
+  flavour: string;
+  probes: number;
+  agree: number;
+  disagreements: string[];
+  ms: number;
+}
+
+function observed(host: string, arrivals: Arrival[]): string[] {
+  return arrivals.map((a) => (a.proto === 'tcp' ? `${host} tcp/${a.port} orig ${endpoint(a.orig![0], a.orig![1])}` : `${host} udp/${a.port}`));
+}
+
+function explain(p: Probe, exp: Expected, seen: string, status: string, loaded: Loaded): string {
+  const lines = [
+    `probe #${p.id}: ${p.why}`,
+    `  ${p.dir} ${p.proto} ${endpoint(p.src, p.sport)} -> ${endpoint(p.dst, p.dport)}${p.uid !== undefined ? ` uid=${p.uidName ?? p.uid} gid=${p.gidName ?? p.gid}` : ''} via ${p.podIf}`,
+    `  kernel:    ${seen} (client: ${status})`,
+    `  simulator: ${exp.landing} (${exp.reason})`,
+  ];
+  for (const pass of exp.passes) {
+    lines.push(`  simulator trace, ${pass.label}:`);
+    for (const s of pass.result.path) lines.push(`    ${s.family} ${s.table} ${s.chain} #${s.index}: ${s.effect}${s.rule?.origin.purpose ? `  [${s.rule.origin.purpose}]` : ''}`);
+  }
+  lines.push(`  rules: ${loaded.files.join(', ')}`);
+  return lines.join('\n');
+}
+
+/** Run one policy through one flavour: a fresh lab, load, listen, probe, compare, tear down. */
+export async function runCase(c: Compiled, flavour: Flavour, opts: { plan?: Plan; sabotage?: (rs: RuleSet) => RuleSet } = {}): Promise<CaseResult> {
+  const plan = opts.plan ?? planProbes(c.ir);
+  const t0 = performance.now();
+  const lab = await createLab(plan.extraIfs, plan.peerTargets, plan.names);
+  const agents: Agent[] = [];
+  try {
+    const loaded = await load(lab, c, flavour);
+    const pod = await Agent.start(lab.pod);
+    agents.push(pod);
+    const peer = await Agent.start(lab.peer);
+    agents.push(peer);
+    await pod.request({ cmd: 'listen', tcp: plan.tcpPorts, udp: plan.udpPorts, transparent: plan.transparent });
+    await peer.request({ cmd: 'listen', tcp: plan.tcpPorts, udp: plan.udpPorts });
+    const strip = (p: Probe) => ({ id: p.id, proto: p.proto, family: p.family, src: p.src, sport: p.sport, dst: p.dst, dport: p.dport, uid: p.uid, gid: p.gid });
+    const [outR, inR] = await Promise.all([
+      pod.request<{ results: { id: number; status: string }[] }>({ cmd: 'probe', probes: plan.probes.filter((p) => p.dir === 'out').map(strip), timeout: 2 }),
+      peer.request<{ results: { id: number; status: string }[] }>({ cmd: 'probe', probes: plan.probes.filter((p) => p.dir === 'in').map(strip), timeout: 2 }),
+    ]);
+    // Datagrams have no answer: give the last ones time to arrive.
+    await new Promise((r) => setTimeout(r, 300));
+    const status = new Map([...outR.results, ...inR.results].map((r) => [r.id, r.status]));
+    const byToken = new Map<string, string[]>();
+    for (const [host, agent] of [
+      ['pod', pod],
+      ['peer', peer],
+    ] as const) {
+      const { arrivals } = await agent.request<{ arrivals: Arrival[] }>({ cmd: 'arrivals' });
+      for (const a of arrivals) {
+        const key = a.token || `(no token: ${a.error ?? '?'})`;
+        byToken.set(key, [...(byToken.get(key) ?? []), ...observed(host, [a])]);
+      }
+    }
+    // `sabotage` hands the simulator other rules than the kernel's: the control that shows a
+    // wrong model is caught.
+    const w = { rs: opts.sabotage ? opts.sabotage(loaded.rs) : loaded.rs, routing: loaded.routing, plan };
+    const disagreements: string[] = [];
+    let agree = 0;
+    for (const p of plan.probes) {
+      const exp = expectLanding(w, p);
+      const seen = (byToken.get(`token ${p.id}`) ?? []).sort().join(' + ') || 'nothing';
+      byToken.delete(`token ${p.id}`);
+      if (process.env.MESHCAP_ORACLE_DUMP) process.stdout.write(`${flavour.name} #${p.id} ${p.why}: ${seen} | ${exp.landing}\n`);
+      if (seen === exp.landing) agree++;
+      else disagreements.push(explain(p, exp, seen, status.get(p.id) ?? '?', loaded));
+    }
+    for (const [token, where] of byToken) disagreements.push(`an arrival no probe explains: '${token}' at ${where.join(', ')}`);
+    return { label: c.label, flavour: flavour.name, probes: plan.probes.length, agree, disagreements, ms: performance.now() - t0 };
+  } finally {
+    await Promise.all(agents.map((a) => a.stop()));
+    await destroyLab(lab);
+  }
+}
