@@ -397,6 +397,13 @@ describe('meshcap import istio-iptables', () => {
     expect(env.err).toMatch(/istio-unknown-flag[\s\S]*ISTIO_INBOUND_PORTS/);
   });
 
+  it('a --name that cannot be a policy name is a usage error (exit 3), not a broken policy', () => {
+    const r = cli('import', 'istio-iptables', '--name', 'ipv6-dns-outbound-owner-groups-exclude', '--', '-p', '15001');
+    expect(r.code).toBe(3);
+    expect(r.out).toBe('');
+    expect(r.err).toContain("--name 'ipv6-dns-outbound-owner-groups-exclude' is not a usable policy name");
+  });
+
   it('--dry-run is accepted and reported as ignored', () => {
     const r = cli('import', 'istio-iptables', '--', ...flags, '--dry-run');
     expect(r.code, r.err).toBe(0);

@@ -8,7 +8,8 @@ import type { Span } from '../source.js';
 import { defaultPolicy } from './defaults.js';
 import { blockIds, blocks, blockSpec, matchStatement, topLevel, type BlockSpec, type StatementSpec } from './schema.js';
 
-const POLICY_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+/** A policy name: it becomes the nftables table name. */
+export const POLICY_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 
 export interface ResolvedStatement {
   spec: StatementSpec;

@@ -4,6 +4,7 @@ import { configFromFlags, configFromJson, policyFromConfig } from '../../import/
 import { loadText } from '../../load.js';
 import { parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
+import { POLICY_NAME_RE } from '../../language/build.js';
 import { report } from '../report.js';
 import { formatText } from './fmt.js';
 import type { Command } from './command.js';
@@ -43,6 +44,7 @@ Options:
     const to = (values.to as string | undefined) ?? 'intercept';
     if (to !== 'intercept' && to !== 'yaml') throw new UsageError('--to must be intercept or yaml');
     const name = (values.name as string | undefined) ?? 'istio';
+    if (!POLICY_NAME_RE.test(name)) throw new UsageError(`--name '${name}' is not a usable policy name: 1-32 characters, letters, digits, - and _, starting with a letter`);
     const env: Record<string, string> = {};
     for (const e of (values.env as string[] | undefined) ?? []) {
       const eq = e.indexOf('=');

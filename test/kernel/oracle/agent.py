@@ -30,6 +30,7 @@ IPV6_TRANSPARENT = 75
 
 arrivals = []
 servers = []
+udp_sockets = []
 
 
 def fam(family):
@@ -95,13 +96,28 @@ async def handle_tcp(conn, peer, family, port):
         conn.close()
 
 
+def record_datagram(port, data, addr):
+    arrivals.append({'proto': 'udp', 'port': port, 'token': data.decode(errors='replace').strip(),
+                     'peer': [addr[0], addr[1]]})
+
+
 class UdpRecorder(asyncio.DatagramProtocol):
     def __init__(self, port):
         self.port = port
 
     def datagram_received(self, data, addr):
-        arrivals.append({'proto': 'udp', 'port': self.port, 'token': data.decode(errors='replace').strip(),
-                         'peer': [addr[0], addr[1]]})
+        record_datagram(self.port, data, addr)
+
+
+def drain_udp():
+    # A datagram the kernel has queued but the event loop has not read yet still counts.
+    for s, port in udp_sockets:
+        while True:
+            try:
+                data, addr = s.recvfrom(200)
+            except (BlockingIOError, InterruptedError):
+                break
+            record_datagram(port, data, addr[:2])
 
 
 async def listen(msg):
@@ -117,6 +133,7 @@ async def listen(msg):
         for family in (socket.AF_INET, socket.AF_INET6):
             s = wildcard_socket(family, socket.SOCK_DGRAM, port, port in transparent)
             await loop.create_datagram_endpoint(lambda p=port: UdpRecorder(p), sock=s)
+            udp_sockets.append((s, port))
     return {'ok': True}
 
 
@@ -193,6 +210,7 @@ async def main():
             elif cmd == 'probe':
                 answer = await probe(msg)
             elif cmd == 'arrivals':
+                drain_udp()
                 answer = {'arrivals': list(arrivals)}
             elif cmd == 'quit':
                 out.write(json.dumps({'ok': True}) + '\n')

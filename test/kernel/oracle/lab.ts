@@ -3,7 +3,7 @@
 // (agent.py) per namespace listens and sends probes. Everything is deleted afterwards,
 // also when a case fails.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -192,6 +192,12 @@ export async function destroyLab(lab: Lab): Promise<void> {
   await exec('ip', ['netns', 'del', lab.pod]);
   await exec('ip', ['netns', 'del', lab.peer]);
   rmSync(`/etc/netns/${lab.pod}`, { recursive: true, force: true });
+  // Leave no empty /etc/netns behind if we made it.
+  try {
+    rmdirSync('/etc/netns');
+  } catch {
+    /* not empty, or not there */
+  }
 }
 
 export function inNs(ns: string, cmd: string, args: string[], input?: string): Promise<Exec> {
