@@ -233,11 +233,15 @@ describe('check --format', () => {
     expect(JSON.parse(r.stdout)).toEqual({ diagnostics: [] });
   });
 
-  it('json: an unreadable file has no range', () => {
-    const r = cli('check', '--format', 'json', join(scratch.dir, 'missing.yaml'));
+  it('an unreadable file: named in every format, with no range', () => {
+    const missing = join(scratch.dir, 'missing.yaml');
+    const r = cli('check', '--format', 'json', missing);
     expect(r.code).toBe(2);
     const out = JSON.parse(r.stdout) as { diagnostics: { code: string; file: unknown; range: unknown }[] };
-    expect(out.diagnostics).toMatchObject([{ code: 'file-unreadable', file: null, range: null }]);
+    expect(out.diagnostics).toMatchObject([{ code: 'file-unreadable', file: missing, range: null }]);
+    const sarif = JSON.parse(cli('check', '--format', 'sarif', missing).stdout);
+    expect(sarif.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri).toBe(missing);
+    expect(cli('check', '--format', 'github', missing).stdout).toContain(`::error file=${missing},title=file-unreadable::`);
   });
 
   it('sarif: a valid SARIF 2.1.0 log', () => {

@@ -110,6 +110,8 @@ interface TableState {
   chains: Map<string, Chain>;
   builtins: Set<string>;
   jumps: { chain: string; span: Span }[];
+  /** The `*table` line of the block being read. */
+  opened?: Span;
 }
 
 export function importIptables(src: SourceFile, family: Family, name = src.path): ImportResult {
@@ -134,7 +136,16 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
         if (cur) diagnostics.push(diag('rules-syntax', span, { detail: `table ${cur.table.name} has no COMMIT before '${trimmed}'` }));
         if (!BUILTIN_CHAINS[tname]) throw new LineError(diag('rules-syntax', span, { detail: `unknown table '${tname}'` }));
         cur = tables.get(tname);
-        if (!cur) {
+        if (cur) {
+          // iptables-restore (without --noflush) flushes a table at the start of each of its
+          // blocks: a second `*nat` replaces the first one's chains and rules, keeping the
+          // built-in chains' policies until the block's header sets them (seen on 1.8.9,
+          // legacy and nft).
+          for (const c of cur.table.chains) c.rules = [];
+          cur.table.chains = cur.table.chains.filter((c) => cur!.builtins.has(c.name));
+          for (const n of [...cur.chains.keys()]) if (!cur.builtins.has(n)) cur.chains.delete(n);
+          cur.jumps = [];
+        } else {
           const t: Table = { family, name: tname, chains: [] };
           cur = { table: t, chains: new Map(), builtins: new Set(), jumps: [] };
           for (const h of BUILTIN_CHAINS[tname]) {
@@ -145,6 +156,7 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
           }
           tables.set(tname, cur);
         }
+        cur.opened = span;
         return;
       }
       if (trimmed === 'COMMIT') {
@@ -202,7 +214,8 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
     }
     void idx;
   });
-  if (cur) diagnostics.push(diag('rules-syntax', src.span(src.text.length, src.text.length), { detail: `table ${cur.table.name} has no COMMIT` }));
+  // Point at the block's `*table` line: the end of the text is past the last line.
+  if (cur) diagnostics.push(diag('rules-syntax', cur.opened ?? src.span(0, 0), { detail: `table ${cur.table.name} has no COMMIT (its block starts here and runs to the end of the file)` }));
   for (const t of tables.values()) {
     for (const j of t.jumps) if (!t.chains.has(j.chain)) diagnostics.push(diag('rules-missing-chain', j.span, { name: j.chain, table: t.table.name }));
   }

@@ -7,6 +7,8 @@ export interface Diagnostic {
   message: string;
   hint?: string;
   span?: Span;
+  /** The file a diagnostic without a span is about (a file that cannot be read). */
+  file?: string;
 }
 
 export type Args = Record<string, string | number>;
@@ -25,6 +27,8 @@ export function diag(code: Code, span: Span | undefined, args: Args = {}, hint?:
   const filledHint = hintTemplate === undefined ? undefined : fill(hintTemplate, args).trim();
   const d: Diagnostic = { code, severity: entry.severity, message: fill(entry.message, args), span };
   if (filledHint) d.hint = filledHint;
+  // A span-less diagnostic about a path still names its file in every output format.
+  if (!span && typeof args.path === 'string') d.file = args.path;
   return d;
 }
 
@@ -35,8 +39,8 @@ export function hasErrors(ds: readonly Diagnostic[]): boolean {
 /** Stable order: by file, position, then code. */
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
   return ds.sort((a, b) => {
-    const fa = a.span?.file ?? '';
-    const fb = b.span?.file ?? '';
+    const fa = a.span?.file ?? a.file ?? '';
+    const fb = b.span?.file ?? b.file ?? '';
     if (fa !== fb) return fa < fb ? -1 : 1;
     const oa = a.span?.start.offset ?? -1;
     const ob = b.span?.start.offset ?? -1;

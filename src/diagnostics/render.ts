@@ -19,7 +19,7 @@ export function renderText(ds: readonly Diagnostic[], opts: RenderOptions): stri
   const out: string[] = [];
   for (const d of ds) {
     const sevColor = d.severity === 'error' ? '31;1' : d.severity === 'warning' ? '33;1' : '36;1';
-    const where = d.span ? `${d.span.file}:${d.span.start.line}:${d.span.start.col}: ` : '';
+    const where = d.span ? `${d.span.file}:${d.span.start.line}:${d.span.start.col}: ` : d.file ? `${d.file}: ` : '';
     out.push(`${where}${paint(opts.color, sevColor, `${d.severity}[${d.code}]`)}: ${d.message}`);
     const src = d.span ? opts.sources.get(d.span.file) : undefined;
     if (d.span && src) {
@@ -54,7 +54,7 @@ export function toJson(d: Diagnostic) {
     severity: d.severity,
     message: d.message,
     ...(d.hint ? { hint: d.hint } : {}),
-    file: d.span?.file ?? null,
+    file: d.span?.file ?? d.file ?? null,
     range: d.span
       ? {
           start: { line: d.span.start.line, column: d.span.start.col, offset: d.span.start.offset },
@@ -99,7 +99,9 @@ export function renderSarif(ds: readonly Diagnostic[], toolVersion: string): str
             },
           ],
         }
-      : {}),
+      : d.file
+        ? { locations: [{ physicalLocation: { artifactLocation: { uri: d.file } } }] }
+        : {}),
   }));
   const log = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -129,7 +131,7 @@ export function renderGithub(ds: readonly Diagnostic[]): string {
           `endLine=${d.span.end.line}`,
           `endColumn=${d.span.end.col}`,
         );
-      }
+      } else if (d.file) props.unshift(`file=${escProp(d.file)}`);
       return `::${kind} ${props.join(',')}::${esc(d.hint ? `${d.message} (hint: ${d.hint})` : d.message)}`;
     })
     .join('\n') + (ds.length ? '\n' : '');

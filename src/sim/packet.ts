@@ -183,7 +183,8 @@ export function parseCompactPacket(text: string): { packet?: Packet; problems: P
   for (const w of words) {
     const [k, v] = w.split('=', 2);
     if (v === undefined) return { problems: [{ path: '$', message: `expected key=value, found '${w}'` }] };
-    obj[k] = /^\d+$/.test(v) ? Number(v) : v === 'true' ? true : v;
+    // Numbers in decimal or hex (marks are usually written 0x539, as iptables-save prints them).
+    obj[k] = /^(\d+|0x[0-9a-f]+)$/i.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
   }
   return normalizePacket(obj);
 }

@@ -410,15 +410,29 @@ describe('importIptables errors name the line and the code', () => {
     expect(r.diagnostics[0].message).toMatch(/before any '\*table'/);
   });
 
-  it('a table without COMMIT (reported at the end of the input)', () => {
+  it('a table without COMMIT (reported at its *table line)', () => {
     // a table line inside a table: iptables-restore refuses it at that line ("Bad argument `*mangle'")
     const r = imp('*nat\n-A OUTPUT -j RETURN\n*mangle\n-A FORWARD -j RETURN\nCOMMIT\n');
     expect(r.diagnostics.map((d) => `${d.span?.start.line}:${d.code}:${d.message}`)).toEqual(["3:rules-syntax:table nat has no COMMIT before '*mangle'"]);
     const r2 = imp('*filter\n-A OUTPUT -j ACCEPT\n');
     expect(r2.ruleset).toBeUndefined();
     expect(r2.diagnostics.map((d) => d.code)).toEqual(['rules-syntax']);
-    expect(r2.diagnostics[0].message).toBe('table filter has no COMMIT');
-    expect(r2.diagnostics[0].span?.start.line).toBe(3);
+    expect(r2.diagnostics[0].message).toBe('table filter has no COMMIT (its block starts here and runs to the end of the file)');
+    expect(r2.diagnostics[0].span?.start.line).toBe(1);
+  });
+
+  it('a second block of a table replaces the first, as iptables-restore flushes it (seen on 1.8.9)', () => {
+    const r = imp('*nat\n:OUTPUT DROP [0:0]\n:FOO - [0:0]\n-A OUTPUT -p tcp -j REDIRECT --to-ports 1\n-A FOO -j RETURN\nCOMMIT\n*nat\n-A OUTPUT -p tcp -j REDIRECT --to-ports 2\nCOMMIT\n');
+    expect(r.diagnostics).toEqual([]);
+    const nat = r.ruleset!.tables.find((t) => t.name === 'nat')!;
+    expect(nat.chains.map((c) => c.name)).not.toContain('FOO');
+    const out = nat.chains.find((c) => c.name === 'OUTPUT')!;
+    expect(out.rules.map((x) => x.action)).toEqual([{ kind: 'redirect', port: 2 }]);
+    // The flush keeps the policy the first block set.
+    expect(out.base?.policy).toBe('drop');
+    // A jump into a chain only the first block declared is refused.
+    const bad = imp('*nat\n:FOO - [0:0]\nCOMMIT\n*nat\n-A OUTPUT -j FOO\nCOMMIT\n');
+    expect(bad.diagnostics.map((d) => d.code)).toEqual(['rules-missing-chain']);
   });
 
   it('an address of the wrong family', () => {

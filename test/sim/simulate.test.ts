@@ -526,6 +526,11 @@ describe('normalizePacket', () => {
 });
 
 describe('parseCompactPacket', () => {
+  it('takes marks in hex, as iptables-save prints them, and looped=true', () => {
+    const r = parseCompactPacket('in tcp 10.1.0.5:40001 -> 10.1.0.5:9080 iif=lo mark=0x539 ctmark=0X53A looped=true');
+    expect(r.problems).toEqual([]);
+    expect(r.packet).toMatchObject({ mark: 1337, ctmark: 1338, looped: true });
+  });
   it('reads an IPv4 outgoing packet with options', () => {
     const r = parseCompactPacket('out tcp 10.1.0.5:40001 -> 10.2.0.9:9080 uid=1337 gid=1337 oif=lo mark=7 ctstate=established');
     expect(r.problems).toEqual([]);
