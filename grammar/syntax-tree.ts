@@ -51,6 +51,8 @@ export interface PolicyNode extends ItemBase {
   kind: 'policy';
   keyword: Atom;
   name?: Atom;
+  /** The name was there but malformed, and the reader already said so. */
+  nameReported?: boolean;
   items: Item[];
   openComment?: Comment;
   endComments: Comment[];

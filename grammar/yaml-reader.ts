@@ -119,15 +119,18 @@ class Reader {
       if (!key) continue;
       if (key.text === 'policy') {
         const v = pair.value as Node | null;
+        node.keyword = { ...kwAtom, span: key.span };
         if (!isScalar(v)) {
           this.shape(v ?? pair.key, "'policy' takes the policy's name, a plain word");
+          node.nameReported = true;
           continue;
         }
         const atoms = this.scalarAtoms(v);
-        if (atoms.length === 1) {
-          node.name = atoms[0];
-          node.keyword = { ...kwAtom, span: key.span };
-        } else this.shape(v, "'policy' takes the policy's name, a plain word");
+        if (atoms.length === 1) node.name = atoms[0];
+        else {
+          this.shape(v, "'policy' takes the policy's name, a plain word");
+          node.nameReported = true;
+        }
         continue;
       }
       const item = this.item(pair, key);

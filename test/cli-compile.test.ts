@@ -392,6 +392,9 @@ describe('meshcap import istio-iptables', () => {
     expect(r.out).toBe('');
     expect(r.err).toContain("error[istio-unknown-flag]: unknown istio-iptables flag '--envoy-prot'");
     expect(r.err).toContain("did you mean 'envoy-port'?");
+    // Its value is not reported again as a stray argument.
+    expect(r.err).not.toContain('unexpected argument');
+    expect(r.err).toContain('1 error');
     const env = cli('import', 'istio-iptables', '--env', 'ISTIO_INBOUND_PORT=*');
     expect(env.code).toBe(2);
     expect(env.err).toMatch(/istio-unknown-flag[\s\S]*ISTIO_INBOUND_PORTS/);

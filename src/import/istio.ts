@@ -182,6 +182,8 @@ export function configFromFlags(input: IstioInput): { config: IstioConfig; diagn
     const shown = w.startsWith('--') ? `--${name}` : `-${name}`;
     if (!spec) {
       ds.push(diag('istio-unknown-flag', undefined, { name: shown, suggestion: suggest(name, ISTIO_FLAGS.map((s) => s.long)) }));
+      // Its value, if it has one, belongs to it: one mistake, one diagnostic.
+      if (value === undefined && f[i + 1] !== undefined && !f[i + 1].startsWith('-')) i++;
       continue;
     }
     if (!spec.bool && value === undefined) {

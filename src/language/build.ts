@@ -98,7 +98,7 @@ export function buildPolicy(tree: SyntaxTree): BuildResult {
   }
   let name = 'meshcap';
   if (!node.name) {
-    report(diag('missing-value', node.keyword.span, { name: 'policy', expected: 'a name (policy my-app { ... })' }));
+    if (!node.nameReported) report(diag('missing-value', node.keyword.span, { name: 'policy', expected: 'a name (policy my-app { ... })' }));
   } else if (!POLICY_NAME_RE.test(node.name.text)) {
     report(diag('invalid-policy-name', node.name.span, { name: node.name.text }));
   } else name = node.name.text;
