@@ -48,7 +48,7 @@ describe('iptables backend on a real kernel', () => {
             const expected = restrictTo(rs, family);
             if (!expected.tables.length) continue;
             const text = emitIptables(rs, family);
-            const loaded = run(ns, tool(flavour, family, 'restore'), [], text);
+            const loaded = run(ns, tool(flavour, family, 'restore'), ['--wait=10'], text);
             expect(loaded.status, `${tool(flavour, family, 'restore')} refused:\n${loaded.stderr}\n${text}`).toBe(0);
             const listed = listBack(ns, flavour, family, name);
             const packets = battery([expected, listed], { families: [family], size: 600 });
@@ -76,7 +76,7 @@ describe('iptables backend on a real kernel', () => {
   it('the kernel refuses what the IR checker refuses (owner match in PREROUTING)', () => {
     withNetns((ns) => {
       const bad = '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m owner --uid-owner 1337 -j RETURN\nCOMMIT\n';
-      expect(run(ns, 'iptables-legacy-restore', [], bad).status).not.toBe(0);
+      expect(run(ns, 'iptables-legacy-restore', ['--wait=10'], bad).status).not.toBe(0);
     });
   });
 });

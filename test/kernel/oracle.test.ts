@@ -1,13 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { RuleSet } from '../../src/ir/types.js';
 import { policyFromConfig } from '../../src/import/istio.js';
 import { caseConfig, istioCases } from '../../src/tools/istio-corpus.js';
 import { requireKernel } from './netns.js';
-import { requireAgentRuntime } from './oracle/lab.js';
-import { compileForOracle, FLAVOURS, runCase, type CaseResult, type Compiled } from './oracle/oracle.js';
+import { requireAgentRuntime, sweepStaleLabs } from './oracle/lab.js';
+import { cleanWorkDir, compileForOracle, FLAVOURS, runCase, type CaseResult, type Compiled } from './oracle/oracle.js';
 
 // The kernel oracle (issue 7): every spec and every Istio sidecar configuration of the
 // corpus, compiled, loaded by every backend and firewall flavour into fresh namespaces, and
@@ -35,7 +35,17 @@ function configurations(): Compiled[] {
 
 const results: CaseResult[] = [];
 
+let started = 0;
+
+beforeAll(async () => {
+  started = performance.now();
+  const stale = await sweepStaleLabs();
+  if (stale.length) process.stdout.write(`kernel oracle: removed ${stale.length} namespaces a killed earlier run left behind\n`);
+});
+
 afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  cleanWorkDir(results.some((r) => r.disagreements.length > 0));
   const lines: string[] = [];
   const sum = (rs: CaseResult[], name: string) => {
     const probes = rs.reduce((n, r) => n + r.probes, 0);
@@ -45,7 +55,7 @@ afterAll(() => {
   for (const b of ['iptables', 'nftables', 'shell']) sum(results.filter((r) => FLAVOURS.find((f) => f.name === r.flavour)?.backend === b), b);
   for (const f of FLAVOURS) sum(results.filter((r) => r.flavour === f.name), `  ${f.name}`);
   const configs = new Set(results.map((r) => r.label)).size;
-  lines.push(`kernel oracle: ${configs} configurations x ${FLAVOURS.length} flavours, ${(results.reduce((n, r) => n + r.ms, 0) / 1000).toFixed(1)} s of case time`);
+  lines.push(`kernel oracle: ${configs} configurations x ${FLAVOURS.length} flavours in ${((performance.now() - started) / 1000).toFixed(0)} s (${(results.reduce((n, r) => n + r.ms, 0) / 1000).toFixed(0)} s of case time, cases run 5 at a time)`);
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
   if (process.env.MESHCAP_ORACLE_WRITE_DOCS && !only) writeDocs(lines);
   if (!only) {
@@ -112,7 +122,7 @@ function edited(rs: RuleSet, f: (r: RuleSet['tables'][number]['chains'][number][
 describe.concurrent('kernel oracle control: a wrong model is caught', () => {
   const c = compileForOracle('specs/istio-sidecar.intercept', 'specs/istio-sidecar.intercept');
   const sabotages: [string, (rs: RuleSet) => RuleSet, RegExp][] = [
-    ['the outbound redirect goes to another port', (rs) => edited(rs, (r) => (r.action.kind === 'redirect' && r.action.port === 15001 ? { ...r, action: { kind: 'redirect', port: 15002 } } : r)), /kernel: +pod tcp\/15001 orig/],
+    ['the outbound redirect goes to another port', (rs) => edited(rs, (r) => (r.action.kind === 'redirect' && r.action.port === 15001 ? { ...r, action: { kind: 'redirect', port: 15002 } } : r)), /kernel: +pod tcp\/15001 at 127\.0\.0\.1 orig/],
     ["the proxy's own traffic is no longer let through", (rs) => edited(rs, (r) => (r.action.kind === 'return' && r.matches.some((m) => m.kind === 'uid' && !m.neg) && r.matches.length === 1 ? undefined : r)), /uid=1337 gid=1000 via eth0\n +kernel: +peer tcp\/80 /],
   ];
   for (const [what, sabotage, evidence] of sabotages) {
@@ -124,4 +134,10 @@ describe.concurrent('kernel oracle control: a wrong model is caught', () => {
       expect(r.disagreements[0]).toMatch(/simulator trace, sent by the pod:/);
     });
   }
+  it('the model forgets TPROXY policy routing: the non-local probes disagree', { timeout: 60_000 }, async ({ expect }) => {
+    const t = compileForOracle('specs/istio-tproxy.intercept', 'specs/istio-tproxy.intercept');
+    const r = await runCase(t, FLAVOURS[2], { forgetRouting: true });
+    expect(r.disagreements.length).toBe(4);
+    expect(r.disagreements.every((d) => /a non-local address[\s\S]*kernel: +pod tcp\/15006 at [^ ]+ orig [\s\S]*simulator: +nothing .*no policy routing/.test(d))).toBe(true);
+  });
 });

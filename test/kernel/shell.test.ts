@@ -114,7 +114,7 @@ describe('shell backend on a real kernel', () => {
       const before = snapshot(ns);
       const r = run(ns, 'env', ['DRY_RUN=1', 'sh', script, 'apply']);
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^\+ iptables-nft-restore --noflush /m);
+      expect(r.stdout).toMatch(/^\+ iptables-nft-restore --wait=10 --noflush /m);
       expect(r.stdout).toMatch(/^\+ ip -4 rule add fwmark 1337 lookup 133/m);
       expect(snapshot(ns)).toBe(before);
     });

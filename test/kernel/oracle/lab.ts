@@ -20,9 +20,19 @@ export const PASSTHROUGH_V6 = '::6';
 export const MAIN_IF = 'eth0';
 
 /** Addresses of the pod and the peer on the i-th extra link (1-based). */
-export function extraLink(i: number): { pod: Record<Family, string>; peer: Record<Family, string>; peerIf: string } {
-  return { pod: { ipv4: `10.78.${i}.1`, ipv6: `fd78:${i}::1` }, peer: { ipv4: `10.78.${i}.2`, ipv6: `fd78:${i}::2` }, peerIf: `p${i}` };
+export function extraLink(i: number): { pod: Record<Family, string>; peer: Record<Family, string>; peerIf: string; nonlocal: Record<Family, string> } {
+  return {
+    pod: { ipv4: `10.78.${i}.1`, ipv6: `fd78:${i}::1` },
+    peer: { ipv4: `10.78.${i}.2`, ipv6: `fd78:${i}::2` },
+    peerIf: `p${i}`,
+    // Routed by the peer to the pod over this link, an address of neither: what a VM's
+    // traffic through a rerouted interface looks like.
+    nonlocal: { ipv4: `10.79.${i}.9`, ipv6: `fd79:${i}::9` },
+  };
 }
+
+/** Fixed MAC addresses, so that the neighbours can be written down instead of resolved. */
+const mac = (link: number, side: 1 | 2) => `02:00:00:77:${link.toString(16).padStart(2, '0')}:0${side}`;
 
 export interface Exec {
   status: number;
@@ -30,9 +40,10 @@ export interface Exec {
   stderr: string;
 }
 
-export function exec(cmd: string, args: string[], input?: string): Promise<Exec> {
+/** Run a command; one that hangs is killed after `timeoutMs` (the lab is still torn down). */
+export function exec(cmd: string, args: string[], input?: string, timeoutMs = 60_000): Promise<Exec> {
   return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -94,21 +105,34 @@ export class Agent {
   static async start(ns: string): Promise<Agent> {
     const proc = spawn('ip', ['netns', 'exec', ns, python, agentSource], { stdio: ['pipe', 'pipe', 'pipe'] });
     const a = new Agent(proc, ns);
-    const ready = (await a.next()) as { ready?: boolean; error?: string };
-    if (!ready.ready) throw new Error(`agent in ${ns} did not start: ${ready.error ?? JSON.stringify(ready)}`);
+    const ready = (await a.next(30_000)) as { ready?: boolean; error?: string };
+    if (!ready.ready) {
+      proc.kill('SIGKILL');
+      throw new Error(`agent in ${ns} did not start: ${ready.error ?? JSON.stringify(ready)}`);
+    }
     return a;
   }
 
-  private next(): Promise<unknown> {
+  /** The next answer; a hung agent is killed after `timeoutMs`. */
+  private next(timeoutMs: number): Promise<unknown> {
     const l = this.lines.shift();
     if (l !== undefined) return Promise.resolve(l);
     if (this.closed) return Promise.resolve({ error: `agent in ${this.where} exited: ${this.stderr.trim()}` });
-    return new Promise((r) => this.waiting.push(r));
+    return new Promise((r) => {
+      const t = setTimeout(() => {
+        this.proc.kill('SIGKILL');
+        r({ error: `agent in ${this.where} gave no answer in ${timeoutMs} ms` });
+      }, timeoutMs);
+      this.waiting.push((v) => {
+        clearTimeout(t);
+        r(v);
+      });
+    });
   }
 
-  async request<T>(msg: object): Promise<T> {
+  async request<T>(msg: object, timeoutMs = 60_000): Promise<T> {
     this.proc.stdin.write(JSON.stringify(msg) + '\n');
-    const v = (await this.next()) as T & { error?: string };
+    const v = (await this.next(timeoutMs)) as T & { error?: string };
     if (v.error) throw new Error(`agent in ${this.where}: ${v.error}`);
     return v;
   }
@@ -134,6 +158,8 @@ export class Agent {
 }
 
 let counter = 0;
+/** This process created /etc/netns (for owner names), so it removes it when empty. */
+let madeEtcNetns = false;
 
 export interface Lab {
   pod: string;
@@ -156,10 +182,15 @@ export async function createLab(extraIfs: string[], peerTargets: string[], names
     if (names && (names.users.size || names.groups.size)) {
       // `ip netns exec POD` bind-mounts /etc/netns/POD/* over /etc: the names exist only there.
       const etc = `/etc/netns/${lab.pod}`;
+      if (!existsSync('/etc/netns')) madeEtcNetns = true;
       mkdirSync(etc, { recursive: true });
-      const extra = (file: string, lines: string[]) => writeFileSync(`${etc}/${file}`, readFileSync(`/etc/${file}`, 'utf8').replace(/\n?$/, '\n') + lines.map((l) => l + '\n').join(''));
-      extra('passwd', [...names.users].map(([n, u]) => `${n}:x:${u}:${u}::/nonexistent:/usr/sbin/nologin`));
-      extra('group', [...names.groups].map(([n, g]) => `${n}:x:${g}:`));
+      // The host's own entries of those names are dropped, so that the lab's ids count.
+      const extra = (file: string, entries: Map<string, number>, line: (n: string, id: number) => string) => {
+        const host = readFileSync(`/etc/${file}`, 'utf8').split('\n').filter((l) => l && !entries.has(l.split(':')[0]));
+        writeFileSync(`${etc}/${file}`, [...host, ...[...entries].map(([n, id]) => line(n, id))].join('\n') + '\n');
+      };
+      extra('passwd', names.users, (n, u) => `${n}:x:${u}:${u}::/nonexistent:/usr/sbin/nologin`);
+      extra('group', names.groups, (n, g) => `${n}:x:${g}:`);
     }
     await must('ip', ['netns', 'add', lab.pod]);
     await must('ip', ['netns', 'add', lab.peer]);
@@ -170,16 +201,29 @@ export async function createLab(extraIfs: string[], peerTargets: string[], names
       const l = extraLink(k + 1);
       links.push([name, l.peerIf, l.pod, l.peer]);
     });
-    for (const [podIf, peerIf, podAddr, peerAddr] of links) {
-      await must('ip', ['-n', lab.pod, 'link', 'add', podIf, 'type', 'veth', 'peer', 'name', peerIf, 'netns', lab.peer]);
+    for (const [k, [podIf, peerIf, podAddr, peerAddr]] of links.entries()) {
+      await must('ip', ['-n', lab.pod, 'link', 'add', podIf, 'address', mac(k, 1), 'type', 'veth', 'peer', 'name', peerIf, 'address', mac(k, 2), 'netns', lab.peer]);
       pod.push(`link set ${podIf} up`, `addr add ${podAddr.ipv4}/24 dev ${podIf}`, `addr add ${podAddr.ipv6}/64 dev ${podIf} nodad`);
       peer.push(`link set ${peerIf} up`, `addr add ${peerAddr.ipv4}/24 dev ${peerIf}`, `addr add ${peerAddr.ipv6}/64 dev ${peerIf} nodad`);
+      // Written-down neighbours: no probe waits for (or is queued behind) ARP or ND.
+      for (const f of ['ipv4', 'ipv6'] as Family[]) {
+        pod.push(`neigh replace ${peerAddr[f]} lladdr ${mac(k, 2)} dev ${podIf} nud permanent`);
+        peer.push(`neigh replace ${podAddr[f]} lladdr ${mac(k, 1)} dev ${peerIf} nud permanent`);
+      }
+      if (k > 0) {
+        const l = extraLink(k);
+        peer.push(`route add ${l.nonlocal.ipv4}/32 via ${podAddr.ipv4}`, `route add ${l.nonlocal.ipv6}/128 via ${podAddr.ipv6}`);
+      }
     }
     pod.push(`route add default via ${PEER.ipv4}`, `route add default via ${PEER.ipv6}`);
     peer.push(`route add 10.77.9.0/24 via ${POD.ipv4}`, `route add fd77:9::/64 via ${POD.ipv6}`);
     for (const t of peerTargets) peer.push(t.includes(':') ? `addr add ${t}/128 dev lo nodad` : `addr add ${t}/32 dev lo`);
     await must('ip', ['-n', lab.pod, '-batch', '-'], pod.join('\n') + '\n');
     await must('ip', ['-n', lab.peer, '-batch', '-'], peer.join('\n') + '\n');
+    // A new namespace copies the host's IPv4 settings: make forwarding (off, as the model
+    // says) and reverse-path filtering (off) the lab's own, whatever the host has.
+    const sysctl = 'for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding /proc/sys/net/ipv4/conf/all/rp_filter /proc/sys/net/ipv4/conf/default/rp_filter; do echo 0 > "$f"; done';
+    for (const ns of [lab.pod, lab.peer]) await must('ip', ['netns', 'exec', ns, 'sh', '-c', sysctl]);
   } catch (e) {
     // Half a lab is still deleted.
     await destroyLab(lab);
@@ -192,12 +236,37 @@ export async function destroyLab(lab: Lab): Promise<void> {
   await exec('ip', ['netns', 'del', lab.pod]);
   await exec('ip', ['netns', 'del', lab.peer]);
   rmSync(`/etc/netns/${lab.pod}`, { recursive: true, force: true });
-  // Leave no empty /etc/netns behind if we made it.
-  try {
-    rmdirSync('/etc/netns');
-  } catch {
-    /* not empty, or not there */
+  if (madeEtcNetns) {
+    // Leave no /etc/netns behind if we made it (once it is empty).
+    try {
+      rmdirSync('/etc/netns');
+    } catch {
+      /* not empty yet: a later case removes it */
+    }
   }
+}
+
+/**
+ * Namespaces (and /etc/netns entries) a killed earlier run left behind: the names carry the
+ * pid of the run that made them, and only those of runs no longer alive are removed.
+ */
+export async function sweepStaleLabs(): Promise<string[]> {
+  const names = (await exec('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]);
+  const stale = names.filter((n) => {
+    const m = /^mco-(\d+)-\d+-(pod|peer)$/.exec(n);
+    if (!m || Number(m[1]) === process.pid) return false;
+    try {
+      process.kill(Number(m[1]), 0);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  for (const n of stale) {
+    await exec('ip', ['netns', 'del', n]);
+    rmSync(`/etc/netns/${n}`, { recursive: true, force: true });
+  }
+  return stale;
 }
 
 export function inNs(ns: string, cmd: string, args: string[], input?: string): Promise<Exec> {

@@ -1,13 +1,13 @@
 // One kernel oracle case: a compiled policy, loaded by one backend and firewall flavour into a
 // fresh pod namespace, every planned probe sent for real, and each probe's landing compared
 // with the simulator's (expect.ts) over the rules read back from the very text that was loaded.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importShell } from '../../../backends/shell/import.js';
 import { compile, type Artifact } from '../../../src/compile/pipeline.js';
 import type { Routing, RuleSet } from '../../../src/ir/types.js';
-import { endpoint, expectLanding, type Expected } from './expect.js';
+import { clientSide, endpoint, expectLanding, type Expected } from './expect.js';
 import { Agent, createLab, destroyLab, inNs, type Lab } from './lab.js';
 import { planProbes, type Plan, type Probe } from './plan.js';
 
@@ -27,6 +27,11 @@ export const FLAVOURS: Flavour[] = [
 ];
 
 const workDir = mkdtempSync(join(tmpdir(), 'meshcap-oracle-'));
+
+/** Remove the loaded files, unless a disagreement printed their paths. */
+export function cleanWorkDir(keep: boolean): void {
+  if (!keep) rmSync(workDir, { recursive: true, force: true });
+}
 
 export interface Compiled {
   label: string;
@@ -50,8 +55,8 @@ interface Loaded {
   files: string[];
 }
 
-function fileFor(c: Compiled, flavour: Flavour, suffix: string, text: string): string {
-  const f = join(workDir, `${c.label.replace(/[^\w.-]+/g, '_')}.${flavour.name.replace(/[^\w.-]+/g, '_')}.${suffix}`);
+function fileFor(lab: Lab, c: Compiled, flavour: Flavour, suffix: string, text: string): string {
+  const f = join(workDir, `${c.label.replace(/[^\w.-]+/g, '_')}.${flavour.name.replace(/[^\w.-]+/g, '_')}.${lab.pod}.${suffix}`);
   writeFileSync(f, text);
   return f;
 }
@@ -66,24 +71,38 @@ async function load(lab: Lab, c: Compiled, flavour: Flavour): Promise<Loaded> {
     const r = await p;
     if (r.status !== 0) throw new Error(`${c.label} ${flavour.name}: ${what} failed (${r.status}): ${r.stderr.trim()}`);
   };
+  /**
+   * A rule file carries no routing: install the IR's TPROXY routing the way the script
+   * does (and an operator must), so that TPROXY to a non-local address is delivered.
+   */
+  const routing = async (): Promise<Routing> => {
+    const t = c.ir.routing.tproxy;
+    for (const f of t?.families ?? []) {
+      const v = f === 'ipv4' ? '-4' : '-6';
+      await must('ip rule', inNs(lab.pod, 'ip', [v, 'rule', 'add', 'fwmark', String(t!.mark), 'lookup', String(t!.table)]));
+      await must('ip route', inNs(lab.pod, 'ip', [v, 'route', 'add', 'local', f === 'ipv4' ? '0.0.0.0/0' : '::/0', 'dev', 'lo', 'table', String(t!.table)]));
+    }
+    return c.ir.routing;
+  };
   if (flavour.backend === 'iptables') {
     const kind = flavour.name.includes('legacy') ? 'legacy' : 'nft';
     const v4 = get('iptables');
     const v6 = get('ip6tables');
-    await must(`iptables-${kind}-restore`, inNs(lab.pod, `iptables-${kind}-restore`, [], v4.text));
-    await must(`ip6tables-${kind}-restore`, inNs(lab.pod, `ip6tables-${kind}-restore`, [], v6.text));
+    // --wait: legacy iptables has one lock for the whole host, and cases load in parallel.
+    await must(`iptables-${kind}-restore`, inNs(lab.pod, `iptables-${kind}-restore`, ['--wait=10'], v4.text));
+    await must(`ip6tables-${kind}-restore`, inNs(lab.pod, `ip6tables-${kind}-restore`, ['--wait=10'], v6.text));
     const rs = { name: c.label, tables: [...v4.reimported!.tables, ...v6.reimported!.tables], routing: { loopbackAddresses: [] } };
-    return { rs, files: [fileFor(c, flavour, 'v4.rules', v4.text), fileFor(c, flavour, 'v6.rules', v6.text)] };
+    return { rs, routing: await routing(), files: [fileFor(lab, c, flavour, 'v4.rules', v4.text), fileFor(lab, c, flavour, 'v6.rules', v6.text)] };
   }
   if (flavour.backend === 'nftables') {
     const a = get('nftables');
-    const f = fileFor(c, flavour, 'nft.json', a.text);
+    const f = fileFor(lab, c, flavour, 'nft.json', a.text);
     await must('nft -j -f', inNs(lab.pod, 'nft', ['-j', '-f', f]));
-    return { rs: a.reimported!, files: [f] };
+    return { rs: a.reimported!, routing: await routing(), files: [f] };
   }
   const a = get('shell');
   const fw = /\((.*)\)/.exec(flavour.name)![1];
-  const f = fileFor(c, flavour, 'sh', a.text);
+  const f = fileFor(lab, c, flavour, 'sh', a.text);
   await must(`the script's apply (${fw})`, inNs(lab.pod, 'env', [`MESHCAP_FIREWALL=${fw}`, 'sh', f, 'apply']));
   const r = importShell(a.text, f);
   const rs = fw === 'nftables' ? r.nftables : r.iptables;
@@ -111,7 +130,7 @@ export interface CaseResult {
 }
 
 function observed(host: string, arrivals: Arrival[]): string[] {
-  return arrivals.map((a) => (a.proto === 'tcp' ? `${host} tcp/${a.port} orig ${endpoint(a.orig![0], a.orig![1])}` : `${host} udp/${a.port}`));
+  return arrivals.map((a) => (a.proto === 'tcp' ? `${host} tcp/${a.port} at ${a.local![0]} orig ${endpoint(a.orig![0], a.orig![1])}` : `${host} udp/${a.port}`));
 }
 
 function explain(p: Probe, exp: Expected, seen: string, status: string, loaded: Loaded): string {
@@ -119,7 +138,7 @@ function explain(p: Probe, exp: Expected, seen: string, status: string, loaded: 
     `probe #${p.id}: ${p.why}`,
     `  ${p.dir} ${p.proto} ${endpoint(p.src, p.sport)} -> ${endpoint(p.dst, p.dport)}${p.uid !== undefined ? ` uid=${p.uidName ?? p.uid} gid=${p.gidName ?? p.gid}` : ''} via ${p.podIf}`,
     `  kernel:    ${seen} (client: ${status})`,
-    `  simulator: ${exp.landing} (${exp.reason})`,
+    `  simulator: ${exp.landing} (client: ${exp.client}; ${exp.reason})`,
   ];
   for (const pass of exp.passes) {
     lines.push(`  simulator trace, ${pass.label}:`);
@@ -130,7 +149,7 @@ function explain(p: Probe, exp: Expected, seen: string, status: string, loaded: 
 }
 
 /** Run one policy through one flavour: a fresh lab, load, listen, probe, compare, tear down. */
-export async function runCase(c: Compiled, flavour: Flavour, opts: { plan?: Plan; sabotage?: (rs: RuleSet) => RuleSet } = {}): Promise<CaseResult> {
+export async function runCase(c: Compiled, flavour: Flavour, opts: { plan?: Plan; sabotage?: (rs: RuleSet) => RuleSet; forgetRouting?: boolean } = {}): Promise<CaseResult> {
   const plan = opts.plan ?? planProbes(c.ir);
   const t0 = performance.now();
   const lab = await createLab(plan.extraIfs, plan.peerTargets, plan.names);
@@ -162,18 +181,21 @@ export async function runCase(c: Compiled, flavour: Flavour, opts: { plan?: Plan
         byToken.set(key, [...(byToken.get(key) ?? []), ...observed(host, [a])]);
       }
     }
-    // `sabotage` hands the simulator other rules than the kernel's: the control that shows a
-    // wrong model is caught.
-    const w = { rs: opts.sabotage ? opts.sabotage(loaded.rs) : loaded.rs, routing: loaded.routing, plan };
+    // `sabotage` hands the simulator other rules than the kernel's, `forgetRouting` hides
+    // the policy routing from it: the controls that show a wrong model is caught.
+    const w = { rs: opts.sabotage ? opts.sabotage(loaded.rs) : loaded.rs, routing: opts.forgetRouting ? undefined : loaded.routing, plan };
     const disagreements: string[] = [];
     let agree = 0;
     for (const p of plan.probes) {
       const exp = expectLanding(w, p);
       const seen = (byToken.get(`token ${p.id}`) ?? []).sort().join(' + ') || 'nothing';
       byToken.delete(`token ${p.id}`);
-      if (process.env.MESHCAP_ORACLE_DUMP) process.stdout.write(`${flavour.name} #${p.id} ${p.why}: ${seen} | ${exp.landing}\n`);
-      if (seen === exp.landing) agree++;
-      else disagreements.push(explain(p, exp, seen, status.get(p.id) ?? '?', loaded));
+      const st = status.get(p.id) ?? '?';
+      if (process.env.MESHCAP_ORACLE_DUMP) process.stdout.write(`${flavour.name} #${p.id} ${p.why}: ${seen} (${clientSide(st)}) | ${exp.landing} (${exp.client})\n`);
+      // Both where it landed and what the sender saw: a drop, a refusal and a harness
+      // error are different outcomes, not one 'nothing'.
+      if (seen === exp.landing && clientSide(st) === exp.client) agree++;
+      else disagreements.push(explain(p, exp, seen, st, loaded));
     }
     for (const [token, where] of byToken) disagreements.push(`an arrival no probe explains: '${token}' at ${where.join(', ')}`);
     return { label: c.label, flavour: flavour.name, probes: plan.probes.length, agree, disagreements, ms: performance.now() - t0 };

@@ -111,18 +111,25 @@ export function planProbes(rs: RuleSet, opts: { maxPorts?: number; maxTargets?: 
   const maxPorts = opts.maxPorts ?? 24;
   for (const p of edgePorts) if (portSet.size < maxPorts && p >= 1 && p <= 65535 && p !== CLOSED_PORT) portSet.add(p);
   const tcpPorts = [...portSet].sort((a, b) => a - b);
-  const udpPorts = [...new Set([...UDP_PORTS, ...tcpPorts.filter((p) => edgePorts.includes(p) || transparent.has(p) || p === 15053)])].sort((a, b) => a - b);
+  // UDP listens wherever TCP does: a UDP redirect to a wrong port must show.
+  const udpPorts = [...new Set([...UDP_PORTS, ...tcpPorts])].sort((a, b) => a - b);
   ifs.delete(MAIN_IF);
   const extraIfs = [...ifs].filter((n) => n.length <= 15).sort();
 
   // Destinations the rules tell apart: edge points of every CIDR they match on.
+  // Points inside every CIDR come first, then the ones just outside, so that a cap cuts
+  // outside points before any CIDR goes unprobed.
   const remote: Record<Family, string[]> = { ipv4: [], ipv6: [] };
   const local127: string[] = [];
-  const maxTargets = opts.maxTargets ?? 8;
-  for (const c of cidrs) {
-    for (const p of edgePoints(c.addr, c.prefix, c.family)) {
-      if (c.family === 'ipv4' && p.startsWith('127.') && !local127.includes(p) && local127.length < 4) local127.push(p);
-      else if (isUsableRemote(p, c.family) && !remote[c.family].includes(p) && remote[c.family].length < maxTargets) remote[c.family].push(p);
+  const maxTargets = opts.maxTargets ?? 16;
+  const points = cidrs.map((c) => ({ family: c.family, pts: edgePoints(c.addr, c.prefix, c.family) }));
+  for (const round of [0, 1, 2, 3]) {
+    for (const { family, pts } of points) {
+      const p = pts[round];
+      if (p === undefined) continue;
+      if (family === 'ipv4' && p.startsWith('127.')) {
+        if (!local127.includes(p) && local127.length < 4) local127.push(p);
+      } else if (isUsableRemote(p, family) && !remote[family].includes(p) && remote[family].length < maxTargets) remote[family].push(p);
     }
   }
   const peerTargets = [...remote.ipv4, ...remote.ipv6];
@@ -191,6 +198,9 @@ export function planProbes(rs: RuleSet, opts: { maxPorts?: number; maxTargets?: 
       const l = extraLink(k + 1);
       for (const dport of [80, 8080, ...tcpPorts.filter((p) => p >= 15000).slice(0, 2)])
         add({ dir: 'in', proto: 'tcp', family, src: l.peer[family], dst: l.pod[family], dport, podIf: name, why: `inbound TCP via ${name}, port ${dport}` });
+      // Traffic through the interface for somewhere else (a VM behind it): what `reroute` is for.
+      for (const dport of [80, 8080])
+        add({ dir: 'in', proto: 'tcp', family, src: l.peer[family], dst: l.nonlocal[family], dport, podIf: name, why: `TCP via ${name} to ${l.nonlocal[family]} (not the pod's), port ${dport}` });
     });
   }
   return { probes, tcpPorts, udpPorts, transparent: [...transparent], closedPort: CLOSED_PORT, extraIfs, peerTargets, names: { users, groups } };
