@@ -13,7 +13,8 @@
 // without a name, a ',' that starts a statement. The visitor reports those precisely, and
 // parsing goes on normally after them, so that the rest of the file is still checked
 // (Chevrotain's own recovery would skip to the end of the enclosing block).
-import { CstParser, type IToken } from 'chevrotain';
+import type { IToken } from 'chevrotain';
+import { CstParser } from './chevrotain.js';
 import { allTokens, Comma, LCurly, Newline, Policy, RCurly, Semicolon, Word } from './tokens.js';
 
 export class InterceptParser extends CstParser {

@@ -1,7 +1,7 @@
 // Tokens of the .intercept language. Values are lexed as plain words and classified by
 // the schema, so that a malformed port or address gets a precise diagnostic instead of a
 // lexer error. Newlines end statements; '#' starts a comment that runs to the line end.
-import { createToken, Lexer } from 'chevrotain';
+import { createToken, Lexer } from './chevrotain.js';
 
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: 'Comment', pattern: /#[^\n]*/, group: 'comments' });

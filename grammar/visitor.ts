@@ -1,6 +1,7 @@
 // CST -> syntax tree. Also turns lexer and parser errors into catalogue diagnostics and
 // attaches comments to the items they belong to, so that `fmt` can keep them.
-import { createTokenInstance, type CstNode, type IToken } from 'chevrotain';
+import type { CstNode, IToken } from 'chevrotain';
+import { createTokenInstance } from './chevrotain.js';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
 import { diag } from '../src/diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../src/source.js';

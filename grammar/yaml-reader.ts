@@ -3,7 +3,17 @@
 // scalar or a list of scalars. Scalars are lexed with the .intercept lexer, so that
 // `mode: tproxy mark 1337 table 133` and `exclude-ports: 15090, 15021` read exactly as
 // they do in the DSL, and every value keeps its own line:col in the YAML file.
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Parser, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Node, Pair, Scalar, YAMLMap } from 'yaml';
+
+// `yaml` is loaded the first time a YAML file is read (its CommonJS build, synchronously):
+// checking .intercept files does not pay for it at every start.
+type YamlLib = typeof import('yaml');
+let yamlLib: YamlLib | undefined;
+const Y = (): YamlLib => (yamlLib ??= createRequire(import.meta.url)('yaml') as YamlLib);
+const isMap = (n: unknown): n is YAMLMap => Y().isMap(n);
+const isScalar = (n: unknown): n is Scalar => Y().isScalar(n);
+const isSeq = (n: unknown): n is import('yaml').YAMLSeq => Y().isSeq(n);
 import { diag, type Diagnostic } from '../src/diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../src/source.js';
 import { attachComments, type ParseResult } from './visitor.js';
@@ -15,7 +25,7 @@ const BLOCKS = new Set(['proxy', 'inbound', 'outbound', 'loopback', 'dns', 'inte
 export function parseYaml(src: SourceFile): ParseResult {
   const diagnostics: Diagnostic[] = [];
   const tree: SyntaxTree = { file: src.path, syntax: 'yaml', policies: [], endComments: [] };
-  const docs = parseAllDocuments(src.text, { uniqueKeys: false, lineCounter: new LineCounter(), keepSourceTokens: false });
+  const docs = Y().parseAllDocuments(src.text, { uniqueKeys: false, lineCounter: new (Y().LineCounter)(), keepSourceTokens: false });
   const list = Array.isArray(docs) ? docs : [docs];
   const r = new Reader(src, diagnostics);
   for (const doc of list) {
@@ -59,7 +69,7 @@ function yamlComments(src: SourceFile): Comment[] {
     for (const v of Object.values(x)) if (v && typeof v === 'object') walk(v);
   };
   try {
-    for (const token of new Parser().parse(src.text)) walk(token);
+    for (const token of new (Y().Parser)().parse(src.text)) walk(token);
   } catch {
     // The document parser has reported whatever is wrong.
   }

@@ -3,6 +3,10 @@
 // statement added to src/language/schema.ts is covered without touching this file.
 import { describe, expect, it } from 'vitest';
 import { parseIntercept } from '../grammar/visitor.js';
+import { loadedFrom, VERSION as loadedChevrotain } from '../grammar/chevrotain.js';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Block, Item, PolicyNode, Statement } from '../grammar/syntax-tree.js';
 import type { Policy } from '../src/ast.js';
 import { formatText } from '../src/cli/commands/fmt.js';
@@ -647,5 +651,15 @@ families: [ipv4, ipv6]
     const y = load('policy: p\ninbound:\n  capture-ports: 80, 0\n', 'yaml');
     expect(d.diagnostics.map((x) => [x.code, x.message])).toEqual(y.diagnostics.map((x) => [x.code, x.message]));
     expect(d.diagnostics.length).toBe(1);
+  });
+});
+
+describe('chevrotain is loaded from its single-file bundle', () => {
+  it('of the installed release (the package entry would load ~300 lodash-es modules at every start)', () => {
+    const entry = createRequire(import.meta.url).resolve('chevrotain');
+    const pkg = JSON.parse(readFileSync(join(dirname(entry), '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(loadedFrom).toBe('bundle');
+    expect(loadedChevrotain).toBe(pkg.version);
+    expect(readFileSync(join(dirname(entry), '..', 'chevrotain.mjs'), 'utf8')).toContain(`"${pkg.version}"`);
   });
 });

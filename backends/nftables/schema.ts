@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv';
+import type Ajv2020Module from 'ajv/dist/2020.js';
 
 function schemaPath(): string {
   // backends/nftables/ in the source tree; dist/backends/nftables/ after the build.
@@ -37,7 +38,9 @@ export function nftSchema(): unknown {
 function load() {
   if (!cached) {
     const schema = JSON.parse(readFileSync(schemaPath(), 'utf8'));
-    const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ allErrors: true, strict: true, allowUnionTypes: true });
+    // ajv is loaded when a schema check first runs: commands without nftables output skip it.
+    const Ajv2020 = createRequire(import.meta.url)('ajv/dist/2020') as { default: typeof Ajv2020Module.default };
+    const ajv = new Ajv2020.default({ allErrors: true, strict: true, allowUnionTypes: true });
     cached = { schema, validate: ajv.compile(schema) };
   }
   return cached;
