@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importShell } from '../../../backends/shell/import.js';
+import { renderTrace } from '../../../src/cli/trace-render.js';
 import { compile, type Artifact } from '../../../src/compile/pipeline.js';
 import type { Routing, RuleSet } from '../../../src/ir/types.js';
 import { clientSide, endpoint, expectLanding, type Expected } from './expect.js';
@@ -141,8 +142,8 @@ function explain(p: Probe, exp: Expected, seen: string, status: string, loaded: 
     `  simulator: ${exp.landing} (client: ${exp.client}; ${exp.reason})`,
   ];
   for (const pass of exp.passes) {
-    lines.push(`  simulator trace, ${pass.label}:`);
-    for (const s of pass.result.path) lines.push(`    ${s.family} ${s.table} ${s.chain} #${s.index}: ${s.effect}${s.rule?.origin.purpose ? `  [${s.rule.origin.purpose}]` : ''}`);
+    // The same rendering as `meshcap trace`: every step with its rule's text and why.
+    lines.push(`  simulator trace, ${pass.label}:`, renderTrace(pass.result, '    ').trimEnd());
   }
   lines.push(`  rules: ${loaded.files.join(', ')}`);
   return lines.join('\n');
