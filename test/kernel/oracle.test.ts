@@ -7,6 +7,7 @@ import { policyFromConfig } from '../../src/import/istio.js';
 import { caseConfig, istioCases } from '../../src/tools/istio-corpus.js';
 import { requireKernel } from './netns.js';
 import { requireAgentRuntime, sweepStaleLabs } from './oracle/lab.js';
+import { randomPolicy } from './oracle/random-policy.js';
 import { cleanWorkDir, compileForOracle, FLAVOURS, runCase, type CaseResult, type Compiled } from './oracle/oracle.js';
 
 // The kernel oracle (issue 7): every spec and every Istio sidecar configuration of the
@@ -17,6 +18,7 @@ requireKernel();
 requireAgentRuntime();
 
 const only = process.env.MESHCAP_ORACLE_ONLY;
+const RANDOM_POLICIES = Number(process.env.MESHCAP_ORACLE_RANDOM ?? 8);
 const dir = mkdtempSync(join(tmpdir(), 'meshcap-oracle-policies-'));
 
 function configurations(): Compiled[] {
@@ -29,6 +31,13 @@ function configurations(): Compiled[] {
     const file = join(dir, `${c.name}.intercept`);
     writeFileSync(file, text);
     out.push(compileForOracle(`istio corpus ${c.name}`, file));
+  }
+  // Random policies: combinations nobody wrote. Fixed seeds, so a failure replays;
+  // MESHCAP_ORACLE_RANDOM=N runs N of them (seeds 1..N).
+  for (let seed = 1; seed <= RANDOM_POLICIES; seed++) {
+    const file = join(dir, `random-${seed}.intercept`);
+    writeFileSync(file, randomPolicy(seed));
+    out.push(compileForOracle(`random policy seed ${seed}`, file));
   }
   return out.filter((c) => !only || c.label.includes(only));
 }
