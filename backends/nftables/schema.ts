@@ -1,6 +1,7 @@
 // meshcap's JSON Schema (draft 2020-12) of the nft JSON it emits, and an ajv validator
 // compiled once. Every emitted document is checked against it (tests, and each compile).
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -29,19 +30,57 @@ function schemaPath(): string {
   throw new Error('backends/nftables/schema.json not found');
 }
 
-let cached: { schema: unknown; validate: ValidateFunction } | undefined;
+let cached: { validate: ValidateFunction } | undefined;
 
 export function nftSchema(): unknown {
-  return load().schema;
+  return JSON.parse(readFileSync(schemaPath(), 'utf8'));
+}
+
+const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true };
+
+/** sha256 of schema.json: the generated validator names the schema it was made from. */
+function schemaHash(): string {
+  return createHash('sha256').update(readFileSync(schemaPath())).digest('hex');
+}
+
+/**
+ * The validator as standalone JavaScript (ajv's code generation). `npm run build` writes it
+ * to backends/nftables/schema.validate.cjs (not committed): loading it costs a few
+ * milliseconds where compiling the schema costs ~250 ms at the first nftables compile of
+ * every process. It carries the hash of the schema it was made from; a stale or missing
+ * file is ignored and the schema compiled as before.
+ */
+export function standaloneValidatorSource(): string {
+  const req = createRequire(import.meta.url);
+  const Ajv2020 = req('ajv/dist/2020') as { default: typeof Ajv2020Module.default };
+  const standalone = req('ajv/dist/standalone') as { default: (ajv: unknown, fn: unknown) => string };
+  const ajv = new Ajv2020.default({ ...AJV_OPTIONS, code: { source: true } });
+  const code = standalone.default(ajv, ajv.compile(nftSchema() as object));
+  return `// schema sha256 ${schemaHash()}\n// Generated from backends/nftables/schema.json by ajv's standalone code generation\n// (src/tools/nft-validator.ts, run by npm run build). Do not edit.\n${code}\n`;
+}
+
+export function generatedValidatorPath(): string {
+  return join(dirname(schemaPath()), 'schema.validate.cjs');
+}
+
+/** The generated validator, when it exists and was made from the current schema. */
+export function generatedValidator(): ValidateFunction | undefined {
+  const path = generatedValidatorPath();
+  if (!existsSync(path)) return undefined;
+  const head = readFileSync(path, 'utf8').slice(0, 100);
+  if (!head.startsWith(`// schema sha256 ${schemaHash()}\n`)) return undefined;
+  return createRequire(import.meta.url)(path) as ValidateFunction;
 }
 
 function load() {
   if (!cached) {
-    const schema = JSON.parse(readFileSync(schemaPath(), 'utf8'));
-    // ajv is loaded when a schema check first runs: commands without nftables output skip it.
-    const Ajv2020 = createRequire(import.meta.url)('ajv/dist/2020') as { default: typeof Ajv2020Module.default };
-    const ajv = new Ajv2020.default({ allErrors: true, strict: true, allowUnionTypes: true });
-    cached = { schema, validate: ajv.compile(schema) };
+    let validate = generatedValidator();
+    if (!validate) {
+      // ajv is loaded when a schema check first runs: commands without nftables output skip it.
+      const Ajv2020 = createRequire(import.meta.url)('ajv/dist/2020') as { default: typeof Ajv2020Module.default };
+      validate = new Ajv2020.default(AJV_OPTIONS).compile(nftSchema() as object);
+    }
+    cached = { validate };
   }
   return cached;
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emitNftables, INLINE_SET_MAX, NftEmitError, nftTableName } from '../../backends/nftables/emit.js';
 import { importNftables } from '../../backends/nftables/import.js';
-import { nftSchema, validateNft } from '../../backends/nftables/schema.js';
+import { generatedValidator, nftSchema, validateNft } from '../../backends/nftables/schema.js';
 import { capabilities, DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../backends/nftables/versions.js';
 import type { Action, Chain, Family, Hook, IrCidr, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
 import { iptablesBase } from '../../src/ir/types.js';
@@ -741,5 +741,34 @@ describe('every spec: emit -> import -> equivalent to the IR', () => {
     const eq = equivalent(rulesSide('IR', ir), rulesSide('nft', mustImport(JSON.stringify(d))), { families: [...policy.families.value] });
     expect(eq.result).toBe('different');
     expect(eq.counterexample!.b.outcome.redirect).toEqual({ port: 15002 });
+  });
+});
+
+describe('the generated validator (npm run build writes it)', () => {
+  it('exists, was made from the current schema, and judges documents as ajv compiling the schema does', async () => {
+    const generated = generatedValidator();
+    expect(generated, 'backends/nftables/schema.validate.cjs missing or stale: run npm run build').toBeDefined();
+    const { createRequire } = await import('node:module');
+    const Ajv2020 = createRequire(import.meta.url)('ajv/dist/2020').default;
+    const compiled = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(nftSchema());
+    const docs: unknown[] = [];
+    for (const f of readdirSync('specs')) {
+      const doc = JSON.parse(emitNftables(lower(loadFile(join('specs', f)).policy!), { comments: true }));
+      docs.push(doc);
+      // The same document with a typo, a wrong type and a missing key.
+      const typo = structuredClone(doc);
+      typo.nftables[0].add.table = { ...typo.nftables[0].add.table, famliy: 'inet' };
+      const wrongType = structuredClone(doc);
+      wrongType.nftables.push({ add: { rule: { family: 'inet', table: 't', chain: 'c', expr: 'nope' } } });
+      const missing = structuredClone(doc);
+      missing.nftables.push({ add: { chain: { family: 'inet', table: 't' } } });
+      docs.push(typo, wrongType, missing);
+    }
+    docs.push({}, { nftables: 'x' }, []);
+    for (const d of docs) {
+      expect(generated!(d)).toBe(compiled(d));
+      expect(generated!.errors ?? null).toEqual(compiled.errors ?? null);
+    }
+    expect(docs.filter((d) => !compiled(d)).length).toBeGreaterThan(20);
   });
 });
