@@ -5,6 +5,11 @@
 // they do in the DSL, and every value keeps its own line:col in the YAML file.
 import { createRequire } from 'node:module';
 import type { Node, Pair, Scalar, YAMLMap } from 'yaml';
+import { diag, type Diagnostic } from '../src/diagnostics/diagnostic.js';
+import type { SourceFile, Span } from '../src/source.js';
+import { attachComments, type ParseResult } from './visitor.js';
+import type { Atom, Block, Comment, Item, PolicyNode, Statement, SyntaxTree } from './syntax-tree.js';
+import { interceptLexer } from './tokens.js';
 
 // `yaml` is loaded the first time a YAML file is read (its CommonJS build, synchronously):
 // checking .intercept files does not pay for it at every start.
@@ -14,11 +19,6 @@ const Y = (): YamlLib => (yamlLib ??= createRequire(import.meta.url)('yaml') as 
 const isMap = (n: unknown): n is YAMLMap => Y().isMap(n);
 const isScalar = (n: unknown): n is Scalar => Y().isScalar(n);
 const isSeq = (n: unknown): n is import('yaml').YAMLSeq => Y().isSeq(n);
-import { diag, type Diagnostic } from '../src/diagnostics/diagnostic.js';
-import type { SourceFile, Span } from '../src/source.js';
-import { attachComments, type ParseResult } from './visitor.js';
-import type { Atom, Block, Comment, Item, PolicyNode, Statement, SyntaxTree } from './syntax-tree.js';
-import { interceptLexer } from './tokens.js';
 
 const BLOCKS = new Set(['proxy', 'inbound', 'outbound', 'loopback', 'dns', 'interfaces']);
 

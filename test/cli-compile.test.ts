@@ -304,6 +304,9 @@ describe('meshcap trace', () => {
     expect(r.err).toContain("error[invalid-packet]: packet $.colour: unknown field 'colour'");
     expect(r.err).toContain('error[invalid-packet]: packet $.dst: src and dst are of different families');
     expect(r.err).toContain('error[invalid-packet]: packet $.dport: dport is required for tcp');
+    // A JSON path is not a file: the lines start with the severity.
+    expect(r.err).toMatch(/^error\[invalid-packet\]: packet \$\.colour/m);
+    expect(r.err).not.toMatch(/^\$/m);
     expect(r.err).not.toMatch(STACK);
   });
 

@@ -118,6 +118,11 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
   const diagnostics: Diagnostic[] = [];
   const tables = new Map<string, TableState>();
   let cur: TableState | undefined;
+  /** A block is loaded as a whole: every jump in it must reach a chain the table then has. */
+  const closeBlock = (t: TableState) => {
+    for (const j of t.jumps) if (!t.chains.has(j.chain)) diagnostics.push(diag('rules-missing-chain', j.span, { name: j.chain, table: t.table.name }));
+    t.jumps = [];
+  };
   const lines = src.text.split('\n');
   let offset = 0;
   lines.forEach((rawLine, idx) => {
@@ -133,7 +138,10 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
       if (trimmed.startsWith('*')) {
         const tname = trimmed.slice(1).trim();
         // iptables-restore refuses a table line inside a table ("Bad argument `*mangle'"); report it and go on with the new table.
-        if (cur) diagnostics.push(diag('rules-syntax', span, { detail: `table ${cur.table.name} has no COMMIT before '${trimmed}'` }));
+        if (cur) {
+          diagnostics.push(diag('rules-syntax', span, { detail: `table ${cur.table.name} has no COMMIT before '${trimmed}'` }));
+          closeBlock(cur);
+        }
         if (!BUILTIN_CHAINS[tname]) throw new LineError(diag('rules-syntax', span, { detail: `unknown table '${tname}'` }));
         cur = tables.get(tname);
         if (cur) {
@@ -144,7 +152,6 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
           for (const c of cur.table.chains) c.rules = [];
           cur.table.chains = cur.table.chains.filter((c) => cur!.builtins.has(c.name));
           for (const n of [...cur.chains.keys()]) if (!cur.builtins.has(n)) cur.chains.delete(n);
-          cur.jumps = [];
         } else {
           const t: Table = { family, name: tname, chains: [] };
           cur = { table: t, chains: new Map(), builtins: new Set(), jumps: [] };
@@ -161,6 +168,7 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
       }
       if (trimmed === 'COMMIT') {
         if (!cur) throw new LineError(diag('rules-syntax', span, { detail: 'COMMIT outside a table' }));
+        closeBlock(cur);
         cur = undefined;
         return;
       }
@@ -215,9 +223,9 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
     void idx;
   });
   // Point at the block's `*table` line: the end of the text is past the last line.
-  if (cur) diagnostics.push(diag('rules-syntax', cur.opened ?? src.span(0, 0), { detail: `table ${cur.table.name} has no COMMIT (its block starts here and runs to the end of the file)` }));
-  for (const t of tables.values()) {
-    for (const j of t.jumps) if (!t.chains.has(j.chain)) diagnostics.push(diag('rules-missing-chain', j.span, { name: j.chain, table: t.table.name }));
+  if (cur) {
+    diagnostics.push(diag('rules-syntax', cur.opened ?? src.span(0, 0), { detail: `table ${cur.table.name} has no COMMIT (its block starts here and runs to the end of the file)` }));
+    closeBlock(cur);
   }
   if (diagnostics.length) return { diagnostics };
   return { ruleset: { name, tables: [...tables.values()].map((t) => t.table), routing: { loopbackAddresses: [] } }, diagnostics };

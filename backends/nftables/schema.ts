@@ -1,8 +1,8 @@
 // meshcap's JSON Schema (draft 2020-12) of the nft JSON it emits, and an ajv validator
 // compiled once. Every emitted document is checked against it (tests, and each compile).
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv';
@@ -38,9 +38,13 @@ export function nftSchema(): unknown {
 
 const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true };
 
-/** sha256 of schema.json: the generated validator names the schema it was made from. */
-function schemaHash(): string {
-  return createHash('sha256').update(readFileSync(schemaPath())).digest('hex');
+/**
+ * What the generated validator was made from: schema.json, ajv's version and our options.
+ * A change to any of them makes the generated file stale.
+ */
+function sourceHash(): string {
+  const ajvVersion = (createRequire(import.meta.url)('ajv/package.json') as { version: string }).version;
+  return createHash('sha256').update(readFileSync(schemaPath())).update(`ajv ${ajvVersion} ${JSON.stringify(AJV_OPTIONS)}`).digest('hex');
 }
 
 /**
@@ -56,20 +60,34 @@ export function standaloneValidatorSource(): string {
   const standalone = req('ajv/dist/standalone') as { default: (ajv: unknown, fn: unknown) => string };
   const ajv = new Ajv2020.default({ ...AJV_OPTIONS, code: { source: true } });
   const code = standalone.default(ajv, ajv.compile(nftSchema() as object));
-  return `// schema sha256 ${schemaHash()}\n// Generated from backends/nftables/schema.json by ajv's standalone code generation\n// (src/tools/nft-validator.ts, run by npm run build). Do not edit.\n${code}\n`;
+  return `// source sha256 ${sourceHash()}\n// Generated from backends/nftables/schema.json by ajv's standalone code generation\n// (src/tools/nft-validator.ts, run by npm run build). Do not edit.\n${code}\n`;
 }
 
 export function generatedValidatorPath(): string {
   return join(dirname(schemaPath()), 'schema.validate.cjs');
 }
 
-/** The generated validator, when it exists and was made from the current schema. */
-export function generatedValidator(): ValidateFunction | undefined {
-  const path = generatedValidatorPath();
+/** The generated validator, when it exists, is current and loads; otherwise undefined. */
+export function generatedValidator(path = generatedValidatorPath()): ValidateFunction | undefined {
   if (!existsSync(path)) return undefined;
   const head = readFileSync(path, 'utf8').slice(0, 100);
-  if (!head.startsWith(`// schema sha256 ${schemaHash()}\n`)) return undefined;
-  return createRequire(import.meta.url)(path) as ValidateFunction;
+  if (!head.startsWith(`// source sha256 ${sourceHash()}\n`)) return undefined;
+  try {
+    const v = createRequire(import.meta.url)(resolve(path)) as ValidateFunction;
+    return typeof v === 'function' ? v : undefined;
+  } catch {
+    // A damaged file (a build interrupted mid-write): compiling the schema still works.
+    return undefined;
+  }
+}
+
+/** Write the generated validator (atomically: a compile running meanwhile sees old or new). */
+export function writeGeneratedValidator(): string {
+  const path = generatedValidatorPath();
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, standaloneValidatorSource());
+  renameSync(tmp, path);
+  return path;
 }
 
 function load() {

@@ -31,9 +31,7 @@ choose_firewall() {
   esac
 }
 
-# The iptables binary of this flavour for family 4 or 6, e.g. "ip6tables-nft". Every call
-# passes --wait=10: legacy iptables holds one host-wide lock (/run/xtables.lock) that
-# kube-proxy and other agents take too; without --wait a busy lock fails the apply at once.
+# The iptables binary of this flavour for family 4 or 6, e.g. "ip6tables-nft".
 ipt() {
   case "$FIREWALL" in
     iptables-legacy) f=legacy ;;
@@ -41,6 +39,12 @@ ipt() {
   esac
   if [ "$1" = 4 ]; then printf 'iptables-%s' "$f"; else printf 'ip6tables-%s' "$f"; fi
 }
+
+# Every iptables and iptables-restore call passes "$XT_WAIT": wait up to 10 s for the xtables
+# lock. Legacy iptables holds one host-wide lock (/run/xtables.lock) that kube-proxy and
+# other agents take too; without --wait a busy lock fails at once. A lock still busy after
+# that exits 4.
+XT_WAIT=--wait=10
 
 
 @@PAYLOADS@@
@@ -51,14 +55,19 @@ remove_iptables() {
   bin=$(ipt "$1")
   if [ "$1" = 4 ]; then tables=$TABLES4; else tables=$TABLES6; fi
   for t in nat mangle raw filter; do
-    "$bin" --wait=10 -t "$t" -S >/dev/null 2>&1 || continue
+    # A table the kernel does not have is skipped; a lock that stays busy is a failure
+    # (skipping would leave the old rules under the new ones).
+    rc=0
+    "$bin" "$XT_WAIT" -t "$t" -S >/dev/null 2>&1 || rc=$?
+    if [ "$rc" = 4 ]; then say "the xtables lock stayed busy for 10 s"; return 1; fi
+    [ "$rc" = 0 ] || continue
     for c in PREROUTING INPUT FORWARD OUTPUT POSTROUTING; do
-      nums=$("$bin" --wait=10 -t "$t" -S "$c" 2>/dev/null | awk 'NR > 1 && (/--comment "?meshcap / || / -j MESHCAP_/) { print NR - 1 }' | sort -rn) || nums=''
-      for n in $nums; do run "$bin" --wait=10 -t "$t" -D "$c" "$n"; done
+      nums=$("$bin" "$XT_WAIT" -t "$t" -S "$c" 2>/dev/null | awk 'NR > 1 && (/--comment "?meshcap / || / -j MESHCAP_/) { print NR - 1 }' | sort -rn) || nums=''
+      for n in $nums; do run "$bin" "$XT_WAIT" -t "$t" -D "$c" "$n"; done
     done
-    chains=$("$bin" --wait=10 -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^MESHCAP_/ { print $2 }') || chains=''
-    for c in $chains; do run "$bin" --wait=10 -t "$t" -F "$c"; done
-    for c in $chains; do run "$bin" --wait=10 -t "$t" -X "$c"; done
+    chains=$("$bin" "$XT_WAIT" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^MESHCAP_/ { print $2 }') || chains=''
+    for c in $chains; do run "$bin" "$XT_WAIT" -t "$t" -F "$c"; done
+    for c in $chains; do run "$bin" "$XT_WAIT" -t "$t" -X "$c"; done
   done
   : "$tables"
 }
@@ -142,8 +151,8 @@ rollback() {
     *)
       remove_iptables 4
       remove_iptables 6
-      if [ -f "$TMP/saved.v4" ]; then "$(ipt 4)-restore" --wait=10 <"$TMP/saved.v4"; fi
-      if [ -f "$TMP/saved.v6" ]; then "$(ipt 6)-restore" --wait=10 <"$TMP/saved.v6"; fi ;;
+      if [ -f "$TMP/saved.v4" ]; then "$(ipt 4)-restore" "$XT_WAIT" <"$TMP/saved.v4"; fi
+      if [ -f "$TMP/saved.v6" ]; then "$(ipt 6)-restore" "$XT_WAIT" <"$TMP/saved.v6"; fi ;;
   esac
   routing_undo
   set -e
@@ -172,10 +181,10 @@ apply_rules() {
       payload_v6 >"$TMP/rules.v6"
       step remove_iptables 4
       step remove_iptables 6
-      if [ -n "$TABLES4" ]; then step run "$(ipt 4)-restore" --wait=10 --noflush "$TMP/rules.v4"; fi
-      if [ -n "$TABLES6" ]; then step run "$(ipt 6)-restore" --wait=10 --noflush "$TMP/rules.v6"; fi
+      if [ -n "$TABLES4" ]; then step run "$(ipt 4)-restore" "$XT_WAIT" --noflush "$TMP/rules.v4"; fi
+      if [ -n "$TABLES6" ]; then step run "$(ipt 6)-restore" "$XT_WAIT" --noflush "$TMP/rules.v6"; fi
       # The fingerprint, for check: an empty chain whose name carries it.
-      step run "$(ipt 4)" --wait=10 -t nat -N "MESHCAP_FP_$FINGERPRINT" ;;
+      step run "$(ipt 4)" "$XT_WAIT" -t nat -N "MESHCAP_FP_$FINGERPRINT" ;;
   esac
   step routing_add
 }
@@ -192,14 +201,14 @@ check_rules() {
       have=$(grep -c 'comment "meshcap\|jump v[46]-' "$TMP/now.nft" || true)
       if [ "$want" != "$have" ]; then say "table inet $NFT_TABLE has $have meshcap rules, this policy has $want"; ok=1; fi ;;
     *)
-      if ! "$(ipt 4)" --wait=10 -t nat -S "MESHCAP_FP_$FINGERPRINT" >/dev/null 2>&1; then
+      if ! "$(ipt 4)" "$XT_WAIT" -t nat -S "MESHCAP_FP_$FINGERPRINT" >/dev/null 2>&1; then
         say "this policy's fingerprint $FINGERPRINT is not installed"; ok=1
       fi
       for fam in 4 6; do
         if [ "$fam" = 4 ]; then counts=$COUNTS4; else counts=$COUNTS6; fi
         for spec in $counts; do
           t=${spec%%:*}; rest=${spec#*:}; c=${rest%%:*}; want=${rest#*:}
-          have=$("$(ipt "$fam")" --wait=10 -t "$t" -S "$c" 2>/dev/null | awk 'NR > 1 && (/--comment "?meshcap / || / -j MESHCAP_/)' | wc -l | tr -d ' ') || have=0
+          have=$("$(ipt "$fam")" "$XT_WAIT" -t "$t" -S "$c" 2>/dev/null | awk 'NR > 1 && (/--comment "?meshcap / || / -j MESHCAP_/)' | wc -l | tr -d ' ') || have=0
           if [ "$have" != "$want" ]; then say "IPv$fam $t $c has $have meshcap rules, this policy has $want"; ok=1; fi
         done
       done ;;

@@ -17,6 +17,9 @@ function fill(template: string, args: Args): string {
   return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in args ? String(args[k]) : m));
 }
 
+/** Codes about a whole file, whose `path` argument is that file (elsewhere `path` is a JSON path). */
+const FILE_CODES = new Set<Code>(['file-unreadable', 'unknown-file-type']);
+
 /**
  * Make a diagnostic from the catalogue. `hint` overrides the catalogue's hint; an empty
  * filled hint (e.g. a suggestion that found nothing) is dropped.
@@ -27,8 +30,8 @@ export function diag(code: Code, span: Span | undefined, args: Args = {}, hint?:
   const filledHint = hintTemplate === undefined ? undefined : fill(hintTemplate, args).trim();
   const d: Diagnostic = { code, severity: entry.severity, message: fill(entry.message, args), span };
   if (filledHint) d.hint = filledHint;
-  // A span-less diagnostic about a path still names its file in every output format.
-  if (!span && typeof args.path === 'string') d.file = args.path;
+  // A diagnostic about a file as a whole still names it in every output format.
+  if (!span && FILE_CODES.has(code) && typeof args.path === 'string') d.file = args.path;
   return d;
 }
 

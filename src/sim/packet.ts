@@ -61,12 +61,14 @@ export type PacketProblem = { path: string; message: string };
 
 const PROTOCOLS: Protocol[] = ['tcp', 'udp', 'icmp', 'icmpv6', 'sctp'];
 const STATES: CtState[] = ['new', 'established', 'related', 'invalid', 'untracked'];
+const NUMERIC = new Set(['sport', 'dport', 'uid', 'gid', 'mark', 'ctmark']);
+const BOOLEAN = new Set(['transparentSocket', 'looped']);
 const KEYS = new Set(['hook', 'family', 'protocol', 'src', 'dst', 'sport', 'dport', 'iif', 'oif', 'uid', 'gid', 'mark', 'ctmark', 'ctstate', 'transparentSocket', 'looped']);
 
 /**
  * Check and complete a packet given as JSON. Defaults: sport 40000, mark 0, ctmark 0,
- * ctstate new, oif eth0 for output (iif '' ), iif eth0 for prerouting (oif ''), uid and
- * gid 0 for output; family from the addresses.
+ * ctstate new, oif eth0 for output (iif '' ), iif eth0 for prerouting (lo when looped;
+ * oif ''), uid and gid 0 for output; family from the addresses.
  */
 export function normalizePacket(raw: unknown): { packet?: Packet; problems: PacketProblem[] } {
   const problems: PacketProblem[] = [];
@@ -127,6 +129,7 @@ export function normalizePacket(raw: unknown): { packet?: Packet; problems: Pack
   if (!STATES.includes(ctstate as CtState)) bad('$.ctstate', `ctstate is one of ${STATES.join(', ')}`);
   for (const k of ['transparentSocket', 'looped']) if (o[k] !== undefined && typeof o[k] !== 'boolean') bad(`$.${k}`, `${k} is true or false`);
   if (o.looped && hook !== 'prerouting') bad('$.looped', "looped describes a packet coming back in through lo: hook 'prerouting'");
+  if (o.looped && o.iif !== undefined && o.iif !== 'lo') bad('$.iif', 'a looped packet comes in through lo');
   const hasPorts = protocol === 'tcp' || protocol === 'udp' || protocol === 'sctp';
   const dport = int('dport', hasPorts ? undefined : 0, 65535);
   if (hasPorts && o.dport === undefined) bad('$.dport', `dport is required for ${String(protocol)}`);
@@ -139,7 +142,7 @@ export function normalizePacket(raw: unknown): { packet?: Packet; problems: Pack
     dst: dst!.text,
     sport: int('sport', PACKET_DEFAULTS.sport, 65535)!,
     dport: dport ?? 0,
-    iif: str('iif', hook === 'prerouting' ? 'eth0' : ''),
+    iif: str('iif', hook === 'prerouting' ? (o.looped ? 'lo' : 'eth0') : ''),
     oif: str('oif', hook === 'output' ? 'eth0' : ''),
     mark: int('mark', 0, 0xffffffff)!,
     ctmark: int('ctmark', 0, 0xffffffff)!,
@@ -183,8 +186,11 @@ export function parseCompactPacket(text: string): { packet?: Packet; problems: P
   for (const w of words) {
     const [k, v] = w.split('=', 2);
     if (v === undefined) return { problems: [{ path: '$', message: `expected key=value, found '${w}'` }] };
-    // Numbers in decimal or hex (marks are usually written 0x539, as iptables-save prints them).
-    obj[k] = /^(\d+|0x[0-9a-f]+)$/i.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
+    // Numbers (decimal or hex: marks are usually written 0x539, as iptables-save prints
+    // them) and booleans only where the field is one: `oif=0x1` is an interface name.
+    if (NUMERIC.has(k) && /^(\d+|0x[0-9a-f]+)$/i.test(v)) obj[k] = Number(v);
+    else if (BOOLEAN.has(k) && (v === 'true' || v === 'false')) obj[k] = v === 'true';
+    else obj[k] = v;
   }
   return normalizePacket(obj);
 }

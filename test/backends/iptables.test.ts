@@ -433,6 +433,9 @@ describe('importIptables errors name the line and the code', () => {
     // A jump into a chain only the first block declared is refused.
     const bad = imp('*nat\n:FOO - [0:0]\nCOMMIT\n*nat\n-A OUTPUT -j FOO\nCOMMIT\n');
     expect(bad.diagnostics.map((d) => d.code)).toEqual(['rules-missing-chain']);
+    // A block that jumps to a missing chain is refused even when a later block replaces it.
+    const early = imp('*nat\n-A OUTPUT -j FOO\nCOMMIT\n*nat\nCOMMIT\n');
+    expect(early.diagnostics.map((d) => `${d.span?.start.line}:${d.code}`)).toEqual(['2:rules-missing-chain']);
   });
 
   it('an address of the wrong family', () => {

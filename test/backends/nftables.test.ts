@@ -3,10 +3,10 @@
 // forms and its errors, and the round trip emit -> import -> equivalent for every spec.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { emitNftables, INLINE_SET_MAX, NftEmitError, nftTableName } from '../../backends/nftables/emit.js';
 import { importNftables } from '../../backends/nftables/import.js';
-import { generatedValidator, nftSchema, validateNft } from '../../backends/nftables/schema.js';
+import { generatedValidator, generatedValidatorPath, nftSchema, validateNft } from '../../backends/nftables/schema.js';
 import { capabilities, DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../backends/nftables/versions.js';
 import type { Action, Chain, Family, Hook, IrCidr, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
 import { iptablesBase } from '../../src/ir/types.js';
@@ -770,5 +770,24 @@ describe('the generated validator (npm run build writes it)', () => {
       expect(generated!.errors ?? null).toEqual(compiled.errors ?? null);
     }
     expect(docs.filter((d) => !compiled(d)).length).toBeGreaterThan(20);
+  });
+
+  it('a damaged or stale generated file is ignored (the schema is compiled instead)', async () => {
+    const { mkdirSync, mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    // Inside the project, so that the generated code's require('ajv/...') resolves as it
+    // does from backends/nftables/.
+    mkdirSync(join('node_modules', '.cache'), { recursive: true });
+    const dir = mkdtempSync(join('node_modules', '.cache', 'meshcap-validator-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const good = readFileSync(generatedValidatorPath(), 'utf8');
+    const truncated = join(dir, 'truncated.cjs');
+    writeFileSync(truncated, good.slice(0, Math.floor(good.length / 2)));
+    expect(generatedValidator(truncated)).toBeUndefined();
+    const stale = join(dir, 'stale.cjs');
+    writeFileSync(stale, good.replace(/^\/\/ source sha256 [0-9a-f]+/, '// source sha256 0000'));
+    expect(generatedValidator(stale)).toBeUndefined();
+    const copy = join(dir, 'copy.cjs');
+    writeFileSync(copy, good);
+    expect(typeof generatedValidator(copy)).toBe('function');
   });
 });

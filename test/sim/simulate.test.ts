@@ -526,10 +526,15 @@ describe('normalizePacket', () => {
 });
 
 describe('parseCompactPacket', () => {
-  it('takes marks in hex, as iptables-save prints them, and looped=true', () => {
-    const r = parseCompactPacket('in tcp 10.1.0.5:40001 -> 10.1.0.5:9080 iif=lo mark=0x539 ctmark=0X53A looped=true');
+  it('takes marks in hex, as iptables-save prints them, and looped=true (whose iif is lo)', () => {
+    const r = parseCompactPacket('in tcp 10.1.0.5:40001 -> 10.1.0.5:9080 mark=0x539 ctmark=0X53A looped=true');
     expect(r.problems).toEqual([]);
-    expect(r.packet).toMatchObject({ mark: 1337, ctmark: 1338, looped: true });
+    expect(r.packet).toMatchObject({ mark: 1337, ctmark: 1338, looped: true, iif: 'lo' });
+    expect(parseCompactPacket('in tcp 10.1.0.5:40001 -> 10.1.0.5:9080 iif=eth0 looped=true').problems.map((p) => p.path)).toEqual(['$.iif']);
+  });
+  it('numbers and booleans only where the field is one: oif=0x1 and iif=false are interface names', () => {
+    expect(parseCompactPacket('out tcp 10.1.0.5:40001 -> 10.2.0.9:80 oif=0x1').packet?.oif).toBe('0x1');
+    expect(parseCompactPacket('in tcp 10.2.0.9:40001 -> 10.1.0.5:80 iif=false').packet?.iif).toBe('false');
   });
   it('reads an IPv4 outgoing packet with options', () => {
     const r = parseCompactPacket('out tcp 10.1.0.5:40001 -> 10.2.0.9:9080 uid=1337 gid=1337 oif=lo mark=7 ctstate=established');

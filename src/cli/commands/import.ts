@@ -4,6 +4,7 @@ import { configFromFlags, configFromJson, policyFromConfig } from '../../import/
 import { loadText } from '../../load.js';
 import { parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
+import { catalogue } from '../../diagnostics/catalogue.js';
 import { POLICY_NAME_RE } from '../../language/build.js';
 import { report } from '../report.js';
 import { formatText } from './fmt.js';
@@ -44,7 +45,7 @@ Options:
     const to = (values.to as string | undefined) ?? 'intercept';
     if (to !== 'intercept' && to !== 'yaml') throw new UsageError('--to must be intercept or yaml');
     const name = (values.name as string | undefined) ?? 'istio';
-    if (!POLICY_NAME_RE.test(name)) throw new UsageError(`--name '${name}' is not a usable policy name: 1-32 characters, letters, digits, - and _, starting with a letter`);
+    if (!POLICY_NAME_RE.test(name)) throw new UsageError(`--name '${name}' is not a usable policy name: ${catalogue['invalid-policy-name'].hint}`);
     const env: Record<string, string> = {};
     for (const e of (values.env as string[] | undefined) ?? []) {
       const eq = e.indexOf('=');

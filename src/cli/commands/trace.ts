@@ -26,8 +26,10 @@ PACKET is JSON, '@FILE' holding JSON, or the compact form
   'in tcp 10.2.0.9:5000 -> 10.1.0.5:8080 iif=eth0'
 JSON fields: hook (output|prerouting), family, protocol (tcp|udp|icmp|icmpv6|sctp), src,
 dst, sport, dport, iif, oif, uid, gid, mark, ctmark, ctstate (new|established|related|
-invalid), transparentSocket. Defaults: hook output, protocol tcp, sport 40000, oif eth0
-(output) / iif eth0 (prerouting), uid and gid 0 (output), mark 0, ctstate new.
+invalid), transparentSocket, looped (a packet the pod sent to itself, back in through lo:
+NAT chains do not run for it again). Marks may be hex (0x539). Defaults: hook output,
+protocol tcp, sport 40000, oif eth0 (output) / iif eth0 (prerouting; lo when looped),
+uid and gid 0 (output), mark 0, ctstate new.
 
 Options:
   --packet P          the packet (required)
