@@ -218,6 +218,35 @@ describe('meshcap trace', () => {
     expect(r.out.trimEnd().split('\n').at(-1)).toBe('=> redirect 15001');
   });
 
+  it('--follow: a redirected connection comes back in through lo and ends at the proxy', () => {
+    const r = cli('trace', SPEC, '--follow', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=1000');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('\nback in through lo: in tcp 10.1.0.5:40000 -> 127.0.0.1:15001 iif=lo');
+    expect(r.out).toContain('NAT chains do not run again');
+    expect(r.out.trimEnd().split('\n').at(-1)).toBe("=> delivered to the pod's port 15001 (local address 127.0.0.1); the connection's original destination is 10.2.0.9:9080 (redirected to 15001)");
+    const j = JSON.parse(cli('trace', SPEC, '--follow', '--format', 'json', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=1000').out);
+    expect(j.passes.map((x: { pass: string }) => x.pass)).toEqual(['sent by the pod', 'back in through lo']);
+    expect(j.passes[1].packet).toMatchObject({ hook: 'prerouting', dst: '127.0.0.1', dport: 15001, iif: 'lo', looped: true });
+    expect(j.end).toEqual({ kind: 'local', port: 15001, at: '127.0.0.1', how: 'redirect' });
+  });
+
+  it("--follow: the proxy's own connection leaves; TPROXY to a non-local address is delivered by the policy's routing", () => {
+    const own = cli('trace', SPEC, '--follow', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=1337');
+    expect(own.out.trimEnd().split('\n').at(-1)).toBe('=> leaves the pod through eth0 for 10.2.0.9:9080 (not redirected, and not for the pod)');
+    const tp = cli('trace', 'specs/istio-tproxy.intercept', '--follow', '--pod-addr', '10.1.0.5', '--format', 'json', '--packet', 'in tcp 10.2.0.9:40000 -> 10.9.9.9:8080');
+    expect(JSON.parse(tp.out).end).toEqual({ kind: 'local', port: 15006, at: '10.9.9.9', how: 'tproxy' });
+    // In redirect mode the same packet is redirected to the pod's own address instead.
+    const fw = cli('trace', SPEC, '--follow', '--pod-addr', '10.1.0.5', '--format', 'json', '--packet', 'in tcp 10.2.0.9:40000 -> 10.9.9.9:8080');
+    expect(JSON.parse(fw.out).end).toEqual({ kind: 'local', port: 15006, at: '10.1.0.5', how: 'redirect' });
+  });
+
+  it('--follow: usage errors', () => {
+    expect(cli('trace', SPEC, '--follow', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 ctstate=established').code).toBe(3);
+    const bad = cli('trace', SPEC, '--follow', '--pod-addr', 'pod', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080');
+    expect(bad.code).toBe(3);
+    expect(bad.err).toContain("--pod-addr takes an address, not 'pod'");
+  });
+
   it('a compact packet gives the same trace as its JSON form', () => {
     const r = cli('trace', SPEC, '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=1000 gid=1000');
     expect(r.code, r.err).toBe(0);

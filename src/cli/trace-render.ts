@@ -37,7 +37,10 @@ export function renderTrace(r: SimResult, indent = ''): string {
       if (s.rule.origin.purpose) lines.push(`${indent}    why: ${s.rule.origin.purpose}`);
     }
   }
-  if (!r.path.length) lines.push(`${indent}(no chain of this hook and family: nothing is captured)`);
+  if (!r.path.length) {
+    const looped = r.packet?.looped ? ' (NAT chains do not run again for a packet back in through lo)' : '';
+    lines.push(`${indent}(no chain of this hook and family ran: nothing happens to it${looped})`);
+  }
   lines.push(`${indent}=> ${outcomeText(r.outcome)}`);
   return lines.join('\n') + '\n';
 }

@@ -4,7 +4,10 @@ import { diag, hasErrors } from '../../diagnostics/diagnostic.js';
 import { loadFile } from '../../load.js';
 import { lower } from '../../lower/lower.js';
 import { normalizePacket, parseCompactPacket } from '../../sim/packet.js';
+import { followConnection, type Journey } from '../../sim/journey.js';
+import type { Packet } from '../../sim/packet.js';
 import { simulate } from '../../sim/simulate.js';
+import { parseAddress } from '../../net/ip.js';
 import { packetText } from '../../verify/compare.js';
 import { oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
@@ -35,9 +38,21 @@ Options:
   --packet P          the packet (required)
   --backend B         ir (default), iptables, ip6tables: trace the emitted text read back
   --format F          text (default) or json: {"outcome":{...},"path":[...]}
-  --no-comments       (with a text backend) as compile --no-comments`,
+  --no-comments       (with a text backend) as compile --no-comments
+  --follow            follow the connection, not one pass: a redirected packet, or one
+                      for the pod itself, comes back in through lo (NAT does not run
+                      again); says where the connection ends up. The model the kernel
+                      oracle checks against Linux.
+  --pod-addr ADDR     (with --follow; repeatable) the pod's own addresses; default: the
+                      packet's src (out) or dst (in). The policy's TPROXY routing and its
+                      addresses on lo (::6) are taken as installed.`,
   run(argv: string[], io: Io): number {
-    const { values, positionals } = parse(argv, { packet: { type: 'string' }, backend: { type: 'string' }, format: { type: 'string' } });
+    const { values, positionals } = parse(argv, { packet: { type: 'string' }, backend: { type: 'string' }, format: { type: 'string' }, follow: { type: 'boolean' }, 'pod-addr': { type: 'string', multiple: true } });
+    const podAddrs = ((values['pod-addr'] as string[] | undefined) ?? []).map((a) => {
+      const p = parseAddress(a);
+      if (!p.ok) throw new UsageError(`--pod-addr takes an address, not '${a}'`);
+      return p.text;
+    });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     if (positionals.length !== 1) throw new UsageError('trace takes one POLICY');
     if (values.packet === undefined) throw new UsageError('trace needs --packet');
@@ -76,12 +91,32 @@ Options:
       report(io, 'text', loaded.diagnostics, sources);
       return EXIT.badInput;
     }
-    let rs = lower(loaded.policy);
+    const ir = lower(loaded.policy);
+    let rs = ir;
     if (backend) {
       if (backend.family && backend.family !== parsed.packet.family) throw new UsageError(`the ${backend.name} backend carries ${backend.family} rules; the packet is ${parsed.packet.family}`);
       const back = backend.reimport(backend.emit(restrictTo(rs, backend.family), { comments: true }), `<${backend.name} output>`);
       if (!back.ruleset) throw new Error(`the ${backend.name} output does not read back`);
       rs = back.ruleset;
+    }
+    if (values.follow) {
+      if (parsed.packet.ctstate !== 'new' || parsed.packet.looped) throw new UsageError('--follow follows a connection from its first packet: ctstate new, not looped');
+      const pkt = parsed.packet;
+      const own = podAddrs.length ? podAddrs : [pkt.hook === 'output' ? pkt.src : pkt.dst];
+      const j = followConnection(rs, pkt, {
+        addresses: own,
+        extraLocal: ir.routing.loopbackAddresses,
+        interfaceAddress: (_iif, family) => own.find((a) => (a.includes(':') ? 'ipv6' : 'ipv4') === family),
+        routing: ir.routing,
+      });
+      if (format === 'json') {
+        io.out(JSON.stringify({ packet: pkt, passes: j.passes.map((x) => ({ pass: x.label, packet: x.packet, outcome: x.result.outcome, path: x.result.path.map(stepJson) })), end: j.end, reason: j.reason }, null, 2) + '\n');
+      } else {
+        io.out(`packet: ${packetText(pkt)}\n`);
+        for (const x of j.passes) io.out(`\n${x.label}: ${packetText(x.packet)}\n${renderTrace(x.result, '  ')}`);
+        io.out(`\n=> ${journeyText(j, pkt)}\n`);
+      }
+      return EXIT.ok;
     }
     const r = simulate(rs, parsed.packet);
     if (format === 'json') {
@@ -93,3 +128,20 @@ Options:
     return EXIT.ok;
   },
 };
+
+/** The end of a journey, in words. */
+export function journeyText(j: Journey, p: Packet): string {
+  const orig = p.dst.includes(':') ? `[${p.dst}]:${p.dport}` : `${p.dst}:${p.dport}`;
+  switch (j.end.kind) {
+    case 'local': {
+      const at = j.end.at === '?' ? '' : ` (local address ${j.end.at})`;
+      return `delivered to the pod's port ${j.end.port}${at}; the connection's original destination is ${orig} (${j.reason})`;
+    }
+    case 'out':
+      return `leaves the pod${j.end.oif ? ` through ${j.end.oif}` : ''} for ${orig} (${j.reason})`;
+    case 'dropped':
+      return j.end.where === 'out' ? `dropped on the way out: the sender's send fails (EPERM)` : `dropped (${j.reason}): the sender hears nothing`;
+    case 'forwarded':
+      return `not for the pod: forwarded, and with forwarding off (a pod's default) it goes nowhere (${j.reason})`;
+  }
+}
