@@ -15,57 +15,12 @@ import { blocks, type BlockSpec, type StatementSpec } from '../src/language/sche
 import { parseSource, type Syntax } from '../src/load.js';
 import { parseCidr } from '../src/net/ip.js';
 import { SourceFile } from '../src/source.js';
+import { Rand } from './rand.js';
 
 // MESHCAP_PROPERTY_RUNS raises (or lowers) the number of random policies per property.
 const RUNS = Number(process.env.MESHCAP_PROPERTY_RUNS ?? 200);
 
 // ---- randomness ------------------------------------------------------------------------
-
-/**
- * The random choices of one generated policy. fast-check draws the seed (and reports it
- * with a failure, so that the run can be replayed); the hundreds of small choices a policy
- * and its layout take come from a PRNG on it, which is far cheaper than drawing each one
- * from fast-check. (Shrinking would not help here: each failure message carries the texts
- * involved in full.)
- */
-class Rand {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** mulberry32 */
-  private next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  chance(percent: number): boolean {
-    return this.int(0, 99) < percent;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(0, xs.length - 1)];
-  }
-  some<T>(xs: readonly T[], min = 0): T[] {
-    const out = xs.filter(() => this.chance(50));
-    while (out.length < min) out.push(this.pick(xs));
-    return out;
-  }
-  shuffle<T>(xs: readonly T[]): T[] {
-    const a = [...xs];
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(0, i);
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a;
-  }
-  list<T>(min: number, max: number, f: () => T): T[] {
-    return Array.from({ length: this.int(min, max) }, f);
-  }
-}
 
 // ---- values ----------------------------------------------------------------------------
 

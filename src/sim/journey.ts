@@ -6,7 +6,7 @@
 // when it is for another host, forwarded. The kernel oracle (test/kernel/oracle) checks
 // this model against Linux, connection by connection; `trace --follow` prints it.
 import type { Family, Routing, RuleSet } from '../ir/types.js';
-import { parseCidr } from '../net/ip.js';
+import { isLoopbackV4, parseAddress } from '../net/ip.js';
 import type { Packet } from './packet.js';
 import { simulate, type SimResult } from './simulate.js';
 
@@ -40,13 +40,11 @@ export interface Journey {
 }
 
 const LOOPBACK: Record<Family, string> = { ipv4: '127.0.0.1', ipv6: '::1' };
-const loopback4 = parseCidr('127.0.0.0/8');
 
+/** All of 127.0.0.0/8 and ::1 are local (netfilter-facts §1.9), and the pod's addresses. */
 export function podHas(pod: Pod, addr: string, family: Family): boolean {
-  if (family === 'ipv4') {
-    const a = parseCidr(`${addr}/32`);
-    if (loopback4.ok && a.ok && loopback4.cidr.first <= a.cidr.first && a.cidr.first <= loopback4.cidr.last) return true;
-  } else if (addr === '::1') return true;
+  const a = parseAddress(addr);
+  if (a.ok && (family === 'ipv4' ? isLoopbackV4(a.value) : a.value === 1n)) return true;
   return pod.addresses.includes(addr) || (pod.extraLocal ?? []).includes(addr);
 }
 

@@ -44,8 +44,13 @@ export function outcomeText(o: Outcome): string {
   return parts.join(', ');
 }
 
+/** An address and port as people write them: 10.1.0.5:80, [fd00::5]:80. */
+export function endpointText(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
 export function packetText(p: Packet): string {
-  const ep = (a: string, port: number) => (a.includes(':') ? `[${a}]` : a) + (p.protocol === 'tcp' || p.protocol === 'udp' ? `:${port}` : '');
+  const ep = (a: string, port: number) => (p.protocol === 'tcp' || p.protocol === 'udp' ? endpointText(a, port) : a.includes(':') ? `[${a}]` : a);
   const extra: string[] = [];
   if (p.hook === 'output') {
     if (p.uid !== undefined) extra.push(`uid=${p.uid}`);

@@ -8,7 +8,7 @@ import { followConnection, type Journey } from '../../sim/journey.js';
 import type { Packet } from '../../sim/packet.js';
 import { simulate } from '../../sim/simulate.js';
 import { parseAddress } from '../../net/ip.js';
-import { packetText } from '../../verify/compare.js';
+import { endpointText, packetText } from '../../verify/compare.js';
 import { oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
@@ -131,7 +131,7 @@ Options:
 
 /** The end of a journey, in words. */
 export function journeyText(j: Journey, p: Packet): string {
-  const orig = p.dst.includes(':') ? `[${p.dst}]:${p.dport}` : `${p.dst}:${p.dport}`;
+  const orig = endpointText(p.dst, p.dport);
   switch (j.end.kind) {
     case 'local': {
       const at = j.end.at === '?' ? '' : ` (local address ${j.end.at})`;

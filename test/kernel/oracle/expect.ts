@@ -5,6 +5,7 @@
 import type { Routing, RuleSet } from '../../../src/ir/types.js';
 import { followConnection, type Journey } from '../../../src/sim/journey.js';
 import type { Packet } from '../../../src/sim/packet.js';
+import { endpointText } from '../../../src/verify/compare.js';
 import { extraLink, MAIN_IF, PASSTHROUGH_V6, PEER, POD } from './lab.js';
 import type { Plan, Probe } from './plan.js';
 
@@ -32,9 +33,6 @@ export interface Expected {
   passes: Journey['passes'];
 }
 
-export function endpoint(addr: string, port: number): string {
-  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
 
 /** The client side of the agent's status words. */
 export function clientSide(status: string): string {
@@ -75,7 +73,7 @@ export function expectLanding(w: World, probe: Probe): Expected {
   const landed = (host: 'pod' | 'peer', port: number, at: string): Expected => {
     if (!listens(port)) return out('nothing', 'refused', `${j.reason}; nothing listens on ${host} ${probe.proto}/${port}`);
     const where = `${host} ${probe.proto}/${port}`;
-    return out(tcp ? `${where} at ${at} orig ${endpoint(probe.dst, probe.dport)}` : where, 'acked');
+    return out(tcp ? `${where} at ${at} orig ${endpointText(probe.dst, probe.dport)}` : where, 'acked');
   };
   switch (j.end.kind) {
     case 'local':

@@ -8,9 +8,10 @@ import { importShell } from '../../../backends/shell/import.js';
 import { renderTrace } from '../../../src/cli/trace-render.js';
 import { compile, type Artifact } from '../../../src/compile/pipeline.js';
 import type { Routing, RuleSet } from '../../../src/ir/types.js';
-import { clientSide, endpoint, expectLanding, type Expected } from './expect.js';
+import { endpointText as endpoint } from '../../../src/verify/compare.js';
+import { clientSide, expectLanding, type Expected } from './expect.js';
 import { Agent, createLab, destroyLab, inNs, type Lab } from './lab.js';
-import { planProbes, type Plan, type Probe } from './plan.js';
+import { planProbes, type Probe } from './plan.js';
 
 export interface Flavour {
   /** The summary's name: backend, and for iptables and the script the firewall it drives. */
@@ -150,8 +151,8 @@ function explain(p: Probe, exp: Expected, seen: string, status: string, loaded: 
 }
 
 /** Run one policy through one flavour: a fresh lab, load, listen, probe, compare, tear down. */
-export async function runCase(c: Compiled, flavour: Flavour, opts: { plan?: Plan; sabotage?: (rs: RuleSet) => RuleSet; forgetRouting?: boolean } = {}): Promise<CaseResult> {
-  const plan = opts.plan ?? planProbes(c.ir);
+export async function runCase(c: Compiled, flavour: Flavour, opts: { sabotage?: (rs: RuleSet) => RuleSet; forgetRouting?: boolean } = {}): Promise<CaseResult> {
+  const plan = planProbes(c.ir);
   const t0 = performance.now();
   const lab = await createLab(plan.extraIfs, plan.peerTargets, plan.names);
   const agents: Agent[] = [];

@@ -3,28 +3,7 @@
 // rerouted interfaces, owner groups with excluded ports, IPv4-only with CIDR lists, ...).
 // A seed gives the same policy every time, so a disagreement can be replayed. Values stay
 // inside what the lab can host: its own address ranges are never used.
-
-/** mulberry32: small, fast, and the same on every machine. */
-function rng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    let t = (state = (state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  const chance = (percent: number) => int(0, 99) < percent;
-  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)];
-  const some = <T>(xs: readonly T[], min = 1, max = xs.length): T[] => {
-    const n = int(min, Math.min(max, xs.length));
-    const pool = [...xs];
-    const out: T[] = [];
-    while (out.length < n) out.push(pool.splice(int(0, pool.length - 1), 1)[0]);
-    return out;
-  };
-  return { int, chance, pick, some };
-}
+import { Rand } from '../../rand.js';
 
 const CIDRS4 = ['10.96.0.0/12', '10.244.0.0/16', '172.16.0.0/12', '192.168.1.0/24', '9.9.0.0/16', '100.64.0.0/10', '169.254.169.254/32', '203.0.113.0/24'];
 const INNER4: Record<string, string[]> = {
@@ -43,7 +22,7 @@ const IFACES = ['eth1', 'eth2', 'vnet0', 'net1', 'cni0'];
 
 /** A random policy, as .intercept text; whether it checks clean is the caller's to see. */
 export function randomPolicy(seed: number): string {
-  const r = rng(seed);
+  const r = new Rand(seed);
   const v6 = r.chance(70);
   const L: string[] = [`# random policy, seed ${seed} (test/kernel/oracle/random-policy.ts)`, `policy random-${seed} {`];
   const uid = r.pick([1337, 2102, 5678, 101]);
@@ -57,32 +36,32 @@ export function randomPolicy(seed: number): string {
   if (r.chance(35)) inbound.push(`mode tproxy mark ${r.pick([1337, 0x100, 7])} table ${r.pick([133, 200])}${r.chance(50) ? ` local-mark ${r.pick([1338, 0x200])}` : ''}`);
   else inbound.push('mode redirect');
   const inCapture = r.pick(['*', '*', 'list', 'none']);
-  if (inCapture === 'list') inbound.push(`capture ports ${r.some(['80', '8080', '9000-9100', '5432', '22'], 1, 3).join(', ')}`);
+  if (inCapture === 'list') inbound.push(`capture ports ${r.sample(['80', '8080', '9000-9100', '5432', '22'], 1, 3).join(', ')}`);
   else inbound.push(`capture ports ${inCapture}`);
-  if (inCapture === '*' && r.chance(60)) inbound.push(`exclude ports ${r.some(['15020', '15021', '15090', '22', '9000-9100'], 1, 3).join(', ')}`);
+  if (inCapture === '*' && r.chance(60)) inbound.push(`exclude ports ${r.sample(['15020', '15021', '15090', '22', '9000-9100'], 1, 3).join(', ')}`);
   L.push('  inbound {', ...inbound.map((s) => `    ${s}`), '  }');
 
   const outbound: string[] = [];
   const outCapture = r.pick(['*', '*', 'list', 'none']);
   let captured = outCapture !== 'none';
   if (outCapture === 'list') {
-    const c4 = r.some(CIDRS4, 1, 3);
-    const c6 = v6 ? r.some(CIDRS6, 0, 2) : [];
+    const c4 = r.sample(CIDRS4, 1, 3);
+    const c6 = v6 ? r.sample(CIDRS6, 0, 2) : [];
     outbound.push(`capture cidrs ${[...c4, ...c6].join(', ')}`);
     const inner = [...c4.flatMap((c) => INNER4[c] ?? []), ...c6.flatMap((c) => INNER6[c] ?? [])];
-    if (inner.length && r.chance(60)) outbound.push(`exclude cidrs ${r.some(inner, 1, 2).join(', ')}`);
+    if (inner.length && r.chance(60)) outbound.push(`exclude cidrs ${r.sample(inner, 1, 2).join(', ')}`);
   } else {
     outbound.push(`capture cidrs ${outCapture}`);
-    if (outCapture === '*' && r.chance(60)) outbound.push(`exclude cidrs ${[...r.some(CIDRS4, 1, 2), ...(v6 ? r.some(CIDRS6, 0, 1) : [])].join(', ')}`);
+    if (outCapture === '*' && r.chance(60)) outbound.push(`exclude cidrs ${[...r.sample(CIDRS4, 1, 2), ...(v6 ? r.sample(CIDRS6, 0, 1) : [])].join(', ')}`);
   }
   if (r.chance(30)) {
-    outbound.push(`capture ports ${r.some(['3306', '5432', '6379'], 1, 2).join(', ')}`);
+    outbound.push(`capture ports ${r.sample(['3306', '5432', '6379'], 1, 2).join(', ')}`);
     captured = true;
   }
   const dnsMode = r.pick(['off', 'all', 'servers']);
-  if ((captured || dnsMode !== 'off') && r.chance(50)) outbound.push(`exclude ports ${r.some(PORTS.filter((p) => p !== '1-79'), 1, 3).join(', ')}`);
-  if (r.chance(25)) outbound.push(`groups ${r.some(['888', '2000', '3000'], 1, 2).join(', ')}`);
-  else if (r.chance(30)) outbound.push('groups *', `exclude groups ${r.some(['888', '2000'], 1, 2).join(', ')}`);
+  if ((captured || dnsMode !== 'off') && r.chance(50)) outbound.push(`exclude ports ${r.sample(PORTS.filter((p) => p !== '1-79'), 1, 3).join(', ')}`);
+  if (r.chance(25)) outbound.push(`groups ${r.sample(['888', '2000', '3000'], 1, 2).join(', ')}`);
+  else if (r.chance(30)) outbound.push('groups *', `exclude groups ${r.sample(['888', '2000'], 1, 2).join(', ')}`);
   L.push('  outbound {', ...outbound.map((s) => `    ${s}`), '  }');
 
   const loopback: string[] = [];
@@ -93,12 +72,12 @@ export function randomPolicy(seed: number): string {
   L.push('  loopback {', ...loopback.map((s) => `    ${s}`), '  }');
 
   if (dnsMode === 'servers') {
-    const servers = r.some(['10.96.0.10', '127.0.0.53', '169.254.20.10', ...(v6 ? ['fd00:10:96::a'] : [])], 1, 2);
+    const servers = r.sample(['10.96.0.10', '127.0.0.53', '169.254.20.10', ...(v6 ? ['fd00:10:96::a'] : [])], 1, 2);
     L.push('  dns {', `    capture servers ${servers.join(', ')}`, '    port 15053', '  }');
   } else L.push('  dns {', `    capture ${dnsMode}`, ...(dnsMode === 'all' ? ['    port 15053'] : []), '  }');
 
   if (r.chance(40)) {
-    const names = r.some(IFACES, 1, 3);
+    const names = r.sample(IFACES, 1, 3);
     const split = r.int(0, names.length);
     const ex = names.slice(0, split);
     const re = names.slice(split);
