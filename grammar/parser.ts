@@ -6,8 +6,12 @@
 //   policy    := 'policy' Word* '{' body '}'
 //   body      := ( NL | ';' | item | stray )*
 //   item      := Word tail ( '{' body '}' )?
-//   tail      := ( Word | 'policy' | ',' NL* )*        -- a statement ends at NL, ';' or '}'
+//   tail      := TailPart*                              -- a statement ends at NL, ';' or '}'
 //   stray     := '{' body '}' | ',' tail
+//
+// TailPart (tokens.ts) is the category of Word, 'policy', ',' and Continuation, the newline
+// after a ',' that the scanner marks (NL matches it too), so `tail` is the old
+// `( Word | 'policy' | ',' NL* )*` read one category check per token.
 //
 // Some of it is wider than the language: a policy or block name of several words, a block
 // without a name, a ',' that starts a statement. The visitor reports those precisely, and
@@ -15,7 +19,7 @@
 // (Chevrotain's own recovery would skip to the end of the enclosing block).
 import type { IToken } from 'chevrotain';
 import { CstParser } from './chevrotain.js';
-import { allTokens, Comma, LCurly, Newline, Policy, RCurly, Semicolon, Word } from './tokens.js';
+import { allTokens, Comma, LCurly, Newline, Policy, RCurly, Semicolon, TailPart, Word } from './tokens.js';
 
 export class InterceptParser extends CstParser {
   constructor() {
@@ -86,18 +90,7 @@ export class InterceptParser extends CstParser {
   });
 
   tail = this.RULE('tail', () => {
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME2(Word) },
-        { ALT: () => this.CONSUME2(Policy) },
-        {
-          ALT: () => {
-            this.CONSUME(Comma);
-            this.MANY2(() => this.CONSUME2(Newline));
-          },
-        },
-      ]);
-    });
+    this.MANY(() => this.CONSUME(TailPart));
   });
 }
 

@@ -7,11 +7,11 @@ import { diag } from '../src/diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../src/source.js';
 import { parser } from './parser.js';
 import type { Atom, Block, Comment, Item, PolicyNode, Statement, SyntaxTree } from './syntax-tree.js';
-import { interceptLexer, RCurly } from './tokens.js';
+import { scan } from './scanner.js';
+import { Comma, Continuation, RCurly } from './tokens.js';
 
 type Children = Record<string, (CstNode | IToken)[] | undefined>;
 
-const isToken = (x: CstNode | IToken): x is IToken => 'image' in x;
 const real = (t: IToken) => !t.isInsertedInRecovery && Number.isFinite(t.startOffset);
 
 const BaseVisitor = parser.getBaseCstVisitorConstructorWithDefaults();
@@ -27,29 +27,6 @@ class SyntaxTreeBuilder extends BaseVisitor {
 
   atom(t: IToken, commaBefore: boolean): Atom {
     return { text: t.image, span: this.tokenSpan(t), commaBefore };
-  }
-
-  /** All real tokens directly under a node, in source order. */
-  tokens(ch: Children, names: string[]): IToken[] {
-    // Each kind's tokens are already in source order: merge them.
-    let out: IToken[] = [];
-    for (const n of names) {
-      const xs = (ch[n] ?? []).filter((t): t is IToken => isToken(t) && real(t));
-      if (!xs.length) continue;
-      if (!out.length) {
-        out = xs;
-        continue;
-      }
-      const merged: IToken[] = [];
-      let i = 0;
-      let j = 0;
-      while (i < out.length || j < xs.length) {
-        if (j >= xs.length || (i < out.length && out[i].startOffset < xs[j].startOffset)) merged.push(out[i++]);
-        else merged.push(xs[j++]);
-      }
-      out = merged;
-    }
-    return out;
   }
 
   file(ctx: Children): { policies: PolicyNode[]; stray: Item[] } {
@@ -95,11 +72,16 @@ class SyntaxTreeBuilder extends BaseVisitor {
     if (!head || !real(head)) return undefined;
     const lc = (ctx.LCurly as IToken[] | undefined)?.[0];
     const tail = ((ctx.tail ?? []) as CstNode[])[0];
-    const toks = tail ? this.tokens(tail.children as Children, ['Word', 'Policy', 'Comma']) : [];
-    if (lc && real(lc) && toks.length > 0) {
-      // `self-redirect on { ... }`: not a block (whose name is one word), not a statement.
-      this.structural(toks[0], `expected '{' after '${head.image}', found '${toks[0].image}'`, 'a block name is one word; statements take no { }');
-      return undefined;
+    // The tail: words and commas in source order, with the continuation newlines (skipped).
+    const parts = (tail?.children.TailPart ?? []) as IToken[];
+    const counts = (t: IToken) => t.tokenType !== Continuation && real(t);
+    if (lc && real(lc)) {
+      const first = parts.find(counts);
+      if (first) {
+        // `self-redirect on { ... }`: not a block (whose name is one word), not a statement.
+        this.structural(first, `expected '{' after '${head.image}', found '${first.image}'`, 'a block name is one word; statements take no { }');
+        return undefined;
+      }
     }
     if (lc && real(lc)) {
       const rc = (ctx.RCurly as IToken[] | undefined)?.[0];
@@ -118,8 +100,11 @@ class SyntaxTreeBuilder extends BaseVisitor {
     }
     const atoms: Atom[] = [this.atom(head, false)];
     let comma = false;
-    for (const t of toks) {
-      if (t.tokenType.name === 'Comma') {
+    let lastTok: IToken | undefined;
+    for (const t of parts) {
+      if (!counts(t)) continue;
+      lastTok = t;
+      if (t.tokenType === Comma) {
         if (comma) this.errors.push(diag('syntax-error', this.tokenSpan(t), { detail: "two commas in a row: a value is missing between them" }));
         comma = true;
         continue;
@@ -127,7 +112,6 @@ class SyntaxTreeBuilder extends BaseVisitor {
       atoms.push(this.atom(t, comma));
       comma = false;
     }
-    const lastTok = toks[toks.length - 1];
     if (comma && lastTok) {
       this.errors.push(
         diag('syntax-error', this.tokenSpan(lastTok), { detail: "the list ends with ',': a value is missing after it" }),
@@ -181,7 +165,7 @@ export interface ParseResult {
 /** Parse .intercept text into the syntax tree, reporting every lexer and parser error. */
 export function parseIntercept(src: SourceFile): ParseResult {
   const diagnostics: Diagnostic[] = [];
-  const lexed = interceptLexer.tokenize(src.text);
+  const lexed = scan(src.text);
   for (const e of lexed.errors) {
     const ch = src.text.slice(e.offset, e.offset + Math.max(1, e.length));
     diagnostics.push(diag('unexpected-character', src.span(e.offset, e.offset + Math.max(1, e.length)), { text: ch }));
@@ -192,8 +176,8 @@ export function parseIntercept(src: SourceFile): ParseResult {
   const braceProblems: Diagnostic[] = [];
   const toks = lexed.tokens;
   // Brace depth at each token, to tell items that really stand outside every policy from
-  // the ones error recovery lifted out of one. Only the tokens where it changes are kept
-  // (a map of every token's depth cost more than the rest of the brace analysis).
+  // the ones error recovery lifted out of one: the depth after each brace (the scanner
+  // lists them apart, so the analysis never walks the other tokens).
   const depthChanges: { offset: number; depth: number }[] = [];
   const depthAt = (offset: number) => {
     let depth = 0;
@@ -222,10 +206,9 @@ export function parseIntercept(src: SourceFile): ParseResult {
     const stack: IToken[] = [];
     const unclosed: IToken[] = [];
     const extra: IToken[] = [];
-    for (const t of toks) {
-      if (!byIndent && (depthChanges[depthChanges.length - 1]?.depth ?? 0) !== stack.length) depthChanges.push({ offset: t.startOffset, depth: stack.length });
+    for (const t of lexed.braces) {
       if (t.tokenType.name === 'LCurly') stack.push(t);
-      else if (t.tokenType.name === 'RCurly') {
+      else {
         if (stack.length === 0) {
           extra.push(t);
           continue;
@@ -238,6 +221,8 @@ export function parseIntercept(src: SourceFile): ParseResult {
         }
         stack.pop();
       }
+      // The depth changes just after a brace (the tokens after it are at the new depth).
+      if (!byIndent) depthChanges.push({ offset: t.startOffset + 1, depth: stack.length });
     }
     return { stack, unclosed, extra };
   };
@@ -263,13 +248,15 @@ export function parseIntercept(src: SourceFile): ParseResult {
   // Close each block that the indentation says was left open, just before the first line
   // that is not indented deeper than its opening line, so that what follows is parsed where
   // it was meant to be (a sibling, not a nested block).
-  const input = [...toks];
+  // The parser reads the scanner's tokens, copied only when closers are inserted.
+  let input = toks;
   const closeAt = unclosed.map((lc) => {
     const indent = indentOf(lineOf(lc));
     let j = toks.indexOf(lc) + 1;
     while (j < toks.length && (toks[j].tokenType.name === 'Newline' || !firstOnLine(toks[j]) || colOf(toks[j]) > indent)) j++;
     return j;
   });
+  if (closeAt.length > 0) input = [...toks];
   for (const j of closeAt.sort((a, b) => b - a)) input.splice(j, 0, createTokenInstance(RCurly, '}', NaN, NaN, NaN, NaN, NaN, NaN));
 
   parser.input = input;
@@ -296,7 +283,7 @@ export function parseIntercept(src: SourceFile): ParseResult {
   const { policies, stray } = builder.visit(cst) as { policies: PolicyNode[]; stray: Item[] };
   const broken = diagnostics.length > 0 || stray.length > 0 || builder.broken;
   diagnostics.push(...builder.errors);
-  const comments: Comment[] = ((lexed.groups.comments ?? []) as IToken[]).map((t) => ({
+  const comments: Comment[] = lexed.comments.map((t) => ({
     text: t.image.slice(1),
     span: builder.tokenSpan(t),
   }));

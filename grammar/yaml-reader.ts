@@ -9,7 +9,7 @@ import { diag, type Diagnostic } from '../src/diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../src/source.js';
 import { attachComments, type ParseResult } from './visitor.js';
 import type { Atom, Block, Comment, Item, PolicyNode, Statement, SyntaxTree } from './syntax-tree.js';
-import { interceptLexer } from './tokens.js';
+import { scan } from './scanner.js';
 
 // `yaml` is loaded the first time a YAML file is read (its CommonJS build, synchronously):
 // checking .intercept files does not pay for it at every start.
@@ -242,7 +242,7 @@ class Reader {
       return [];
     }
     const text = this.src.text.slice(start, end);
-    const lexed = interceptLexer.tokenize(text);
+    const lexed = scan(text);
     const atoms: Atom[] = [];
     let comma = false;
     for (const e of lexed.errors) {
@@ -260,7 +260,7 @@ class Reader {
         comma = false;
         continue;
       }
-      if (name === 'Newline') continue;
+      if (name === 'Newline' || name === 'Continuation') continue;
       this.diagnostics.push(diag('unexpected-character', span, { text: t.image }));
     }
     return atoms;

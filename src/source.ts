@@ -23,9 +23,8 @@ export class SourceFile {
     readonly text: string,
   ) {
     this.lineStarts = [0];
-    for (let i = 0; i < text.length; i++) {
-      if (text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
-    }
+    // indexOf searches natively, several times faster than a loop over char codes.
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
   }
 
   /** The line of the last lookup: tokens are mostly looked up in order, so start there. */

@@ -29,18 +29,20 @@ function hexDigit(c: number): number {
 }
 
 /**
- * The eight groups of plain IPv6 text (1-4 hex digits per group, at most one '::' standing
- * for at least one zero group; no embedded IPv4, no zone), read directly: the common case,
- * several times cheaper than ipaddr. Anything else gives undefined, for ipaddr to decide;
- * what this accepts, ipaddr accepts with the same groups (test/net-ip.test.ts).
+ * Reads plain IPv6 text (1-4 hex digits per group, at most one '::' standing for at least
+ * one zero group; no embedded IPv4, no zone) into `out`'s eight groups: the common case,
+ * several times cheaper than ipaddr, and without allocating (this runs for every IPv6
+ * value of a policy). Anything else gives false, for ipaddr to decide; what this accepts,
+ * ipaddr accepts with the same groups (test/net-ip.test.ts).
  */
-function plainIPv6(text: string): number[] | undefined {
+function plainIPv6(text: string, out: Uint16Array): boolean {
   const n = text.length;
-  const parts: number[] = [];
+  const parts = GROUPS_READ;
+  let count = 0;
   let gap = -1; // where '::' stands among the groups
   let i = 0;
   if (text.charCodeAt(0) === 58) {
-    if (text.charCodeAt(1) !== 58) return undefined;
+    if (text.charCodeAt(1) !== 58) return false;
     gap = 0;
     i = 2;
   }
@@ -48,50 +50,102 @@ function plainIPv6(text: string): number[] | undefined {
     let v = 0;
     let digits = 0;
     for (let h: number; i < n && (h = hexDigit(text.charCodeAt(i))) >= 0; i++, digits++) v = v * 16 + h;
-    if (digits === 0 || digits > 4) return undefined;
-    parts.push(v);
+    if (digits === 0 || digits > 4 || count === 8) return false;
+    parts[count++] = v;
     if (i === n) break;
-    if (text.charCodeAt(i) !== 58) return undefined;
+    if (text.charCodeAt(i) !== 58) return false;
     i++;
     if (text.charCodeAt(i) === 58) {
-      if (gap >= 0) return undefined;
-      gap = parts.length;
+      if (gap >= 0) return false;
+      gap = count;
       i++;
-    } else if (i === n) return undefined;
+    } else if (i === n) return false;
   }
-  if (gap < 0) return parts.length === 8 ? parts : undefined;
-  if (parts.length > 7) return undefined;
-  return [...parts.slice(0, gap), ...new Array<number>(8 - parts.length).fill(0), ...parts.slice(gap)];
+  if (gap < 0) {
+    if (count !== 8) return false;
+    out.set(parts);
+    return true;
+  }
+  if (count > 7) return false;
+  // The groups before the gap, zeros, then the groups after it.
+  const zeros = 8 - count;
+  for (let k = 0; k < 8; k++) out[k] = k < gap ? parts[k] : k < gap + zeros ? 0 : parts[k - zeros];
+  return true;
 }
+const GROUPS_READ = new Uint16Array(8);
+const GROUPS = new Uint16Array(8);
+
+/** Lowercase hex text of 16-bit groups, made once each (IPv6 text is built from them). */
+const HEX: (string | undefined)[] = new Array<string | undefined>(65536);
+const hexOf = (v: number) => (HEX[v] ??= v.toString(16));
 
 /** RFC 5952 text of eight groups: lowercase, the leftmost longest run of 2+ zero groups as '::'. */
-export function rfc5952(parts: readonly number[]): string {
+export function rfc5952(parts: ArrayLike<number>): string {
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < parts.length; ) {
+  for (let i = 0; i < 8; ) {
     if (parts[i] !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < parts.length && parts[j] === 0) j++;
+    while (j < 8 && parts[j] === 0) j++;
     if (j - i > bestLen) {
       bestStart = i;
       bestLen = j - i;
     }
     i = j;
   }
-  const hex = parts.map((p) => p.toString(16));
-  return bestStart < 0 ? hex.join(':') : `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  let text = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (text.length > 0 && i !== bestStart + bestLen) text += ':';
+    text += hexOf(parts[i]);
+  }
+  return text;
 }
 
-const IPV4_RE = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
+/**
+ * The value of dotted-quad text (four decimal parts 0-255, no leading zeros: exactly what
+ * ipaddr's isValidFourPartDecimal accepts), or -1. Read by hand: it is the most common
+ * value in a policy, and a regular expression plus four Numbers cost several times more.
+ */
+function dottedQuad(text: string): number {
+  const n = text.length;
+  let value = 0;
+  let i = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (text.charCodeAt(i) !== 46) return -1;
+      i++;
+    }
+    const start = i;
+    let v = 0;
+    for (let c: number; i < n && (c = text.charCodeAt(i)) >= 48 && c <= 57; i++) v = v * 10 + c - 48;
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || (digits > 1 && text.charCodeAt(start) === 48) || v > 255) return -1;
+    value = value * 256 + v;
+  }
+  return i === n ? value : -1;
+}
+
+/** The 128-bit value of eight 16-bit groups, from three exact Numbers (48, 48, 32 bits). */
+function groupsValue(parts: ArrayLike<number>): bigint {
+  const hi = parts[0] * 2 ** 32 + parts[1] * 2 ** 16 + parts[2];
+  const mid = parts[3] * 2 ** 32 + parts[4] * 2 ** 16 + parts[5];
+  const lo = parts[6] * 2 ** 16 + parts[7];
+  return (BigInt(hi) << 80n) | (BigInt(mid) << 32n) | BigInt(lo);
+}
 
 export function parseAddress(text: string): AddrParse {
   if (text.includes('%')) return { ok: false, hint: 'zone indices (%eth0) are not allowed in rules' };
   if (text.includes(':')) {
-    let parts = plainIPv6(text);
-    if (!parts) {
+    let parts: ArrayLike<number> = GROUPS;
+    if (!plainIPv6(text, GROUPS)) {
       // Embedded IPv4 and every invalid form go through ipaddr, which decides. (One parse:
       // IPv6.isValid is a parse that throws its result away.)
       try {
@@ -100,19 +154,13 @@ export function parseAddress(text: string): AddrParse {
         return { ok: false, hint: 'IPv6 addresses are eight groups of hex digits, with :: for one run of zeros' };
       }
     }
-    let value = 0n;
-    for (const part of parts) value = (value << 16n) | BigInt(part);
-    return { ok: true, family: 'ipv6', text: rfc5952(parts), value };
+    return { ok: true, family: 'ipv6', text: rfc5952(parts), value: groupsValue(parts) };
   }
   if (/^[0-9.]+$/.test(text)) {
-    // Exactly what ipaddr's isValidFourPartDecimal accepts (four decimal parts 0-255 without
-    // leading zeros), read directly: such text is already canonical.
-    const m = IPV4_RE.exec(text);
-    const parts = m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])] : [];
-    if (!m || parts.some((x) => x > 255)) {
-      return { ok: false, hint: 'IPv4 addresses are four numbers 0-255 without leading zeros, e.g. 10.0.0.1' };
-    }
-    return { ok: true, family: 'ipv4', text, value: BigInt(((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0) };
+    // Such text, when valid, is already canonical.
+    const v = dottedQuad(text);
+    if (v < 0) return { ok: false, hint: 'IPv4 addresses are four numbers 0-255 without leading zeros, e.g. 10.0.0.1' };
+    return { ok: true, family: 'ipv4', text, value: BigInt(v) };
   }
   return { ok: false, hint: 'write a literal address such as 10.96.0.10 or fd00::a' };
 }
@@ -145,6 +193,9 @@ export type CidrParse =
 const hostMasks = (bits: number) => Array.from({ length: bits + 1 }, (_, prefix) => (1n << BigInt(bits - prefix)) - 1n);
 const HOST_MASKS_V4 = hostMasks(32);
 const HOST_MASKS_V6 = hostMasks(128);
+const netMasks = (bits: number, hosts: bigint[]) => hosts.map((h) => ((1n << BigInt(bits)) - 1n) ^ h);
+const NET_MASKS_V4 = netMasks(32, HOST_MASKS_V4);
+const NET_MASKS_V6 = netMasks(128, HOST_MASKS_V6);
 
 /** Parse ADDRESS or ADDRESS/PREFIX; a bare address is a host route. */
 export function parseCidr(text: string): CidrParse {
@@ -155,17 +206,30 @@ export function parseCidr(text: string): CidrParse {
   const bits = bitsOf(a.family);
   let prefix = bits;
   if (slash >= 0) {
-    const p = text.slice(slash + 1);
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > bits) {
+    prefix = prefixLength(text, slash + 1);
+    if (prefix < 0 || prefix > bits) {
       return { ok: false, kind: 'invalid', hint: `the prefix length must be 0-${bits} for ${a.family === 'ipv4' ? 'IPv4' : 'IPv6'}` };
     }
-    prefix = Number(p);
   }
-  const hostMask = (a.family === 'ipv4' ? HOST_MASKS_V4 : HOST_MASKS_V6)[prefix];
-  const first = a.value & ~hostMask;
-  if ((a.value & hostMask) !== 0n) return { ok: false, kind: 'host-bits', canonical: `${canonicalAddress(a.family, first)}/${prefix}`, prefix };
+  const v4 = a.family === 'ipv4';
+  const hostMask = (v4 ? HOST_MASKS_V4 : HOST_MASKS_V6)[prefix];
+  const first = a.value & (v4 ? NET_MASKS_V4 : NET_MASKS_V6)[prefix];
+  if (first !== a.value) return { ok: false, kind: 'host-bits', canonical: `${canonicalAddress(a.family, first)}/${prefix}`, prefix };
   // No host bits: the network address is the address itself, whose text is canonical.
   return { ok: true, cidr: { family: a.family, addr: a.text, prefix, first, last: first | hostMask } };
+}
+
+/** The decimal number (0-999, no leading zero) from `from` to the end of text, or -1. */
+function prefixLength(text: string, from: number): number {
+  const digits = text.length - from;
+  if (digits < 1 || digits > 3 || (digits > 1 && text.charCodeAt(from) === 48)) return -1;
+  let v = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    v = v * 10 + c - 48;
+  }
+  return v;
 }
 
 export function cidrText(c: Pick<Cidr, 'addr' | 'prefix'>): string {
