@@ -9,7 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { printYaml } from '../grammar/yaml-printer.js';
-import { scan } from '../grammar/scanner.js';
+import { fineTokens } from '../grammar/scanner.js';
 import { parseIntercept } from '../grammar/visitor.js';
 import { buildPolicy } from '../src/language/build.js';
 import { toYamlForm } from '../src/language/convert.js';
@@ -197,7 +197,7 @@ function main(): number {
     return 2;
   }
 
-  const tokens = scan(text).tokens.length;
+  const tokens = fineTokens(text).length;
   const parsed = parseIntercept(new SourceFile(path, text));
   const built = buildPolicy(parsed.tree);
   const rows: Row[] = [

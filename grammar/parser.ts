@@ -1,17 +1,17 @@
 // The Chevrotain grammar of .intercept files. It knows only structure (policy, blocks,
-// statements, comma lists); what each keyword means is the schema's business, which keeps
-// the grammar small and lets one schema serve both syntaxes.
+// statements); what each keyword means is the schema's business, which keeps the grammar
+// small and lets one schema serve both syntaxes.
 //
 //   file      := ( NL | ';' | policy | item | '}' | stray )*
-//   policy    := 'policy' Word* '{' body '}'
+//   policy    := 'policy' TailRun? '{' body '}'
 //   body      := ( NL | ';' | item | stray )*
-//   item      := Word tail ( '{' body '}' )?
-//   tail      := TailPart*                              -- a statement ends at NL, ';' or '}'
-//   stray     := '{' body '}' | ',' tail
+//   item      := Word TailRun? ( '{' body '}' )?
+//   stray     := '{' body '}' | ',' TailRun?
 //
-// TailPart (tokens.ts) is the category of Word, 'policy', ',' and Continuation, the newline
-// after a ',' that the scanner marks (NL matches it too), so `tail` is the old
-// `( Word | 'policy' | ',' NL* )*` read one category check per token.
+// A statement is its first word and a TailRun: the scanner (scanner.ts) hands over the rest
+// of the statement, up to NL, ';', '{' or '}' (a newline after a ',' continues a list), as
+// one token whose words and commas the visitor reads. In terms of the reference lexer's
+// tokens, TailRun is `( Word | 'policy' | ',' NL* )*`.
 //
 // Some of it is wider than the language: a policy or block name of several words, a block
 // without a name, a ',' that starts a statement. The visitor reports those precisely, and
@@ -19,7 +19,7 @@
 // (Chevrotain's own recovery would skip to the end of the enclosing block).
 import type { IToken } from 'chevrotain';
 import { CstParser } from './chevrotain.js';
-import { allTokens, Comma, LCurly, Newline, Policy, RCurly, Semicolon, TailPart, Word } from './tokens.js';
+import { allTokens, Comma, LCurly, Newline, Policy, RCurly, Semicolon, TailRun, Word } from './tokens.js';
 
 export class InterceptParser extends CstParser {
   constructor() {
@@ -43,7 +43,7 @@ export class InterceptParser extends CstParser {
 
   policy = this.RULE('policy', () => {
     this.CONSUME(Policy);
-    this.MANY(() => this.CONSUME(Word));
+    this.OPTION(() => this.CONSUME(TailRun));
     this.CONSUME(LCurly);
     this.SUBRULE(this.body);
     this.CONSUME(RCurly);
@@ -62,8 +62,8 @@ export class InterceptParser extends CstParser {
 
   item = this.RULE('item', () => {
     this.CONSUME(Word);
-    this.SUBRULE(this.tail);
-    this.OPTION(() => {
+    this.OPTION(() => this.CONSUME(TailRun));
+    this.OPTION2(() => {
       this.CONSUME(LCurly);
       this.SUBRULE(this.body);
       this.CONSUME(RCurly);
@@ -83,14 +83,10 @@ export class InterceptParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(Comma);
-          this.SUBRULE(this.tail);
+          this.OPTION(() => this.CONSUME(TailRun));
         },
       },
     ]);
-  });
-
-  tail = this.RULE('tail', () => {
-    this.MANY(() => this.CONSUME(TailPart));
   });
 }
 

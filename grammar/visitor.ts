@@ -7,8 +7,8 @@ import { diag } from '../src/diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../src/source.js';
 import { parser } from './parser.js';
 import type { Atom, Block, Comment, Item, PolicyNode, Statement, SyntaxTree } from './syntax-tree.js';
-import { scan } from './scanner.js';
-import { Comma, Continuation, RCurly } from './tokens.js';
+import { isRun, PART_COMMA, PART_CONTINUATION, scan, type RunToken } from './scanner.js';
+import { RCurly } from './tokens.js';
 
 type Children = Record<string, (CstNode | IToken)[] | undefined>;
 
@@ -17,7 +17,11 @@ const real = (t: IToken) => !t.isInsertedInRecovery && Number.isFinite(t.startOf
 const BaseVisitor = parser.getBaseCstVisitorConstructorWithDefaults();
 
 class SyntaxTreeBuilder extends BaseVisitor {
-  constructor(private readonly src: SourceFile) {
+  constructor(
+    private readonly src: SourceFile,
+    /** The scanner's parts of every TailRun: kind, start, end. */
+    private readonly parts: Int32Array,
+  ) {
     super();
   }
 
@@ -27,6 +31,26 @@ class SyntaxTreeBuilder extends BaseVisitor {
 
   atom(t: IToken, commaBefore: boolean): Atom {
     return { text: t.image, span: this.tokenSpan(t), commaBefore };
+  }
+
+  partSpan(k: number): Span {
+    return this.src.span(this.parts[3 * k + 1], this.parts[3 * k + 2]);
+  }
+
+  partText(k: number): string {
+    return this.src.text.slice(this.parts[3 * k + 1], this.parts[3 * k + 2]);
+  }
+
+  /** The statement's run, unless it has none (or error recovery made it up). */
+  runOf(ctx: Children): RunToken | undefined {
+    const t = (ctx.TailRun as IToken[] | undefined)?.[0];
+    return t && real(t) && isRun(t) ? t : undefined;
+  }
+
+  /** The run's first part that is not a continuation newline. */
+  firstPart(run: RunToken): number {
+    for (let k = run.partsFrom; k < run.partsTo; k++) if (this.parts[3 * k] !== PART_CONTINUATION) return k;
+    return -1;
   }
 
   file(ctx: Children): { policies: PolicyNode[]; stray: Item[] } {
@@ -41,9 +65,20 @@ class SyntaxTreeBuilder extends BaseVisitor {
 
   policy(ctx: Children): PolicyNode | undefined {
     const kw = (ctx.Policy as IToken[])[0];
-    const name = (ctx.Word as IToken[] | undefined)?.[0];
-    const extra = ((ctx.Word as IToken[] | undefined) ?? []).filter(real)[1];
-    if (extra) this.structural(extra, `expected '{', found '${extra.image}'`, 'a policy name is one word');
+    // The name is the run's first word; anything else before the '{' is an error.
+    const run = this.runOf(ctx);
+    let name: Atom | undefined;
+    for (let k = run ? run.partsFrom : 0; run && k < run.partsTo; k++) {
+      const kind = this.parts[3 * k];
+      if (kind === PART_CONTINUATION) continue;
+      if (!name && kind !== PART_COMMA) {
+        name = { text: this.partText(k), span: this.partSpan(k), commaBefore: false };
+        continue;
+      }
+      const text = this.partText(k);
+      this.structuralAt(this.partSpan(k), `expected '{', found '${text}'`, kind === PART_COMMA ? undefined : 'a policy name is one word');
+      break;
+    }
     const rc = (ctx.RCurly as IToken[] | undefined)?.[0];
     const items = this.body(((ctx.body ?? []) as CstNode[])[0]);
     const endTok = rc && real(rc) ? rc : lastOf(items)?.span ?? this.tokenSpan(kw);
@@ -51,7 +86,7 @@ class SyntaxTreeBuilder extends BaseVisitor {
     return {
       kind: 'policy',
       keyword: this.atom(kw, false),
-      name: name && real(name) ? this.atom(name, false) : undefined,
+      name,
       items,
       span: { file: this.src.path, start: this.tokenSpan(kw).start, end },
       leading: [],
@@ -71,17 +106,12 @@ class SyntaxTreeBuilder extends BaseVisitor {
     const head = (ctx.Word as IToken[])[0];
     if (!head || !real(head)) return undefined;
     const lc = (ctx.LCurly as IToken[] | undefined)?.[0];
-    const tail = ((ctx.tail ?? []) as CstNode[])[0];
-    // The tail: words and commas in source order, with the continuation newlines (skipped).
-    const parts = (tail?.children.TailPart ?? []) as IToken[];
-    const counts = (t: IToken) => t.tokenType !== Continuation && real(t);
-    if (lc && real(lc)) {
-      const first = parts.find(counts);
-      if (first) {
-        // `self-redirect on { ... }`: not a block (whose name is one word), not a statement.
-        this.structural(first, `expected '{' after '${head.image}', found '${first.image}'`, 'a block name is one word; statements take no { }');
-        return undefined;
-      }
+    const run = this.runOf(ctx);
+    const first = run ? this.firstPart(run) : -1;
+    if (lc && real(lc) && first >= 0) {
+      // `self-redirect on { ... }`: not a block (whose name is one word), not a statement.
+      this.structuralAt(this.partSpan(first), `expected '{' after '${head.image}', found '${this.partText(first)}'`, 'a block name is one word; statements take no { }');
+      return undefined;
     }
     if (lc && real(lc)) {
       const rc = (ctx.RCurly as IToken[] | undefined)?.[0];
@@ -98,38 +128,35 @@ class SyntaxTreeBuilder extends BaseVisitor {
       };
       return block;
     }
+    // The statement's words become atoms; commas only mark the atom after them.
     const atoms: Atom[] = [this.atom(head, false)];
+    const parts = this.parts;
     let comma = false;
-    let lastTok: IToken | undefined;
-    for (const t of parts) {
-      if (!counts(t)) continue;
-      lastTok = t;
-      if (t.tokenType === Comma) {
-        if (comma) this.errors.push(diag('syntax-error', this.tokenSpan(t), { detail: "two commas in a row: a value is missing between them" }));
+    let last = -1;
+    for (let k = run ? run.partsFrom : 0; run && k < run.partsTo; k++) {
+      const kind = parts[3 * k];
+      if (kind === PART_CONTINUATION) continue;
+      last = k;
+      if (kind === PART_COMMA) {
+        if (comma) this.errors.push(diag('syntax-error', this.partSpan(k), { detail: 'two commas in a row: a value is missing between them' }));
         comma = true;
         continue;
       }
-      atoms.push(this.atom(t, comma));
+      atoms.push({ text: this.partText(k), span: this.partSpan(k), commaBefore: comma });
       comma = false;
     }
-    if (comma && lastTok) {
-      this.errors.push(
-        diag('syntax-error', this.tokenSpan(lastTok), { detail: "the list ends with ',': a value is missing after it" }),
-      );
+    if (comma && last >= 0) {
+      this.errors.push(diag('syntax-error', this.partSpan(last), { detail: "the list ends with ',': a value is missing after it" }));
     }
-    const endSpan = lastTok ? this.tokenSpan(lastTok) : this.tokenSpan(head);
+    const end = last >= 0 ? this.src.position(parts[3 * last + 2]) : this.tokenSpan(head).end;
     const stmt: Statement = {
       kind: 'statement',
       atoms,
-      span: { file: this.src.path, start: this.tokenSpan(head).start, end: endSpan.end },
+      span: { file: this.src.path, start: atoms[0].span.start, end },
       leading: [],
       blankBefore: false,
     };
     return stmt;
-  }
-
-  tail(): undefined {
-    return undefined;
   }
 
   /** A '{' without a name, or a ',' where a statement starts: reported, then skipped. */
@@ -143,7 +170,11 @@ class SyntaxTreeBuilder extends BaseVisitor {
 
   /** A syntax error the grammar lets through so that the rest of the file is checked. */
   structural(t: IToken, detail: string, hint?: string): void {
-    this.errors.push(diag('syntax-error', this.tokenSpan(t), { detail }, hint));
+    this.structuralAt(this.tokenSpan(t), detail, hint);
+  }
+
+  structuralAt(span: Span, detail: string, hint?: string): void {
+    this.errors.push(diag('syntax-error', span, { detail }, hint));
     this.broken = true;
   }
 
@@ -236,13 +267,13 @@ export function parseIntercept(src: SourceFile): ParseResult {
     // Name the block by the words before its '{' (all of them, back to the start of the
     // statement): `inbound`, `policy p`.
     let first = toks.indexOf(lc);
-    while (first > 0 && ['Word', 'Policy'].includes(toks[first - 1].tokenType.name)) first--;
+    while (first > 0 && ['Word', 'Policy', 'TailRun'].includes(toks[first - 1].tokenType.name)) first--;
     const words = toks.slice(first, toks.indexOf(lc));
     const named = words.length > 0;
     const from = named ? words[0] : lc;
     const to = named ? words[words.length - 1] : lc;
-    const label = named ? words.map((w) => w.image).join(' ') : '{';
-    braceProblems.push(diag('unclosed-block', src.span(from.startOffset, to.startOffset + to.image.length), { name: label }));
+    const label = named ? shorten(words.map((w) => tokenWords(w, lexed.parts, src.text)).join(' ')) : '{';
+    braceProblems.push(diag('unclosed-block', src.span(from.startOffset, isRun(to) ? to.end : to.startOffset + to.image.length), { name: label }));
   }
 
   // Close each block that the indentation says was left open, just before the first line
@@ -261,7 +292,7 @@ export function parseIntercept(src: SourceFile): ParseResult {
 
   parser.input = input;
   const cst = parser.file();
-  const builder = new SyntaxTreeBuilder(src);
+  const builder = new SyntaxTreeBuilder(src, lexed.parts);
   const seen = new Set<string>();
   for (const e of parser.errors) {
     const t = e.token;
@@ -300,6 +331,30 @@ export function parseIntercept(src: SourceFile): ParseResult {
     );
   }
   return { tree, diagnostics, broken };
+}
+
+/** Whole words of `text` up to about 40 characters, then '...' (a block's label). */
+function shorten(text: string): string {
+  if (text.length <= 40) return text;
+  let out = '';
+  for (const w of text.split(' ')) {
+    if (out.length + w.length > 36) break;
+    out += out ? ` ${w}` : w;
+  }
+  return `${out || text.slice(0, 36)} ...`;
+}
+
+/** A token's text; a run's words and commas as they read on one line (`a, b`). */
+function tokenWords(t: IToken, parts: Int32Array, text: string): string {
+  if (!isRun(t)) return t.image;
+  let out = '';
+  for (let k = t.partsFrom; k < t.partsTo; k++) {
+    const kind = parts[3 * k];
+    if (kind === PART_CONTINUATION) continue;
+    const piece = text.slice(parts[3 * k + 1], parts[3 * k + 2]);
+    out += kind === PART_COMMA || out === '' ? piece : ` ${piece}`;
+  }
+  return out;
 }
 
 function describeParseError(message: string, t: IToken): string {

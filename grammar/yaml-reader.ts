@@ -9,7 +9,7 @@ import { diag, type Diagnostic } from '../src/diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../src/source.js';
 import { attachComments, type ParseResult } from './visitor.js';
 import type { Atom, Block, Comment, Item, PolicyNode, Statement, SyntaxTree } from './syntax-tree.js';
-import { scan } from './scanner.js';
+import { fineTokens, scan } from './scanner.js';
 
 // `yaml` is loaded the first time a YAML file is read (its CommonJS build, synchronously):
 // checking .intercept files does not pay for it at every start.
@@ -243,12 +243,13 @@ class Reader {
     }
     const text = this.src.text.slice(start, end);
     const lexed = scan(text);
+    const tokens = fineTokens(text, lexed);
     const atoms: Atom[] = [];
     let comma = false;
     for (const e of lexed.errors) {
       this.diagnostics.push(diag('unexpected-character', this.src.span(start + e.offset, start + e.offset + Math.max(1, e.length)), { text: text.substr(e.offset, Math.max(1, e.length)) }));
     }
-    for (const t of lexed.tokens) {
+    for (const t of tokens) {
       const name = t.tokenType.name;
       const span = this.src.span(start + t.startOffset, start + t.startOffset + t.image.length);
       if (name === 'Comma') {
@@ -260,7 +261,7 @@ class Reader {
         comma = false;
         continue;
       }
-      if (name === 'Newline' || name === 'Continuation') continue;
+      if (name === 'Newline') continue;
       this.diagnostics.push(diag('unexpected-character', span, { text: t.image }));
     }
     return atoms;
