@@ -33,8 +33,9 @@ class SyntaxTreeBuilder extends BaseVisitor {
     return { text: t.image, span: this.tokenSpan(t), commaBefore };
   }
 
+  /** A part's span; lazy, since a long list has thousands and few are ever shown. */
   partSpan(k: number): Span {
-    return this.src.span(this.parts[3 * k + 1], this.parts[3 * k + 2]);
+    return this.src.lazySpan(this.parts[3 * k + 1], this.parts[3 * k + 2]);
   }
 
   partText(k: number): string {

@@ -92,7 +92,7 @@ function extendBlocksOverComments(src: SourceFile, node: PolicyNode | Block, com
       if (!/^\s*$/.test(src.text.slice(end.offset, c.span.start.offset))) break;
       end = c.span.end;
     }
-    it.span = { ...it.span, end };
+    it.span = { file: it.span.file, start: it.span.start, end };
   });
 }
 
@@ -150,7 +150,7 @@ class Reader {
     const ends = [node.keyword.span.end, node.name?.span.end, ...node.items.map((i) => i.span.end)].filter((e): e is Span['end'] => !!e);
     const last = ends.reduce((a, b) => (b.offset > a.offset ? b : a), span.start);
     const lineEnd = last.offset + this.src.lineText(last.line).length - (last.col - 1);
-    node.span = { ...span, end: this.src.position(Math.max(last.offset, lineEnd)) };
+    node.span = { file: span.file, start: span.start, end: this.src.position(Math.max(last.offset, lineEnd)) };
     return node;
   }
 
@@ -174,7 +174,7 @@ class Reader {
       return undefined;
     }
     if (isMap(v)) {
-      const block: Block = { kind: 'block', name: key, items: [], span: { ...key.span, end: this.spanOf(v).end }, leading, endComments: [], blankBefore };
+      const block: Block = { kind: 'block', name: key, items: [], span: { file: key.span.file, start: key.span.start, end: this.spanOf(v).end }, leading, endComments: [], blankBefore };
       for (const child of (v as YAMLMap).items) {
         const ck = this.keyAtom(child);
         if (!ck) continue;
@@ -184,7 +184,7 @@ class Reader {
       // The block ends with its last statement (the map's range also covers the comments
       // and blank lines after it, which belong to what follows).
       const last = block.items[block.items.length - 1];
-      if (last) block.span = { ...block.span, end: last.span.end };
+      if (last) block.span = { file: block.span.file, start: block.span.start, end: last.span.end };
       return block;
     }
     if (BLOCKS.has(key.text) && v !== null && !isMap(v)) {
@@ -219,7 +219,7 @@ class Reader {
     const valueEnd = (lastItem as Node | null | undefined)?.range?.[1] ?? 0;
     let end = atoms.length ? atoms[atoms.length - 1].span.end : key.span.end;
     if (valueEnd > end.offset) end = this.src.position(valueEnd);
-    const stmt: Statement = { kind: 'statement', yamlKey: key, atoms, span: { ...key.span, end }, leading, blankBefore };
+    const stmt: Statement = { kind: 'statement', yamlKey: key, atoms, span: { file: key.span.file, start: key.span.start, end }, leading, blankBefore };
     return stmt;
   }
 

@@ -27,7 +27,7 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
   cidrDuplicates(p.outbound.excludeCidrs.value, report);
   portDuplicates(p.outbound.capturePorts.value, report);
   portDuplicates(p.outbound.excludePorts.value, report);
-  const ownerKey = (o: Owner) => (o.kind === 'id' ? String(o.id) : o.name);
+  const ownerKey = (o: Owner) => (o.kind === 'id' ? o.id : o.name); // a name never reads as a number
   const groups = p.outbound.groups.value;
   if (groups.kind === 'list') textDuplicates(groups.items, ownerKey, report);
   textDuplicates(p.outbound.excludeGroups.value, ownerKey, report);
@@ -37,7 +37,7 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
   cidrDuplicates(p.loopback.localhost.value, report);
   const dns = p.dns.capture.value;
   if (dns.kind === 'servers') textDuplicates(dns.servers, (a) => a.text, report);
-  const ifKey = (i: { name: string; prefix: boolean }) => i.name + (i.prefix ? '+' : '');
+  const ifKey = (i: { name: string; prefix: boolean }) => (i.prefix ? `${i.name}+` : i.name);
   textDuplicates(p.interfaces.exclude.value, ifKey, report);
   textDuplicates(p.interfaces.reroute.value, ifKey, report);
   const fams = p.families.value;

@@ -394,69 +394,99 @@ export const dnsCapture: ValueKind<DnsCapture> = {
 // ---- duplicates within a list ---------------------------------------------------------------
 
 /**
- * Which items another item of the list contains, in O(n log n). Sorted by `compare` (by
- * group, then lo ascending, then hi descending) and then by position, an item is
- * contained in another of its group exactly when an item before it in that order reaches
- * at least as far (`hi`); of two identical items only the later one is flagged. These are
- * exactly the items the duplicate checks below report, so they search (linearly) only for
- * those, and a clean list costs one sort.
+ * Which items another item of the list contains, in O(n log n). Sorted (by group, then lo
+ * ascending, then hi descending, then position), an item is contained in another of its
+ * group exactly when an item before it in that order reaches at least as far (`hi`); of
+ * two identical items only the later one is flagged. These are exactly the items the
+ * duplicate checks below report, so they search (linearly) only for those, and a clean
+ * list costs one sort. `groups` are the items' indices in that order, one array per group.
  */
-function containedFlags<H extends number | bigint>(n: number, compare: (a: number, b: number) => number, group: (i: number) => string, hi: (i: number) => H): boolean[] {
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => compare(a, b) || a - b);
-  const flags = new Array<boolean>(n).fill(false);
-  let g: string | undefined;
-  let reach: H | undefined;
-  for (const i of order) {
-    if (group(i) !== g) {
-      g = group(i);
-      reach = undefined;
+function containedFlags<H extends number | bigint>(n: number, groups: ArrayLike<number>[], hi: (i: number) => H): Uint8Array {
+  const flags = new Uint8Array(n);
+  for (const order of groups) {
+    let reach: H | undefined;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k];
+      const h = hi(i);
+      if (reach !== undefined && reach >= h) flags[i] = 1;
+      if (reach === undefined || h > reach) reach = h;
     }
-    const h = hi(i);
-    if (reach !== undefined && reach >= h) flags[i] = true;
-    if (reach === undefined || h > reach) reach = h;
   }
   return flags;
 }
 
+/** Positions 0..n-1 sorted by a numeric key, then by position. */
+function sortedBy(n: number, key: (i: number) => number): Uint32Array {
+  // Key and position in one double when both fit (keys under 2^32, lists under 2^21
+  // items), so that the sort is a plain numeric one without a comparator.
+  const keys = new Float64Array(n);
+  let fits = n < 2 ** 21;
+  for (let i = 0; i < n; i++) {
+    const k = key(i);
+    keys[i] = k;
+    if (!(k >= 0 && k < 2 ** 32 && Number.isInteger(k))) fits = false;
+  }
+  const order = new Uint32Array(n);
+  if (fits) {
+    for (let i = 0; i < n; i++) keys[i] = keys[i] * 2 ** 21 + i;
+    keys.sort();
+    for (let i = 0; i < n; i++) order[i] = keys[i] % 2 ** 21;
+    return order;
+  }
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => keys[a] - keys[b] || a - b);
+}
+
 export function portDuplicates(items: PortRange[], report: (d: Diagnostic) => void): void {
   // lo ascending, then hi descending, as one number.
-  const key = items.map((p) => p.lo * 65536 + (65535 - p.hi));
-  const flagged = containedFlags(items.length, (a, b) => key[a] - key[b], () => '', (i) => items[i].hi);
-  items.forEach((p, i) => {
-    if (!flagged[i]) return;
+  const order = sortedBy(items.length, (i) => items[i].lo * 65536 + (65535 - items[i].hi));
+  const flagged = containedFlags(items.length, [order], (i) => items[i].hi);
+  for (let i = 0; i < items.length; i++) {
+    if (!flagged[i]) continue;
+    const p = items[i];
     const other = items.find((q, j) => j < i && q.lo <= p.lo && p.hi <= q.hi) ?? items.find((q, j) => j > i && q.lo <= p.lo && p.hi <= q.hi && (q.lo !== p.lo || q.hi !== p.hi));
     if (other) report(diag('duplicate-value', p.span ?? undefined, { text: rangeText(p), other: rangeText(other) }));
-  });
+  }
 }
 
 export function cidrDuplicates(items: CidrItem[], report: (d: Diagnostic) => void): void {
-  // Family, then the network address ascending, then the prefix ascending (for one network
-  // address, the shorter prefix is the larger range).
-  const compare = (a: number, b: number) => {
+  // Per family: the network address ascending, then the prefix ascending (for one network
+  // address, the shorter prefix is the larger range), then position. IPv4 fits a number;
+  // IPv6 is compared as BigInt.
+  const v4: number[] = [];
+  const v6: number[] = [];
+  for (let i = 0; i < items.length; i++) (items[i].family === 'ipv4' ? v4 : v6).push(i);
+  const key4 = new Float64Array(items.length);
+  for (const i of v4) key4[i] = Number(items[i].first) * 64 + items[i].prefix;
+  v4.sort((a, b) => key4[a] - key4[b] || a - b);
+  v6.sort((a, b) => {
     const x = items[a];
     const y = items[b];
-    if (x.family !== y.family) return x.family < y.family ? -1 : 1;
     if (x.first !== y.first) return x.first < y.first ? -1 : 1;
-    return x.prefix - y.prefix;
-  };
-  const flagged = containedFlags(items.length, compare, (i) => items[i].family, (i) => items[i].last);
-  items.forEach((c, i) => {
-    if (!flagged[i]) return;
+    return x.prefix - y.prefix || a - b;
+  });
+  const flagged = containedFlags(items.length, [v4, v6], (i) => items[i].last);
+  for (let i = 0; i < items.length; i++) {
+    if (!flagged[i]) continue;
+    const c = items[i];
     const other =
       items.find((o, j) => j < i && cidrContains(o, c)) ??
       items.find((o, j) => j > i && cidrContains(o, c) && o.prefix !== c.prefix);
     if (other) report(diag('duplicate-value', c.span ?? undefined, { text: cidrText(c), other: cidrText(other) }));
-  });
+  }
 }
 
-export function textDuplicates<T extends { span: Span | null }>(items: T[], key: (t: T) => string, report: (d: Diagnostic) => void): void {
-  // The first item with each key; a later one is reported against it.
-  const first = new Map<string, T>();
+/**
+ * Items with equal keys; a later one is reported against the first. A key may be a number
+ * (a gid) where no text key can equal it (names start with a letter or _): no string is made.
+ */
+export function textDuplicates<T extends { span: Span | null }>(items: T[], key: (t: T) => string | number, report: (d: Diagnostic) => void): void {
+  const first = new Map<string | number, T>();
   for (const x of items) {
     const k = key(x);
     const other = first.get(k);
     if (other === undefined) first.set(k, x);
-    else report(diag('duplicate-value', x.span ?? undefined, { text: k, other: key(other) }));
+    else report(diag('duplicate-value', x.span ?? undefined, { text: String(k), other: String(key(other)) }));
   }
 }
 

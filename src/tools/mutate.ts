@@ -30,6 +30,9 @@ function allRules(rs: RuleSet): { t: number; c: number; i: number; rule: Rule }[
 /** One random single mutation, or undefined when the kind does not apply. */
 export function mutate(rs: RuleSet, kind: MutationKind, rand: () => number): Mutant | undefined {
   const m = structuredClone(rs) as RuleSet;
+  // Origins stay shared: they are never changed, and structuredClone would strip their
+  // spans (a SourceSpan copies as its `file` alone).
+  m.tables.forEach((tb, t) => tb.chains.forEach((ch, c) => ch.rules.forEach((r, i) => (r.origin = rs.tables[t].chains[c].rules[i].origin))));
   const rules = allRules(m);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
   const at = (x: { t: number; c: number; i: number }) => `${m.tables[x.t].family} ${m.tables[x.t].name} ${m.tables[x.t].chains[x.c].name} #${x.i + 1}`;
