@@ -124,8 +124,10 @@ function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortRange | 
 function cidrItem(a: Atom, ctx: ValueContext): CidrItem | undefined {
   const r = parseCidr(a.text);
   if (r.ok) {
-    const c = r.cidr;
-    return { family: c.family, addr: c.addr, prefix: c.prefix, first: c.first, last: c.last, span: a.span };
+    // The parsed CIDR is this call's own object: it becomes the item (no copy per value).
+    const c = r.cidr as CidrItem;
+    c.span = a.span;
+    return c;
   }
   if (r.kind === 'host-bits') ctx.report(diag('cidr-host-bits', a.span, { text: a.text, prefix: r.prefix, canonical: r.canonical }));
   else ctx.report(diag(a.text.includes('/') ? 'invalid-cidr' : 'invalid-address', a.span, { text: a.text, hint: r.hint }));
