@@ -7,7 +7,7 @@ import { diag } from '../src/diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../src/source.js';
 import { parser } from './parser.js';
 import type { Atom, Block, Comment, Item, PolicyNode, Statement, SyntaxTree } from './syntax-tree.js';
-import { isRun, PART_COMMA, PART_CONTINUATION, scan, type RunToken } from './scanner.js';
+import { isRun, PART_COMMA, PART_CONTINUATION, PART_WORD, scan, type RunToken } from './scanner.js';
 import { RCurly } from './tokens.js';
 
 type Children = Record<string, (CstNode | IToken)[] | undefined>;
@@ -130,8 +130,13 @@ class SyntaxTreeBuilder extends BaseVisitor {
       return block;
     }
     // The statement's words become atoms; commas only mark the atom after them.
-    const atoms: Atom[] = [this.atom(head, false)];
     const parts = this.parts;
+    // Sized once (a list may have thousands of values): the head and one atom per word.
+    let words = 0;
+    for (let k = run ? run.partsFrom : 0; run && k < run.partsTo; k++) if (parts[3 * k] === PART_WORD) words++;
+    const atoms = new Array<Atom>(1 + words);
+    atoms[0] = this.atom(head, false);
+    let next = 1;
     let comma = false;
     let last = -1;
     for (let k = run ? run.partsFrom : 0; run && k < run.partsTo; k++) {
@@ -143,7 +148,7 @@ class SyntaxTreeBuilder extends BaseVisitor {
         comma = true;
         continue;
       }
-      atoms.push({ text: this.partText(k), span: this.partSpan(k), commaBefore: comma });
+      atoms[next++] = { text: this.partText(k), span: this.partSpan(k), commaBefore: comma };
       comma = false;
     }
     if (comma && last >= 0) {

@@ -86,8 +86,6 @@ export class SourceSpan implements Span {
   readonly #source: SourceFile;
   readonly #from: number;
   readonly #to: number;
-  #start: Position | undefined;
-  #end: Position | undefined;
 
   constructor(source: SourceFile, from: number, to: number) {
     this.file = source.path;
@@ -96,12 +94,14 @@ export class SourceSpan implements Span {
     this.#to = to;
   }
 
+  // Worked out at each read, not kept: reads are few (a message, a rule's comment), and two
+  // more fields per value would cost more than they save.
   get start(): Position {
-    return (this.#start ??= this.#source.position(this.#from));
+    return this.#source.position(this.#from);
   }
 
   get end(): Position {
-    return (this.#end ??= this.#source.position(this.#to));
+    return this.#source.position(this.#to);
   }
 
   toJSON(): Span {

@@ -43,9 +43,9 @@ function single(args: Atom[], ctx: ValueContext, expected: string): Atom | undef
 
 /** Check comma separation and return the list items. */
 function listItems(args: Atom[], ctx: ValueContext): Atom[] {
-  args.forEach((a, i) => {
-    if (i > 0 && !a.commaBefore) ctx.report(diag('expected-list-separator', a.span, { prev: args[i - 1].text, text: a.text }));
-  });
+  for (let i = 1; i < args.length; i++) {
+    if (!args[i].commaBefore) ctx.report(diag('expected-list-separator', args[i].span, { prev: args[i - 1].text, text: args[i].text }));
+  }
   return args;
 }
 
@@ -67,9 +67,14 @@ function selection<T>(args: Atom[], ctx: ValueContext, expected: string, item: (
 
 function list<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: Atom) => T | undefined, allowEmpty = false): T[] | undefined {
   if (!allowEmpty && !needValue(args, ctx, expected)) return undefined;
-  const out: T[] = [];
+  // Sized once: when every item is good (the only case returned) there is one per atom.
+  const out = new Array<T>(args.length);
   let ok = true;
-  for (const a of listItems(args, ctx)) {
+  listItems(args, ctx);
+  // Indexed: this loop runs once per value of a policy (a for-of iterator cost an object
+  // per value before the function was optimized).
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
     if (a.text === '*') {
       ctx.report(diag('wildcard-not-allowed', a.span, { name: ctx.name, hint: `'${ctx.name}' takes ${expected}` }));
       ok = false;
@@ -77,7 +82,7 @@ function list<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: At
     }
     const v = item(a);
     if (v === undefined) ok = false;
-    else out.push(v);
+    else out[i] = v;
   }
   return ok ? out : undefined;
 }
@@ -124,10 +129,8 @@ function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortRange | 
 function cidrItem(a: Atom, ctx: ValueContext): CidrItem | undefined {
   const r = parseCidr(a.text);
   if (r.ok) {
-    // The parsed CIDR is this call's own object: it becomes the item (no copy per value).
-    const c = r.cidr as CidrItem;
-    c.span = a.span;
-    return c;
+    const c = r.cidr;
+    return { family: c.family, addr: c.addr, prefix: c.prefix, first: c.first, last: c.last, span: a.span };
   }
   if (r.kind === 'host-bits') ctx.report(diag('cidr-host-bits', a.span, { text: a.text, prefix: r.prefix, canonical: r.canonical }));
   else ctx.report(diag(a.text.includes('/') ? 'invalid-cidr' : 'invalid-address', a.span, { text: a.text, hint: r.hint }));
@@ -479,17 +482,36 @@ export function cidrDuplicates(items: CidrItem[], report: (d: Diagnostic) => voi
 }
 
 /**
- * Items with equal keys; a later one is reported against the first. A key may be a number
- * (a gid) where no text key can equal it (names start with a letter or _): no string is made.
+ * Items with equal keys; a later one is reported against the first. Found by sorting
+ * positions by key (then position), which allocates one typed array, where a Map of every
+ * key cost more than the check itself on long lists. A key may be a number (a gid) where
+ * no text key can equal it (names start with a letter or _).
  */
 export function textDuplicates<T extends { span: Span | null }>(items: T[], key: (t: T) => string | number, report: (d: Diagnostic) => void): void {
-  const first = new Map<string | number, T>();
-  for (const x of items) {
-    const k = key(x);
-    const other = first.get(k);
-    if (other === undefined) first.set(k, x);
-    else report(diag('duplicate-value', x.span ?? undefined, { text: String(k), other: String(key(other)) }));
+  const n = items.length;
+  if (n < 2) return;
+  const keys = items.map(key);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => {
+    const x = keys[a];
+    const y = keys[b];
+    if (x === y) return a - b;
+    if (typeof x !== typeof y) return typeof x === 'number' ? -1 : 1;
+    return x < y ? -1 : 1;
+  });
+  const dup: number[] = [];
+  for (let k = 1, first = order[0]; k < n; k++) {
+    const i = order[k];
+    if (keys[i] === keys[first]) dup.push(i, first);
+    else first = i;
   }
+  if (dup.length === 0) return;
+  // Reported in list order, each against the first item with its key.
+  const pairs: [number, number][] = [];
+  for (let k = 0; k < dup.length; k += 2) pairs.push([dup[k], dup[k + 1]]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  for (const [i, f] of pairs) report(diag('duplicate-value', items[i].span ?? undefined, { text: String(keys[i]), other: String(keys[f]) }));
 }
 
 export function rangeText(p: { lo: number; hi: number }): string {

@@ -141,8 +141,18 @@ function groupsValue(parts: ArrayLike<number>): bigint {
   return (BigInt(hi) << 80n) | (BigInt(mid) << 32n) | BigInt(lo);
 }
 
-export function parseAddress(text: string): AddrParse {
-  if (text.includes('%')) return { ok: false, hint: 'zone indices (%eth0) are not allowed in rules' };
+/**
+ * What `readAddress` read last: a policy has tens of thousands of addresses and CIDRs, and
+ * a result object for each, thrown away at once by parseCidr, was a measurable share of
+ * the front end's garbage. Valid only right after a call that returned true.
+ */
+const read = { family: 'ipv4' as Family, text: '', value: 0n, hint: '' };
+
+function readAddress(text: string): boolean {
+  if (text.includes('%')) {
+    read.hint = 'zone indices (%eth0) are not allowed in rules';
+    return false;
+  }
   if (text.includes(':')) {
     let parts: ArrayLike<number> = GROUPS;
     if (!plainIPv6(text, GROUPS)) {
@@ -151,18 +161,34 @@ export function parseAddress(text: string): AddrParse {
       try {
         parts = ipaddr.IPv6.parse(text).parts;
       } catch {
-        return { ok: false, hint: 'IPv6 addresses are eight groups of hex digits, with :: for one run of zeros' };
+        read.hint = 'IPv6 addresses are eight groups of hex digits, with :: for one run of zeros';
+        return false;
       }
     }
-    return { ok: true, family: 'ipv6', text: rfc5952(parts), value: groupsValue(parts) };
+    read.family = 'ipv6';
+    read.text = rfc5952(parts);
+    read.value = groupsValue(parts);
+    return true;
   }
   if (/^[0-9.]+$/.test(text)) {
     // Such text, when valid, is already canonical.
     const v = dottedQuad(text);
-    if (v < 0) return { ok: false, hint: 'IPv4 addresses are four numbers 0-255 without leading zeros, e.g. 10.0.0.1' };
-    return { ok: true, family: 'ipv4', text, value: BigInt(v) };
+    if (v < 0) {
+      read.hint = 'IPv4 addresses are four numbers 0-255 without leading zeros, e.g. 10.0.0.1';
+      return false;
+    }
+    read.family = 'ipv4';
+    read.text = text;
+    read.value = BigInt(v);
+    return true;
   }
-  return { ok: false, hint: 'write a literal address such as 10.96.0.10 or fd00::a' };
+  read.hint = 'write a literal address such as 10.96.0.10 or fd00::a';
+  return false;
+}
+
+export function parseAddress(text: string): AddrParse {
+  if (!readAddress(text)) return { ok: false, hint: read.hint };
+  return { ok: true, family: read.family, text: read.text, value: read.value };
 }
 
 export function formatAddress(family: Family, v: bigint): string {
@@ -201,8 +227,8 @@ const NET_MASKS_V6 = netMasks(128, HOST_MASKS_V6);
 export function parseCidr(text: string): CidrParse {
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
-  const a = parseAddress(addrText);
-  if (!a.ok) return { ok: false, kind: 'invalid', hint: a.hint };
+  if (!readAddress(addrText)) return { ok: false, kind: 'invalid', hint: read.hint };
+  const a = read;
   const bits = bitsOf(a.family);
   let prefix = bits;
   if (slash >= 0) {
