@@ -88,6 +88,17 @@ describe('duplicate-value checks', () => {
     );
   });
 
+  it('owners (gids as numbers, names as text): the same reports as the quadratic definition', () => {
+    const owner = fc.oneof(fc.integer({ min: 0, max: 6 }), fc.constant(4294967294), fc.constantFrom('a', 'b', 'proxy'));
+    fc.assert(
+      fc.property(fc.array(owner, { maxLength: 24 }), (keys) => {
+        const items = keys.map((k) => ({ key: k, name: String(k), span: null }));
+        expect(collect((r) => textDuplicates(items, (x) => x.key, r))).toEqual(refText(items));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('a long clean list reports nothing (and does not take quadratic time)', () => {
     const ports: PortRange[] = Array.from({ length: 30000 }, (_, i) => ({ lo: 2 * i + 1, hi: 2 * i + 1, span: null }));
     expect(collect((r) => portDuplicates(ports, r))).toEqual([]);

@@ -4,7 +4,7 @@
 import type { Atom } from '../../grammar/syntax-tree.js';
 import type { Address, CidrItem, InboundMode, Interface, Owner, PortRange, Selection, DnsCapture } from '../ast.js';
 import { diag, suggest, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { cidrContains, cidrText, parseAddress, parseCidr, type Family } from '../net/ip.js';
+import { cidrContains, cidrRead, cidrText, parseAddress, readCidr, type Family } from '../net/ip.js';
 import type { Span } from '../source.js';
 
 export interface ValueContext {
@@ -127,9 +127,9 @@ function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortRange | 
 }
 
 function cidrItem(a: Atom, ctx: ValueContext): CidrItem | undefined {
-  const r = parseCidr(a.text);
-  if (r.ok) {
-    const c = r.cidr;
+  const r = readCidr(a.text);
+  if (!r) {
+    const c = cidrRead;
     return { family: c.family, addr: c.addr, prefix: c.prefix, first: c.first, last: c.last, span: a.span };
   }
   if (r.kind === 'host-bits') ctx.report(diag('cidr-host-bits', a.span, { text: a.text, prefix: r.prefix, canonical: r.canonical }));
@@ -420,22 +420,26 @@ function containedFlags<H extends number | bigint>(n: number, groups: ArrayLike<
   return flags;
 }
 
-/** Positions 0..n-1 sorted by a numeric key, then by position. */
+/** Positions 0..n-1 sorted by a numeric key (a non-negative integer), then by position. */
 function sortedBy(n: number, key: (i: number) => number): Uint32Array {
-  // Key and position in one double when both fit (keys under 2^32, lists under 2^21
-  // items), so that the sort is a plain numeric one without a comparator.
+  // Key and position in one double when both fit in its 53 bits (as they do for ports,
+  // IPv4 networks and gids in any list of realistic length), so that the sort is a plain
+  // numeric one without a comparator.
   const keys = new Float64Array(n);
-  let fits = n < 2 ** 21;
+  let max = 0;
+  let integers = true;
   for (let i = 0; i < n; i++) {
     const k = key(i);
     keys[i] = k;
-    if (!(k >= 0 && k < 2 ** 32 && Number.isInteger(k))) fits = false;
+    if (k > max) max = k;
+    if (!(k >= 0 && Number.isInteger(k))) integers = false;
   }
   const order = new Uint32Array(n);
-  if (fits) {
-    for (let i = 0; i < n; i++) keys[i] = keys[i] * 2 ** 21 + i;
+  const scale = 2 ** Math.max(1, Math.ceil(Math.log2(n + 1)));
+  if (integers && max < 2 ** 53 / scale) {
+    for (let i = 0; i < n; i++) keys[i] = keys[i] * scale + i;
     keys.sort();
-    for (let i = 0; i < n; i++) order[i] = keys[i] % 2 ** 21;
+    for (let i = 0; i < n; i++) order[i] = keys[i] % scale;
     return order;
   }
   for (let i = 0; i < n; i++) order[i] = i;
@@ -461,16 +465,15 @@ export function cidrDuplicates(items: CidrItem[], report: (d: Diagnostic) => voi
   const v4: number[] = [];
   const v6: number[] = [];
   for (let i = 0; i < items.length; i++) (items[i].family === 'ipv4' ? v4 : v6).push(i);
-  const key4 = new Float64Array(items.length);
-  for (const i of v4) key4[i] = Number(items[i].first) * 64 + items[i].prefix;
-  v4.sort((a, b) => key4[a] - key4[b] || a - b);
+  const v4order = sortedBy(v4.length, (k) => Number(items[v4[k]].first) * 64 + items[v4[k]].prefix);
+  const v4sorted = Array.from(v4order, (k) => v4[k]);
   v6.sort((a, b) => {
     const x = items[a];
     const y = items[b];
     if (x.first !== y.first) return x.first < y.first ? -1 : 1;
     return x.prefix - y.prefix || a - b;
   });
-  const flagged = containedFlags(items.length, [v4, v6], (i) => items[i].last);
+  const flagged = containedFlags(items.length, [v4sorted, v6], (i) => items[i].last);
   for (let i = 0; i < items.length; i++) {
     if (!flagged[i]) continue;
     const c = items[i];
@@ -482,36 +485,37 @@ export function cidrDuplicates(items: CidrItem[], report: (d: Diagnostic) => voi
 }
 
 /**
- * Items with equal keys; a later one is reported against the first. Found by sorting
- * positions by key (then position), which allocates one typed array, where a Map of every
- * key cost more than the check itself on long lists. A key may be a number (a gid) where
- * no text key can equal it (names start with a letter or _).
+ * Items with equal keys; a later one is reported against the first. Numeric keys (gids) are
+ * sorted, which allocates one typed array; text keys go through a Map. A name never
+ * equals a number (names start with a letter or _).
  */
 export function textDuplicates<T extends { span: Span | null }>(items: T[], key: (t: T) => string | number, report: (d: Diagnostic) => void): void {
   const n = items.length;
   if (n < 2) return;
   const keys = items.map(key);
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => {
-    const x = keys[a];
-    const y = keys[b];
-    if (x === y) return a - b;
-    if (typeof x !== typeof y) return typeof x === 'number' ? -1 : 1;
-    return x < y ? -1 : 1;
-  });
-  const dup: number[] = [];
-  for (let k = 1, first = order[0]; k < n; k++) {
-    const i = order[k];
-    if (keys[i] === keys[first]) dup.push(i, first);
-    else first = i;
+  const dup = new Int32Array(n).fill(-1); // the first item with the same key, for the later ones
+  const numeric: number[] = [];
+  const first = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    if (typeof k === 'number' && Number.isInteger(k) && k >= 0) numeric.push(i);
+    else {
+      const f = first.get(String(k));
+      if (f === undefined) first.set(String(k), i);
+      else dup[i] = f;
+    }
   }
-  if (dup.length === 0) return;
-  // Reported in list order, each against the first item with its key.
-  const pairs: [number, number][] = [];
-  for (let k = 0; k < dup.length; k += 2) pairs.push([dup[k], dup[k + 1]]);
-  pairs.sort((a, b) => a[0] - b[0]);
-  for (const [i, f] of pairs) report(diag('duplicate-value', items[i].span ?? undefined, { text: String(keys[i]), other: String(keys[f]) }));
+  if (numeric.length > 1) {
+    const order = sortedBy(numeric.length, (j) => keys[numeric[j]] as number);
+    for (let j = 1, f = numeric[order[0]]; j < order.length; j++) {
+      const i = numeric[order[j]];
+      if (keys[i] === keys[f]) dup[i] = f;
+      else f = i;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    if (dup[i] >= 0) report(diag('duplicate-value', items[i].span ?? undefined, { text: String(keys[i]), other: String(keys[dup[i]]) }));
+  }
 }
 
 export function rangeText(p: { lo: number; hi: number }): string {

@@ -224,7 +224,17 @@ const NET_MASKS_V4 = netMasks(32, HOST_MASKS_V4);
 const NET_MASKS_V6 = netMasks(128, HOST_MASKS_V6);
 
 /** Parse ADDRESS or ADDRESS/PREFIX; a bare address is a host route. */
-export function parseCidr(text: string): CidrParse {
+export type CidrError = Exclude<CidrParse, { ok: true }>;
+
+/** What `readCidr` read last: valid right after a call that returned undefined. */
+export const cidrRead: Cidr = { family: 'ipv4', addr: '', prefix: 0, first: 0n, last: 0n };
+
+/**
+ * parseCidr without a result object: the CIDR goes to `cidrRead` (to be copied at once),
+ * an error is returned. For the front end, which reads tens of thousands of CIDRs and
+ * makes one object of each.
+ */
+export function readCidr(text: string): CidrError | undefined {
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
   if (!readAddress(addrText)) return { ok: false, kind: 'invalid', hint: read.hint };
@@ -242,7 +252,19 @@ export function parseCidr(text: string): CidrParse {
   const first = a.value & (v4 ? NET_MASKS_V4 : NET_MASKS_V6)[prefix];
   if (first !== a.value) return { ok: false, kind: 'host-bits', canonical: `${canonicalAddress(a.family, first)}/${prefix}`, prefix };
   // No host bits: the network address is the address itself, whose text is canonical.
-  return { ok: true, cidr: { family: a.family, addr: a.text, prefix, first, last: first | hostMask } };
+  cidrRead.family = a.family;
+  cidrRead.addr = a.text;
+  cidrRead.prefix = prefix;
+  cidrRead.first = first;
+  cidrRead.last = first | hostMask;
+  return undefined;
+}
+
+export function parseCidr(text: string): CidrParse {
+  const err = readCidr(text);
+  if (err) return err;
+  const c = cidrRead;
+  return { ok: true, cidr: { family: c.family, addr: c.addr, prefix: c.prefix, first: c.first, last: c.last } };
 }
 
 /** The decimal number (0-999, no leading zero) from `from` to the end of text, or -1. */
