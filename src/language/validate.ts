@@ -65,7 +65,9 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
       }),
     );
   } else if (outCap.kind === 'list' && p.outbound.capturePorts.value.length === 0) {
-    for (const c of p.outbound.excludeCidrs.value) {
+    const excluded = p.outbound.excludeCidrs.value;
+    for (let i = 0; i < excluded.length; i++) {
+      const c = excluded[i];
       if (!outCap.items.some((o) => cidrContains(o, c) || cidrContains(c, o))) {
         report(diag('exclude-outside-capture', orUndef(c.span), { text: cidrText(c) }));
       }
@@ -127,7 +129,10 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
   const enabled = new Set(fams);
   const familyCheck = (items: (Address | CidrItem)[], what: string) => {
     if (!ok('policy.families')) return;
-    for (const x of items) {
+    // Indexed, as the other loops over whole lists: this function runs once, unoptimized,
+    // and a for-of iterator there costs an object per value.
+    for (let i = 0; i < items.length; i++) {
+      const x = items[i];
       if (x.span && !enabled.has(x.family)) {
         report(diag('family-not-enabled', x.span, { text: 'text' in x ? x.text : cidrText(x), label: x.family === 'ipv4' ? 'IPv4' : 'IPv6', family: x.family, what }));
       }

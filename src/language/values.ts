@@ -52,8 +52,8 @@ function listItems(args: Atom[], ctx: ValueContext): Atom[] {
 /** `*` / `none` alone, or a list parsed by `item`. */
 function selection<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: Atom) => T | undefined, allowNone = true): Selection<T> | undefined {
   if (!needValue(args, ctx, expected)) return undefined;
-  const words = allowNone ? ['*', 'none'] : ['*'];
-  const special = args.find((a) => words.includes(a.text));
+  let special: Atom | undefined;
+  for (let i = 0; i < args.length && !special; i++) if (args[i].text === '*' || (allowNone && args[i].text === 'none')) special = args[i];
   if (special) {
     if (args.length > 1) {
       ctx.report(diag('wildcard-in-list', special.span, { word: special.text }));
