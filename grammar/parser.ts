@@ -11,7 +11,8 @@
 // A statement is its first word and a TailRun: the scanner (scanner.ts) hands over the rest
 // of the statement, up to NL, ';', '{' or '}' (a newline after a ',' continues a list), as
 // one token whose words and commas the visitor reads. In terms of the reference lexer's
-// tokens, TailRun is `( Word | 'policy' | ',' NL* )*`.
+// tokens, TailRun is `( Word | 'policy' | ',' NL* )*`. So a policy may be named `policy`
+// (`policy policy { }`), as its YAML twin (`policy: policy`) always could be.
 //
 // Some of it is wider than the language: a policy or block name of several words, a block
 // without a name, a ',' that starts a statement. The visitor reports those precisely, and

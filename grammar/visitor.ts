@@ -278,7 +278,7 @@ export function parseIntercept(src: SourceFile): ParseResult {
     const named = words.length > 0;
     const from = named ? words[0] : lc;
     const to = named ? words[words.length - 1] : lc;
-    const label = named ? shorten(words.map((w) => tokenWords(w, lexed.parts, src.text)).join(' ')) : '{';
+    const label = named ? shorten(tokenWords(words, lexed.parts, src.text)) : '{';
     braceProblems.push(diag('unclosed-block', src.span(from.startOffset, isRun(to) ? to.end : to.startOffset + to.image.length), { name: label }));
   }
 
@@ -350,15 +350,16 @@ function shorten(text: string): string {
   return `${out || text.slice(0, 36)} ...`;
 }
 
-/** A token's text; a run's words and commas as they read on one line (`a, b`). */
-function tokenWords(t: IToken, parts: Int32Array, text: string): string {
-  if (!isRun(t)) return t.image;
+/** Tokens' words and commas as they read on one line (`exclude ports 1, 2`). */
+function tokenWords(tokens: IToken[], parts: Int32Array, text: string): string {
   let out = '';
-  for (let k = t.partsFrom; k < t.partsTo; k++) {
-    const kind = parts[3 * k];
-    if (kind === PART_CONTINUATION) continue;
-    const piece = text.slice(parts[3 * k + 1], parts[3 * k + 2]);
-    out += kind === PART_COMMA || out === '' ? piece : ` ${piece}`;
+  const add = (piece: string) => (out += piece === ',' || out === '' ? piece : ` ${piece}`);
+  for (const t of tokens) {
+    if (!isRun(t)) {
+      add(t.image);
+      continue;
+    }
+    for (let k = t.partsFrom; k < t.partsTo; k++) if (parts[3 * k] !== PART_CONTINUATION) add(text.slice(parts[3 * k + 1], parts[3 * k + 2]));
   }
   return out;
 }

@@ -79,7 +79,9 @@ export class SourceFile {
  * of its garbage collection). It reads like any Span: `file`, `start` and `end`, and
  * JSON.stringify writes the same object. It is not plain data, though: spread or
  * structuredClone copy only `file`, so code that copies spans must copy their fields
- * (`{ file, start, end }`) or keep the object (spans are never changed).
+ * (`{ file, start, end }`) or keep the object (spans are never changed). Likewise vitest's
+ * toEqual sees only `file` of two SourceSpans: tests compare spans by their fields or
+ * their JSON (as test/scanner.test.ts does), not as objects.
  */
 export class SourceSpan implements Span {
   readonly file: string;

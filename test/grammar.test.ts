@@ -663,3 +663,34 @@ describe('chevrotain is loaded from its single-file bundle', () => {
     expect(readFileSync(join(dirname(entry), '..', 'chevrotain.mjs'), 'utf8')).toContain(`"${pkg.version}"`);
   });
 });
+
+describe('statement runs (the scanner hands a statement\'s values to the parser as one token)', () => {
+  it("a policy may be named 'policy', in both syntaxes", () => {
+    const dsl = load('policy policy {\n  inbound {\n    capture ports *\n  }\n}\n');
+    const yaml = load('policy: policy\ninbound:\n  capture-ports: "*"\n', 'yaml');
+    expect(errorsOf(dsl.diagnostics)).toEqual([]);
+    expect(errorsOf(yaml.diagnostics)).toEqual([]);
+    expect(dsl.policy!.name).toBe('policy');
+    expect(policyFingerprint(dsl.policy!)).toBe(policyFingerprint(yaml.policy!));
+    // And fmt writes it back as it reads.
+    const text = 'policy policy {\n  inbound {\n    capture ports *\n  }\n}\n';
+    expect(formatText('p.intercept', text, 'intercept', 'intercept').text).toBe(text);
+    expect(formatText('p.yaml', formatText('p.intercept', text, 'intercept', 'yaml').text!, 'yaml', 'intercept').text).toBe(text);
+  });
+
+  it('an unclosed block is named by its statement, commas as written', () => {
+    const r = load('policy p {\n  outbound {\n    exclude ports 1, 2 {\n  }\n}\n');
+    const unclosed = r.diagnostics.filter((d) => d.code === 'unclosed-block');
+    expect(unclosed.map((d) => d.message)).toEqual([expect.stringContaining("'exclude ports 1, 2'")]);
+    expect(load('policy p {\n  outbound {\n    cidrs , {\n  }\n}\n').diagnostics.filter((d) => d.code === 'unclosed-block').map((d) => d.message)).toEqual([
+      expect.stringContaining("'cidrs,'"),
+    ]);
+  });
+
+  it('a list continues after a trailing comma across comments and blank lines, and ends at a newline without one', () => {
+    const p = policyOf('policy p {\n  inbound {\n    capture ports *\n    exclude ports 1,  # one\n\n      # more\n      2, 3\n  }\n}\n');
+    expect(p.inbound.excludePorts.value.map((x) => x.lo)).toEqual([1, 2, 3]);
+    const r = load('policy p {\n  inbound {\n    capture ports *\n    exclude ports 1\n      2\n  }\n}\n');
+    expect(found(errorsOf(r.diagnostics))).toEqual(['unknown-keyword@5:7']);
+  });
+});

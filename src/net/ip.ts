@@ -226,8 +226,9 @@ const NET_MASKS_V6 = netMasks(128, HOST_MASKS_V6);
 /** Parse ADDRESS or ADDRESS/PREFIX; a bare address is a host route. */
 export type CidrError = Exclude<CidrParse, { ok: true }>;
 
-/** What `readCidr` read last: valid right after a call that returned undefined. */
-export const cidrRead: Cidr = { family: 'ipv4', addr: '', prefix: 0, first: 0n, last: 0n };
+/** What `readCidr` read last: valid right after a call that returned undefined; copy it. */
+const lastCidr: Cidr = { family: 'ipv4', addr: '', prefix: 0, first: 0n, last: 0n };
+export const cidrRead: Readonly<Cidr> = lastCidr;
 
 /**
  * parseCidr without a result object: the CIDR goes to `cidrRead` (to be copied at once),
@@ -252,11 +253,11 @@ export function readCidr(text: string): CidrError | undefined {
   const first = a.value & (v4 ? NET_MASKS_V4 : NET_MASKS_V6)[prefix];
   if (first !== a.value) return { ok: false, kind: 'host-bits', canonical: `${canonicalAddress(a.family, first)}/${prefix}`, prefix };
   // No host bits: the network address is the address itself, whose text is canonical.
-  cidrRead.family = a.family;
-  cidrRead.addr = a.text;
-  cidrRead.prefix = prefix;
-  cidrRead.first = first;
-  cidrRead.last = first | hostMask;
+  lastCidr.family = a.family;
+  lastCidr.addr = a.text;
+  lastCidr.prefix = prefix;
+  lastCidr.first = first;
+  lastCidr.last = first | hostMask;
   return undefined;
 }
 
