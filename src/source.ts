@@ -56,7 +56,7 @@ export class SourceFile {
     return { file: this.path, start: this.position(startOffset), end: this.position(endOffset) };
   }
 
-  /** The same span, with line and column worked out when first read (see SourceSpan). */
+  /** The same span, with line and column worked out when read (see SourceSpan). */
   lazySpan(startOffset: number, endOffset: number): Span {
     return new SourceSpan(this, startOffset, endOffset);
   }
@@ -73,7 +73,7 @@ export class SourceFile {
 }
 
 /**
- * A span whose line and column are worked out when first read. The parser gives one to
+ * A span whose line and column are worked out when read. The parser gives one to
  * every value of a list: a 10,000-line policy has some 45,000, most of which are never
  * shown, and two Position objects each were a third of the front end's allocations (and
  * of its garbage collection). It reads like any Span: `file`, `start` and `end`, and
