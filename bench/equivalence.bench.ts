@@ -6,11 +6,11 @@ import { emitIptables } from '../backends/iptables/emit.js';
 import { importIptables } from '../backends/iptables/import.js';
 import { compile } from '../src/compile/pipeline.js';
 import type { RuleSet } from '../src/ir/types.js';
-import { loadText } from '../src/load.js';
+import { loadText } from '../src/language/load.js';
 import { lower } from '../src/lower/lower.js';
 import { SourceFile } from '../src/source.js';
 import { equivalent } from '../src/verify/engine.js';
-import { rulesSide } from '../src/verify/sides.js';
+import { rulesSide } from '../src/verify/side.js';
 
 const quick = process.argv.includes('--quick');
 

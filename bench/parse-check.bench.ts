@@ -14,7 +14,7 @@ import { parseIntercept } from '../grammar/visitor.js';
 import { buildPolicy } from '../src/language/build.js';
 import { toYamlForm } from '../src/language/convert.js';
 import { validatePolicy } from '../src/language/validate.js';
-import { loadText } from '../src/load.js';
+import { loadText } from '../src/language/load.js';
 import { SourceFile } from '../src/source.js';
 
 /** The project's target: 200,000 lines/s warm for parse + build + validate. */

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { catalogue, type Code } from '../src/diagnostics/catalogue.js';
 import { renderText } from '../src/diagnostics/render.js';
-import { syntaxOf } from '../src/load.js';
+import { syntaxOf } from '../src/language/load.js';
 import { badCases, type BadCase } from './fixtures/bad-cases.js';
 import { cli, found, load, scratchDir, STACK_LINE } from './helpers.js';
 

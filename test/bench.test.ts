@@ -3,7 +3,7 @@
 // the normal path, not error reporting). Nothing here is timed.
 import { describe, expect, it } from 'vitest';
 import { generatePolicy } from '../bench/parse-check.bench.js';
-import { loadText } from '../src/load.js';
+import { loadText } from '../src/language/load.js';
 
 describe('bench policy generator', () => {
   it('makes exactly the number of lines asked for, deterministically', () => {

@@ -6,10 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { emitIptables } from '../backends/iptables/emit.js';
 import { cliOutErr } from './helpers.js';
 import type { RuleSet } from '../src/ir/types.js';
-import { loadFile, loadText } from '../src/load.js';
+import { loadFile, loadText } from '../src/language/load.js';
 import { lower } from '../src/lower/lower.js';
-import { corpusRoot } from '../src/tools/istio-corpus.js';
-import { battery } from '../src/verify/battery.js';
+import { corpusRoot } from './harness/istio-corpus.js';
+import { battery } from './harness/battery.js';
 import { compareOn, packetText } from '../src/verify/compare.js';
 
 const cli = cliOutErr;

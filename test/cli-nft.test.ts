@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { emitNftables } from '../backends/nftables/emit.js';
 import { validateNft } from '../backends/nftables/schema.js';
 import { cliOutErr } from './helpers.js';
-import { loadFile } from '../src/load.js';
+import { loadFile } from '../src/language/load.js';
 import { lower } from '../src/lower/lower.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -9,13 +9,13 @@ import { restrictTo } from '../backends/index.js';
 import { importIptables } from '../backends/iptables/import.js';
 import { cliOutErr } from './helpers.js';
 import type { RuleSet } from '../src/ir/types.js';
-import { loadFile } from '../src/load.js';
+import { loadFile } from '../src/language/load.js';
 import { lower } from '../src/lower/lower.js';
 import type { Outcome, Packet } from '../src/sim/packet.js';
 import { simulate } from '../src/sim/simulate.js';
 import { SourceFile } from '../src/source.js';
 import { sameOutcome } from '../src/verify/compare.js';
-import { corpusRoot } from '../src/tools/istio-corpus.js';
+import { corpusRoot } from './harness/istio-corpus.js';
 
 const cli = cliOutErr;
 

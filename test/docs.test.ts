@@ -6,10 +6,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildPolicy } from '../src/language/build.js';
-import { BEGIN, END, exampleFragments, renderReference, spliceReference } from '../src/language/docgen.js';
+import { BEGIN, END, exampleFragments, renderReference, spliceReference } from './harness/docgen.js';
 import { policyFingerprint } from '../src/language/fingerprint.js';
 import { blocks } from '../src/language/schema.js';
-import { loadText } from '../src/load.js';
+import { loadText } from '../src/language/load.js';
 import { parseIntercept } from '../grammar/visitor.js';
 import { printIntercept } from '../grammar/printer.js';
 import { printYaml } from '../grammar/yaml-printer.js';
@@ -36,9 +36,9 @@ function section(md: string, heading: string): string {
 
 describe('docs/language.md', () => {
   it('contains the keyword reference generated from the schema, verbatim', () => {
-    // On failure: npx tsc -p . && node dist/src/language/docgen.js --write
+    // On failure: npx tsc -p . && node dist/test/harness/docgen.js --write
     const generated = renderReference();
-    expect(doc.includes(generated), 'the generated reference is stale: run `node dist/src/language/docgen.js --write`').toBe(true);
+    expect(doc.includes(generated), 'the generated reference is stale: run `node dist/test/harness/docgen.js --write`').toBe(true);
     expect(doc.split(BEGIN).length).toBe(2);
     expect(doc.split(END).length).toBe(2);
     expect(spliceReference(doc, generated)).toBe(doc);

@@ -3,7 +3,7 @@
 // quadratic definition on random lists: same reports, same order, same wording.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { CidrItem, PortRange } from '../src/ast.js';
+import type { CidrItem, PortRange } from '../src/language/ast.js';
 import { diag, type Diagnostic } from '../src/diagnostics/diagnostic.js';
 import { cidrDuplicates, portDuplicates, rangeText, textDuplicates } from '../src/language/values.js';
 import { cidrContains, cidrText, parseCidr } from '../src/net/ip.js';

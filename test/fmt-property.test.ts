@@ -12,7 +12,7 @@ import { hasErrors } from '../src/diagnostics/diagnostic.js';
 import { buildPolicy } from '../src/language/build.js';
 import { policyFingerprint } from '../src/language/fingerprint.js';
 import { blocks, type BlockSpec, type StatementSpec } from '../src/language/schema.js';
-import { parseSource, type Syntax } from '../src/load.js';
+import { parseSource, type Syntax } from '../src/language/load.js';
 import { parseCidr } from '../src/net/ip.js';
 import { SourceFile } from '../src/source.js';
 import { Rand } from './rand.js';

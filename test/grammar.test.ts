@@ -8,13 +8,13 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Block, Item, PolicyNode, Statement } from '../grammar/syntax-tree.js';
-import type { Policy } from '../src/ast.js';
+import type { Policy } from '../src/language/ast.js';
 import { formatText } from '../src/cli/commands/fmt.js';
 import { buildPolicy } from '../src/language/build.js';
 import { defaultPolicy } from '../src/language/defaults.js';
 import { policyFingerprint } from '../src/language/fingerprint.js';
 import { blocks, type BlockSpec, type StatementSpec } from '../src/language/schema.js';
-import { parseSource } from '../src/load.js';
+import { parseSource } from '../src/language/load.js';
 import { SourceFile } from '../src/source.js';
 import { errorsOf, found, load } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Io } from '../src/cli/io.js';
 import { run } from '../src/cli/run.js';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
-import { loadText, type Loaded, type Syntax } from '../src/load.js';
+import { loadText, type Loaded, type Syntax } from '../src/language/load.js';
 
 /** Load policy text under a fixed file name (`policy.intercept` / `policy.yaml`). */
 export function load(text: string, syntax: Syntax = 'intercept', path = syntax === 'yaml' ? 'policy.yaml' : 'policy.intercept'): Loaded {

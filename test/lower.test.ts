@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRuleSet } from '../src/ir/check.js';
 import type { Family, RuleSet } from '../src/ir/types.js';
-import { loadFile, loadText } from '../src/load.js';
+import { loadFile, loadText } from '../src/language/load.js';
 import { lower } from '../src/lower/lower.js';
 import { parseCompactPacket, type Packet } from '../src/sim/packet.js';
 import { simulate } from '../src/sim/simulate.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadText } from '../src/load.js';
+import { loadText } from '../src/language/load.js';
 
 describe('smoke', () => {
   it('loads the default spec text', () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/cli/run.js';
 import { policyFingerprint } from '../src/language/fingerprint.js';
-import { loadFile } from '../src/load.js';
+import { loadFile } from '../src/language/load.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const specsDir = join(root, 'specs');

@@ -6,7 +6,7 @@ import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Action, Chain, CtState, Family, IrCidr, Match, Protocol, Rule, RuleSet, Table, TableFamily } from '../../src/ir/types.js';
 import { canonicalAddress, parseAddress, parseCidr } from '../../src/net/ip.js';
 import type { Span } from '../../src/source.js';
-import { rangeToCidrs } from '../../src/verify/engine.js';
+import { rangeToCidrs } from '../../src/net/intervals.js';
 
 export interface NftImportResult {
   ruleset?: RuleSet;

@@ -60,7 +60,7 @@ export function standaloneValidatorSource(): string {
   const standalone = req('ajv/dist/standalone') as { default: (ajv: unknown, fn: unknown) => string };
   const ajv = new Ajv2020.default({ ...AJV_OPTIONS, code: { source: true } });
   const code = standalone.default(ajv, ajv.compile(nftSchema() as object));
-  return `// source sha256 ${sourceHash()}\n// Generated from backends/nftables/schema.json by ajv's standalone code generation\n// (src/tools/nft-validator.ts, run by npm run build). Do not edit.\n${code}\n`;
+  return `// source sha256 ${sourceHash()}\n// Generated from backends/nftables/schema.json by ajv's standalone code generation\n// (backends/nftables/generate-validator.ts, run by npm run build). Do not edit.\n${code}\n`;
 }
 
 export function generatedValidatorPath(): string {

@@ -3,7 +3,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { renderGithub, renderJson, renderSarif, renderText, summaryLine, type Format } from '../diagnostics/render.js';
 import type { SourceFile } from '../source.js';
 import type { Io } from './io.js';
-import { version } from './version.js';
+import { version } from '../compile/version.js';
 
 export function report(io: Io, format: Format, ds: Diagnostic[], sources: Map<string, SourceFile>, opts: { always?: boolean } = {}): void {
   switch (format) {

@@ -11,7 +11,7 @@ import type { Command } from './commands/command.js';
 import { explain } from './commands/explain.js';
 import { fmt } from './commands/fmt.js';
 import { EXIT, UsageError, type Io } from './io.js';
-import { version } from './version.js';
+import { version } from '../compile/version.js';
 
 export const commands: Command[] = [check, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, importCmd, schemaCmd, explain];
 

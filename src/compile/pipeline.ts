@@ -3,16 +3,17 @@
 import { backendByName, restrictTo, type Backend } from '../../backends/index.js';
 import { validateNft } from '../../backends/nftables/schema.js';
 import type { Firewall } from '../../backends/shell/emit.js';
-import { version } from '../cli/version.js';
-import type { Policy } from '../ast.js';
+import { version } from './version.js';
+import type { Policy } from '../language/ast.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkRuleSet } from '../ir/check.js';
 import type { RuleSet } from '../ir/types.js';
-import { loadFile, type Loaded } from '../load.js';
+import { loadFile, type Loaded } from '../language/load.js';
 import { lower } from '../lower/lower.js';
 import { equivalent, type EquivResult } from '../verify/engine.js';
 import { Meaning } from '../meaning/meaning.js';
-import { meaningSide, rulesSide } from '../verify/sides.js';
+import { meaningSide } from '../meaning/meaning.js';
+import { rulesSide } from '../verify/side.js';
 
 export interface Artifact {
   backend: Backend;

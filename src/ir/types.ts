@@ -129,3 +129,6 @@ export function iptablesBase(table: string, hook: Hook): BaseHook {
   const type = table === 'nat' ? 'nat' : table === 'mangle' && hook === 'output' ? 'route' : 'filter';
   return { hook, priority, type, policy: 'accept' };
 }
+
+/** A mark mask that keeps every bit (iptables' default `/0xffffffff`). */
+export const FULL_MASK = 0xffffffff;

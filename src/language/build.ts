@@ -2,7 +2,7 @@
 // values, fills defaults, and reports unknown, duplicate and malformed statements. The
 // same code serves both syntaxes: YAML statements name their key, DSL ones spell it.
 import type { Atom, Block, Item, Statement, SyntaxTree } from '../../grammar/syntax-tree.js';
-import type { Policy } from '../ast.js';
+import type { Policy } from './ast.js';
 import { diag, levenshtein, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Span } from '../source.js';
 import { defaultPolicy } from './defaults.js';

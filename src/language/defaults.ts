@@ -2,7 +2,7 @@
 // (ports 15001/15006/15008, uid and gid 1337, passthrough 127.0.0.6 and ::6), except
 // `families`, which defaults to both: a policy that forgets IPv6 should not silently let
 // IPv6 bypass the proxy (write `families ipv4` to opt out; `check` then warns).
-import type { Address, CidrItem, Policy } from '../ast.js';
+import type { Address, CidrItem, Policy } from './ast.js';
 import { parseAddress, parseCidr } from '../net/ip.js';
 
 function addr(text: string): Address {

@@ -1,7 +1,7 @@
 // A policy's meaning as a string: the typed policy without source spans. Two files mean
 // the same policy exactly when their fingerprints are equal, which is what `fmt` and the
 // syntax converters promise (and check before they write anything).
-import type { Policy } from '../ast.js';
+import type { Policy } from './ast.js';
 
 export function policyFingerprint(p: Policy): string {
   return JSON.stringify(p, (key, value) => {

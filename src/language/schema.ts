@@ -1,7 +1,7 @@
 // The language, as data: every block and statement, how it is written in .intercept and
 // YAML, what it takes, its default and its documentation. The builder, the YAML reader,
 // the converters and docs/language.md all read this one table.
-import type { Policy } from '../ast.js';
+import type { Policy } from './ast.js';
 import type { Span } from '../source.js';
 import * as V from './values.js';
 import type { ValueKind } from './values.js';

@@ -1,6 +1,6 @@
 // Checks that need the whole policy: exclusions that cannot act, ports that clash,
 // addresses of families the policy does not compile for, and the like.
-import type { Address, CidrItem, Owner, Policy, PortRange } from '../ast.js';
+import type { Address, CidrItem, Owner, Policy, PortRange } from './ast.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { cidrContains, cidrText, isLoopbackV4 } from '../net/ip.js';
 import type { Span } from '../source.js';

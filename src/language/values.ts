@@ -2,7 +2,7 @@
 // reports problems into the sink with the exact span of the offending atom, and returns
 // the value or undefined.
 import type { Atom } from '../../grammar/syntax-tree.js';
-import type { Address, CidrItem, InboundMode, Interface, Owner, PortRange, Selection, DnsCapture } from '../ast.js';
+import type { Address, CidrItem, InboundMode, Interface, Owner, PortRange, Selection, DnsCapture } from './ast.js';
 import { diag, suggest, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { cidrContains, cidrRead, cidrText, parseAddress, readCidr, type Family } from '../net/ip.js';
 import type { Span } from '../source.js';

@@ -2,7 +2,7 @@
 // reads familiar to its users and its goldens compare rule by rule), without its known
 // bugs; every deliberate difference is listed in docs/istio-differences.md. Each rule
 // records the statement it came from and why it exists.
-import type { CidrItem, Owner, Policy, PortRange, Setting } from '../ast.js';
+import type { CidrItem, Owner, Policy, PortRange, Setting } from '../language/ast.js';
 import type { Action, Chain, Family, IrCidr, Match, Rule, RuleSet, Table } from '../ir/types.js';
 import { iptablesBase } from '../ir/types.js';
 import type { Span } from '../source.js';

@@ -3,11 +3,11 @@
 // lowering bug (a rule in the wrong place, a missing IPv6 twin) is caught, not only a
 // backend bug. Written as the language documentation states the behaviour, in the order
 // of precedence docs/language.md gives.
-import type { Address, CidrItem, Interface, Owner, Policy, PortRange } from '../ast.js';
+import type { Address, CidrItem, Interface, Owner, Policy, PortRange } from '../language/ast.js';
 import type { Family } from '../ir/types.js';
 import type { Outcome, Packet } from '../sim/packet.js';
 import { addrValue, type SimResult, type TraceStep } from '../sim/simulate.js';
-import type { Constants, ConstantsFor } from '../verify/engine.js';
+import type { Constants, ConstantsFor, Side } from '../verify/side.js';
 
 const DNS = 53;
 
@@ -289,4 +289,9 @@ export class Meaning {
     }
     return out;
   }
+}
+
+/** The meaning as a side of the equivalence engine. */
+export function meaningSide(label: string, m: Meaning): Side {
+  return { kind: 'meaning', label, evaluate: (p) => m.evaluate(p), constants: (f, p) => m.constants(f, p) };
 }

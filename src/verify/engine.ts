@@ -17,25 +17,11 @@ import type { Chain, Family, Hook, Match, Protocol, Rule, RuleSet, Table } from 
 import { canonicalAddress, formatAddress, parseAddress, parseCidr } from '../net/ip.js';
 import type { Outcome, Packet } from '../sim/packet.js';
 import { matches, primeAddress, simulate, type RuleFinder, type SimResult } from '../sim/simulate.js';
+import { rangeToCidrs } from '../net/intervals.js';
 import { sameOutcome, outcomeText } from './compare.js';
+import type { Constants, ConstantsFor, Side } from './side.js';
 
-/**
- * What a meaning side tells the engine: for one field, given the fields fixed so far
- * (hook, family, protocol, ...), every value at which its behaviour may change.
- */
-export interface Constants {
-  ports: [number, number][];
-  cidrs: { family: Family; addr: string; prefix: number }[];
-  owners: (number | string)[];
-  ifaces: { name: string; prefix: boolean }[];
-  marks: number[];
-}
-
-export type ConstantsFor = (field: 'sport' | 'dport' | 'saddr' | 'daddr' | 'uid' | 'gid' | 'iif' | 'oif' | 'marks', pkt: Packet) => Constants;
-
-export type Side =
-  | { kind: 'rules'; label: string; rs: RuleSet }
-  | { kind: 'meaning'; label: string; evaluate(p: Packet): SimResult; constants: ConstantsFor };
+export type { Constants, ConstantsFor, Side } from './side.js';
 
 export interface DiffRange {
   /** A readable description of the packet class. */
@@ -567,24 +553,6 @@ function describe(desc: Desc, pkt: Packet): string {
   if (d.saddr || d.sport) parts.push(`from ${d.saddr ?? 'any'}${d.sport ? ` port ${d.sport}` : ''}`);
   if (d.daddr || d.dport) parts.push(`to ${d.daddr ?? 'any'}${d.dport ? ` port ${d.dport}` : ''}`);
   return parts.join(' ');
-}
-
-/** Smallest list of CIDRs covering [lo, hi]. */
-export function rangeToCidrs(family: Family, lo: bigint, hi: bigint): string[] {
-  const bits = family === 'ipv4' ? 32 : 128;
-  const out: string[] = [];
-  let cur = lo;
-  while (cur <= hi) {
-    let size = 0;
-    while (size < bits) {
-      const blk = 1n << BigInt(size + 1);
-      if (cur % blk !== 0n || cur + blk - 1n > hi) break;
-      size++;
-    }
-    out.push(`${canonicalAddress(family, cur)}/${bits - size}`);
-    cur += 1n << BigInt(size);
-  }
-  return out;
 }
 
 function showRange(field: IField, family: Family, lo: bigint, hi: bigint, max: bigint): string | undefined {

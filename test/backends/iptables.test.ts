@@ -9,12 +9,12 @@ import { commentOf, emitIptables, MULTIPORT_MAX, ruleText } from '../../backends
 import { importIptables, splitWords } from '../../backends/iptables/import.js';
 import type { Action, Chain, Family, Hook, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
 import { iptablesBase } from '../../src/ir/types.js';
-import { loadFile } from '../../src/load.js';
+import { loadFile } from '../../src/language/load.js';
 import { lower } from '../../src/lower/lower.js';
 import type { Packet } from '../../src/sim/packet.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { SourceFile } from '../../src/source.js';
-import { battery } from '../../src/verify/battery.js';
+import { battery } from '../harness/battery.js';
 import { compareOn, packetText, sameOutcome } from '../../src/verify/compare.js';
 
 // ---- builders ----------------------------------------------------------------------------

@@ -10,14 +10,14 @@ import { generatedValidator, generatedValidatorPath, nftSchema, validateNft } fr
 import { capabilities, DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../backends/nftables/versions.js';
 import type { Action, Chain, Family, Hook, IrCidr, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
 import { iptablesBase } from '../../src/ir/types.js';
-import { loadFile, loadText } from '../../src/load.js';
+import { loadFile, loadText } from '../../src/language/load.js';
 import { lower } from '../../src/lower/lower.js';
 import type { Packet } from '../../src/sim/packet.js';
 import { simulate } from '../../src/sim/simulate.js';
-import { corpusRoot } from '../../src/tools/istio-corpus.js';
+import { corpusRoot } from '../harness/istio-corpus.js';
 import { packetText } from '../../src/verify/compare.js';
 import { equivalent } from '../../src/verify/engine.js';
-import { rulesSide } from '../../src/verify/sides.js';
+import { rulesSide } from '../../src/verify/side.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type J = any;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compareIstioBackends, nftCases, nftTable, NBEGIN, NEND } from '../../src/tools/istio-nft.js';
+import { compareIstioBackends, nftCases, nftTable, NBEGIN, NEND } from '../harness/istio-nft.js';
 
 // Istio's nft backend against its iptables backend, over every packet (docs/conformance.md).
 const results = nftCases().map((n) => compareIstioBackends(n));

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runAll, type CaseResult } from '../../src/tools/conformance.js';
-import { istioCases } from '../../src/tools/istio-corpus.js';
-import { table, BEGIN, END } from '../../src/tools/conformance-report.js';
+import { runAll, type CaseResult } from '../harness/conformance.js';
+import { istioCases } from '../harness/istio-corpus.js';
+import { table, BEGIN, END } from '../harness/conformance-report.js';
 import { outcomeText, packetText } from '../../src/verify/compare.js';
 
 // Conformance with Istio's own rule sets, over every packet (see docs/conformance.md).

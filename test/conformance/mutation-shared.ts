@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { istioCases } from '../../src/tools/istio-corpus.js';
-import { mutationCase, row, MUTANTS_PER_CASE } from '../../src/tools/mutation-report.js';
+import { istioCases } from '../harness/istio-corpus.js';
+import { mutationCase, row, MUTANTS_PER_CASE } from '../harness/mutation-report.js';
 
 /**
  * Mutation testing of the equivalence engine (docs/conformance.md) for one half of the

@@ -4,12 +4,12 @@ import { emitIptables } from '../../backends/iptables/emit.js';
 import { importIptables } from '../../backends/iptables/import.js';
 import { restrictTo } from '../../backends/index.js';
 import type { Family, RuleSet } from '../../src/ir/types.js';
-import { loadFile, loadText } from '../../src/load.js';
+import { loadFile, loadText } from '../../src/language/load.js';
 import { lower } from '../../src/lower/lower.js';
 import { policyFromConfig } from '../../src/import/istio.js';
-import { caseConfig, istioCases } from '../../src/tools/istio-corpus.js';
+import { caseConfig, istioCases } from '../harness/istio-corpus.js';
 import { SourceFile } from '../../src/source.js';
-import { battery } from '../../src/verify/battery.js';
+import { battery } from '../harness/battery.js';
 import { compareOn, packetText } from '../../src/verify/compare.js';
 import { requireKernel, run, withNetns } from './netns.js';
 

@@ -7,10 +7,10 @@ import { emitNftables } from '../../backends/nftables/emit.js';
 import { importNftables } from '../../backends/nftables/import.js';
 import { NFT_VERSIONS } from '../../backends/nftables/versions.js';
 import { validateNft } from '../../backends/nftables/schema.js';
-import { loadFile, loadText } from '../../src/load.js';
+import { loadFile, loadText } from '../../src/language/load.js';
 import { lower } from '../../src/lower/lower.js';
 import { equivalent } from '../../src/verify/engine.js';
-import { rulesSide } from '../../src/verify/sides.js';
+import { rulesSide } from '../../src/verify/side.js';
 import { packetText } from '../../src/verify/compare.js';
 import { requireKernel, run, withNetns } from './netns.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { RuleSet } from '../../src/ir/types.js';
 import { policyFromConfig } from '../../src/import/istio.js';
-import { caseConfig, istioCases } from '../../src/tools/istio-corpus.js';
+import { caseConfig, istioCases } from '../harness/istio-corpus.js';
 import { requireKernel } from './netns.js';
 import { requireAgentRuntime, sweepStaleLabs } from './oracle/lab.js';
 import { randomPolicy } from './oracle/random-policy.js';

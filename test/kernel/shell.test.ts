@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emitShell, type Firewall } from '../../backends/shell/emit.js';
-import { loadFile } from '../../src/load.js';
+import { loadFile } from '../../src/language/load.js';
 import { lower } from '../../src/lower/lower.js';
 import { requireKernel, run, withNetns } from './netns.js';
 

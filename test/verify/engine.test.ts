@@ -8,10 +8,10 @@ import type { Action, CtState, Family, Hook, IrCidr, Match, Rule, RuleSet, Table
 import { iptablesBase } from '../../src/ir/types.js';
 import type { Packet } from '../../src/sim/packet.js';
 import { simulate } from '../../src/sim/simulate.js';
-import { battery } from '../../src/verify/battery.js';
+import { battery } from '../harness/battery.js';
 import { compareOn, outcomeText, sameOutcome } from '../../src/verify/compare.js';
 import { equivalent, type EquivResult } from '../../src/verify/engine.js';
-import { rulesSide } from '../../src/verify/sides.js';
+import { rulesSide } from '../../src/verify/side.js';
 
 // ---- a tiny rule-set builder -----------------------------------------------------------------
 

@@ -6,18 +6,19 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Policy } from '../../src/ast.js';
+import type { Policy } from '../../src/language/ast.js';
 import type { Family } from '../../src/ir/types.js';
-import { loadFile, loadText } from '../../src/load.js';
+import { loadFile, loadText } from '../../src/language/load.js';
 import { lower } from '../../src/lower/lower.js';
 import { Meaning } from '../../src/meaning/meaning.js';
 import { canonicalAddress, parseAddress, parseCidr } from '../../src/net/ip.js';
 import { parseCompactPacket, type Outcome, type Packet } from '../../src/sim/packet.js';
 import { simulate } from '../../src/sim/simulate.js';
-import { rng } from '../../src/verify/battery.js';
+import { rng } from '../harness/battery.js';
 import { outcomeText } from '../../src/verify/compare.js';
 import { equivalent, type Constants, type EquivResult } from '../../src/verify/engine.js';
-import { meaningSide, rulesSide } from '../../src/verify/sides.js';
+import { meaningSide } from '../../src/meaning/meaning.js';
+import { rulesSide } from '../../src/verify/side.js';
 
 const SPECS = readdirSync('specs')
   .filter((f) => /\.(intercept|ya?ml)$/.test(f))

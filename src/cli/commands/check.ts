@@ -1,6 +1,6 @@
 import { hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { formats } from '../../diagnostics/render.js';
-import { loadFile } from '../../load.js';
+import { loadFile } from '../../language/load.js';
 import type { SourceFile } from '../../source.js';
 import { oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';

@@ -1,7 +1,8 @@
 import { hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { SourceFile } from '../../source.js';
 import { equivalent } from '../../verify/engine.js';
-import { loadSide, rulesSide } from '../../verify/sides.js';
+import { loadSide } from '../../compile/sides.js';
+import { rulesSide } from '../../verify/side.js';
 import { outcomeText } from '../../verify/compare.js';
 import { oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';

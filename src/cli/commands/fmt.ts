@@ -5,7 +5,7 @@ import { printYaml } from '../../../grammar/yaml-printer.js';
 import { diag } from '../../diagnostics/diagnostic.js';
 import { toDslForm, toYamlForm } from '../../language/convert.js';
 import { policyFingerprint } from '../../language/fingerprint.js';
-import { isDirectory, loadText, parseSource, syntaxOf, unreadableReason, type Syntax } from '../../load.js';
+import { isDirectory, loadText, parseSource, syntaxOf, unreadableReason, type Syntax } from '../../language/load.js';
 import { SourceFile } from '../../source.js';
 import { oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { configFromFlags, configFromJson, policyFromConfig } from '../../import/istio.js';
-import { loadText } from '../../load.js';
+import { loadText } from '../../language/load.js';
 import { parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { catalogue } from '../../diagnostics/catalogue.js';

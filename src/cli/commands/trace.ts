@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { backendByName, restrictTo } from '../../../backends/index.js';
 import { diag, hasErrors } from '../../diagnostics/diagnostic.js';
-import { loadFile } from '../../load.js';
+import { loadFile } from '../../language/load.js';
 import { lower } from '../../lower/lower.js';
 import { normalizePacket, parseCompactPacket } from '../../sim/packet.js';
 import { followConnection, type Journey } from '../../sim/journey.js';

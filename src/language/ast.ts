@@ -2,8 +2,8 @@
 // filled in. Each setting keeps the span of the statement that set it (null for a
 // default), and list items keep their own spans, so that the IR, `trace` and diagnostics
 // can point back at the source.
-import type { Cidr, Family } from './net/ip.js';
-import type { Span } from './source.js';
+import type { Cidr, Family } from '../net/ip.js';
+import type { Span } from '../source.js';
 
 export type { Cidr, Family };
 

@@ -1,14 +1,14 @@
 // Reading a policy file: pick the syntax by extension, parse, build, validate.
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import type { SyntaxTree } from '../grammar/syntax-tree.js';
-import { parseIntercept } from '../grammar/visitor.js';
-import { parseYaml } from '../grammar/yaml-reader.js';
+import type { SyntaxTree } from '../../grammar/syntax-tree.js';
+import { parseIntercept } from '../../grammar/visitor.js';
+import { parseYaml } from '../../grammar/yaml-reader.js';
 import type { Policy } from './ast.js';
-import { diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
-import { buildPolicy } from './language/build.js';
-import { validatePolicy } from './language/validate.js';
-import { SourceFile } from './source.js';
+import { diag, hasErrors, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { buildPolicy } from './build.js';
+import { validatePolicy } from './validate.js';
+import { SourceFile } from '../source.js';
 
 export type Syntax = 'intercept' | 'yaml';
 

@@ -2,7 +2,7 @@
 // standalone code (see backends/nftables/schema.ts); `npm run build` runs it with --write.
 // Without --write it says whether the file is current (exit 1 when not).
 import { existsSync, readFileSync } from 'node:fs';
-import { generatedValidatorPath, standaloneValidatorSource, writeGeneratedValidator } from '../../backends/nftables/schema.js';
+import { generatedValidatorPath, standaloneValidatorSource, writeGeneratedValidator } from './schema.js';
 
 const path = generatedValidatorPath();
 const source = standaloneValidatorSource();

@@ -4,20 +4,20 @@
 // syntaxes (printed by the real printers). test/docs.test.ts checks that docs/language.md
 // holds the rendered section verbatim.
 //
-//   node dist/src/language/docgen.js           print the section
-//   node dist/src/language/docgen.js --write   rewrite it in docs/language.md
-//   node dist/src/language/docgen.js --check   exit 1 when docs/language.md is stale
+//   node dist/test/harness/docgen.js           print the section
+//   node dist/test/harness/docgen.js --write   rewrite it in docs/language.md
+//   node dist/test/harness/docgen.js --check   exit 1 when docs/language.md is stale
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { printIntercept } from '../../grammar/printer.js';
 import { parseIntercept } from '../../grammar/visitor.js';
 import { printYaml } from '../../grammar/yaml-printer.js';
-import { SourceFile } from '../source.js';
-import { toDslForm, toYamlForm } from './convert.js';
-import { blocks as allBlocks, type BlockSpec, type StatementSpec } from './schema.js';
+import { SourceFile } from '../../src/source.js';
+import { toDslForm, toYamlForm } from '../../src/language/convert.js';
+import { blocks as allBlocks, type BlockSpec, type StatementSpec } from '../../src/language/schema.js';
 
-export const BEGIN = '<!-- BEGIN GENERATED REFERENCE (src/language/docgen.ts): do not edit by hand; regenerate with `node dist/src/language/docgen.js --write` -->';
+export const BEGIN = '<!-- BEGIN GENERATED REFERENCE (test/harness/docgen.ts): do not edit by hand; regenerate with `node dist/test/harness/docgen.js --write` -->';
 export const END = '<!-- END GENERATED REFERENCE -->';
 
 /** Escape a table cell. */
@@ -147,7 +147,7 @@ function main(argv: string[]): number {
   const updated = spliceReference(doc, section);
   if (argv[0] === '--check') {
     if (updated === doc) return 0;
-    process.stderr.write(`${path}: the generated reference is stale; run 'node dist/src/language/docgen.js --write'\n`);
+    process.stderr.write(`${path}: the generated reference is stale; run 'node dist/test/harness/docgen.js --write'\n`);
     return 1;
   }
   if (argv[0] === '--write') {

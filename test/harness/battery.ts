@@ -2,9 +2,9 @@
 // uid, gid, mark, interface, hook, family, protocol and conntrack state that any rule of
 // the compared rule sets mentions, and the values just outside them), plus seeded random
 // combinations. Used to compare rule sets until the exhaustive engine replaces it.
-import type { CtState, Family, Match, Protocol, RuleSet } from '../ir/types.js';
-import { canonicalAddress, parseCidr } from '../net/ip.js';
-import type { Packet } from '../sim/packet.js';
+import type { CtState, Family, Match, Protocol, RuleSet } from '../../src/ir/types.js';
+import { canonicalAddress, parseCidr } from '../../src/net/ip.js';
+import type { Packet } from '../../src/sim/packet.js';
 
 interface Pools {
   addrs: Record<Family, Set<string>>;

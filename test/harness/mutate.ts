@@ -2,14 +2,14 @@
 // (drop a rule, swap neighbours, flip a negation, change a port, CIDR or uid). Each
 // mutant the engine calls different must come with a counterexample the plain simulator
 // confirms; each it calls equal must survive a large random packet sample.
-import type { Match, Rule, RuleSet } from '../ir/types.js';
-import { battery, rng } from '../verify/battery.js';
-import { compareOn, sameOutcome } from '../verify/compare.js';
-import { equivalent } from '../verify/engine.js';
-import { rulesSide } from '../verify/sides.js';
-import { simulate } from '../sim/simulate.js';
-import type { Family } from '../ir/types.js';
-import { parseCidr } from '../net/ip.js';
+import type { Match, Rule, RuleSet } from '../../src/ir/types.js';
+import { battery, rng } from './battery.js';
+import { compareOn, sameOutcome } from '../../src/verify/compare.js';
+import { equivalent } from '../../src/verify/engine.js';
+import { rulesSide } from '../../src/verify/side.js';
+import { simulate } from '../../src/sim/simulate.js';
+import type { Family } from '../../src/ir/types.js';
+import { parseCidr } from '../../src/net/ip.js';
 
 export type MutationKind = 'drop-rule' | 'swap-rules' | 'flip-negation' | 'change-port' | 'change-cidr' | 'change-owner';
 

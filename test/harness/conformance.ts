@@ -2,13 +2,13 @@
 // config, compile it, import Istio's golden rules, and compare both over every packet
 // with the exhaustive engine. Each class of packets treated differently is attributed to
 // a documented difference (docs/istio-differences.md); anything else is a finding to fix.
-import { loadText } from '../load.js';
-import { lower } from '../lower/lower.js';
-import { policyFromConfig } from '../import/istio.js';
-import type { RuleSet } from '../ir/types.js';
-import type { Packet } from '../sim/packet.js';
-import { equivalent, type DiffRange } from '../verify/engine.js';
-import { rulesSide } from '../verify/sides.js';
+import { loadText } from '../../src/language/load.js';
+import { lower } from '../../src/lower/lower.js';
+import { policyFromConfig } from '../../src/import/istio.js';
+import type { RuleSet } from '../../src/ir/types.js';
+import type { Packet } from '../../src/sim/packet.js';
+import { equivalent, type DiffRange } from '../../src/verify/engine.js';
+import { rulesSide } from '../../src/verify/side.js';
 import { caseConfig, istioCases, loadGolden, loadKernelListing, type CorpusCase } from './istio-corpus.js';
 
 export interface CaseResult {

@@ -3,10 +3,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { importIptables } from '../../backends/iptables/import.js';
-import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import { configFromJson } from '../import/istio.js';
-import type { Family, RuleSet } from '../ir/types.js';
-import { SourceFile } from '../source.js';
+import type { Diagnostic } from '../../src/diagnostics/diagnostic.js';
+import { configFromJson } from '../../src/import/istio.js';
+import type { Family, RuleSet } from '../../src/ir/types.js';
+import { SourceFile } from '../../src/source.js';
 
 export interface CorpusCase {
   name: string;

@@ -5,11 +5,10 @@ import { importIptables } from '../../backends/iptables/import.js';
 import { importNftables } from '../../backends/nftables/import.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Family, RuleSet } from '../ir/types.js';
-import { loadFile, syntaxOf } from '../load.js';
+import { loadFile, syntaxOf } from '../language/load.js';
 import { lower } from '../lower/lower.js';
 import { Meaning } from '../meaning/meaning.js';
 import { SourceFile } from '../source.js';
-import type { Side } from './engine.js';
 
 export interface LoadedSide {
   label: string;
@@ -63,14 +62,6 @@ export function familiesOf(rs: RuleSet): Family[] {
     } else out.add(t.family);
   }
   return [...out];
-}
-
-export function rulesSide(label: string, rs: RuleSet): Side {
-  return { kind: 'rules', label, rs };
-}
-
-export function meaningSide(label: string, m: Meaning): Side {
-  return { kind: 'meaning', label, evaluate: (p) => m.evaluate(p), constants: (f, p) => m.constants(f, p) };
 }
 
 /** Several imported files (e.g. the IPv4 and IPv6 halves) as one rule set. */

@@ -1,0 +1,15 @@
+// The one walk over a rule set: every table, chain, rule and match in order. Callbacks
+// rather than generators, since the engine walks rule sets on its hottest paths.
+import type { Chain, Match, Rule, RuleSet, Table } from './types.js';
+
+export function forEachChain(rs: RuleSet, fn: (chain: Chain, table: Table) => void): void {
+  for (const t of rs.tables) for (const c of t.chains) fn(c, t);
+}
+
+export function forEachRule(rs: RuleSet, fn: (rule: Rule, index: number, chain: Chain, table: Table) => void): void {
+  for (const t of rs.tables) for (const c of t.chains) for (let i = 0; i < c.rules.length; i++) fn(c.rules[i], i, c, t);
+}
+
+export function forEachMatch(rs: RuleSet, fn: (match: Match, rule: Rule, chain: Chain, table: Table) => void): void {
+  for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) fn(m, r, c, t);
+}
