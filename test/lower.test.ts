@@ -177,7 +177,7 @@ describe('DNS capture', () => {
 
   it('the YAML twin lowers to the same rules', () => {
     const yaml = lowerSpec('specs/istio-dns-capture.yaml');
-    const strip = (rs: RuleSet) => JSON.stringify(rs.tables, (k, v) => (k === 'origin' ? undefined : v));
+    const strip = (rs: RuleSet) => JSON.stringify(rs.tables, (k, v: unknown) => (k === 'origin' ? undefined : v));
     expect(strip(yaml)).toBe(strip(all));
   });
 

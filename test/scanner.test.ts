@@ -21,7 +21,7 @@ function agree(text: string): void {
   const ref = referenceLexer().tokenize(text);
   const got = scan(text);
   expect(view(fineTokens(text, got)), text).toEqual(view(ref.tokens));
-  expect(view(got.comments), text).toEqual(view((ref.groups.comments ?? []) as IToken[]));
+  expect(view(got.comments), text).toEqual(view((ref.groups.comments ?? [])));
   expect(got.errors, text).toEqual(ref.errors.map((e) => ({ offset: e.offset, length: e.length })));
   // The braces the scanner lists for the brace analysis are all the braces, in order.
   expect(view(got.braces)).toEqual(view(ref.tokens.filter((t) => t.image === '{' || t.image === '}')));

@@ -29,7 +29,14 @@ export interface KnownDifference {
   applies(p: Packet, d: DiffRange, c: CorpusCase): boolean;
 }
 
-const isOwner = (v: unknown, ids: string[]) => v !== undefined && ids.includes(String(v));
+const isOwner = (v: number | string | undefined, ids: string[]) => v !== undefined && ids.includes(String(v));
+/** A setting of istio-iptables' config as text ('' when unset). */
+const setting = (c: CorpusCase, key: string): string => {
+  const v = c.config[key];
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+};
+const proxyUids = (c: CorpusCase) => (setting(c, 'ProxyUID') || '1337').split(',');
+const proxyGids = (c: CorpusCase) => (setting(c, 'ProxyGID') || setting(c, 'ProxyUID') || '1337').split(',');
 
 export const knownDifferences: KnownDifference[] = [
   {
@@ -38,8 +45,8 @@ export const knownDifferences: KnownDifference[] = [
     // meshcap treats every listed uid and gid as the proxy.
     id: 'D1-proxy-owners',
     applies: (p, _d, c) => {
-      const uids = String(c.config.ProxyUID || '1337').split(',');
-      const gids = String(c.config.ProxyGID || c.config.ProxyUID || '1337').split(',');
+      const uids = proxyUids(c);
+      const gids = proxyGids(c);
       return p.hook === 'output' && p.oif === 'lo' && (isOwner(p.uid, uids) || isOwner(p.gid, gids)) && !(String(p.uid) === uids[0]);
     },
   },
@@ -48,20 +55,20 @@ export const knownDifferences: KnownDifference[] = [
     // one does); meshcap excludes it for both.
     id: 'D2-gid-dns-self-redirect',
     applies: (p, _d, c) => {
-      const uids = String(c.config.ProxyUID || '1337').split(',');
-      const gids = String(c.config.ProxyGID || c.config.ProxyUID || '1337').split(',');
+      const uids = proxyUids(c);
+      const gids = proxyGids(c);
       return c.config.RedirectDNS === true && p.hook === 'output' && p.oif === 'lo' && p.protocol === 'tcp' && p.dport === 53 && isOwner(p.gid, gids) && !isOwner(p.uid, uids);
     },
   },
   {
     // meshcap honours excluded CIDRs for traffic rerouted from virtual interfaces too.
     id: 'D3-reroute-excluded-cidrs',
-    applies: (p, _d, c) => p.hook === 'prerouting' && String(c.config.RerouteVirtualInterfaces || '').split(',').includes(p.iif) && !!c.config.OutboundIPRangesExclude,
+    applies: (p, _d, c) => p.hook === 'prerouting' && setting(c, 'RerouteVirtualInterfaces').split(',').includes(p.iif) && !!c.config.OutboundIPRangesExclude,
   },
   {
     // Istio's TPROXY inbound chain does not exempt the tunnel port; meshcap never captures it.
     id: 'D4-tproxy-tunnel-port',
-    applies: (p, _d, c) => p.hook === 'prerouting' && c.config.InboundInterceptionMode === 'TPROXY' && p.dport === Number(c.config.InboundTunnelPort || 15008),
+    applies: (p, _d, c) => p.hook === 'prerouting' && c.config.InboundInterceptionMode === 'TPROXY' && p.dport === Number(setting(c, 'InboundTunnelPort') || 15008),
   },
   {
     // Istio returns the app's loopback traffic before its DNS rules, except TCP port 53,
@@ -69,8 +76,8 @@ export const knownDifferences: KnownDifference[] = [
     // captured range. meshcap returns loopback traffic after DNS: it is never captured.
     id: 'D5-loopback-tcp-53',
     applies: (p, _d, c) => {
-      const uids = String(c.config.ProxyUID || '1337').split(',');
-      const gids = String(c.config.ProxyGID || c.config.ProxyUID || '1337').split(',');
+      const uids = proxyUids(c);
+      const gids = proxyGids(c);
       return c.config.RedirectDNS === true && p.hook === 'output' && p.oif === 'lo' && p.protocol === 'tcp' && p.dport === 53 && !isOwner(p.uid, uids) && !isOwner(p.gid, gids);
     },
   },

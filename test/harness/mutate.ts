@@ -29,7 +29,7 @@ function allRules(rs: RuleSet): { t: number; c: number; i: number; rule: Rule }[
 
 /** One random single mutation, or undefined when the kind does not apply. */
 export function mutate(rs: RuleSet, kind: MutationKind, rand: () => number): Mutant | undefined {
-  const m = structuredClone(rs) as RuleSet;
+  const m = structuredClone<RuleSet>(rs);
   // Origins stay shared: they are never changed, and structuredClone would strip their
   // spans (a SourceSpan copies as its `file` alone).
   m.tables.forEach((tb, t) => tb.chains.forEach((ch, c) => ch.rules.forEach((r, i) => (r.origin = rs.tables[t].chains[c].rules[i].origin))));

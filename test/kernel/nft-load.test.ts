@@ -69,8 +69,8 @@ describe(`nftables backend on a real kernel (nft ${installed}; targets ${version
           const back = importNftables(listed.stdout, `${spec} (nft -j list ruleset)`);
           expect(back.diagnostics.map((d) => d.message)).toEqual([]);
           // Applying twice left one copy of every rule.
-          const ruleCount = (JSON.parse(listed.stdout).nftables as object[]).filter((o) => 'rule' in o).length;
-          expect(ruleCount).toBe((JSON.parse(text).nftables as { add?: { rule?: unknown } }[]).filter((o) => o.add?.rule).length);
+          const ruleCount = (JSON.parse(listed.stdout) as { nftables: object[] }).nftables.filter((o) => 'rule' in o).length;
+          expect(ruleCount).toBe((JSON.parse(text) as { nftables: { add?: { rule?: unknown } }[] }).nftables.filter((o) => o.add?.rule).length);
           const eq = equivalent(rulesSide('IR', ir), rulesSide('kernel listing', back.ruleset!), { families: [...policy.families.value] });
           expect(eq.result, eq.counterexample ? packetText(eq.counterexample.packet) : eq.reason).toBe('equal');
         });

@@ -495,7 +495,9 @@ describe('normalizePacket', () => {
   });
 
   it('refuses a bad address', () => {
-    expect(problem({ src: '10.1.0.256', dst: '10.2.0.9', dport: 80 })).toEqual([expect.objectContaining({ path: '$.src', message: expect.stringContaining('not an address') })]);
+    const bad = problem({ src: '10.1.0.256', dst: '10.2.0.9', dport: 80 });
+    expect(bad.map((p) => p.path)).toEqual(['$.src']);
+    expect(bad[0].message).toContain('not an address');
     expect(problem({ src: '10.1.0.5', dport: 80 })).toEqual([expect.objectContaining({ path: '$.dst' })]);
   });
 

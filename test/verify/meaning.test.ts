@@ -189,7 +189,7 @@ describe('meaning = IR for random valid policies', () => {
         const p = validPolicy(x);
         fc.pre(p !== undefined);
         checked++;
-        const r = meaningVsIr(p!);
+        const r = meaningVsIr(p);
         expect(r.result, `${policyText(x)}\n${explain(r)}`).toBe('equal');
       }),
       { numRuns: RUNS, endOnFailure: true },
@@ -329,7 +329,7 @@ function classOf(f: Field, v: unknown, k: Constants, family: Family): string {
     }
     case 'uid':
     case 'gid':
-      return v === undefined ? 'none' : k.owners.includes(v as number | string) ? `=${String(v)}` : 'other';
+      return v === undefined ? 'none' : k.owners.includes(v as number | string) ? `=${v as number | string}` : 'other';
     case 'iif':
     case 'oif':
       return k.ifaces.map((i) => ((i.prefix ? String(v).startsWith(i.name) : v === i.name) ? 1 : 0)).join('');
@@ -466,7 +466,7 @@ describe("the meaning's constants() are complete", () => {
       fc.property(arbPolicyParts, fc.integer({ min: 1, max: 2 ** 30 }), (x, seed) => {
         const p = validPolicy(x);
         fc.pre(p !== undefined);
-        const r = checkConstants(new Meaning(p!), p!, seed, 600);
+        const r = checkConstants(new Meaning(p), p, seed, 600);
         expect(r.violation, `${policyText(x)}\n${JSON.stringify(r.violation, null, 1)}`).toBeUndefined();
       }),
       { numRuns: RUNS, endOnFailure: true },
