@@ -19,19 +19,11 @@ export const Policy = createToken({ name: 'Policy', pattern: /policy/, longer_al
 /**
  * Everything after a statement's first word, to the statement's end: its words, commas and
  * the newlines that continue a list after a ','. Only the scanner (scanner.ts) makes these;
- * the reference lexer below never does.
+ * the reference lexer (test/reference-lexer.ts) never does.
  */
 export const TailRun = createToken({ name: 'TailRun', pattern: Lexer.NA, label: 'a value' });
 
 export const allTokens = [WhiteSpace, Comment, Newline, LCurly, RCurly, Comma, Semicolon, Policy, Word, TailRun];
 
-/**
- * The reference lexer for these definitions. The parser is fed by the faster scanner in
- * scanner.ts, which test/scanner.test.ts checks against this one; it is built on first use
- * (building it costs every CLI start a few milliseconds for nothing).
- */
-let reference: InstanceType<typeof Lexer> | undefined;
-export function referenceLexer(): InstanceType<typeof Lexer> {
-  // Offsets only, as the scanner: lines and columns come from the source when needed.
-  return (reference ??= new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: true }));
-}
+// The parser is fed by the faster scanner in scanner.ts; test/scanner.test.ts checks it
+// against the reference lexer Chevrotain builds from these definitions (test/reference-lexer.ts).

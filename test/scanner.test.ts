@@ -9,7 +9,7 @@ import type { IToken } from 'chevrotain';
 import { describe, expect, it } from 'vitest';
 import { generatePolicy } from '../bench/parse-check.bench.js';
 import { fineTokens, isRun, PART_COMMA, PART_CONTINUATION, PART_WORD, scan } from '../grammar/scanner.js';
-import { referenceLexer } from '../grammar/tokens.js';
+import { referenceLexer } from './reference-lexer.js';
 import { parseIntercept } from '../grammar/visitor.js';
 import { SourceFile, SourceSpan } from '../src/source.js';
 

@@ -20,8 +20,6 @@ export interface ShellOptions {
   /** Policy file and meshcap version, for the header. */
   source?: { file: string; text: string };
   version?: string;
-  /** Tests only: corrupt the IPv4 payload so that apply fails mid-way and rolls back. */
-  breakPayload?: boolean;
 }
 
 let runtimeText: string | undefined;
@@ -58,12 +56,10 @@ export function emitShell(rs: RuleSet, opts: ShellOptions): string {
   const v4 = rs.tables.some((t) => t.family === 'ipv4') ? emitIptables(rs, 'ipv4', { comments: true, builtinHeaders: false }) : '';
   const v6 = rs.tables.some((t) => t.family === 'ipv6') ? emitIptables(rs, 'ipv6', { comments: true, builtinHeaders: false }) : '';
   const nft = emitNftables(rs, { comments: true, counters: false, nftVersion: opts.nftVersion });
-  const nftPayload = opts.breakPayload ? nft.replace('"nftables": [', `"nftables": [\n    {"add": {"rule": {"family": "inet", "table": ${JSON.stringify(nftTableName(rs))}, "chain": "no-such-chain", "expr": [{"accept": null}]}}},`) : nft;
   const fp = createHash('sha256').update(v4).update(v6).update(nft).update(JSON.stringify(rs.routing)).digest('hex').slice(0, 12);
   const srcHash = opts.source ? createHash('sha256').update(opts.source.text).digest('hex') : 'unknown';
   const table = nftTableName(rs);
   const tp = rs.routing.tproxy;
-  const v4payload = opts.breakPayload ? v4.replace(/COMMIT\n/, 'COMMIT\n*nat\n-A NO_SUCH_CHAIN -j RETURN\nCOMMIT\n') : v4;
   const tables4 = [...new Set(rs.tables.filter((t) => t.family === 'ipv4').map((t) => t.name))].join(' ');
   const tables6 = [...new Set(rs.tables.filter((t) => t.family === 'ipv6').map((t) => t.name))].join(' ');
   const lines: string[] = [];
@@ -101,9 +97,9 @@ export function emitShell(rs: RuleSet, opts: ShellOptions): string {
   const [before, after] = runtime.split('@@PAYLOADS@@');
   L(before.trimEnd());
   L();
-  L(`payload_v4() {\n  cat <<'MESHCAP_V4'\n${v4payload}MESHCAP_V4\n}\n`);
+  L(`payload_v4() {\n  cat <<'MESHCAP_V4'\n${v4}MESHCAP_V4\n}\n`);
   L(`payload_v6() {\n  cat <<'MESHCAP_V6'\n${v6}MESHCAP_V6\n}\n`);
-  L(`payload_nft() {\n  cat <<'MESHCAP_NFT'\n${nftPayload}MESHCAP_NFT\n}\n`);
+  L(`payload_nft() {\n  cat <<'MESHCAP_NFT'\n${nft}MESHCAP_NFT\n}\n`);
   L(after.trimStart().trimEnd());
   return lines.join('\n') + '\n';
 }

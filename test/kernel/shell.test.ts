@@ -6,11 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { emitShell, type Firewall } from '../../backends/shell/emit.js';
 import { loadFile } from '../../src/language/load.js';
 import { lower } from '../../src/lower/lower.js';
+import { breakPayload } from './broken-payload.js';
 import { requireKernel, run, withNetns } from './netns.js';
 
 // The shell backend's script in a fresh network namespace, for each firewall: apply,
 // check, apply again (no duplicates), cleanup (state as before), and a failing apply
-// that rolls back to the exact prior state. The scripts pass shellcheck.
+// that rolls back to the exact prior state (the emitted script with payloads the firewall
+// refuses, made by broken-payload.ts). The scripts pass shellcheck.
 requireKernel();
 
 const dir = mkdtempSync(join(tmpdir(), 'meshcap-sh-'));
@@ -54,7 +56,7 @@ describe('shell backend on a real kernel', () => {
     const script = join(dir, `${spec.split('/').pop()}.sh`);
     writeFileSync(script, emitShell(ir, { firewall: 'auto' }));
     const broken = join(dir, `${spec.split('/').pop()}.broken.sh`);
-    writeFileSync(broken, emitShell(ir, { firewall: 'auto', breakPayload: true }));
+    writeFileSync(broken, breakPayload(emitShell(ir, { firewall: 'auto' })));
 
     it(`${spec}: the script passes shellcheck`, () => {
       const r = (() => {
