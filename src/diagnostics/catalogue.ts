@@ -36,9 +36,75 @@ export const catalogue = {
   },
   'syntax-error': {
     severity: 'error',
-    message: '{detail}',
+    message: 'syntax error: {detail}',
     explain:
-      'The parser expected something else here. meshcap recovers and keeps parsing, so one run reports every syntax error in a file.',
+      'The parser met something the grammar does not allow and that no more specific code describes. The known mistakes have their own codes (unclosed-block, unmatched-brace, missing-open-brace, nested-policy, unnamed-block, multi-word-policy-name, multi-word-block-name, stray-comma, double-comma, list-starts-with-comma, list-ends-with-comma, outside-policy); meshcap recovers and keeps parsing, so one run reports every syntax error in a file.',
+  },
+  'missing-open-brace': {
+    severity: 'error',
+    message: "expected '{', found {found}",
+    hint: "a policy is written 'policy NAME { ... }', with the '{' on the same line",
+    explain: "A policy's name is followed by the '{' that opens its body, on the same line.",
+  },
+  'nested-policy': {
+    severity: 'error',
+    message: "expected '}', found 'policy': a policy cannot stand inside a block",
+    hint: "close the block before it; a file holds one policy",
+    explain: "`policy` starts a file's one policy; it cannot appear inside a policy or a block.",
+  },
+  'unmatched-brace': {
+    severity: 'error',
+    message: "'}' closes nothing",
+    hint: 'remove it, or add the block it was meant to close',
+    explain: "A '}' that has no '{' before it to close.",
+  },
+  'unnamed-block': {
+    severity: 'error',
+    message: "a block needs a name: '{' here opens nothing",
+    hint: "write 'NAME { ... }' (proxy, inbound, outbound, loopback, dns, interfaces)",
+    explain: "A '{' opens a block only after the block's name (`inbound {`).",
+  },
+  'multi-word-policy-name': {
+    severity: 'error',
+    message: "expected '{', found '{text}'",
+    hint: 'a policy name is one word',
+    explain: "A policy's name is a single word: `policy my-app { ... }`. Anything else between it and the '{' is an error.",
+  },
+  'multi-word-block-name': {
+    severity: 'error',
+    message: "expected '{' after '{name}', found '{text}'",
+    hint: 'a block name is one word; statements take no { }',
+    explain: "Only a block's one-word name comes before its '{' (`inbound {`); a statement with values (`self-redirect on`) takes no braces.",
+  },
+  'stray-comma': {
+    severity: 'error',
+    message: "unexpected ','",
+    hint: 'a list continues after a trailing comma on the line before, not before its next item',
+    explain: "A statement starts with its keyword, not with ','. To continue a list on the next line, end the line before with ','.",
+  },
+  'double-comma': {
+    severity: 'error',
+    message: 'two commas in a row: a value is missing between them',
+    hint: 'remove one of them, or write the missing value between them',
+    explain: 'List items are separated by one comma each.',
+  },
+  'list-starts-with-comma': {
+    severity: 'error',
+    message: "no ',' after '{name}': a list starts with a value",
+    hint: "remove the ','",
+    explain: "A list's first item comes right after the keyword; commas go between items.",
+  },
+  'list-ends-with-comma': {
+    severity: 'error',
+    message: "the list ends with ',': a value is missing after it",
+    hint: "remove the ',', or write the value after it",
+    explain: "A ',' at the end of a line continues the list on the next line; at the end of the statement (before ';' or '}', or with nothing following) a value is missing.",
+  },
+  'outside-policy': {
+    severity: 'error',
+    message: '{what} stands outside any policy',
+    hint: "put it inside 'policy NAME { ... }'",
+    explain: "Every block and statement belongs inside the file's `policy NAME { ... }`.",
   },
   'unclosed-block': {
     severity: 'error',
