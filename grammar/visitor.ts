@@ -76,8 +76,7 @@ class SyntaxTreeBuilder extends BaseVisitor {
         name = { text: this.partText(k), span: this.partSpan(k), commaBefore: false };
         continue;
       }
-      const text = this.partText(k);
-      this.structuralAt(this.partSpan(k), `expected '{', found '${text}'`, kind === PART_COMMA ? undefined : 'a policy name is one word');
+      this.structuralAt(diag('multi-word-policy-name', this.partSpan(k), { text: this.partText(k) }));
       break;
     }
     const rc = (ctx.RCurly as IToken[] | undefined)?.[0];
@@ -111,7 +110,7 @@ class SyntaxTreeBuilder extends BaseVisitor {
     const first = run ? this.firstPart(run) : -1;
     if (lc && real(lc) && first >= 0) {
       // `self-redirect on { ... }`: not a block (whose name is one word), not a statement.
-      this.structuralAt(this.partSpan(first), `expected '{' after '${head.image}', found '${this.partText(first)}'`, 'a block name is one word; statements take no { }');
+      this.structuralAt(diag('multi-word-block-name', this.partSpan(first), { name: head.image, text: this.partText(first) }));
       return undefined;
     }
     if (lc && real(lc)) {
@@ -144,7 +143,7 @@ class SyntaxTreeBuilder extends BaseVisitor {
       if (kind === PART_CONTINUATION) continue;
       last = k;
       if (kind === PART_COMMA) {
-        if (comma) this.errors.push(diag('syntax-error', this.partSpan(k), { detail: 'two commas in a row: a value is missing between them' }));
+        if (comma) this.errors.push(diag('double-comma', this.partSpan(k)));
         comma = true;
         continue;
       }
@@ -152,7 +151,7 @@ class SyntaxTreeBuilder extends BaseVisitor {
       comma = false;
     }
     if (comma && last >= 0) {
-      this.errors.push(diag('syntax-error', this.partSpan(last), { detail: "the list ends with ',': a value is missing after it" }));
+      this.errors.push(diag('list-ends-with-comma', this.partSpan(last)));
     }
     const end = last >= 0 ? this.src.position(parts[3 * last + 2]) : this.tokenSpan(head).end;
     const stmt: Statement = {
@@ -168,19 +167,15 @@ class SyntaxTreeBuilder extends BaseVisitor {
   /** A '{' without a name, or a ',' where a statement starts: reported, then skipped. */
   stray(ctx: Children): undefined {
     const lc = (ctx.LCurly as IToken[] | undefined)?.[0];
-    if (lc && real(lc)) this.structural(lc, "a block needs a name: '{' here opens nothing", "write 'NAME { ... }' (proxy, inbound, outbound, loopback, dns, interfaces)");
+    if (lc && real(lc)) this.structuralAt(diag('unnamed-block', this.tokenSpan(lc)));
     const comma = (ctx.Comma as IToken[] | undefined)?.[0];
-    if (comma && real(comma)) this.structural(comma, "unexpected ','", 'a list continues after a trailing comma on the line before, not before its next item');
+    if (comma && real(comma)) this.structuralAt(diag('stray-comma', this.tokenSpan(comma)));
     return undefined;
   }
 
   /** A syntax error the grammar lets through so that the rest of the file is checked. */
-  structural(t: IToken, detail: string, hint?: string): void {
-    this.structuralAt(this.tokenSpan(t), detail, hint);
-  }
-
-  structuralAt(span: Span, detail: string, hint?: string): void {
-    this.errors.push(diag('syntax-error', span, { detail }, hint));
+  structuralAt(d: Diagnostic): void {
+    this.errors.push(d);
     this.broken = true;
   }
 
@@ -267,7 +262,7 @@ export function parseIntercept(src: SourceFile): ParseResult {
   if (braces.stack.length > 0) braces = matchBraces(true);
   const { stack, unclosed } = braces;
   for (const t of braces.extra) {
-    braceProblems.push(diag('syntax-error', src.span(t.startOffset, t.startOffset + 1), { detail: "'}' closes nothing" }, 'remove it, or add the block it was meant to close'));
+    braceProblems.push(diag('unmatched-brace', src.span(t.startOffset, t.startOffset + 1)));
   }
   for (const lc of [...unclosed, ...stack]) {
     // Name the block by the words before its '{' (all of them, back to the start of the
@@ -313,7 +308,7 @@ export function parseIntercept(src: SourceFile): ParseResult {
     const key = `${span.start.offset}`;
     if (seen.has(key)) continue; // one error per position: recovery may report twice
     seen.add(key);
-    diagnostics.push(diag('syntax-error', span, { detail: describeParseError(e.message, t) }));
+    diagnostics.push(parseErrorDiagnostic(e.message, t, span));
   }
   diagnostics.push(...braceProblems);
 
@@ -330,11 +325,7 @@ export function parseIntercept(src: SourceFile): ParseResult {
   if (outside.length > 0) {
     const first = outside[0];
     const what = first.kind === 'block' ? `block '${first.name.text}'` : `'${first.atoms[0].text}'`;
-    diagnostics.push(
-      diag('syntax-error', first.kind === 'block' ? first.name.span : first.atoms[0].span, {
-        detail: `${what} stands outside any policy`,
-      }, "put it inside 'policy NAME { ... }'"),
-    );
+    diagnostics.push(diag('outside-policy', first.kind === 'block' ? first.name.span : first.atoms[0].span, { what }));
   }
   return { tree, diagnostics, broken };
 }
@@ -364,9 +355,26 @@ function tokenWords(tokens: IToken[], parts: Int32Array, text: string): string {
   return out;
 }
 
-function describeParseError(message: string, t: IToken): string {
+/**
+ * A parser error as a diagnostic. The grammar (parser.ts) can fail in two ways only: a
+ * policy header without its '{' (`missing-open-brace`), and `policy` inside a block, where
+ * the block's '}' was expected (`nested-policy`). Anything else Chevrotain might report is
+ * a `syntax-error` with its own description.
+ */
+export function parseErrorDiagnostic(message: string, t: IToken, span: Span): Diagnostic {
+  const found = foundText(t);
+  if (/--> '\{' <--/.test(message)) return diag('missing-open-brace', span, { found });
+  if (/--> '\}' <--/.test(message) && t.tokenType.name === 'Policy' && Number.isFinite(t.startOffset)) return diag('nested-policy', span);
+  return diag('syntax-error', span, { detail: describeParseError(message, t) });
+}
+
+function foundText(t: IToken): string {
   const atEnd = t.tokenType.name === 'EOF' || !Number.isFinite(t.startOffset);
-  const found = atEnd ? 'the end of the file' : t.image === '\n' ? 'the end of the line' : `'${t.image}'`;
+  return atEnd ? 'the end of the file' : t.image === '\n' ? 'the end of the line' : `'${t.image}'`;
+}
+
+function describeParseError(message: string, t: IToken): string {
+  const found = foundText(t);
   // Chevrotain 11 says "Expecting --> X <-- but found --> 'y' <--" (older versions:
   // "Expecting token of type --> X <--") or "Expecting: one of these possible Token
   // sequences: ..."; keep only what was expected.

@@ -2,7 +2,8 @@
 // Every block and statement of the schema is exercised through its own `example`, so a
 // statement added to src/language/schema.ts is covered without touching this file.
 import { describe, expect, it } from 'vitest';
-import { parseIntercept } from '../grammar/visitor.js';
+import { parseErrorDiagnostic, parseIntercept } from '../grammar/visitor.js';
+import type { IToken } from 'chevrotain';
 import { loadedFrom, VERSION as loadedChevrotain } from '../grammar/chevrotain.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -651,6 +652,30 @@ families: [ipv4, ipv6]
     const y = load('policy: p\ninbound:\n  capture-ports: 80, 0\n', 'yaml');
     expect(d.diagnostics.map((x) => [x.code, x.message])).toEqual(y.diagnostics.map((x) => [x.code, x.message]));
     expect(d.diagnostics.length).toBe(1);
+  });
+});
+
+describe("the parser's errors as diagnostics", () => {
+  const src = new SourceFile('p.intercept', 'policy p @\n');
+  const span = src.span(9, 10);
+  const tok = (name: string, image: string, startOffset = 9) => ({ image, startOffset, tokenType: { name } }) as unknown as IToken;
+
+  it("a missing '{' is missing-open-brace, naming what was found", () => {
+    const d = parseErrorDiagnostic("Expecting token of type --> '{' <-- but found --> '\n' <--", tok('Newline', '\n'), span);
+    expect(d).toMatchObject({ code: 'missing-open-brace', message: "expected '{', found the end of the line", span });
+  });
+
+  it("'policy' where a block's '}' was expected is nested-policy", () => {
+    const d = parseErrorDiagnostic("Expecting token of type --> '}' <-- but found --> 'policy' <--", tok('Policy', 'policy'), span);
+    expect(d.code).toBe('nested-policy');
+  });
+
+  it('anything else Chevrotain might say is the generic syntax-error, with its description', () => {
+    // No input reaches this today (the grammar fails in the two ways above only): a made-up error.
+    const other = parseErrorDiagnostic("Expecting token of type --> ';' <-- but found --> '@' <--", tok('Word', '@'), span);
+    expect(other).toMatchObject({ code: 'syntax-error', severity: 'error', message: "syntax error: expected ';', found '@'", span });
+    const eof = parseErrorDiagnostic('Redundant input, expecting EOF but found: x', tok('EOF', '', NaN), span);
+    expect(eof).toMatchObject({ code: 'syntax-error', message: 'syntax error: unexpected end of the file' });
   });
 });
 

@@ -8,12 +8,28 @@ export function parse<O extends Options>(argv: string[], options: O) {
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+    throw usageOf(e as Error & { code?: string });
   }
+}
+
+/** parseArgs' error as a usage diagnostic: its code says which mistake it is. */
+function usageOf(e: Error & { code?: string }): UsageError {
+  const message = e.message.replace(/^TypeError \[[A-Z_]+\]: /, '');
+  // "Unknown option '--frob'. ...", "Option '-o, --out <value>' argument missing".
+  const option = /^(?:Unknown option|Option) '(?:-[^,' ]+, )?(-[^' ]+)/.exec(message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return new UsageError('usage-unknown-option', { option });
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /argument missing/.test(message)) return new UsageError('usage-missing-option-value', { option });
+  return new UsageError('usage-bad-option-value', { detail: message });
 }
 
 export function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], dflt: T): T {
   if (value === undefined) return dflt;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`--${name} must be one of: ${allowed.join(', ')} (got '${value}')`);
+  throw new UsageError('usage-bad-option-value', { detail: `--${name} must be one of: ${allowed.join(', ')} (got '${value}')` });
+}
+
+/** Exactly `n` positional arguments (at least one with `'some'`), or a usage error saying `detail`. */
+export function expectArgs(positionals: readonly string[], n: number | 'some', detail: string): void {
+  if (n === 'some' ? positionals.length === 0 : positionals.length < n) throw new UsageError('usage-missing-argument', { detail });
+  if (n !== 'some' && positionals.length > n) throw new UsageError('usage-extra-argument', { detail });
 }

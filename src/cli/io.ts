@@ -1,5 +1,8 @@
 // What a command may touch: its output streams and its exit code. Tests call commands
 // with captured streams; main.ts wires them to the process.
+import type { InternalCode, UsageCode } from '../diagnostics/catalogue.js';
+import { diag, type Args, type Diagnostic } from '../diagnostics/diagnostic.js';
+
 export interface Io {
   out(s: string): void;
   err(s: string): void;
@@ -14,4 +17,23 @@ export const EXIT = {
   usage: 3,
 } as const;
 
-export class UsageError extends Error {}
+/** A wrong command line: a catalogued `usage-*` diagnostic, reported with exit 3. */
+export class UsageError extends Error {
+  readonly diagnostic: Diagnostic;
+  /** From a code and its arguments, or a usage diagnostic made elsewhere (the compiler's). */
+  constructor(code: UsageCode | Diagnostic, args: Args = {}) {
+    const d = typeof code === 'string' ? diag(code, undefined, args) : code;
+    super(d.message);
+    this.diagnostic = d;
+  }
+}
+
+/** A failure of meshcap itself (a bug), as a catalogued `internal-*` diagnostic. */
+export class InternalError extends Error {
+  readonly diagnostic: Diagnostic;
+  constructor(code: InternalCode, args: Args = {}) {
+    const d = diag(code, undefined, args);
+    super(d.message);
+    this.diagnostic = d;
+  }
+}

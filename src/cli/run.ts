@@ -1,5 +1,6 @@
-// The command-line entry: dispatch to a command, turn usage errors into exit 3 and any
-// unexpected exception into a one-line message (never a stack trace) with exit 2.
+// The command-line entry: dispatch to a command, turn usage errors (`usage-*` codes) into
+// exit 3 and any unexpected exception into an `internal-*` diagnostic (never a stack
+// trace) with exit 2.
 import { check } from './commands/check.js';
 import { compileCmd } from './commands/compile.js';
 import { traceCmd } from './commands/trace.js';
@@ -10,8 +11,11 @@ import { schemaCmd } from './commands/schema.js';
 import type { Command } from './commands/command.js';
 import { explain } from './commands/explain.js';
 import { fmt } from './commands/fmt.js';
-import { EXIT, UsageError, type Io } from './io.js';
+import { EXIT, InternalError, UsageError, type Io } from './io.js';
 import { version } from '../compile/version.js';
+import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { formats, renderText, type Format } from '../diagnostics/render.js';
+import { report } from './report.js';
 
 export const commands: Command[] = [check, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, importCmd, schemaCmd, explain];
 
@@ -34,22 +38,44 @@ export function run(argv: string[], io: Io): number {
     if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
       if (name === 'help' && rest[0]) return run([rest[0], '--help'], io);
       io.out(help());
-      return name === undefined ? EXIT.usage : EXIT.ok;
+      if (name !== undefined) return EXIT.ok;
+      io.err(oneDiagnostic(diag('usage-missing-argument', undefined, { detail: 'meshcap needs a COMMAND' }), io));
+      return EXIT.usage;
     }
     if (name === '--version' || name === '-V' || name === 'version') {
       io.out(`meshcap ${version()}\n`);
       return EXIT.ok;
     }
     const cmd = commands.find((c) => c.name === name);
-    if (!cmd) throw new UsageError(`unknown command '${name}'; the commands are: ${commands.map((c) => c.name).join(', ')}`);
+    if (!cmd) throw new UsageError('usage-unknown-command', { name, commands: commands.map((c) => c.name).join(', ') });
     return cmd.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`meshcap: ${e.message}\n(see 'meshcap ${commands.some((c) => c.name === name) ? name + ' ' : ''}--help')\n`);
+      io.err(`${oneDiagnostic(e.diagnostic, io)}(see 'meshcap ${commands.some((c) => c.name === name) ? name + ' ' : ''}--help')\n`);
       return EXIT.usage;
     }
-    io.err(`meshcap: internal error: ${(e as Error).message ?? String(e)}\n`);
-    if (process.env.MESHCAP_DEBUG) io.err(`${(e as Error).stack}\n`);
+    const d = e instanceof InternalError ? e.diagnostic : diag('internal-error', undefined, { detail: (e as Error)?.message ?? String(e) });
+    // In the format the command was asked for, if the command line says one.
+    const format = formatOf(rest);
+    if (format === 'text') io.err(oneDiagnostic(d, io));
+    else report(io, format, [d], new Map());
+    if (process.env.MESHCAP_DEBUG) io.err(`${(e as Error)?.stack}\n`);
     return EXIT.badInput;
   }
+}
+
+/** `meshcap: error[CODE]: message`, and its hint: a diagnostic about no file. */
+function oneDiagnostic(d: Diagnostic, io: Io): string {
+  return `meshcap: ${renderText([d], { sources: new Map(), color: io.color }).trimEnd()}\n`;
+}
+
+/** The --format of a command line, when it names one (the last one counts, as in parseArgs). */
+function formatOf(argv: string[]): Format {
+  let f: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') break;
+    if (argv[i] === '--format') f = argv[++i];
+    else if (argv[i].startsWith('--format=')) f = argv[i].slice('--format='.length);
+  }
+  return (formats as readonly (string | undefined)[]).includes(f) ? (f as Format) : 'text';
 }

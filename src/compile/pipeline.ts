@@ -1,6 +1,6 @@
 // The compiler as a named, ordered list of passes, each timed and dumpable
 // (`--timings`, `--dump-after PASS`): load -> lower -> check-ir -> emit -> reimport -> verify.
-import { backendByName, restrictTo, type Backend } from '../../backends/index.js';
+import { backendByName, backends as allBackends, restrictTo, type Backend } from '../../backends/index.js';
 import { validateNft } from '../../backends/nftables/schema.js';
 import type { Firewall } from '../../backends/shell/emit.js';
 import { version } from './version.js';
@@ -44,8 +44,8 @@ export interface CompileContext {
   ir?: RuleSet;
   artifacts: Artifact[];
   diagnostics: Diagnostic[];
-  /** Internal failures: a meshcap bug, reported with exit 1 and the evidence. */
-  failures: string[];
+  /** Internal failures (`internal-*` codes): a meshcap bug, reported with exit 1 and the evidence. */
+  failures: Diagnostic[];
   verifyFailures: VerifyFailure[];
   verifyStats: { stage: string; result: EquivResult['result']; classes: number; ms: number; reason?: string }[];
   timings: { pass: string; ms: number }[];
@@ -81,7 +81,7 @@ export const passes: Pass[] = [
     name: 'check-ir',
     run(ctx) {
       if (!ctx.ir) return;
-      for (const p of checkRuleSet(ctx.ir)) ctx.failures.push(`lowering produced a rule the kernel would refuse: ${p.family} ${p.table} ${p.chain} #${p.index}: ${p.message}`);
+      for (const p of checkRuleSet(ctx.ir)) ctx.failures.push(diag('internal-check-ir', undefined, { family: p.family, table: p.table, chain: p.chain, index: p.index, problem: p.message }));
     },
   },
   {
@@ -93,7 +93,7 @@ export const passes: Pass[] = [
         if (b.name === 'nftables') {
           // nft ignores unknown keys: our schema is the only thing that catches a typo.
           const problems = validateNft(JSON.parse(text));
-          if (problems.length) ctx.failures.push(`the nftables output does not match meshcap's schema: ${problems.join('; ')}`);
+          if (problems.length) ctx.failures.push(diag('internal-schema', undefined, { problems: problems.join('; ') }));
         }
         ctx.artifacts.push({ backend: b, text });
       }
@@ -106,7 +106,7 @@ export const passes: Pass[] = [
       for (const a of ctx.artifacts) {
         const r = a.backend.reimport(a.text, `<${a.backend.name} output>`);
         if (!r.ruleset) {
-          ctx.failures.push(`the ${a.backend.name} output does not read back: ${r.diagnostics.map((d) => `${d.span?.start.line ?? '?'}: ${d.message}`).join('; ')}`);
+          ctx.failures.push(diag('internal-reimport', undefined, { backend: a.backend.name, problems: r.diagnostics.map((d) => `${d.span?.start.line ?? '?'}: ${d.message}`).join('; ') }));
           continue;
         }
         a.reimported = r.ruleset;
@@ -133,7 +133,7 @@ export const passes: Pass[] = [
         check(`IR = ${a.backend.name} output`, rulesSide('IR', restrictTo(ctx.ir, fam)), rulesSide(`${a.backend.name} output`, a.reimported), fam ? [fam] : undefined);
         for (const x of a.also ?? []) check(`IR = ${x.label}`, rulesSide('IR', ctx.ir), rulesSide(x.label, x.ruleset));
         if (a.routing && JSON.stringify(a.routing) !== JSON.stringify(ctx.ir.routing)) {
-          ctx.failures.push(`the ${a.backend.name} output's routing (${JSON.stringify(a.routing)}) is not the IR's (${JSON.stringify(ctx.ir.routing)})`);
+          ctx.failures.push(diag('internal-routing', undefined, { backend: a.backend.name, got: JSON.stringify(a.routing), want: JSON.stringify(ctx.ir.routing) }));
         }
       }
     },
@@ -169,7 +169,7 @@ export function compile(file: string, opts: CompileOptions): CompileContext {
   };
   for (const name of opts.backends) {
     const b = backendByName(name);
-    if (!b) ctx.diagnostics.push(diag('syntax-error', undefined, { detail: `unknown backend '${name}'` }));
+    if (!b) ctx.diagnostics.push(diag('usage-unknown-backend', undefined, { name, backends: allBackends.map((x) => x.name).join(', ') }));
     else ctx.backends.push(b);
   }
   for (const p of passes) {

@@ -1,6 +1,7 @@
-// The one catalogue of diagnostics. Every message meshcap prints about a user's input
-// comes from here: the CLI text, JSON, SARIF and GitHub renderers and `meshcap explain`
-// all read this table, so a code, its severity and its wording live in one place.
+// The one catalogue of diagnostics. Every message meshcap prints about a user's input, its
+// command line (`usage-*` codes, exit 3) or its own failures (`internal-*` codes) comes
+// from here: the CLI text, JSON, SARIF and GitHub renderers and `meshcap explain` all read
+// this table, so a code, its severity and its wording live in one place.
 // Codes are stable kebab-case IDs: never rename one, add a new one instead.
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -36,9 +37,75 @@ export const catalogue = {
   },
   'syntax-error': {
     severity: 'error',
-    message: '{detail}',
+    message: 'syntax error: {detail}',
     explain:
-      'The parser expected something else here. meshcap recovers and keeps parsing, so one run reports every syntax error in a file.',
+      'The parser met something the grammar does not allow and that no more specific code describes. The known mistakes have their own codes (unclosed-block, unmatched-brace, missing-open-brace, nested-policy, unnamed-block, multi-word-policy-name, multi-word-block-name, stray-comma, double-comma, list-starts-with-comma, list-ends-with-comma, outside-policy); meshcap recovers and keeps parsing, so one run reports every syntax error in a file.',
+  },
+  'missing-open-brace': {
+    severity: 'error',
+    message: "expected '{', found {found}",
+    hint: "a policy is written 'policy NAME { ... }', with the '{' on the same line",
+    explain: "A policy's name is followed by the '{' that opens its body, on the same line.",
+  },
+  'nested-policy': {
+    severity: 'error',
+    message: "expected '}', found 'policy': a policy cannot stand inside a block",
+    hint: "close the block before it; a file holds one policy",
+    explain: "`policy` starts a file's one policy; it cannot appear inside a policy or a block.",
+  },
+  'unmatched-brace': {
+    severity: 'error',
+    message: "'}' closes nothing",
+    hint: 'remove it, or add the block it was meant to close',
+    explain: "A '}' that has no '{' before it to close.",
+  },
+  'unnamed-block': {
+    severity: 'error',
+    message: "a block needs a name: '{' here opens nothing",
+    hint: "write 'NAME { ... }' (proxy, inbound, outbound, loopback, dns, interfaces)",
+    explain: "A '{' opens a block only after the block's name (`inbound {`).",
+  },
+  'multi-word-policy-name': {
+    severity: 'error',
+    message: "expected '{', found '{text}'",
+    hint: 'a policy name is one word',
+    explain: "A policy's name is a single word: `policy my-app { ... }`. Anything else between it and the '{' is an error.",
+  },
+  'multi-word-block-name': {
+    severity: 'error',
+    message: "expected '{' after '{name}', found '{text}'",
+    hint: 'a block name is one word; statements take no { }',
+    explain: "Only a block's one-word name comes before its '{' (`inbound {`); a statement with values (`self-redirect on`) takes no braces.",
+  },
+  'stray-comma': {
+    severity: 'error',
+    message: "unexpected ','",
+    hint: 'a list continues after a trailing comma on the line before, not before its next item',
+    explain: "A statement starts with its keyword, not with ','. To continue a list on the next line, end the line before with ','.",
+  },
+  'double-comma': {
+    severity: 'error',
+    message: 'two commas in a row: a value is missing between them',
+    hint: 'remove one of them, or write the missing value between them',
+    explain: 'List items are separated by one comma each.',
+  },
+  'list-starts-with-comma': {
+    severity: 'error',
+    message: "no ',' after '{name}': a list starts with a value",
+    hint: "remove the ','",
+    explain: "A list's first item comes right after the keyword; commas go between items.",
+  },
+  'list-ends-with-comma': {
+    severity: 'error',
+    message: "the list ends with ',': a value is missing after it",
+    hint: "remove the ',', or write the value after it",
+    explain: "A ',' at the end of a line continues the list on the next line; at the end of the statement (before ';' or '}', or with nothing following) a value is missing.",
+  },
+  'outside-policy': {
+    severity: 'error',
+    message: '{what} stands outside any policy',
+    hint: "put it inside 'policy NAME { ... }'",
+    explain: "Every block and statement belongs inside the file's `policy NAME { ... }`.",
   },
   'unclosed-block': {
     severity: 'error',
@@ -372,9 +439,119 @@ export const catalogue = {
     message: 'packet {path}: {detail}',
     explain: 'The packet given to trace is not valid; see docs/trace.md for its fields.',
   },
+
+  // ---- the command line (exit 3) ---------------------------------------------------------
+  'usage-unknown-command': {
+    severity: 'error',
+    message: "unknown command '{name}'; the commands are: {commands}",
+    explain: "The first argument is not one of meshcap's commands (`meshcap --help` lists them).",
+  },
+  'usage-unknown-option': {
+    severity: 'error',
+    message: "unknown option '{option}'",
+    hint: "to pass a value that starts with '-', put it after '--'",
+    explain: 'The command does not take this option; `meshcap COMMAND --help` lists the ones it takes.',
+  },
+  'usage-missing-option-value': {
+    severity: 'error',
+    message: "option '{option}' needs a value",
+    explain: 'The option takes a value (`--format json`), and none was given.',
+  },
+  'usage-bad-option-value': {
+    severity: 'error',
+    message: '{detail}',
+    explain: 'An option was given a value it does not take (`--format xml`, `--max 0`, ...); the message says what it takes.',
+  },
+  'usage-conflicting-options': {
+    severity: 'error',
+    message: '{detail}',
+    explain: 'Two options (or an option and arguments) that cannot be used together.',
+  },
+  'usage-unknown-backend': {
+    severity: 'error',
+    message: "unknown backend '{name}'; the backends are: {backends}",
+    explain: 'A --backend that meshcap does not have.',
+  },
+  'usage-missing-argument': {
+    severity: 'error',
+    message: '{detail}',
+    explain: 'The command needs an argument (a file, a policy, --packet, --against, ...) that was not given.',
+  },
+  'usage-extra-argument': {
+    severity: 'error',
+    message: '{detail}',
+    explain: 'The command was given more arguments than it takes.',
+  },
+  'usage-bad-argument': {
+    severity: 'error',
+    message: '{detail}',
+    explain: 'An argument is not one the command takes (`meshcap import linkerd`, `meshcap schema xml`).',
+  },
+  'usage-unknown-code': {
+    severity: 'error',
+    message: "no diagnostic '{code}': {suggestion}",
+    explain: '`meshcap explain` takes a code of the catalogue; `meshcap explain --list` lists them.',
+  },
+  // ---- meshcap's own failures (a bug: please report it) ------------------------------------
+  'internal-check-ir': {
+    severity: 'error',
+    message: 'lowering produced a rule the kernel would refuse: {family} {table} {chain} #{index}: {problem}',
+    hint: 'this is a meshcap bug; please report it with the policy',
+    explain: 'The check-ir pass found a rule in the lowered IR that the kernel refuses (e.g. an owner match outside OUTPUT). Nothing is written; compile exits 1.',
+  },
+  'internal-schema': {
+    severity: 'error',
+    message: "the nftables output does not match meshcap's schema: {problems}",
+    hint: 'this is a meshcap bug; please report it with the policy',
+    explain: 'nft ignores unknown keys, so every nftables output is validated against `meshcap schema nftables`; this one does not match. Nothing is written; compile exits 1.',
+  },
+  'internal-reimport': {
+    severity: 'error',
+    message: 'the {backend} output does not read back: {problems}',
+    hint: 'this is a meshcap bug; please report it with the policy',
+    explain: "Each output is read back by its backend's own importer before it is verified; this one could not be read. Nothing is written; compile exits 1.",
+  },
+  'internal-routing': {
+    severity: 'error',
+    message: "the {backend} output's routing ({got}) is not the IR's ({want})",
+    hint: 'this is a meshcap bug; please report it with the policy',
+    explain: "The policy routing (TPROXY rule and table) that an output installs differs from the IR's. Nothing is written; compile exits 1.",
+  },
+  'internal-verify-different': {
+    severity: 'error',
+    message: 'verification failed: {stage}: they differ ({classes} packet classes explored)',
+    hint: 'this is a meshcap bug; the counterexample and both traces follow on stderr',
+    explain: 'compile proves on every run that the IR does what the policy means and that each output does what the IR does; here two of them treat some packet differently. Nothing is written; compile exits 1.',
+  },
+  'internal-verify-undecided': {
+    severity: 'error',
+    message: 'verification undecided: {stage}: {reason}',
+    explain: 'The equivalence check could not reach an answer within its limits. Nothing is written; compile exits 1.',
+  },
+  'internal-format': {
+    severity: 'error',
+    message: 'formatting {path} would change its meaning; nothing was written',
+    hint: 'this is a meshcap bug; please report it with the file',
+    explain: '`fmt` checks that the text it prints means the same as its input before writing anything; here it would not.',
+  },
+  'internal-error': {
+    severity: 'error',
+    message: 'internal error: {detail}',
+    hint: 'this is a meshcap bug; MESHCAP_DEBUG=1 shows the stack trace',
+    explain: 'An unexpected exception inside meshcap. User input never causes one: please report it.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type Code = keyof typeof catalogue;
+
+/** A code's prefix says who is at fault: the input (exit 2), the command line (exit 3), meshcap. */
+export type UsageCode = Extract<Code, `usage-${string}`>;
+export type InternalCode = Extract<Code, `internal-${string}`>;
+export type CodeClass = 'input' | 'usage' | 'internal';
+
+export function codeClass(code: Code): CodeClass {
+  return code.startsWith('usage-') ? 'usage' : code.startsWith('internal-') ? 'internal' : 'input';
+}
 
 export function isCode(s: string): s is Code {
   return Object.prototype.hasOwnProperty.call(catalogue, s);

@@ -125,7 +125,7 @@ export function buildPolicy(tree: SyntaxTree): BuildResult {
     seenKeys.set(id, s.span);
     if (r.args[0]?.commaBefore) {
       // `capture cidrs , 10.0.0.0/8`: a list starts with a value, not a separator.
-      report(diag('syntax-error', r.args[0].span, { detail: `no ',' after '${r.spec.words.join(' ')}': a list starts with a value` }));
+      report(diag('list-starts-with-comma', r.args[0].span, { name: r.spec.words.join(' ') }));
       failed.add(id);
       return;
     }

@@ -388,7 +388,7 @@ export const dnsCapture: ValueKind<DnsCapture> = {
     }
     const rest = args.slice(1);
     if (rest[0]?.commaBefore) {
-      ctx.report(diag('syntax-error', rest[0].span, { detail: "no ',' after 'servers'" }));
+      ctx.report(diag('list-starts-with-comma', rest[0].span, { name: 'capture servers' }));
       return undefined;
     }
     const servers = list(rest.map((a, i) => (i === 0 ? { ...a, commaBefore: false } : a)), { ...ctx, name: 'capture servers', span: args[0].span }, 'a list of DNS server addresses', (a) => addressItem(a, ctx));

@@ -2,8 +2,8 @@ import { hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { formats } from '../../diagnostics/render.js';
 import { loadFile } from '../../language/load.js';
 import type { SourceFile } from '../../source.js';
-import { oneOf, parse } from '../args.js';
-import { EXIT, UsageError, type Io } from '../io.js';
+import { expectArgs, oneOf, parse } from '../args.js';
+import { EXIT, type Io } from '../io.js';
 import { report } from '../report.js';
 import type { Command } from './command.js';
 
@@ -25,7 +25,7 @@ Exit: 0 clean, 1 warnings only, 2 errors (or unreadable input), 3 usage error.`,
     const { values, positionals } = parse(argv, { format: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     const format = oneOf('format', values.format as string | undefined, formats, 'text');
-    if (positionals.length === 0) throw new UsageError('check needs at least one FILE');
+    expectArgs(positionals, 'some', 'check needs at least one FILE');
     const all: Diagnostic[] = [];
     const sources = new Map<string, SourceFile>();
     for (const file of positionals) {

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { backends } from '../../../backends/index.js';
 import { DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../../backends/nftables/versions.js';
 import { FIREWALLS, type Firewall } from '../../../backends/shell/emit.js';
-import { hasErrors } from '../../diagnostics/diagnostic.js';
+import { codeClass } from '../../diagnostics/catalogue.js';
+import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { formats } from '../../diagnostics/render.js';
-import { compile, passes } from '../../compile/pipeline.js';
+import { compile, passes, type VerifyFailure } from '../../compile/pipeline.js';
 import { packetText } from '../../verify/compare.js';
-import { oneOf, parse } from '../args.js';
+import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import { renderTrace } from '../trace-render.js';
@@ -58,39 +59,39 @@ Nothing is written unless every step succeeded.`,
       verbose: { type: 'boolean', short: 'v' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    if (positionals.length !== 1) throw new UsageError('compile takes one POLICY');
+    expectArgs(positionals, 1, 'compile takes one POLICY');
     const format = oneOf('format', values.format as string | undefined, formats, 'text');
-    if (values.emit !== undefined && values.emit !== 'ir') throw new UsageError(`--emit takes 'ir' (got '${values.emit}')`);
+    if (values.emit !== undefined && values.emit !== 'ir') throw new UsageError('usage-bad-option-value', { detail: `--emit takes 'ir' (got '${values.emit}')` });
     const dumpAfter = values['dump-after'] as string | undefined;
-    if (dumpAfter && !passes.some((p) => p.name === dumpAfter)) throw new UsageError(`--dump-after takes one of: ${passes.map((p) => p.name).join(', ')}`);
+    if (dumpAfter && !passes.some((p) => p.name === dumpAfter)) throw new UsageError('usage-bad-option-value', { detail: `--dump-after takes one of: ${passes.map((p) => p.name).join(', ')}` });
     let names = ((values.backend as string[] | undefined) ?? []).flatMap((b) => b.split(',')).filter(Boolean);
-    for (const n of names) if (!backends.some((b) => b.name === n)) throw new UsageError(`unknown backend '${n}'; the backends are: ${backends.map((b) => b.name).join(', ')}`);
+    for (const n of names) if (!backends.some((b) => b.name === n)) throw new UsageError('usage-unknown-backend', { name: n, backends: backends.map((b) => b.name).join(', ') });
     const file = positionals[0];
     const defaulted = names.length === 0;
     // By default: the iptables documents of the policy's families (nftables and shell on request).
     if (defaulted) names = ['iptables', 'ip6tables'];
     const nftVersion = (values['nft-version'] as string | undefined) ?? DEFAULT_NFT_VERSION;
-    if (!NFT_VERSIONS[nftVersion]) throw new UsageError(`--nft-version ${nftVersion} is not one meshcap knows (${Object.keys(NFT_VERSIONS).join(', ')})`);
+    if (!NFT_VERSIONS[nftVersion]) throw new UsageError('usage-bad-option-value', { detail: `--nft-version ${nftVersion} is not one meshcap knows (${Object.keys(NFT_VERSIONS).join(', ')})` });
     const firewall = oneOf('firewall', values.firewall as string | undefined, FIREWALLS, 'auto') as Firewall;
     const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter });
+    // The compiler refuses a backend name as the command line does (a usage error, exit 3).
+    const usage = ctx.diagnostics.find((d) => codeClass(d.code) === 'usage');
+    if (usage) throw new UsageError(usage);
     const sources = new Map(ctx.loaded?.source ? [[file, ctx.loaded.source]] : []);
-    report(io, format, ctx.diagnostics, sources);
+    // meshcap's own failures (internal-* codes) go out with the input's diagnostics, in
+    // the same format; they are a bug, not a problem of the input (exit 1, below).
+    const internal: Diagnostic[] = dumpAfter ? [] : [...ctx.failures, ...ctx.verifyFailures.map(verifyDiagnostic)];
+    report(io, format, [...ctx.diagnostics, ...internal], sources);
     if (values.timings) for (const t of ctx.timings) io.err(`${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);
     if (hasErrors(ctx.diagnostics) || !ctx.policy || !ctx.ir) return EXIT.badInput;
     if (dumpAfter) {
       io.out(passes.find((p) => p.name === dumpAfter)!.dump?.(ctx) ?? `(pass ${dumpAfter} has nothing to dump)\n`);
       return EXIT.ok;
     }
-    for (const f of ctx.failures) io.err(`meshcap: verification failed: ${f}\n`);
     for (const v of ctx.verifyFailures) {
-      const r = v.result;
-      if (r.result === 'undecided') {
-        io.err(`meshcap: verification undecided: ${v.stage}: ${r.reason}\n`);
-        continue;
-      }
-      io.err(`meshcap: verification failed: ${v.stage}: they differ (${r.classes} packet classes explored)\n`);
-      const c = r.counterexample!;
-      io.err(`\ncounterexample: ${packetText(c.packet)}\n  ${JSON.stringify(c.packet)}\n${v.a}:\n${renderTrace(c.a, '  ')}${v.b}:\n${renderTrace(c.b, '  ')}`);
+      const c = v.result.counterexample;
+      if (v.result.result !== 'different' || !c) continue;
+      io.err(`\n${v.stage}: counterexample: ${packetText(c.packet)}\n  ${JSON.stringify(c.packet)}\n${v.a}:\n${renderTrace(c.a, '  ')}${v.b}:\n${renderTrace(c.b, '  ')}`);
     }
     if (values['verify-report']) {
       const result = ctx.failures.length || ctx.verifyFailures.some((v) => v.result.result === 'different') ? 'different' : ctx.verifyFailures.length ? 'undecided' : 'equal';
@@ -139,3 +140,11 @@ Nothing is written unless every step succeeded.`,
     return EXIT.ok;
   },
 };
+
+/** A failed or undecided proof as its internal-* diagnostic (the counterexample is printed apart). */
+function verifyDiagnostic(v: VerifyFailure): Diagnostic {
+  const r = v.result;
+  return r.result === 'undecided'
+    ? diag('internal-verify-undecided', undefined, { stage: v.stage, reason: r.reason ?? '' })
+    : diag('internal-verify-different', undefined, { stage: v.stage, classes: r.classes });
+}

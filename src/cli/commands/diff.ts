@@ -4,7 +4,7 @@ import { equivalent } from '../../verify/engine.js';
 import { loadSide } from '../../compile/sides.js';
 import { rulesSide } from '../../verify/side.js';
 import { outcomeText } from '../../verify/compare.js';
-import { oneOf, parse } from '../args.js';
+import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import type { Command } from './command.js';
@@ -28,10 +28,10 @@ Exit: 0 no packet changes, 1 some do, 2 unreadable input, 3 usage error.`,
   run(argv: string[], io: Io): number {
     const { values, positionals } = parse(argv, { max: { type: 'string' }, format: { type: 'string' } });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    if (positionals.length !== 2) throw new UsageError('diff takes two files, A and B');
+    expectArgs(positionals, 2, 'diff takes two files, A and B');
     const format = oneOf('format', values.format as string | undefined, ['text', 'json'] as const, 'text');
     const max = values.max === undefined ? 100 : Number(values.max);
-    if (!Number.isInteger(max) || max < 1) throw new UsageError('--max takes a whole number >= 1');
+    if (!Number.isInteger(max) || max < 1) throw new UsageError('usage-bad-option-value', { detail: '--max takes a whole number >= 1' });
     const [fa, fb] = positionals;
     const ds: Diagnostic[] = [];
     const sources = new Map<string, SourceFile>();

@@ -7,8 +7,8 @@ import { toDslForm, toYamlForm } from '../../language/convert.js';
 import { policyFingerprint } from '../../language/fingerprint.js';
 import { isDirectory, loadText, parseSource, syntaxOf, unreadableReason, type Syntax } from '../../language/load.js';
 import { SourceFile } from '../../source.js';
-import { oneOf, parse } from '../args.js';
-import { EXIT, UsageError, type Io } from '../io.js';
+import { expectArgs, oneOf, parse } from '../args.js';
+import { EXIT, InternalError, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import type { Command } from './command.js';
 
@@ -29,7 +29,7 @@ export function formatText(path: string, text: string, syntax: Syntax, target: S
   const after = loadText(path, out, target);
   if (before.policy && !hasErrors(before.diagnostics)) {
     if (!after.policy || policyFingerprint(before.policy) !== policyFingerprint(after.policy)) {
-      throw new Error(`formatting ${path} would change its meaning; nothing was written (this is a meshcap bug)`);
+      throw new InternalError('internal-format', { path });
     }
   }
   return { text: out, diagnostics: [], source };
@@ -63,8 +63,8 @@ input, 3 usage error.`,
       verbose: { type: 'boolean', short: 'v' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    if (positionals.length === 0) throw new UsageError('fmt needs at least one FILE');
-    if (values.check && values.write) throw new UsageError('--check and --write exclude each other');
+    expectArgs(positionals, 'some', 'fmt needs at least one FILE');
+    if (values.check && values.write) throw new UsageError('usage-conflicting-options', { detail: '--check and --write exclude each other' });
     const format = oneOf('format', values.format as string | undefined, ['text', 'json', 'sarif', 'github'] as const, 'text');
     const to = values.to === undefined ? undefined : oneOf('to', values.to as string, ['intercept', 'yaml'] as const, 'intercept');
     const all: Diagnostic[] = [];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { configFromFlags, configFromJson, policyFromConfig } from '../../import/istio.js';
 import { loadText } from '../../language/load.js';
-import { parse } from '../args.js';
+import { expectArgs, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { catalogue } from '../../diagnostics/catalogue.js';
 import { POLICY_NAME_RE } from '../../language/build.js';
@@ -41,21 +41,22 @@ Options:
       to: { type: 'string' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    if (positionals[0] !== 'istio-iptables' || positionals.length !== 1) throw new UsageError("import takes one source: 'istio-iptables'");
+    expectArgs(positionals, 1, "import takes one source: 'istio-iptables'");
+    if (positionals[0] !== 'istio-iptables') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables' (got '${positionals[0]}')` });
     const to = (values.to as string | undefined) ?? 'intercept';
-    if (to !== 'intercept' && to !== 'yaml') throw new UsageError('--to must be intercept or yaml');
+    if (to !== 'intercept' && to !== 'yaml') throw new UsageError('usage-bad-option-value', { detail: '--to must be intercept or yaml' });
     const name = (values.name as string | undefined) ?? 'istio';
-    if (!POLICY_NAME_RE.test(name)) throw new UsageError(`--name '${name}' is not a usable policy name: ${catalogue['invalid-policy-name'].hint}`);
+    if (!POLICY_NAME_RE.test(name)) throw new UsageError('usage-bad-option-value', { detail: `--name '${name}' is not a usable policy name: ${catalogue['invalid-policy-name'].hint}` });
     const env: Record<string, string> = {};
     for (const e of (values.env as string[] | undefined) ?? []) {
       const eq = e.indexOf('=');
-      if (eq <= 0) throw new UsageError(`--env takes NAME=VALUE, not '${e}'`);
+      if (eq <= 0) throw new UsageError('usage-bad-option-value', { detail: `--env takes NAME=VALUE, not '${e}'` });
       env[e.slice(0, eq)] = e.slice(eq + 1);
     }
     const ds: Diagnostic[] = [];
     let r;
     if (values.config) {
-      if (istioFlags.length) throw new UsageError('give either --config or istio-iptables flags, not both');
+      if (istioFlags.length) throw new UsageError('usage-conflicting-options', { detail: 'give either --config or istio-iptables flags, not both' });
       let obj: unknown;
       try {
         obj = JSON.parse(readFileSync(values.config as string, 'utf8'));

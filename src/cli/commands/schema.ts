@@ -1,5 +1,5 @@
 import { nftSchema } from '../../../backends/nftables/schema.js';
-import { parse } from '../args.js';
+import { expectArgs, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import type { Command } from './command.js';
 
@@ -14,7 +14,8 @@ output against this one.`,
   run(argv: string[], io: Io): number {
     const { values, positionals } = parse(argv, {});
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    if (positionals.length !== 1 || positionals[0] !== 'nftables') throw new UsageError("schema takes one format: 'nftables'");
+    expectArgs(positionals, 1, "schema takes one format: 'nftables'");
+    if (positionals[0] !== 'nftables') throw new UsageError('usage-bad-argument', { detail: `schema takes one format: 'nftables' (got '${positionals[0]}')` });
     io.out(JSON.stringify(nftSchema(), null, 2) + '\n');
     return EXIT.ok;
   },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { backendByName, restrictTo } from '../../../backends/index.js';
+import { backendByName, backends, restrictTo } from '../../../backends/index.js';
 import { diag, hasErrors } from '../../diagnostics/diagnostic.js';
 import { loadFile } from '../../language/load.js';
 import { lower } from '../../lower/lower.js';
@@ -9,8 +9,8 @@ import type { Packet } from '../../sim/packet.js';
 import { simulate } from '../../sim/simulate.js';
 import { parseAddress } from '../../net/ip.js';
 import { endpointText, packetText } from '../../verify/compare.js';
-import { oneOf, parse } from '../args.js';
-import { EXIT, UsageError, type Io } from '../io.js';
+import { expectArgs, oneOf, parse } from '../args.js';
+import { EXIT, InternalError, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import { renderTrace, stepJson } from '../trace-render.js';
 import type { Command } from './command.js';
@@ -50,16 +50,16 @@ Options:
     const { values, positionals } = parse(argv, { packet: { type: 'string' }, backend: { type: 'string' }, format: { type: 'string' }, follow: { type: 'boolean' }, 'pod-addr': { type: 'string', multiple: true } });
     const podAddrs = ((values['pod-addr'] as string[] | undefined) ?? []).map((a) => {
       const p = parseAddress(a);
-      if (!p.ok) throw new UsageError(`--pod-addr takes an address, not '${a}'`);
+      if (!p.ok) throw new UsageError('usage-bad-option-value', { detail: `--pod-addr takes an address, not '${a}'` });
       return p.text;
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    if (positionals.length !== 1) throw new UsageError('trace takes one POLICY');
-    if (values.packet === undefined) throw new UsageError('trace needs --packet');
+    expectArgs(positionals, 1, 'trace takes one POLICY');
+    if (values.packet === undefined) throw new UsageError('usage-missing-argument', { detail: 'trace needs --packet' });
     const format = oneOf('format', values.format as string | undefined, ['text', 'json'] as const, 'text');
     const backendName = (values.backend as string | undefined) ?? 'ir';
     const backend = backendName === 'ir' ? undefined : backendByName(backendName);
-    if (backendName !== 'ir' && !backend) throw new UsageError(`--backend takes ir or a backend name, not '${backendName}'`);
+    if (backendName !== 'ir' && !backend) throw new UsageError('usage-unknown-backend', { name: backendName, backends: ['ir', ...backends.map((b) => b.name)].join(', ') });
 
     let raw = values.packet as string;
     if (raw.startsWith('@')) {
@@ -94,13 +94,13 @@ Options:
     const ir = lower(loaded.policy);
     let rs = ir;
     if (backend) {
-      if (backend.family && backend.family !== parsed.packet.family) throw new UsageError(`the ${backend.name} backend carries ${backend.family} rules; the packet is ${parsed.packet.family}`);
+      if (backend.family && backend.family !== parsed.packet.family) throw new UsageError('usage-conflicting-options', { detail: `the ${backend.name} backend carries ${backend.family} rules; the packet is ${parsed.packet.family}` });
       const back = backend.reimport(backend.emit(restrictTo(rs, backend.family), { comments: true }), `<${backend.name} output>`);
-      if (!back.ruleset) throw new Error(`the ${backend.name} output does not read back`);
+      if (!back.ruleset) throw new InternalError('internal-reimport', { backend: backend.name, problems: back.diagnostics.map((d) => `${d.span?.start.line ?? '?'}: ${d.message}`).join('; ') });
       rs = back.ruleset;
     }
     if (values.follow) {
-      if (parsed.packet.ctstate !== 'new' || parsed.packet.looped) throw new UsageError('--follow follows a connection from its first packet: ctstate new, not looped');
+      if (parsed.packet.ctstate !== 'new' || parsed.packet.looped) throw new UsageError('usage-conflicting-options', { detail: '--follow follows a connection from its first packet: ctstate new, not looped' });
       const pkt = parsed.packet;
       const own = podAddrs.length ? podAddrs : [pkt.hook === 'output' ? pkt.src : pkt.dst];
       const j = followConnection(rs, pkt, {

@@ -6,7 +6,7 @@ import { loadSide, mergeRuleSets } from '../../compile/sides.js';
 import { rulesSide } from '../../verify/side.js';
 import { outcomeText, packetText } from '../../verify/compare.js';
 import { restrictTo } from '../../../backends/index.js';
-import { oneOf, parse } from '../args.js';
+import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import { renderTrace, stepJson } from '../trace-render.js';
@@ -33,13 +33,13 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
   run(argv: string[], io: Io): number {
     const { values, positionals } = parse(argv, { against: { type: 'string', multiple: true }, family: { type: 'string' }, max: { type: 'string' }, format: { type: 'string' } });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    if (positionals.length !== 1) throw new UsageError('verify takes one POLICY');
+    expectArgs(positionals, 1, 'verify takes one POLICY');
     const against = (values.against as string[] | undefined) ?? [];
-    if (!against.length) throw new UsageError('verify needs --against FILE');
+    if (!against.length) throw new UsageError('usage-missing-argument', { detail: 'verify needs --against FILE' });
     const format = oneOf('format', values.format as string | undefined, ['text', 'json'] as const, 'text');
     const family = values.family === undefined ? undefined : oneOf('family', values.family as string, ['ipv4', 'ipv6'] as const, 'ipv4');
     const max = values.max === undefined ? 5 : Number(values.max);
-    if (!Number.isInteger(max) || max < 1) throw new UsageError('--max takes a whole number >= 1');
+    if (!Number.isInteger(max) || max < 1) throw new UsageError('usage-bad-option-value', { detail: '--max takes a whole number >= 1' });
 
     const ds: Diagnostic[] = [];
     const sources = new Map<string, SourceFile>();
@@ -55,7 +55,7 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
       report(io, 'text', ds, sources);
       return EXIT.badInput;
     }
-    if (others.some((o) => !o.families.length || o.meaning)) throw new UsageError('--against takes rule-set files; to compare two policies use meshcap diff');
+    if (others.some((o) => !o.families.length || o.meaning)) throw new UsageError('usage-bad-option-value', { detail: '--against takes rule-set files; to compare two policies use meshcap diff' });
     const families = [...new Set(others.flatMap((o) => o.families))];
     const theirs = mergeRuleSets(against.join(' + '), others.map((o) => o.rs!));
     const mine = restrictTo(pol.rs, undefined);

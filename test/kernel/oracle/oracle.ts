@@ -44,7 +44,7 @@ export interface Compiled {
 /** Compile a policy file for every backend (the reimport pass reads each artifact back). */
 export function compileForOracle(label: string, file: string): Compiled {
   const ctx = compile(file, { backends: ['iptables', 'ip6tables', 'nftables', 'shell'], verify: false });
-  const problems = [...ctx.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), ...ctx.failures];
+  const problems = [...ctx.diagnostics.filter((d) => d.severity === 'error'), ...ctx.failures].map((d) => d.message);
   if (problems.length || !ctx.ir) throw new Error(`${label} does not compile: ${problems.join('; ')}`);
   return { label, ir: ctx.ir, artifacts: new Map(ctx.artifacts.map((a) => [a.backend.name, a])) };
 }
