@@ -7,6 +7,7 @@ import { emitIptables } from './iptables/emit.js';
 import { importIptables } from './iptables/import.js';
 import { emitNftables } from './nftables/emit.js';
 import { importNftables } from './nftables/import.js';
+import { validateNft } from './nftables/schema.js';
 import { emitShell, type Firewall } from './shell/emit.js';
 import { importShell } from './shell/import.js';
 
@@ -32,6 +33,11 @@ export interface Backend {
   /** The family whose rules it carries (undefined: all). */
   family?: Family;
   emit(rs: RuleSet, opts: BackendOptions): string;
+  /**
+   * What the importer cannot see: problems with the emitted text by the artifact's own
+   * rules (nft ignores unknown JSON keys, so only meshcap's schema catches a typo).
+   */
+  validate?(text: string): string[];
   /** Read the emitted text back into the IR (the same importer users get). */
   reimport(text: string, path: string): { ruleset?: RuleSet; diagnostics: Diagnostic[]; also?: { label: string; ruleset: RuleSet }[]; routing?: RuleSet['routing'] };
 }
@@ -57,6 +63,7 @@ export const backends: Backend[] = [
     description: 'nft -j -f input (libnftables JSON, one inet table for IPv4 and IPv6)',
     extension: 'nft.json',
     emit: (rs, opts) => emitNftables(rs, opts),
+    validate: (text) => validateNft(JSON.parse(text)),
     reimport: (text, path) => importNftables(text, path),
   },
   {

@@ -191,12 +191,12 @@ describe('internal failures: internal-* codes in every format', () => {
     expect([...covered].sort()).toEqual(internal.sort());
   });
 
-  it('trace --backend: an output that does not read back is internal-reimport, exit 2 as before', () => {
+  it('trace --backend: an output that does not read back is internal-reimport, exit 2 as before, reported as compile reports its failures', () => {
     patch('iptables', 'reimport', () => () => ({ diagnostics: [] }));
     const r = cli('trace', SPEC, '--backend', 'iptables', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080');
     expect(r.code).toBe(2);
     expect(tags(r.stderr)).toEqual(['internal-reimport']);
-    expect(r.stderr).toMatch(/^meshcap: error\[internal-reimport\]: the iptables output does not read back/);
+    expect(r.stderr).toMatch(/^error\[internal-reimport\]: the iptables output does not read back/);
   });
 
   it('fmt: a layout that would change the meaning is internal-format, and nothing is written', () => {

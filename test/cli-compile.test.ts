@@ -218,6 +218,18 @@ describe('meshcap trace', () => {
     expect(r.out.trimEnd().split('\n').at(-1)).toBe('=> redirect 15001');
   });
 
+  it('--backend: every backend output, as its importer reads it back, traces to the same outcome', () => {
+    for (const b of ['iptables', 'nftables', 'shell']) {
+      const r = cli('trace', SPEC, '--backend', b, '--format', 'json', '--packet', outJson);
+      expect(r.code, `${b}: ${r.err}`).toBe(0);
+      const j = JSON.parse(r.out) as { outcome: { redirect: { port: number } | null }; path: unknown[] };
+      expect(j.outcome.redirect, b).toEqual({ port: 15001 });
+      expect(j.path.length, b).toBeGreaterThan(0);
+    }
+    // The nft output's own chains: the trace walks the inet table's chains.
+    expect(cli('trace', SPEC, '--backend', 'nftables', '--packet', outJson).out).toMatch(/^istio-sidecar\/v4-nat-MESHCAP_REDIRECT #1 +redirect to port 15001/m);
+  });
+
   it('--follow: a redirected connection comes back in through lo and ends at the proxy', () => {
     const r = cli('trace', SPEC, '--follow', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=1000');
     expect(r.code, r.err).toBe(0);

@@ -1,7 +1,6 @@
 // The compiler as a named, ordered list of passes, each timed and dumpable
 // (`--timings`, `--dump-after PASS`): load -> lower -> check-ir -> emit -> reimport -> verify.
 import { backendByName, backends as allBackends, restrictTo, type Backend } from '../../backends/index.js';
-import { validateNft } from '../../backends/nftables/schema.js';
 import type { Firewall } from '../../backends/shell/emit.js';
 import { version } from './version.js';
 import type { Policy } from '../language/ast.js';
@@ -11,8 +10,7 @@ import type { RuleSet } from '../ir/types.js';
 import { loadFile, type Loaded } from '../language/load.js';
 import { lower } from '../lower/lower.js';
 import { equivalent, type EquivResult } from '../verify/engine.js';
-import { Meaning } from '../meaning/meaning.js';
-import { meaningSide } from '../meaning/meaning.js';
+import { Meaning, meaningSide } from '../meaning/meaning.js';
 import { rulesSide } from '../verify/side.js';
 
 export interface Artifact {
@@ -90,11 +88,8 @@ export const passes: Pass[] = [
       if (!ctx.ir) return;
       for (const b of ctx.backends) {
         const text = b.emit(ctx.ir, { comments: ctx.comments, counters: ctx.counters, nftVersion: ctx.nftVersion, firewall: ctx.firewall, source: ctx.loaded?.source ? { file: ctx.file, text: ctx.loaded.source.text } : undefined, version: version() });
-        if (b.name === 'nftables') {
-          // nft ignores unknown keys: our schema is the only thing that catches a typo.
-          const problems = validateNft(JSON.parse(text));
-          if (problems.length) ctx.failures.push(diag('internal-schema', undefined, { problems: problems.join('; ') }));
-        }
+        const problems = b.validate?.(text) ?? [];
+        if (problems.length) ctx.failures.push(diag('internal-schema', undefined, { backend: b.name, problems: problems.join('; ') }));
         ctx.artifacts.push({ backend: b, text });
       }
     },

@@ -5,10 +5,10 @@ import { importIptables } from '../../backends/iptables/import.js';
 import { importNftables } from '../../backends/nftables/import.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { Family, RuleSet } from '../ir/types.js';
-import { loadFile, syntaxOf } from '../language/load.js';
-import { lower } from '../lower/lower.js';
+import { syntaxOf } from '../language/load.js';
 import { Meaning } from '../meaning/meaning.js';
 import { SourceFile } from '../source.js';
+import { compile } from './pipeline.js';
 
 export interface LoadedSide {
   label: string;
@@ -29,10 +29,12 @@ export function guessFamily(path: string, text: string): Family {
 export function loadSide(path: string, family?: Family): LoadedSide {
   const sources = new Map<string, SourceFile>();
   if (syntaxOf(path)) {
-    const l = loadFile(path);
-    if (l.source) sources.set(path, l.source);
-    if (hasErrors(l.diagnostics) || !l.policy) return { label: path, families: [], diagnostics: l.diagnostics, sources };
-    return { label: path, rs: lower(l.policy), families: [...l.policy.families.value], meaning: new Meaning(l.policy), diagnostics: l.diagnostics, sources };
+    // A policy goes through the compiler's own passes, up to the checked IR.
+    const ctx = compile(path, { backends: [], verify: false, until: 'check-ir' });
+    if (ctx.loaded?.source) sources.set(path, ctx.loaded.source);
+    const diagnostics = [...ctx.diagnostics, ...ctx.failures];
+    if (hasErrors(diagnostics) || !ctx.policy || !ctx.ir) return { label: path, families: [], diagnostics, sources };
+    return { label: path, rs: ctx.ir, families: [...ctx.policy.families.value], meaning: new Meaning(ctx.policy), diagnostics, sources };
   }
   let text: string;
   try {

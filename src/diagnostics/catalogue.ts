@@ -501,7 +501,7 @@ export const catalogue = {
   },
   'internal-schema': {
     severity: 'error',
-    message: "the nftables output does not match meshcap's schema: {problems}",
+    message: "the {backend} output does not match meshcap's schema: {problems}",
     hint: 'this is a meshcap bug; please report it with the policy',
     explain: 'nft ignores unknown keys, so every nftables output is validated against `meshcap schema nftables`; this one does not match. Nothing is written; compile exits 1.',
   },

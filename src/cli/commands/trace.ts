@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { backendByName, backends, restrictTo } from '../../../backends/index.js';
+import { backendByName, backends } from '../../../backends/index.js';
 import { diag, hasErrors } from '../../diagnostics/diagnostic.js';
-import { loadFile } from '../../language/load.js';
-import { lower } from '../../lower/lower.js';
+import { compile } from '../../compile/pipeline.js';
 import { normalizePacket, parseCompactPacket } from '../../sim/packet.js';
 import { followConnection, type Journey } from '../../sim/journey.js';
 import type { Packet } from '../../sim/packet.js';
@@ -10,7 +9,7 @@ import { simulate } from '../../sim/simulate.js';
 import { parseAddress } from '../../net/ip.js';
 import { endpointText, packetText } from '../../verify/compare.js';
 import { expectArgs, oneOf, parse } from '../args.js';
-import { EXIT, InternalError, UsageError, type Io } from '../io.js';
+import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import { renderTrace, stepJson } from '../trace-render.js';
 import type { Command } from './command.js';
@@ -36,7 +35,8 @@ uid and gid 0 (output), mark 0, ctstate new.
 
 Options:
   --packet P          the packet (required)
-  --backend B         ir (default), iptables, ip6tables: trace the emitted text read back
+  --backend B         ir (default), or a backend (iptables, ip6tables, nftables, shell):
+                      trace its output as its own importer reads it back
   --format F          text (default) or json: {"outcome":{...},"path":[...]}
   --no-comments       (with a text backend) as compile --no-comments
   --follow            follow the connection, not one pass: a redirected packet, or one
@@ -85,20 +85,20 @@ Options:
       report(io, 'text', parsed.problems.map((p) => diag('invalid-packet', undefined, { path: p.path, detail: p.message })), new Map());
       return EXIT.badInput;
     }
-    const loaded = loadFile(positionals[0]);
-    const sources = new Map(loaded.source ? [[positionals[0], loaded.source]] : []);
-    if (hasErrors(loaded.diagnostics) || !loaded.policy) {
-      report(io, 'text', loaded.diagnostics, sources);
+    if (backend?.family && backend.family !== parsed.packet.family) throw new UsageError('usage-conflicting-options', { detail: `the ${backend.name} backend carries ${backend.family} rules; the packet is ${parsed.packet.family}` });
+    // The compiler's own passes: the IR a compile makes, or an artifact as its importer reads it back.
+    const ctx = compile(positionals[0], { backends: backend ? [backend.name] : [], verify: false, until: backend ? 'reimport' : 'check-ir' });
+    const sources = new Map(ctx.loaded?.source ? [[positionals[0], ctx.loaded.source]] : []);
+    if (hasErrors(ctx.diagnostics) || !ctx.ir) {
+      report(io, 'text', ctx.diagnostics, sources);
       return EXIT.badInput;
     }
-    const ir = lower(loaded.policy);
-    let rs = ir;
-    if (backend) {
-      if (backend.family && backend.family !== parsed.packet.family) throw new UsageError('usage-conflicting-options', { detail: `the ${backend.name} backend carries ${backend.family} rules; the packet is ${parsed.packet.family}` });
-      const back = backend.reimport(backend.emit(restrictTo(rs, backend.family), { comments: true }), `<${backend.name} output>`);
-      if (!back.ruleset) throw new InternalError('internal-reimport', { backend: backend.name, problems: back.diagnostics.map((d) => `${d.span?.start.line ?? '?'}: ${d.message}`).join('; ') });
-      rs = back.ruleset;
+    if (ctx.failures.length) {
+      report(io, 'text', ctx.failures, sources);
+      return EXIT.badInput;
     }
+    const ir = ctx.ir;
+    const rs = backend ? ctx.artifacts[0].reimported! : ir;
     if (values.follow) {
       if (parsed.packet.ctstate !== 'new' || parsed.packet.looped) throw new UsageError('usage-conflicting-options', { detail: '--follow follows a connection from its first packet: ctstate new, not looped' });
       const pkt = parsed.packet;
