@@ -46,9 +46,10 @@ if [ "${MESHCAP_NO_INSTALL:-}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-ge
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >/dev/null
+  installed="${missing_pkgs[*]}"
   find_missing
   if [ ${#missing_cmds[@]} -eq 0 ]; then
-    say "installed ${missing_pkgs[*]}"
+    say "installed $installed"
     exit 0
   fi
   say "after installing, still not on PATH ($PATH): ${missing_cmds[*]}"
