@@ -15,6 +15,6 @@ const entry = createRequire(import.meta.url).resolve('chevrotain'); // .../lib/s
 const bundle = join(dirname(entry), '..', 'chevrotain.mjs');
 /** Which build was loaded (a test keeps it the bundle). */
 export const loadedFrom: 'bundle' | 'package entry' = existsSync(bundle) ? 'bundle' : 'package entry';
-const chevrotain: Chevrotain = loadedFrom === 'bundle' ? await import(pathToFileURL(bundle).href) : await import('chevrotain');
+const chevrotain: Chevrotain = loadedFrom === 'bundle' ? ((await import(pathToFileURL(bundle).href)) as Chevrotain) : await import('chevrotain');
 
 export const { createToken, createTokenInstance, CstParser, Lexer, VERSION } = chevrotain;

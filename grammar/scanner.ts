@@ -76,7 +76,7 @@ const SINGLE_TYPE: Record<number, TokenType> = { 123: LCurly, 125: RCurly, 59: S
 
 /** The shape Chevrotain's lexer gives tokens under `positionTracking: 'onlyOffset'`. */
 function token(image: string, startOffset: number, tokenType: TokenType): IToken {
-  return { image, startOffset, tokenTypeIdx: tokenType.tokenTypeIdx!, tokenType } as IToken;
+  return { image, startOffset, tokenTypeIdx: tokenType.tokenTypeIdx!, tokenType };
 }
 
 export function scan(text: string): Scanned {
@@ -100,7 +100,7 @@ export function scan(text: string): Scanned {
       parts = bigger;
     }
     if (!run) {
-      run = { image: text.slice(start, end), startOffset: start, tokenTypeIdx: TailRun.tokenTypeIdx!, tokenType: TailRun, partsFrom: count, partsTo: count, end } as RunToken;
+      run = { image: text.slice(start, end), startOffset: start, tokenTypeIdx: TailRun.tokenTypeIdx!, tokenType: TailRun, partsFrom: count, partsTo: count, end };
       tokens.push(run);
     }
     parts[3 * count] = kind;

@@ -41,7 +41,7 @@ export function parseYaml(src: SourceFile): ParseResult {
     }
     if (doc.errors.length) continue;
     if (doc.contents === null) continue;
-    const p = r.policy(doc.contents as Node);
+    const p = r.policy(doc.contents);
     if (p) tree.policies.push(p);
   }
   // Comments are placed by their positions, exactly as in the DSL: the yaml library's
@@ -106,13 +106,13 @@ class Reader {
     private readonly diagnostics: Diagnostic[],
   ) {}
 
-  spanOf(n: Node | Pair['key']): Span {
-    const range = (n as Node | null)?.range;
+  spanOf(n: unknown): Span {
+    const range = (n as Node | null | undefined)?.range;
     if (!range) return this.src.span(0, 0);
     return this.src.span(range[0], Math.max(range[0], range[1]));
   }
 
-  shape(n: Node | Pair['key'], detail: string): void {
+  shape(n: unknown, detail: string): void {
     this.diagnostics.push(diag('yaml-shape', this.spanOf(n), { detail }));
   }
 
@@ -124,7 +124,7 @@ class Reader {
     const span = this.spanOf(root);
     const kwAtom: Atom = { text: 'policy', span: this.src.span(span.start.offset, span.start.offset), commaBefore: false };
     const node: PolicyNode = { kind: 'policy', keyword: kwAtom, items: [], span, leading: [], endComments: [], blankBefore: false };
-    for (const pair of (root as YAMLMap).items) {
+    for (const pair of root.items) {
       const key = this.keyAtom(pair);
       if (!key) continue;
       if (key.text === 'policy') {
@@ -157,7 +157,7 @@ class Reader {
   keyAtom(pair: Pair): Atom | undefined {
     const k = pair.key as Node | null;
     if (!isScalar(k) || typeof k.value !== 'string') {
-      this.shape(k ?? (pair.value as Node), 'keys are plain words such as `proxy` or `capture-ports`');
+      this.shape(k ?? pair.value, 'keys are plain words such as `proxy` or `capture-ports`');
       return undefined;
     }
     return { text: k.value, span: this.spanOf(k), commaBefore: false };
@@ -175,7 +175,7 @@ class Reader {
     }
     if (isMap(v)) {
       const block: Block = { kind: 'block', name: key, items: [], span: { file: key.span.file, start: key.span.start, end: this.spanOf(v).end }, leading, endComments: [], blankBefore };
-      for (const child of (v as YAMLMap).items) {
+      for (const child of v.items) {
         const ck = this.keyAtom(child);
         if (!ck) continue;
         const it = this.item(child, ck, true);
@@ -201,7 +201,7 @@ class Reader {
     } else if (isSeq(v)) {
       v.items.forEach((el, i) => {
         if (!isScalar(el)) {
-          this.shape(el as Node, `the items of '${key.text}' must be plain values, not lists or mappings`);
+          this.shape(el, `the items of '${key.text}' must be plain values, not lists or mappings`);
           return;
         }
         const xs = this.scalarAtoms(el);
@@ -216,7 +216,7 @@ class Reader {
     if (shapeErrors() > shapeBefore) return undefined;
     // The statement ends with its value, closing quote or ']' included.
     const lastItem = isSeq(v) && !v.flow ? (v.items[v.items.length - 1] as Node | undefined) : v;
-    const valueEnd = (lastItem as Node | null | undefined)?.range?.[1] ?? 0;
+    const valueEnd = lastItem?.range?.[1] ?? 0;
     let end = atoms.length ? atoms[atoms.length - 1].span.end : key.span.end;
     if (valueEnd > end.offset) end = this.src.position(valueEnd);
     const stmt: Statement = { kind: 'statement', yamlKey: key, atoms, span: { file: key.span.file, start: key.span.start, end }, leading, blankBefore };

@@ -11,6 +11,9 @@ import { lower } from '../src/lower/lower.js';
 import { corpusRoot } from './harness/istio-corpus.js';
 import { battery } from './harness/battery.js';
 import { compareOn, packetText } from '../src/verify/compare.js';
+import type { stepJson } from '../src/cli/trace-render.js';
+import type { JourneyEnd } from '../src/sim/journey.js';
+import type { Outcome, Packet } from '../src/sim/packet.js';
 
 const cli = cliOutErr;
 
@@ -23,7 +26,31 @@ const tmpPath = (name: string) => join(tmp, `${n++}-${name}`);
 
 const irOf = (path: string): RuleSet => lower(loadFile(path).policy!);
 /** Round-trip through JSON, as the CLI prints it. */
-const asJson = (x: unknown) => JSON.parse(JSON.stringify(x));
+const asJson = (x: unknown): unknown => JSON.parse(JSON.stringify(x));
+
+/** `compile --verify-report F`: a check has a result (equal/different) or a count of differences. */
+interface VerifyReport {
+  policy: string;
+  file: string;
+  result: string;
+  checks: { stage: string; result?: string; differences?: number }[];
+  timings: { pass: string; ms: number }[];
+}
+/** A step of `trace --format json`, as the CLI prints it. */
+type StepJson = ReturnType<typeof stepJson>;
+/** `trace --format json`. */
+interface TraceJson {
+  packet: Packet;
+  outcome: Outcome;
+  path: StepJson[];
+}
+/** `trace --follow --format json`. */
+interface FollowJson {
+  packet: Packet;
+  passes: { pass: string; packet: Packet; outcome: Outcome; path: StepJson[] }[];
+  end: JourneyEnd;
+  reason: string;
+}
 
 const INVALID = `policy broken {
   proxy {
@@ -140,17 +167,17 @@ describe('meshcap compile', () => {
     const f = tmpPath('report.json');
     const r = cli('compile', '--verify-report', f, SPEC);
     expect(r.code, r.err).toBe(0);
-    const rep = JSON.parse(readFileSync(f, 'utf8'));
+    const rep = JSON.parse(readFileSync(f, 'utf8')) as VerifyReport;
     expect(rep).toMatchObject({ policy: 'istio-sidecar', file: SPEC, result: 'equal' });
     // one check per backend output (the verifier may add others, e.g. policy = IR), all equal
-    const stages = rep.checks.map((c: { stage: string }) => c.stage);
+    const stages = rep.checks.map((c) => c.stage);
     expect(stages).toEqual(expect.arrayContaining(['IR = iptables output', 'IR = ip6tables output']));
     for (const c of rep.checks) {
       if ('result' in c) expect(c.result, c.stage).toBe('equal');
       if ('differences' in c) expect(c.differences, c.stage).toBe(0);
       expect('result' in c || 'differences' in c, c.stage).toBe(true);
     }
-    expect(rep.timings.map((t: { pass: string }) => t.pass)).toEqual(expect.arrayContaining(['load', 'lower', 'emit', 'reimport', 'verify']));
+    expect(rep.timings.map((t) => t.pass)).toEqual(expect.arrayContaining(['load', 'lower', 'emit', 'reimport', 'verify']));
   });
 
   it('--verify-report with --no-verify has no checks', () => {
@@ -236,8 +263,8 @@ describe('meshcap trace', () => {
     expect(r.out).toContain('\nback in through lo: in tcp 10.1.0.5:40000 -> 127.0.0.1:15001 iif=lo');
     expect(r.out).toContain('NAT chains do not run again');
     expect(r.out.trimEnd().split('\n').at(-1)).toBe("=> delivered to the pod's port 15001 (local address 127.0.0.1); the connection's original destination is 10.2.0.9:9080 (redirected to 15001)");
-    const j = JSON.parse(cli('trace', SPEC, '--follow', '--format', 'json', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=1000').out);
-    expect(j.passes.map((x: { pass: string }) => x.pass)).toEqual(['sent by the pod', 'back in through lo']);
+    const j = JSON.parse(cli('trace', SPEC, '--follow', '--format', 'json', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=1000').out) as FollowJson;
+    expect(j.passes.map((x) => x.pass)).toEqual(['sent by the pod', 'back in through lo']);
     expect(j.passes[1].packet).toMatchObject({ hook: 'prerouting', dst: '127.0.0.1', dport: 15001, iif: 'lo', looped: true });
     expect(j.end).toEqual({ kind: 'local', port: 15001, at: '127.0.0.1', how: 'redirect' });
   });
@@ -246,10 +273,10 @@ describe('meshcap trace', () => {
     const own = cli('trace', SPEC, '--follow', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=1337');
     expect(own.out.trimEnd().split('\n').at(-1)).toBe('=> leaves the pod through eth0 for 10.2.0.9:9080 (not redirected, and not for the pod)');
     const tp = cli('trace', 'specs/istio-tproxy.intercept', '--follow', '--pod-addr', '10.1.0.5', '--format', 'json', '--packet', 'in tcp 10.2.0.9:40000 -> 10.9.9.9:8080');
-    expect(JSON.parse(tp.out).end).toEqual({ kind: 'local', port: 15006, at: '10.9.9.9', how: 'tproxy' });
+    expect((JSON.parse(tp.out) as FollowJson).end).toEqual({ kind: 'local', port: 15006, at: '10.9.9.9', how: 'tproxy' });
     // In redirect mode the same packet is redirected to the pod's own address instead.
     const fw = cli('trace', SPEC, '--follow', '--pod-addr', '10.1.0.5', '--format', 'json', '--packet', 'in tcp 10.2.0.9:40000 -> 10.9.9.9:8080');
-    expect(JSON.parse(fw.out).end).toEqual({ kind: 'local', port: 15006, at: '10.1.0.5', how: 'redirect' });
+    expect((JSON.parse(fw.out) as FollowJson).end).toEqual({ kind: 'local', port: 15006, at: '10.1.0.5', how: 'redirect' });
   });
 
   it('--follow: usage errors', () => {
@@ -277,7 +304,7 @@ describe('meshcap trace', () => {
   it('--format json: {outcome, path: [{table, chain, rule, text, source, purpose}]}', () => {
     const r = cli('trace', SPEC, '--format', 'json', '--packet', outJson);
     expect(r.code, r.err).toBe(0);
-    const j = JSON.parse(r.out);
+    const j = JSON.parse(r.out) as TraceJson;
     expect(j.outcome).toEqual({ verdict: 'accept', redirect: { port: 15001 }, tproxy: null, mark: 0, ctZone: null });
     expect(j.packet).toMatchObject({ hook: 'output', src: '10.1.0.5', dport: 9080, uid: 1000 });
     expect(Array.isArray(j.path)).toBe(true);
@@ -300,16 +327,16 @@ describe('meshcap trace', () => {
   });
 
   it('--format json for a packet that falls to the policy has a policy step', () => {
-    const j = JSON.parse(cli('trace', SPEC, '--format', 'json', '--packet', 'out udp 10.1.0.5:40000 -> 10.2.0.9:53 uid=1000 gid=1000').out);
+    const j = JSON.parse(cli('trace', SPEC, '--format', 'json', '--packet', 'out udp 10.1.0.5:40000 -> 10.2.0.9:53 uid=1000 gid=1000').out) as TraceJson;
     expect(j.outcome.redirect).toBeNull();
     expect(j.path.at(-1)).toMatchObject({ chain: 'OUTPUT', rule: 0, text: '', source: null, purpose: null, effect: 'policy accept' });
   });
 
   it('--backend iptables traces the emitted rules read back, with the same outcome and rule texts', () => {
-    const ir = JSON.parse(cli('trace', SPEC, '--format', 'json', '--packet', outJson).out);
+    const ir = JSON.parse(cli('trace', SPEC, '--format', 'json', '--packet', outJson).out) as TraceJson;
     const r = cli('trace', SPEC, '--backend', 'iptables', '--format', 'json', '--packet', outJson);
     expect(r.code, r.err).toBe(0);
-    const ipt = JSON.parse(r.out);
+    const ipt = JSON.parse(r.out) as TraceJson;
     expect(ipt.outcome).toEqual(ir.outcome);
     // The same rules match; the read-back nat table also has the (empty) built-in chains
     // iptables-restore declares, whose policy steps show on the path.
@@ -320,8 +347,9 @@ describe('meshcap trace', () => {
     expect(ipt.path.filter((s: Step) => s.rule === 0).map((s: Step) => s.chain)).toEqual(['POSTROUTING']);
     // the read-back rules carry the comments, and so the policy line in their purpose
     const redirect = ipt.path.find((s: Step) => s.chain === 'MESHCAP_REDIRECT');
-    expect(redirect.purpose).toBe("meshcap specs/istio-sidecar.intercept:9 captured outbound TCP goes to the proxy's outbound port");
-    expect(redirect.source).toMatch(/^<iptables output>:\d+$/);
+    expect(redirect).toBeDefined();
+    expect(redirect?.purpose).toBe("meshcap specs/istio-sidecar.intercept:9 captured outbound TCP goes to the proxy's outbound port");
+    expect(redirect?.source).toMatch(/^<iptables output>:\d+$/);
   });
 
   it('--backend ip6tables with an IPv4 packet is a usage error; an unknown backend too', () => {

@@ -16,6 +16,31 @@ import { simulate } from '../src/sim/simulate.js';
 import { SourceFile } from '../src/source.js';
 import { sameOutcome } from '../src/verify/compare.js';
 import { corpusRoot } from './harness/istio-corpus.js';
+import type { stepJson } from '../src/cli/trace-render.js';
+
+/** One side of a `verify --format json` counterexample: its outcome and trace. */
+interface SideJson {
+  outcome: Outcome;
+  path: ReturnType<typeof stepJson>[];
+}
+/** `verify --format json`. */
+interface VerifyJson {
+  result: string;
+  families: string[];
+  classes: number;
+  ms: number;
+  reason?: string;
+  differences: { description: string; packet: Packet; policy: Outcome; against: Outcome }[];
+  counterexample: { packet: Packet; policy: SideJson; against: SideJson } | null;
+}
+/** `diff --format json`. */
+interface DiffJson {
+  result: string;
+  families: string[];
+  classes: number;
+  reason?: string;
+  changes: { description: string; packet: Packet; before: Outcome; after: Outcome }[];
+}
 
 const cli = cliOutErr;
 
@@ -69,7 +94,7 @@ describe('meshcap verify', () => {
     const r = cli('verify', SPEC, '--against', v4, '--against', v6);
     expect(r.code, r.out + r.err).toBe(0);
     expect(r.out).toContain('for every ipv4 and ipv6 packet');
-    const j = JSON.parse(cli('verify', '--format', 'json', SPEC, '--against', v4, '--against', v6).out);
+    const j = JSON.parse(cli('verify', '--format', 'json', SPEC, '--against', v4, '--against', v6).out) as VerifyJson;
     expect(j).toMatchObject({ result: 'equal', families: ['ipv4', 'ipv6'], differences: [], counterexample: null });
     expect(j.classes).toBeGreaterThan(10);
   });
@@ -77,7 +102,7 @@ describe('meshcap verify', () => {
   it('the IPv6 file alone is compared as IPv6 (from its name)', () => {
     const r = cli('verify', '--format', 'json', SPEC, '--against', v6);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out).families).toEqual(['ipv6']);
+    expect((JSON.parse(r.out) as VerifyJson).families).toEqual(['ipv6']);
   });
 
   it('exit 1 against a rule set that differs, with a counterexample and both traces', () => {
@@ -97,9 +122,9 @@ describe('meshcap verify', () => {
     expect(pol).toBeGreaterThan(0);
     expect(theirs).toBeGreaterThan(pol);
     expect(tail.slice(pol, theirs)).toMatch(/nat\/OUTPUT #1 +jump MESHCAP_OUTPUT +\(specs\/istio-sidecar\.intercept:\d+\)/);
-    expect(tail.slice(pol, theirs)).toMatch(/\n  => \S/);
+    expect(tail.slice(pol, theirs)).toMatch(/\n {2}=> \S/);
     expect(tail.slice(theirs)).toContain('ISTIO_OUTPUT');
-    expect(tail.slice(theirs)).toMatch(/\n  => \S/);
+    expect(tail.slice(theirs)).toMatch(/\n {2}=> \S/);
     const outcomes = [...tail.matchAll(/\n {2}=> (.+)/g)].map((m) => m[1]);
     expect(outcomes).toHaveLength(2);
     expect(outcomes[0]).not.toBe(outcomes[1]);
@@ -109,7 +134,7 @@ describe('meshcap verify', () => {
   it('--format json: {result, families, classes, differences, counterexample}, each difference real', () => {
     const r = cli('verify', '--format', 'json', '--max', '10', SPEC, '--against', CORPUS);
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.out);
+    const j = JSON.parse(r.out) as VerifyJson;
     expect(Object.keys(j)).toEqual(expect.arrayContaining(['result', 'families', 'classes', 'differences', 'counterexample']));
     expect(j.result).toBe('different');
     expect(j.families).toEqual(['ipv4']);
@@ -118,7 +143,7 @@ describe('meshcap verify', () => {
     expect(j.differences.length).toBeLessThanOrEqual(10);
     const mine = restrictTo(irOf(SPEC), 'ipv4');
     const theirs = rulesOf(CORPUS, 'ipv4');
-    for (const d of j.differences as { description: string; packet: Packet; policy: Outcome; against: Outcome }[]) {
+    for (const d of j.differences) {
       expect(typeof d.description).toBe('string');
       expect(d.description).toMatch(/^(outbound|inbound) IPv4 /);
       const a = simulate(mine, d.packet).outcome;
@@ -128,21 +153,23 @@ describe('meshcap verify', () => {
       expect(sameOutcome(a, b), d.description).toBe(false);
     }
     const c = j.counterexample;
+    expect(c).not.toBeNull();
+    if (!c) return;
     expect(Object.keys(c).sort()).toEqual(['against', 'packet', 'policy']);
     expect(c.policy.outcome).toEqual(simulate(mine, c.packet).outcome);
     expect(c.against.outcome).toEqual(simulate(theirs, c.packet).outcome);
     expect(sameOutcome(c.policy.outcome, c.against.outcome)).toBe(false);
     for (const side of [c.policy, c.against]) {
       expect(side.path.length).toBeGreaterThan(0);
-      for (const s of side.path) expect(s).toEqual(expect.objectContaining({ table: expect.any(String), chain: expect.any(String), effect: expect.any(String) }));
+      for (const s of side.path) expect(s).toEqual(expect.objectContaining({ table: expect.any(String) as unknown, chain: expect.any(String) as unknown, effect: expect.any(String) as unknown }));
     }
-    expect(c.policy.path[0]).toMatchObject({ table: 'nat', chain: 'OUTPUT', source: expect.stringMatching(/^specs\/istio-sidecar\.intercept:\d+$/) });
+    expect(c.policy.path[0]).toMatchObject({ table: 'nat', chain: 'OUTPUT', source: expect.stringMatching(/^specs\/istio-sidecar\.intercept:\d+$/) as unknown });
   });
 
   it('--max bounds the classes listed', () => {
     const r = cli('verify', '--format', 'json', '--max', '1', SPEC, '--against', CORPUS);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.out).differences).toHaveLength(1);
+    expect((JSON.parse(r.out) as VerifyJson).differences).toHaveLength(1);
     expect(cli('verify', SPEC, '--max', '1', '--against', CORPUS).out).toMatch(/^different: 1\+ packet class/);
   });
 
@@ -253,23 +280,23 @@ describe('meshcap diff', () => {
     const b = write('modified4.intercept', MODIFIED);
     const r = cli('diff', '--format', 'json', SPEC, b);
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.out);
+    const j = JSON.parse(r.out) as DiffJson;
     expect(Object.keys(j).sort()).toEqual(['changes', 'classes', 'families', 'result']);
     expect(j).toMatchObject({ result: 'different', families: ['ipv4', 'ipv6'] });
     expect(j.classes).toBeGreaterThan(0);
     const A = irOf(SPEC);
     const B = irOf(b);
     expect(j.changes.length).toBeGreaterThan(1);
-    for (const c of j.changes as { description: string; packet: Packet; before: Outcome; after: Outcome }[]) {
+    for (const c of j.changes) {
       expect(Object.keys(c).sort()).toEqual(['after', 'before', 'description', 'packet']);
       expect(simulate(A, c.packet).outcome).toEqual(c.before);
       expect(simulate(B, c.packet).outcome).toEqual(c.after);
       expect(c.before.redirect).not.toBeNull();
       expect(c.after.redirect).toBeNull();
     }
-    expect(j.changes.some((c: { description: string; packet: Packet }) => c.description.includes('10.0.0.0/8') && c.packet.dst.startsWith('10.'))).toBe(true);
-    expect(j.changes.some((c: { packet: Packet }) => c.packet.dport === 3306)).toBe(true);
-    const none = JSON.parse(cli('diff', '--format', 'json', SPEC, SPEC).out);
+    expect(j.changes.some((c) => c.description.includes('10.0.0.0/8') && c.packet.dst.startsWith('10.'))).toBe(true);
+    expect(j.changes.some((c) => c.packet.dport === 3306)).toBe(true);
+    const none = JSON.parse(cli('diff', '--format', 'json', SPEC, SPEC).out) as DiffJson;
     expect(none).toMatchObject({ result: 'equal', changes: [] });
   });
 

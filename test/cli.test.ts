@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../src/cli/run.js';
 import { catalogue } from '../src/diagnostics/catalogue.js';
+import type { toJson } from '../src/diagnostics/render.js';
 import { policyFingerprint } from '../src/language/fingerprint.js';
 import { cli, load, scratchDir, STACK_LINE } from './helpers.js';
 
@@ -19,6 +20,33 @@ const WARNINGS = fx('warnings.intercept');
 const NOTE = fx('note.intercept');
 const ERRORS = fx('errors.intercept');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+
+/** `--format json`: the diagnostics as the CLI prints them. */
+interface JsonReport {
+  diagnostics: ReturnType<typeof toJson>[];
+}
+/** The parts of a SARIF 2.1.0 log that meshcap writes (`--format sarif`). */
+interface SarifRegion {
+  startLine: number;
+  startColumn: number;
+  endLine: number;
+  endColumn: number;
+}
+interface SarifResult {
+  ruleId: string;
+  ruleIndex: number;
+  level: string;
+  message: { text: string };
+  locations?: { physicalLocation: { artifactLocation: { uri: string }; region?: SarifRegion } }[];
+}
+interface SarifLog {
+  $schema: string;
+  version: string;
+  runs: {
+    tool: { driver: { name: string; version: string; rules: { id: string; shortDescription: { text: string }; defaultConfiguration: { level: string } }[] } };
+    results: SarifResult[];
+  }[];
+}
 
 const scratch = scratchDir('meshcap-cli-');
 afterAll(() => scratch.cleanup());
@@ -206,7 +234,7 @@ describe('check --format', () => {
     const r = cli('check', '--format', 'json', ERRORS, WARNINGS);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('');
-    const out = JSON.parse(r.stdout) as { diagnostics: Record<string, unknown>[] };
+    const out = JSON.parse(r.stdout) as JsonReport;
     expect(Object.keys(out)).toEqual(['diagnostics']);
     expect(out.diagnostics).toHaveLength(4);
     for (const d of out.diagnostics) {
@@ -237,10 +265,10 @@ describe('check --format', () => {
     const missing = join(scratch.dir, 'missing.yaml');
     const r = cli('check', '--format', 'json', missing);
     expect(r.code).toBe(2);
-    const out = JSON.parse(r.stdout) as { diagnostics: { code: string; file: unknown; range: unknown }[] };
+    const out = JSON.parse(r.stdout) as JsonReport;
     expect(out.diagnostics).toMatchObject([{ code: 'file-unreadable', file: missing, range: null }]);
-    const sarif = JSON.parse(cli('check', '--format', 'sarif', missing).stdout);
-    expect(sarif.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri).toBe(missing);
+    const sarif = JSON.parse(cli('check', '--format', 'sarif', missing).stdout) as SarifLog;
+    expect(sarif.runs[0].results[0].locations?.[0].physicalLocation.artifactLocation.uri).toBe(missing);
     expect(cli('check', '--format', 'github', missing).stdout).toContain(`::error file=${missing},title=file-unreadable::`);
   });
 
@@ -248,14 +276,14 @@ describe('check --format', () => {
     const r = cli('check', '--format', 'sarif', ERRORS, WARNINGS);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('');
-    const log = JSON.parse(r.stdout);
+    const log = JSON.parse(r.stdout) as SarifLog;
     expect(log.version).toBe('2.1.0');
     expect(log.$schema).toMatch(/sarif-2\.1\.0/);
     expect(log.runs).toHaveLength(1);
     const run = log.runs[0];
     expect(run.tool.driver.name).toBe('meshcap');
     expect(run.tool.driver.version).toBe(pkg.version);
-    const rules = run.tool.driver.rules as { id: string; shortDescription: { text: string }; defaultConfiguration: { level: string } }[];
+    const rules = run.tool.driver.rules;
     expect(rules.map((x) => x.id)).toEqual(['cidr-host-bits', 'duplicate-value', 'invalid-port', 'ipv6-bypass']);
     for (const rule of rules) {
       expect(rule.shortDescription.text).toBe(catalogue[rule.id as keyof typeof catalogue].explain);
@@ -267,22 +295,22 @@ describe('check --format', () => {
       expect(['error', 'warning', 'note']).toContain(res.level);
       expect(typeof res.message.text).toBe('string');
       expect(res.locations).toHaveLength(1);
-      const loc = res.locations[0].physicalLocation;
-      expect([ERRORS, WARNINGS]).toContain(loc.artifactLocation.uri);
-      for (const k of ['startLine', 'startColumn', 'endLine', 'endColumn']) expect(loc.region[k]).toBeGreaterThanOrEqual(1);
+      const loc = res.locations?.[0].physicalLocation;
+      expect([ERRORS, WARNINGS]).toContain(loc?.artifactLocation.uri);
+      for (const k of ['startLine', 'startColumn', 'endLine', 'endColumn'] as const) expect(loc?.region?.[k]).toBeGreaterThanOrEqual(1);
     }
     expect(run.results[0]).toMatchObject({
       ruleId: 'invalid-port',
       level: 'error',
       locations: [{ physicalLocation: { region: { startLine: 3, startColumn: 19, endLine: 3, endColumn: 20 } } }],
     });
-    expect(run.results.find((x: { ruleId: string }) => x.ruleId === 'ipv6-bypass').level).toBe('warning');
+    expect(run.results.find((x) => x.ruleId === 'ipv6-bypass')?.level).toBe('warning');
   });
 
   it('sarif: a note is level "note"; a clean run has no results', () => {
-    const note = JSON.parse(cli('check', '--format', 'sarif', NOTE).stdout);
-    expect(note.runs[0].results.map((x: { level: string }) => x.level)).toEqual(['note']);
-    const clean = JSON.parse(cli('check', '--format', 'sarif', CLEAN).stdout);
+    const note = JSON.parse(cli('check', '--format', 'sarif', NOTE).stdout) as SarifLog;
+    expect(note.runs[0].results.map((x) => x.level)).toEqual(['note']);
+    const clean = JSON.parse(cli('check', '--format', 'sarif', CLEAN).stdout) as SarifLog;
     expect(clean.runs[0].results).toEqual([]);
     expect(clean.runs[0].tool.driver.rules).toEqual([]);
   });
@@ -402,7 +430,7 @@ describe('fmt', () => {
     const f = scratch.write('unclosed.intercept', 'policy p {\n');
     const r = cli('fmt', '--format', 'json', f);
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.stdout).diagnostics.map((d: { code: string }) => d.code)).toEqual(['unclosed-block']);
+    expect((JSON.parse(r.stdout) as JsonReport).diagnostics.map((d) => d.code)).toEqual(['unclosed-block']);
   });
 });
 

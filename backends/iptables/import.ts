@@ -125,7 +125,7 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
   };
   const lines = src.text.split('\n');
   let offset = 0;
-  lines.forEach((rawLine, idx) => {
+  lines.forEach((rawLine) => {
     const lineStart = offset;
     offset += rawLine.length + 1;
     const line = rawLine.replace(/\r$/, '');
@@ -210,7 +210,7 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
           }
           if (pos < 0 || pos > chain.rules.length) throw new LineError(diag('rules-syntax', span, { detail: `-I ${w[1]} ${pos + 1}: the chain has ${chain.rules.length} rules` }));
         }
-        const rule = parseRule(rest, family, span, t.table.name);
+        const rule = parseRule(rest, family, span);
         if (rule.action.kind === 'jump' || rule.action.kind === 'goto') t.jumps.push({ chain: rule.action.chain, span });
         chain.rules.splice(pos, 0, rule);
         return;
@@ -220,7 +220,6 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
       if (e instanceof LineError) diagnostics.push(e.d);
       else throw e;
     }
-    void idx;
   });
   // Point at the block's `*table` line: the end of the text is past the last line.
   if (cur) {
@@ -251,7 +250,7 @@ function chainOf(t: TableState, name: string | undefined, span: Span): Chain {
 
 const TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN', 'REDIRECT', 'TPROXY', 'MARK', 'CONNMARK', 'CT', 'DNAT', 'LOG']);
 
-function parseRule(words: string[], family: Family, span: Span, table: string): Rule {
+function parseRule(words: string[], family: Family, span: Span): Rule {
   const matches: Match[] = [];
   let negNext = false;
   let module: string | undefined;
@@ -275,7 +274,7 @@ function parseRule(words: string[], family: Family, span: Span, table: string): 
   const take = (i: number, opt: string): string => {
     const v = words[i + 1];
     if (v === undefined) fail(`${opt} needs a value`);
-    return v!;
+    return v;
   };
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
@@ -398,7 +397,6 @@ function parseRule(words: string[], family: Family, span: Span, table: string): 
   if (module === 'socket' && !matches.some((m) => m.kind === 'socket')) matches.push({ kind: 'socket', transparent: false });
   const action = parseTarget(target, isGoto, targetOpts, family, span);
   return { matches, action, origin: { span, purpose: comment ?? 'imported rule' } };
-  void table;
 }
 
 function isMatchOption(w: string): boolean {

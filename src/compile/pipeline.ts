@@ -56,7 +56,7 @@ export interface Pass {
   dump?(ctx: CompileContext): string;
 }
 
-const json = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
+const json = (x: unknown) => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
 
 export const passes: Pass[] = [
   {

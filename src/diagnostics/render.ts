@@ -1,6 +1,6 @@
 // Renderers for diagnostics: human text with a caret, JSON, SARIF 2.1.0, GitHub annotations.
 import type { SourceFile } from '../source.js';
-import { catalogue, type Code } from './catalogue.js';
+import { catalogue } from './catalogue.js';
 import type { Diagnostic } from './diagnostic.js';
 
 export type Format = 'text' | 'json' | 'sarif' | 'github';
@@ -71,7 +71,7 @@ export function renderJson(ds: readonly Diagnostic[]): string {
 export function renderSarif(ds: readonly Diagnostic[], toolVersion: string): string {
   const codes = [...new Set(ds.map((d) => d.code))].sort();
   const rules = codes.map((c) => {
-    const e = catalogue[c as Code];
+    const e = catalogue[c];
     return {
       id: c,
       shortDescription: { text: e.explain },

@@ -4,7 +4,7 @@
 import type { Policy } from './ast.js';
 
 export function policyFingerprint(p: Policy): string {
-  return JSON.stringify(p, (key, value) => {
+  return JSON.stringify(p, (key, value: unknown) => {
     if (key === 'span' || key === 'file') return undefined;
     if (typeof value === 'bigint') return value.toString();
     return value;

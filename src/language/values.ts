@@ -310,7 +310,7 @@ export const families: ValueKind<Family[]> = {
       ctx.report(diag('invalid-choice', a.span, { text: a.text, choices: 'ipv4, ipv6', suggestion: suggest(a.text, ['ipv4', 'ipv6']) }));
       return undefined;
     });
-    return xs as Family[] | undefined;
+    return xs;
   },
 };
 

@@ -24,7 +24,7 @@ Exit: 0 clean, 1 warnings only, 2 errors (or unreadable input), 3 usage error.`,
   run(argv: string[], io: Io): number {
     const { values, positionals } = parse(argv, { format: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    const format = oneOf('format', values.format as string | undefined, formats, 'text');
+    const format = oneOf('format', values.format, formats, 'text');
     expectArgs(positionals, 'some', 'check needs at least one FILE');
     const all: Diagnostic[] = [];
     const sources = new Map<string, SourceFile>();

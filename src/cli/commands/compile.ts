@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backends } from '../../../backends/index.js';
 import { DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../../backends/nftables/versions.js';
-import { FIREWALLS, type Firewall } from '../../../backends/shell/emit.js';
+import { FIREWALLS } from '../../../backends/shell/emit.js';
 import { codeClass } from '../../diagnostics/catalogue.js';
 import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { formats } from '../../diagnostics/render.js';
@@ -60,19 +60,19 @@ Nothing is written unless every step succeeded.`,
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 1, 'compile takes one POLICY');
-    const format = oneOf('format', values.format as string | undefined, formats, 'text');
+    const format = oneOf('format', values.format, formats, 'text');
     if (values.emit !== undefined && values.emit !== 'ir') throw new UsageError('usage-bad-option-value', { detail: `--emit takes 'ir' (got '${values.emit}')` });
-    const dumpAfter = values['dump-after'] as string | undefined;
+    const dumpAfter = values['dump-after'];
     if (dumpAfter && !passes.some((p) => p.name === dumpAfter)) throw new UsageError('usage-bad-option-value', { detail: `--dump-after takes one of: ${passes.map((p) => p.name).join(', ')}` });
-    let names = ((values.backend as string[] | undefined) ?? []).flatMap((b) => b.split(',')).filter(Boolean);
+    let names = (values.backend ?? []).flatMap((b) => b.split(',')).filter(Boolean);
     for (const n of names) if (!backends.some((b) => b.name === n)) throw new UsageError('usage-unknown-backend', { name: n, backends: backends.map((b) => b.name).join(', ') });
     const file = positionals[0];
     const defaulted = names.length === 0;
     // By default: the iptables documents of the policy's families (nftables and shell on request).
     if (defaulted) names = ['iptables', 'ip6tables'];
-    const nftVersion = (values['nft-version'] as string | undefined) ?? DEFAULT_NFT_VERSION;
+    const nftVersion = values['nft-version'] ?? DEFAULT_NFT_VERSION;
     if (!NFT_VERSIONS[nftVersion]) throw new UsageError('usage-bad-option-value', { detail: `--nft-version ${nftVersion} is not one meshcap knows (${Object.keys(NFT_VERSIONS).join(', ')})` });
-    const firewall = oneOf('firewall', values.firewall as string | undefined, FIREWALLS, 'auto') as Firewall;
+    const firewall = oneOf('firewall', values.firewall, FIREWALLS, 'auto');
     const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter });
     // The compiler refuses a backend name as the command line does (a usage error, exit 3).
     const usage = ctx.diagnostics.find((d) => codeClass(d.code) === 'usage');
@@ -104,7 +104,7 @@ Nothing is written unless every step succeeded.`,
         ms: Number(ctx.verifyStats.reduce((n, c) => n + c.ms, 0).toFixed(3)),
         timings: ctx.timings.map((t) => ({ pass: t.pass, ms: Number(t.ms.toFixed(3)) })),
       };
-      writeFileSync(values['verify-report'] as string, JSON.stringify(rep, null, 2) + '\n');
+      writeFileSync(values['verify-report'], JSON.stringify(rep, null, 2) + '\n');
     }
     if (ctx.failures.length || ctx.verifyFailures.length) return EXIT.findings;
     if (values.verbose) {
@@ -116,7 +116,7 @@ Nothing is written unless every step succeeded.`,
     const families = new Set(ctx.policy.families.value);
     const arts = ctx.artifacts.filter((a) => !defaulted || !a.backend.family || families.has(a.backend.family));
     const irText = JSON.stringify(ctx.ir, null, 2) + '\n';
-    const outDir = values.out as string | undefined;
+    const outDir = values.out;
     if (outDir) {
       // Write to temporary names, then rename: a failed run leaves nothing half-written.
       mkdirSync(outDir, { recursive: true });

@@ -29,7 +29,7 @@ Exit: 0 no packet changes, 1 some do, 2 unreadable input, 3 usage error.`,
     const { values, positionals } = parse(argv, { max: { type: 'string' }, format: { type: 'string' } });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 2, 'diff takes two files, A and B');
-    const format = oneOf('format', values.format as string | undefined, ['text', 'json'] as const, 'text');
+    const format = oneOf('format', values.format, ['text', 'json'] as const, 'text');
     const max = values.max === undefined ? 100 : Number(values.max);
     if (!Number.isInteger(max) || max < 1) throw new UsageError('usage-bad-option-value', { detail: '--max takes a whole number >= 1' });
     const [fa, fb] = positionals;

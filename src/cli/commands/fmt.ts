@@ -65,8 +65,8 @@ input, 3 usage error.`,
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 'some', 'fmt needs at least one FILE');
     if (values.check && values.write) throw new UsageError('usage-conflicting-options', { detail: '--check and --write exclude each other' });
-    const format = oneOf('format', values.format as string | undefined, ['text', 'json', 'sarif', 'github'] as const, 'text');
-    const to = values.to === undefined ? undefined : oneOf('to', values.to as string, ['intercept', 'yaml'] as const, 'intercept');
+    const format = oneOf('format', values.format, ['text', 'json', 'sarif', 'github'] as const, 'text');
+    const to = values.to === undefined ? undefined : oneOf('to', values.to, ['intercept', 'yaml'] as const, 'intercept');
     const all: Diagnostic[] = [];
     const sources = new Map<string, SourceFile>();
     let unformatted = 0;

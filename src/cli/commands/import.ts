@@ -43,12 +43,12 @@ Options:
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 1, "import takes one source: 'istio-iptables'");
     if (positionals[0] !== 'istio-iptables') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables' (got '${positionals[0]}')` });
-    const to = (values.to as string | undefined) ?? 'intercept';
+    const to = values.to ?? 'intercept';
     if (to !== 'intercept' && to !== 'yaml') throw new UsageError('usage-bad-option-value', { detail: '--to must be intercept or yaml' });
-    const name = (values.name as string | undefined) ?? 'istio';
+    const name = values.name ?? 'istio';
     if (!POLICY_NAME_RE.test(name)) throw new UsageError('usage-bad-option-value', { detail: `--name '${name}' is not a usable policy name: ${catalogue['invalid-policy-name'].hint}` });
     const env: Record<string, string> = {};
-    for (const e of (values.env as string[] | undefined) ?? []) {
+    for (const e of values.env ?? []) {
       const eq = e.indexOf('=');
       if (eq <= 0) throw new UsageError('usage-bad-option-value', { detail: `--env takes NAME=VALUE, not '${e}'` });
       env[e.slice(0, eq)] = e.slice(eq + 1);
@@ -59,16 +59,16 @@ Options:
       if (istioFlags.length) throw new UsageError('usage-conflicting-options', { detail: 'give either --config or istio-iptables flags, not both' });
       let obj: unknown;
       try {
-        obj = JSON.parse(readFileSync(values.config as string, 'utf8'));
+        obj = JSON.parse(readFileSync(values.config, 'utf8'));
       } catch (e) {
-        report(io, 'text', [diag('file-unreadable', undefined, { path: values.config as string, reason: (e as Error).message })], new Map());
+        report(io, 'text', [diag('file-unreadable', undefined, { path: values.config, reason: (e as Error).message })], new Map());
         return EXIT.badInput;
       }
       r = configFromJson(obj);
       if (values.ipv6) r.config.EnableIPv6 = true;
-      for (const s of (values['dns-server'] as string[] | undefined) ?? []) (s.includes(':') ? r.config.DNSServersV6 : r.config.DNSServersV4).push(s);
+      for (const s of values['dns-server'] ?? []) (s.includes(':') ? r.config.DNSServersV6 : r.config.DNSServersV4).push(s);
     } else {
-      r = configFromFlags({ flags: istioFlags, env, ipv6: !!values.ipv6, dnsServers: values['dns-server'] as string[] | undefined });
+      r = configFromFlags({ flags: istioFlags, env, ipv6: !!values.ipv6, dnsServers: values['dns-server'] });
     }
     ds.push(...r.diagnostics);
     if (hasErrors(ds)) {

@@ -48,7 +48,7 @@ Options:
                       addresses on lo (::6) are taken as installed.`,
   run(argv: string[], io: Io): number {
     const { values, positionals } = parse(argv, { packet: { type: 'string' }, backend: { type: 'string' }, format: { type: 'string' }, follow: { type: 'boolean' }, 'pod-addr': { type: 'string', multiple: true } });
-    const podAddrs = ((values['pod-addr'] as string[] | undefined) ?? []).map((a) => {
+    const podAddrs = (values['pod-addr'] ?? []).map((a) => {
       const p = parseAddress(a);
       if (!p.ok) throw new UsageError('usage-bad-option-value', { detail: `--pod-addr takes an address, not '${a}'` });
       return p.text;
@@ -56,12 +56,12 @@ Options:
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 1, 'trace takes one POLICY');
     if (values.packet === undefined) throw new UsageError('usage-missing-argument', { detail: 'trace needs --packet' });
-    const format = oneOf('format', values.format as string | undefined, ['text', 'json'] as const, 'text');
-    const backendName = (values.backend as string | undefined) ?? 'ir';
+    const format = oneOf('format', values.format, ['text', 'json'] as const, 'text');
+    const backendName = values.backend ?? 'ir';
     const backend = backendName === 'ir' ? undefined : backendByName(backendName);
     if (backendName !== 'ir' && !backend) throw new UsageError('usage-unknown-backend', { name: backendName, backends: ['ir', ...backends.map((b) => b.name)].join(', ') });
 
-    let raw = values.packet as string;
+    let raw = values.packet;
     if (raw.startsWith('@')) {
       try {
         raw = readFileSync(raw.slice(1), 'utf8');

@@ -1,5 +1,4 @@
 import { hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { Family } from '../../ir/types.js';
 import type { SourceFile } from '../../source.js';
 import { equivalent } from '../../verify/engine.js';
 import { loadSide, mergeRuleSets } from '../../compile/sides.js';
@@ -34,10 +33,10 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
     const { values, positionals } = parse(argv, { against: { type: 'string', multiple: true }, family: { type: 'string' }, max: { type: 'string' }, format: { type: 'string' } });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 1, 'verify takes one POLICY');
-    const against = (values.against as string[] | undefined) ?? [];
+    const against = values.against ?? [];
     if (!against.length) throw new UsageError('usage-missing-argument', { detail: 'verify needs --against FILE' });
-    const format = oneOf('format', values.format as string | undefined, ['text', 'json'] as const, 'text');
-    const family = values.family === undefined ? undefined : oneOf('family', values.family as string, ['ipv4', 'ipv6'] as const, 'ipv4');
+    const format = oneOf('format', values.format, ['text', 'json'] as const, 'text');
+    const family = values.family === undefined ? undefined : oneOf('family', values.family, ['ipv4', 'ipv6'] as const, 'ipv4');
     const max = values.max === undefined ? 5 : Number(values.max);
     if (!Number.isInteger(max) || max < 1) throw new UsageError('usage-bad-option-value', { detail: '--max takes a whole number >= 1' });
 
@@ -46,7 +45,7 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
     const pol = loadSide(positionals[0]);
     ds.push(...pol.diagnostics);
     pol.sources.forEach((v, k) => sources.set(k, v));
-    const others = against.map((f) => loadSide(f, family as Family | undefined));
+    const others = against.map((f) => loadSide(f, family));
     for (const o of others) {
       ds.push(...o.diagnostics);
       o.sources.forEach((v, k) => sources.set(k, v));
