@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CidrItem, PortRange } from '../src/language/ast.js';
 import { diag, type Diagnostic } from '../src/diagnostics/diagnostic.js';
-import { cidrDuplicates, portDuplicates, rangeText, textDuplicates } from '../src/language/values.js';
+import { cidrDuplicates, portDuplicates, rangeText, textDuplicates } from '../src/language/duplicates.js';
 import { cidrContains, cidrText, parseCidr } from '../src/net/ip.js';
 
 function refPorts(items: PortRange[]): Diagnostic[] {

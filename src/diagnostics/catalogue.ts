@@ -3,6 +3,8 @@
 // from here: the CLI text, JSON, SARIF and GitHub renderers and `meshcap explain` all read
 // this table, so a code, its severity and its wording live in one place.
 // Codes are stable kebab-case IDs: never rename one, add a new one instead.
+// It is over 500 lines on purpose: one entry per code, data only, kept in one table so
+// that no code can be defined twice or drift from its renderers.
 
 export type Severity = 'error' | 'warning' | 'info';
 

@@ -4,7 +4,7 @@ import type { Address, CidrItem, Owner, Policy, PortRange } from './ast.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { cidrContains, cidrText, isLoopbackV4 } from '../net/ip.js';
 import type { Span } from '../source.js';
-import { cidrDuplicates, portDuplicates, rangeText, textDuplicates } from './values.js';
+import { cidrDuplicates, portDuplicates, rangeText, textDuplicates } from './duplicates.js';
 
 const orUndef = (s: Span | null) => s ?? undefined;
 
