@@ -2,7 +2,7 @@
 // computed only when a difference is reported, so none of this is on the search's path.
 import type { Family } from '../ir/types.js';
 import { canonicalAddress } from '../net/ip.js';
-import { rangeToCidrs } from '../net/intervals.js';
+import { complementRanges, rangeToCidrs, unionRanges, type Range } from '../net/intervals.js';
 import type { Packet } from '../sim/packet.js';
 import { val, type Desc } from './context.js';
 import type { IField } from './interval-fields.js';
@@ -29,24 +29,12 @@ function showRange(field: IField, family: Family, lo: bigint, hi: bigint, max: b
  * A set of values of a field (sorted, disjoint ranges) for people: the ranges, or what is
  * left out when that is shorter ("≠ 127.0.0.1", "∉ {3306, 8080}").
  */
-export function showSet(field: IField, family: Family, segs: [bigint, bigint][], max: bigint): string | undefined {
-  const merged: [bigint, bigint][] = [];
-  for (const [lo, hi] of [...segs].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) {
-    const last = merged[merged.length - 1];
-    if (last && lo <= last[1] + 1n) {
-      if (hi > last[1]) last[1] = hi;
-    } else merged.push([lo, hi]);
-  }
+export function showSet(field: IField, family: Family, segs: Range[], max: bigint): string | undefined {
+  const merged = unionRanges(segs);
   if (merged.length === 1 && merged[0][0] === 0n && merged[0][1] === max) return undefined;
-  const gaps: [bigint, bigint][] = [];
-  let next = 0n;
-  for (const [lo, hi] of merged) {
-    if (lo > next) gaps.push([next, lo - 1n]);
-    next = hi + 1n;
-  }
-  if (next <= max) gaps.push([next, max]);
+  const gaps = complementRanges(merged, max);
   const one = (lo: bigint, hi: bigint) => showRange(field, family, lo, hi, max) ?? 'any';
-  const list = (xs: [bigint, bigint][]) => xs.slice(0, 4).map(([lo, hi]) => one(lo, hi)).join(', ') + (xs.length > 4 ? `, … (${xs.length} ranges)` : '');
+  const list = (xs: Range[]) => xs.slice(0, 4).map(([lo, hi]) => one(lo, hi)).join(', ') + (xs.length > 4 ? `, … (${xs.length} ranges)` : '');
   if (gaps.length < merged.length && gaps.length <= 4) return gaps.length === 1 && !list(gaps).includes(',') ? `≠ ${list(gaps)}` : `∉ {${list(gaps)}}`;
   return list(merged);
 }

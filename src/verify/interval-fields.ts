@@ -1,7 +1,8 @@
 // The interval fields (ports, addresses): each match as sorted, disjoint ranges (cached),
 // its occurrences in the live rules, and the boundaries where some of them changes.
 import type { Family, Match, Rule } from '../ir/types.js';
-import { formatAddress, parseCidr } from '../net/ip.js';
+import { formatAddress } from '../net/ip.js';
+import { cidrToRange, complementRanges, unionRanges, type Range } from '../net/intervals.js';
 import type { Packet } from '../sim/packet.js';
 import { primeAddress } from '../sim/simulate.js';
 import { MAX_ADDR, meaningConsts, type Ctx } from './context.js';
@@ -15,51 +16,35 @@ export interface Occ {
   side: 0 | 1;
   rule: Rule;
   match: Match;
-  ranges: [bigint, bigint][];
+  ranges: Range[];
 }
 
 export function domainMax(field: IField, family: Family): bigint {
   return field === 'sport' || field === 'dport' ? 65535n : MAX_ADDR[family];
 }
 
-const rangeCache = new WeakMap<Match, Map<Family, [bigint, bigint][]>>();
+const rangeCache = new WeakMap<Match, Map<Family, Range[]>>();
 
-function rangesOf(m: Match, family: Family, max: bigint): [bigint, bigint][] {
+function rangesOf(m: Match, family: Family, max: bigint): Range[] {
   let byFam = rangeCache.get(m);
-  if (!byFam) rangeCache.set(m, (byFam = new Map()));
+  if (!byFam) rangeCache.set(m, (byFam = new Map<Family, Range[]>()));
   let r = byFam.get(family);
   if (!r) byFam.set(family, (r = computeRanges(m, family, max)));
   return r;
 }
 
-function computeRanges(m: Match, family: Family, max: bigint): [bigint, bigint][] {
-  let rs: [bigint, bigint][] = [];
-  if (m.kind === 'sport' || m.kind === 'dport') rs = m.ranges.map(([lo, hi]) => [BigInt(lo), BigInt(hi)]);
+function computeRanges(m: Match, family: Family, max: bigint): Range[] {
+  const rs: Range[] = [];
+  if (m.kind === 'sport' || m.kind === 'dport') for (const [lo, hi] of m.ranges) rs.push([BigInt(lo), BigInt(hi)]);
   else if (m.kind === 'saddr' || m.kind === 'daddr') {
     for (const c of m.cidrs) {
       if (c.family !== family) continue;
-      const p = parseCidr(`${c.addr}/${c.prefix}`);
-      if (p.ok) rs.push([p.cidr.first, p.cidr.last]);
+      const r = cidrToRange(c);
+      if (r) rs.push(r);
     }
   }
-  rs.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  // Union.
-  const u: [bigint, bigint][] = [];
-  for (const r of rs) {
-    const last = u[u.length - 1];
-    if (last && r[0] <= last[1] + 1n) {
-      if (r[1] > last[1]) last[1] = r[1];
-    } else u.push([r[0], r[1]]);
-  }
-  if (!('neg' in m) || !m.neg) return u;
-  const comp: [bigint, bigint][] = [];
-  let next = 0n;
-  for (const [lo, hi] of u) {
-    if (lo > next) comp.push([next, lo - 1n]);
-    next = hi + 1n;
-  }
-  if (next <= max) comp.push([next, max]);
-  return comp;
+  const u = unionRanges(rs);
+  return 'neg' in m && m.neg ? complementRanges(u, max) : u;
 }
 
 export function occurrences(sides: Side[], field: IField, family: Family, max: bigint): Occ[] {
@@ -81,7 +66,7 @@ export function setField(p: Packet, field: IField, v: bigint): Packet {
 }
 
 /** Boundaries where some occurrence (or meaning constant) starts or stops being true. */
-export function boundaries(occs: Occ[], extra: [bigint, bigint][], max: bigint): bigint[] {
+export function boundaries(occs: Occ[], extra: Range[], max: bigint): bigint[] {
   const set = new Set<bigint>([0n]);
   const add = (lo: bigint, hi: bigint) => {
     set.add(lo);
@@ -92,14 +77,14 @@ export function boundaries(occs: Occ[], extra: [bigint, bigint][], max: bigint):
   return [...set].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
 }
 
-export function meaningRanges(ctx: Ctx, field: IField, family: Family, pkt: Packet): [bigint, bigint][] {
+export function meaningRanges(ctx: Ctx, field: IField, family: Family, pkt: Packet): Range[] {
   const k = meaningConsts(ctx, field, pkt);
   if (field === 'sport' || field === 'dport') return k.ports.map(([lo, hi]) => [BigInt(lo), BigInt(hi)]);
-  const out: [bigint, bigint][] = [];
+  const out: Range[] = [];
   for (const c of k.cidrs) {
     if (c.family !== family) continue;
-    const p = parseCidr(`${c.addr}/${c.prefix}`);
-    if (p.ok) out.push([p.cidr.first, p.cidr.last]);
+    const r = cidrToRange(c);
+    if (r) out.push(r);
   }
   return out;
 }

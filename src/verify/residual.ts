@@ -79,7 +79,7 @@ export function sideSpecialize(s: Side, kinds: Set<Match['kind']>, pkt: Packet, 
   const ct = ctKnown ? (pkt.ctstate === 'new' ? 'new' : 'old') : '?';
   const key = `${pkt.hook}:${ct}`;
   let m = simplifyCache.get(spec);
-  if (!m) simplifyCache.set(spec, (m = new Map()));
+  if (!m) simplifyCache.set(spec, (m = new Map<string, RuleSet>()));
   let out = m.get(key);
   if (!out) m.set(key, (out = simplify(spec, pkt.hook, ctKnown ? pkt.ctstate : undefined)));
   return out === s.rs ? s : { ...s, rs: out };
