@@ -1,6 +1,7 @@
 // The interval fields (ports, addresses): each match as sorted, disjoint ranges (cached),
 // its occurrences in the live rules, and the boundaries where some of them changes.
 import type { Family, Match, Rule } from '../ir/types.js';
+import { forEachMatch } from '../ir/walk.js';
 import { formatAddress } from '../net/ip.js';
 import { cidrToRange, complementRanges, unionRanges, type Range } from '../net/intervals.js';
 import type { Packet } from '../sim/packet.js';
@@ -51,9 +52,9 @@ export function occurrences(sides: Side[], field: IField, family: Family, max: b
   const out: Occ[] = [];
   sides.forEach((s, i) => {
     if (s.kind !== 'rules' || !kindsOf(s.rs).has(field)) return;
-    for (const t of s.rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) {
+    forEachMatch(s.rs, (m, r) => {
       if (m.kind === field) out.push({ side: i as 0 | 1, rule: r, match: m, ranges: rangesOf(m, family, max) });
-    }
+    });
   });
   return out;
 }

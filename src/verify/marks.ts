@@ -1,6 +1,7 @@
 // Mark enumeration: the initial mark and ctmark values that cover every way the sides can
 // treat them (marks are state that actions change, so they are enumerated, not specialized).
 import { FULL_MASK } from '../ir/types.js';
+import { forEachRule } from '../ir/walk.js';
 import type { Packet } from '../sim/packet.js';
 import { meaningConsts, Undecided, type Ctx } from './context.js';
 import { kindsOf } from './residual.js';
@@ -27,7 +28,7 @@ export function markCandidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): [number
   let moves = false;
   for (const s of [a, b]) {
     if (s.kind !== 'rules') continue;
-    for (const t of s.rs.tables) for (const c of t.chains) for (const r of c.rules) {
+    forEachRule(s.rs, (r) => {
       for (const m of r.matches) {
         if (m.kind === 'mark' || m.kind === 'connmark') {
           (m.kind === 'mark' ? markVals : ctVals).add(m.value);
@@ -43,7 +44,7 @@ export function markCandidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): [number
           if (x.nfmask !== FULL_MASK || x.ctmask !== FULL_MASK) partial = true;
         }
       }
-    }
+    });
   }
   // A mark copied to or from the connection can meet either kind of match.
   if (moves) {

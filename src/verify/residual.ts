@@ -1,6 +1,7 @@
 // Residual rule sets: once a field's value is fixed, its matches are decided, dead rules
 // and unreachable chains dropped (cached per residual), so the search below sees less.
 import type { Family, Hook, Match, Rule, RuleSet, Table } from '../ir/types.js';
+import { forEachMatch, forEachRule, someChain } from '../ir/walk.js';
 import type { Packet } from '../sim/packet.js';
 import { matches } from '../sim/simulate.js';
 import type { Side } from './side.js';
@@ -58,13 +59,13 @@ const kindsCache = new WeakMap<RuleSet, Set<string>>();
 export function kindsOf(rs: RuleSet): Set<string> {
   let k = kindsCache.get(rs);
   if (!k) {
-    k = new Set();
-    for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) {
-      for (const m of r.matches) k.add(m.kind);
-      k.add(`act:${r.action.kind}`);
-      for (const e of r.effects ?? []) k.add(`act:${e.kind}`);
-    }
-    kindsCache.set(rs, k);
+    const kinds = new Set<string>();
+    forEachRule(rs, (r) => {
+      for (const m of r.matches) kinds.add(m.kind);
+      kinds.add(`act:${r.action.kind}`);
+      for (const e of r.effects ?? []) kinds.add(`act:${e.kind}`);
+    });
+    kindsCache.set(rs, (k = kinds));
   }
   return k;
 }
@@ -139,12 +140,14 @@ export function allMatches(s: Side, kinds: Set<Match['kind']>): Match[] {
   const present = kindsOf(s.rs);
   if (![...kinds].some((k) => present.has(k))) return [];
   const out: Match[] = [];
-  for (const t of s.rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) if (kinds.has(m.kind)) out.push(m);
+  forEachMatch(s.rs, (m) => {
+    if (kinds.has(m.kind)) out.push(m);
+  });
   return out;
 }
 
 export function hasNat(s: Side): boolean {
-  return s.kind === 'rules' && s.rs.tables.some((t) => t.chains.some((c) => c.base?.type === 'nat'));
+  return s.kind === 'rules' && someChain(s.rs, (c) => c.base?.type === 'nat');
 }
 
 export function restrictFamily(s: Side, f: Family, pkt: Packet): Side {

@@ -1,6 +1,7 @@
 // The last field (destination address), swept in one pass with an index of the live rules
 // per chain, so a rule set with 10,000 CIDRs costs one pass instead of one search per CIDR.
 import type { Chain, Rule } from '../ir/types.js';
+import { forEachChain } from '../ir/walk.js';
 import { canonicalAddress, parseAddress } from '../net/ip.js';
 import type { Packet } from '../sim/packet.js';
 import { matches, simulate, type RuleFinder, type SimResult } from '../sim/simulate.js';
@@ -48,14 +49,14 @@ export function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): 
     const ix: Index = { need: new Map(), have: new Map(), bits: new Map(), where: new Map(), finder: () => -1 };
     for (const o of occs) if (o.side === side) ix.need.set(o.rule, (ix.need.get(o.rule) ?? 0) + 1);
     if (s.kind === 'rules') {
-      for (const t of s.rs.tables) for (const c of t.chains) {
+      forEachChain(s.rs, (c) => {
         const bs = new Uint32Array((c.rules.length >> 5) + 1);
         c.rules.forEach((r, i) => {
           ix.where.set(r, [bs, i]);
           if (!ix.need.has(r)) bs[i >> 5] |= 1 << (i & 31);
         });
         ix.bits.set(c, bs);
-      }
+      });
     }
     ix.finder = (chain, from, packet, hook) => {
       const bs = ix.bits.get(chain);
