@@ -2,8 +2,9 @@
 // ip6tables-restore for IPv6). Complete files: `*table`, `:CHAIN POLICY [0:0]` headers,
 // rules, COMMIT; loadable by iptables-legacy-restore and iptables-nft-restore, also with
 // --noflush onto a node that has other rules.
-import type { Action, Chain, Family, IrCidr, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
-import { cidrContains, parseCidr } from '../../src/net/ip.js';
+import { FULL_MASK, type Action, type Chain, type Family, type IrCidr, type Match, type Rule, type RuleSet, type Table } from '../../src/ir/types.js';
+import { parseCidr } from '../../src/net/ip.js';
+import { mergeOverlappingPorts, outermost } from '../../src/net/intervals.js';
 
 export interface EmitOptions {
   /** `-m comment --comment "meshcap FILE:LINE purpose"` on every rule (default on). */
@@ -18,7 +19,6 @@ export interface EmitOptions {
 /** The kernel's multiport limit: 15 ports, a range counting as two (netfilter-facts §1.11). */
 export const MULTIPORT_MAX = 15;
 
-const ALL = 0xffffffff;
 const TABLE_ORDER = ['raw', 'mangle', 'nat', 'filter'];
 const HOOK_ORDER = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
 
@@ -54,25 +54,18 @@ function quote(s: string): string {
 
 /** Port ranges with no two overlapping (as written when they already are, else merged). */
 function disjointRanges(ranges: [number, number][]): [number, number][] {
-  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
-  if (sorted.every((r, i) => i === 0 || r[0] > sorted[i - 1][1])) return ranges;
-  const out: [number, number][] = [];
-  for (const [lo, hi] of sorted) {
-    const last = out[out.length - 1];
-    if (last && lo <= last[1]) last[1] = Math.max(last[1], hi);
-    else out.push([lo, hi]);
-  }
-  return out;
+  const merged = mergeOverlappingPorts(ranges);
+  // Nothing merged: no two overlapped.
+  return merged.length === ranges.length ? ranges : merged;
 }
 
-/** CIDRs with no two overlapping: two prefixes overlap only when one holds the other; keep the outer. */
+/** CIDRs with no two overlapping: two prefixes overlap only when one holds the other; keep the outer (of equal ones, the first), in input order. */
 function disjointCidrs(cidrs: IrCidr[]): IrCidr[] {
-  const parsed = cidrs.map((c) => {
+  return outermost(cidrs, (c) => {
     const p = parseCidr(`${c.addr}/${c.prefix}`);
     if (!p.ok) throw new EmitError(`'${c.addr}/${c.prefix}' is not a CIDR`);
     return p.cidr;
   });
-  return cidrs.filter((_, i) => !parsed.some((o, j) => j !== i && cidrContains(o, parsed[i]) && (o.prefix < parsed[i].prefix || j < i)));
 }
 
 /**
@@ -123,7 +116,7 @@ function matchText(m: Match, protocol: string | undefined): string {
       return `-m owner ${neg(m.neg)}--${m.kind}-owner ${m.id}`;
     case 'mark':
     case 'connmark':
-      return `-m ${m.kind} ${neg(m.neg)}--mark ${m.value}${m.mask === ALL ? '' : '/' + hex(m.mask)}`;
+      return `-m ${m.kind} ${neg(m.neg)}--mark ${m.value}${m.mask === FULL_MASK ? '' : '/' + hex(m.mask)}`;
     case 'ctstate':
       return `-m conntrack ${neg(m.neg)}--ctstate ${m.states.map((s) => s.toUpperCase()).join(',')}`;
     case 'socket':

@@ -13,3 +13,9 @@ export function forEachRule(rs: RuleSet, fn: (rule: Rule, index: number, chain: 
 export function forEachMatch(rs: RuleSet, fn: (match: Match, rule: Rule, chain: Chain, table: Table) => void): void {
   for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) fn(m, r, c, t);
 }
+
+/** Whether some chain satisfies `pred` (stops at the first that does). */
+export function someChain(rs: RuleSet, pred: (chain: Chain, table: Table) => boolean): boolean {
+  for (const t of rs.tables) for (const c of t.chains) if (pred(c, t)) return true;
+  return false;
+}

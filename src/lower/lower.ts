@@ -4,7 +4,7 @@
 // records the statement it came from and why it exists.
 import type { CidrItem, Owner, Policy, PortRange, Setting } from '../language/ast.js';
 import type { Action, Chain, Family, IrCidr, Match, Rule, RuleSet, Table } from '../ir/types.js';
-import { iptablesBase } from '../ir/types.js';
+import { FULL_MASK, iptablesBase } from '../ir/types.js';
 import type { Span } from '../source.js';
 
 export const CH = {
@@ -18,7 +18,6 @@ export const CH = {
   drop: 'MESHCAP_DROP',
 } as const;
 
-const ALL = 0xffffffff;
 const DNS_PORT = 53;
 
 const cidr = (c: { family: Family; addr: string; prefix: number }): IrCidr => ({ family: c.family, addr: c.addr, prefix: c.prefix });
@@ -34,8 +33,8 @@ const M = {
   iif: (name: string, prefix: boolean, neg = false): Match => ({ kind: 'iif', neg, name, prefix }),
   oif: (name: string, prefix: boolean, neg = false): Match => ({ kind: 'oif', neg, name, prefix }),
   owner: (kind: 'uid' | 'gid', o: Owner, neg = false): Match => ({ kind, neg, id: o.kind === 'id' ? o.id : o.name }),
-  mark: (value: number, neg = false): Match => ({ kind: 'mark', neg, value, mask: ALL }),
-  connmark: (value: number): Match => ({ kind: 'connmark', neg: false, value, mask: ALL }),
+  mark: (value: number, neg = false): Match => ({ kind: 'mark', neg, value, mask: FULL_MASK }),
+  connmark: (value: number): Match => ({ kind: 'connmark', neg: false, value, mask: FULL_MASK }),
 };
 const lo = (neg = false) => M.oif('lo', false, neg);
 const J = (chain: string): Action => ({ kind: 'jump', chain });
@@ -241,9 +240,9 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   if (mode.kind === 'tproxy' && inCap.kind !== 'none') {
     const ms = sp(p.inbound.mode);
     excludeIfaces(mangle);
-    mangle.add(CH.divert, [], { kind: 'mark-set', value: mode.mark, mask: ALL }, ms, 'established inbound connections keep the tproxy mark');
+    mangle.add(CH.divert, [], { kind: 'mark-set', value: mode.mark, mask: FULL_MASK }, ms, 'established inbound connections keep the tproxy mark');
     mangle.add(CH.divert, [], { kind: 'accept' }, ms, 'and are delivered');
-    mangle.add(CH.tproxy, [...notLocalhost, M.proto('tcp')], { kind: 'tproxy', port: p.proxy.inboundPort.value, mark: mode.mark, mask: ALL }, ms, "new inbound connections are delivered to the proxy's inbound port");
+    mangle.add(CH.tproxy, [...notLocalhost, M.proto('tcp')], { kind: 'tproxy', port: p.proxy.inboundPort.value, mark: mode.mark, mask: FULL_MASK }, ms, "new inbound connections are delivered to the proxy's inbound port");
     for (const i of reroute) mangle.add('PREROUTING', [M.iif(i.name, i.prefix)], RET, i.span, `traffic arriving on ${i.name}${i.prefix ? '+' : ''} is outbound traffic, never inbound-captured`);
     mangle.add('PREROUTING', [M.proto('tcp')], J(CH.inbound), sp(p.inbound.capturePorts), 'inbound TCP is examined for capture');
     mangle.add(CH.inbound, [M.proto('tcp'), M.mark(mode.mark)], RET, ms, 'packets already marked are not diverted again');
@@ -254,12 +253,12 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
       mangle.add(CH.inbound, [...matches, established], J(CH.divert), span, `${purpose} (established)`);
       mangle.add(CH.inbound, matches, J(CH.tproxy), span, purpose);
     });
-    mangle.add('PREROUTING', [M.proto('tcp'), M.mark(mode.mark)], { kind: 'connmark-save', nfmask: ALL, ctmask: ALL }, ms, 'the tproxy mark is saved on the connection');
+    mangle.add('PREROUTING', [M.proto('tcp'), M.mark(mode.mark)], { kind: 'connmark-save', nfmask: FULL_MASK, ctmask: FULL_MASK }, ms, 'the tproxy mark is saved on the connection');
     mangle.add('OUTPUT', [M.proto('tcp'), lo(), M.mark(mode.mark)], RET, ms, 'marked loopback traffic is left alone');
     for (const { kind, o } of owners) {
-      mangle.add('OUTPUT', [...notLocalhost, M.proto('tcp'), lo(), M.owner(kind, o)], { kind: 'mark-set', value: mode.localMark, mask: ALL }, ms, "the proxy's own calls to the pod IP are marked so they are not diverted");
+      mangle.add('OUTPUT', [...notLocalhost, M.proto('tcp'), lo(), M.owner(kind, o)], { kind: 'mark-set', value: mode.localMark, mask: FULL_MASK }, ms, "the proxy's own calls to the pod IP are marked so they are not diverted");
     }
-    mangle.add('OUTPUT', [M.proto('tcp'), M.connmark(mode.mark)], { kind: 'connmark-restore', nfmask: ALL, ctmask: ALL }, ms, 'replies of diverted connections get the tproxy mark back (routed to the proxy)');
+    mangle.add('OUTPUT', [M.proto('tcp'), M.connmark(mode.mark)], { kind: 'connmark-restore', nfmask: FULL_MASK, ctmask: FULL_MASK }, ms, 'replies of diverted connections get the tproxy mark back (routed to the proxy)');
   }
 
   return [raw.build(), mangle.build(), nat.build()].filter((t): t is Table => !!t);

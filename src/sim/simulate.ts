@@ -4,6 +4,7 @@
 // connections, owner matches, redirect and tproxy, marks flowing between chains,
 // first CT zone wins).
 import type { Action, Chain, Hook, IrCidr, Match, Rule, RuleSet, Table } from '../ir/types.js';
+import { forEachChain } from '../ir/walk.js';
 import { parseAddress, parseCidr } from '../net/ip.js';
 import { hookPath, type Outcome, type Packet } from './packet.js';
 
@@ -152,7 +153,7 @@ const baseCache = new WeakMap<RuleSet, Map<string, { table: Table; chain: Chain 
 /** Base chains of a hook for the packet's family, in the order the kernel runs them. */
 export function baseChainsFor(rs: RuleSet, family: string, hook: Hook): { table: Table; chain: Chain }[] {
   let m = baseCache.get(rs);
-  if (!m) baseCache.set(rs, (m = new Map()));
+  if (!m) baseCache.set(rs, (m = new Map<string, { table: Table; chain: Chain }[]>()));
   const key = `${family}:${hook}`;
   let r = m.get(key);
   if (!r) m.set(key, (r = computeBaseChains(rs, family, hook)));
@@ -162,10 +163,9 @@ export function baseChainsFor(rs: RuleSet, family: string, hook: Hook): { table:
 function computeBaseChains(rs: RuleSet, family: string, hook: Hook): { table: Table; chain: Chain }[] {
   const out: { table: Table; chain: Chain; order: number }[] = [];
   let order = 0;
-  for (const table of rs.tables) {
-    if (table.family !== family && table.family !== 'inet') continue;
-    for (const chain of table.chains) if (chain.base?.hook === hook) out.push({ table, chain, order: order++ });
-  }
+  forEachChain(rs, (chain, table) => {
+    if ((table.family === family || table.family === 'inet') && chain.base?.hook === hook) out.push({ table, chain, order: order++ });
+  });
   return out.sort((a, b) => a.chain.base!.priority - b.chain.base!.priority || a.order - b.order);
 }
 

@@ -4,6 +4,7 @@
 // combinations. Used to compare rule sets until the exhaustive engine replaces it.
 import type { CtState, Family, Match, Protocol, RuleSet } from '../../src/ir/types.js';
 import { canonicalAddress, parseCidr } from '../../src/net/ip.js';
+import { forEachRule } from '../../src/ir/walk.js';
 import type { Packet } from '../../src/sim/packet.js';
 
 interface Pools {
@@ -73,13 +74,13 @@ function collect(rs: RuleSet[], extra: Partial<{ addrs: string[]; ports: number[
     }
   };
   for (const r of rs) {
-    for (const t of r.tables) for (const c of t.chains) for (const rule of c.rules) {
+    forEachRule(r, (rule) => {
       rule.matches.forEach(visit);
       const a = rule.action;
       if (a.kind === 'redirect' || a.kind === 'tproxy') pools.ports.add(a.port);
       if (a.kind === 'mark-set') pools.marks.add(a.value);
       if (a.kind === 'tproxy') pools.marks.add(a.mark);
-    }
+    });
   }
   return pools;
 }

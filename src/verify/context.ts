@@ -1,0 +1,51 @@
+// What the recursive search carries: its context (the two sides, the classes counted, the
+// differences found), how a class is described, and the meaning side's constants.
+import type { Family } from '../ir/types.js';
+import type { Outcome, Packet } from '../sim/packet.js';
+import type { Constants, ConstantsFor, Side } from './side.js';
+
+export interface DiffRange {
+  /** A readable description of the packet class. */
+  description: string;
+  /** The class before its destination range is described (merging happens at the end). */
+  desc?: Desc;
+  dst?: [bigint, bigint][];
+  /** A concrete packet of the class. */
+  packet: Packet;
+  a: Outcome;
+  b: Outcome;
+}
+
+export class Undecided extends Error {}
+
+/** How a class is described; computed only when a difference needs it. */
+export type Desc = Record<string, string | (() => string)>;
+export const val = (x: string | (() => string) | undefined) => (typeof x === 'function' ? x() : x);
+
+export interface Ctx {
+  a: Side;
+  b: Side;
+  classes: number;
+  diffs: DiffRange[];
+  max: number;
+  lastKey?: string;
+}
+
+export const MAX_ADDR: Record<Family, bigint> = { ipv4: (1n << 32n) - 1n, ipv6: (1n << 128n) - 1n };
+
+export const NO_CONSTS: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [] };
+
+export function meaningConsts(c: Ctx, field: Parameters<ConstantsFor>[0], pkt: Packet): Constants {
+  const sides = [c.a, c.b].filter((s): s is Extract<Side, { kind: 'meaning' }> => s.kind === 'meaning');
+  if (!sides.length) return NO_CONSTS;
+  const out: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [] };
+  for (const s of sides) {
+    const k = s.constants(field, pkt);
+    out.ports.push(...k.ports);
+    out.cidrs.push(...k.cidrs);
+    out.owners.push(...k.owners);
+    out.ifaces.push(...k.ifaces);
+    out.marks.push(...k.marks);
+  }
+  return out;
+}

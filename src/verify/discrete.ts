@@ -1,0 +1,142 @@
+// The discrete fields (protocol, conntrack state, socket, interfaces, owners): for each,
+// the candidate values that cover every way the live rules and the meaning treat it.
+import type { Match, Protocol } from '../ir/types.js';
+import type { Packet } from '../sim/packet.js';
+import { meaningConsts, type Ctx } from './context.js';
+import { allMatches, hasNat } from './residual.js';
+import type { Constants, Side } from './side.js';
+
+export interface DField {
+  name: string;
+  kinds: Set<Match['kind']>;
+  candidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): unknown[];
+  set(pkt: Packet, v: unknown): Packet;
+  /** Extra signature beyond the matches (e.g. nat sees only new connections). */
+  extra?(v: unknown, a: Side, b: Side): string;
+  /** Split even when no rule matches on the field (its value changes other things). */
+  always?: boolean;
+  /** How a meaning side's constants classify a value. */
+  meaningKey?(v: unknown, c: Constants): string;
+  meaningField?: 'uid' | 'gid' | 'iif' | 'oif';
+  show(group: unknown[], all: unknown[]): string | undefined;
+}
+
+function freshName(taken: Set<string>, prefixes: string[]): string {
+  for (let i = 0; ; i++) {
+    const n = `zz${i}`;
+    if (!taken.has(n) && !prefixes.some((p) => p !== '' && n.startsWith(p))) return n;
+  }
+}
+
+function ifaceCandidates(ms: Match[], extra: { name: string; prefix: boolean }[]): string[] {
+  const pats = [...ms.map((m) => m as { name: string; prefix: boolean }), ...extra];
+  const exact = new Set(pats.filter((p) => !p.prefix).map((p) => p.name));
+  const prefixes = [...new Set(pats.filter((p) => p.prefix).map((p) => p.name))];
+  const out = new Set<string>(['', ...exact]);
+  for (const p of prefixes) {
+    out.add(p);
+    // A name with this prefix that is not an exact name and starts no longer prefix.
+    for (let i = 0; i < 64; i++) {
+      const n = p + String.fromCharCode(0x21 + i);
+      if (!exact.has(n) && !prefixes.some((q) => q.length > p.length && n.startsWith(q))) {
+        out.add(n);
+        break;
+      }
+    }
+  }
+  out.add(freshName(out, prefixes));
+  return [...out];
+}
+
+function ownerCandidates(ms: Match[], extra: (number | string)[]): (number | string)[] {
+  const ids = new Set<number | string>([...ms.map((m) => (m as { id: number | string }).id), ...extra]);
+  const nums = [...ids].filter((x): x is number => typeof x === 'number');
+  let fresh = 4000000000;
+  while (ids.has(fresh)) fresh++;
+  void nums;
+  return [...ids, fresh];
+}
+
+const showDiscrete = (label: string, fmt: (v: unknown) => string, isOther: (v: unknown) => boolean) => (group: unknown[], all: unknown[]) => {
+  if (group.length === all.length) return undefined;
+  if (group.some(isOther)) {
+    const named = all.filter((v) => !group.includes(v) && !isOther(v));
+    return `${label} ∉ {${named.map(fmt).join(', ')}}`.replace(/∉ \{([^,}]*)\}$/, '≠ $1');
+  }
+  return group.length === 1 ? `${label}=${fmt(group[0])}` : `${label} ∈ {${group.map(fmt).join(', ')}}`;
+};
+
+export const DFIELDS: DField[] = [
+  {
+    name: 'protocol',
+    kinds: new Set(['protocol']),
+    always: true,
+    candidates: (_c, _a, _b, pkt) => (pkt.family === 'ipv4' ? ['tcp', 'udp', 'sctp', 'icmp'] : ['tcp', 'udp', 'sctp', 'icmpv6']),
+    set: (p, v) => ({ ...p, protocol: v as Protocol, sport: v === 'icmp' || v === 'icmpv6' ? 0 : p.sport, dport: v === 'icmp' || v === 'icmpv6' ? 0 : p.dport }),
+    // Port matches depend on whether the protocol has ports.
+    extra: (v) => String(v),
+    show: (g, all) => (g.length === all.length ? undefined : g.map(String).join('/').toUpperCase()),
+  },
+  {
+    name: 'ctstate',
+    kinds: new Set(['ctstate']),
+    always: true,
+    candidates: () => ['new', 'established', 'related', 'invalid', 'untracked'],
+    set: (p, v) => ({ ...p, ctstate: v as Packet['ctstate'] }),
+    extra: (v, a, b) => (v === 'new' && (hasNat(a) || hasNat(b)) ? 'nat' : ''),
+    show: (g, all) => (g.length === all.length ? undefined : `(${g.join('/')})`),
+  },
+  {
+    name: 'socket',
+    kinds: new Set(['socket']),
+    candidates: (_c, a, b) => (allMatches(a, new Set(['socket'])).length + allMatches(b, new Set(['socket'])).length ? [false, true] : [false]),
+    set: (p, v) => ({ ...p, transparentSocket: v as boolean }),
+    show: (g, all) => (g.length === all.length ? undefined : g[0] ? 'transparent socket' : 'no transparent socket'),
+  },
+  {
+    name: 'iif',
+    kinds: new Set(['iif']),
+    meaningField: 'iif',
+    candidates: (c, a, b, pkt) => (pkt.hook === 'output' ? [''] : ifaceCandidates([...allMatches(a, new Set(['iif'])), ...allMatches(b, new Set(['iif']))], meaningConsts(c, 'iif', pkt).ifaces)),
+    set: (p, v) => ({ ...p, iif: v as string }),
+    meaningKey: (v, k) => k.ifaces.map((i) => (i.prefix ? String(v).startsWith(i.name) : v === i.name) ? 1 : 0).join(''),
+    show: showDiscrete('iif', (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
+  },
+  {
+    name: 'oif',
+    kinds: new Set(['oif']),
+    meaningField: 'oif',
+    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [''] : ifaceCandidates([...allMatches(a, new Set(['oif'])), ...allMatches(b, new Set(['oif']))], meaningConsts(c, 'oif', pkt).ifaces)),
+    set: (p, v) => ({ ...p, oif: v as string }),
+    meaningKey: (v, k) => k.ifaces.map((i) => (i.prefix ? String(v).startsWith(i.name) : v === i.name) ? 1 : 0).join(''),
+    show: showDiscrete('oif', (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
+  },
+  {
+    name: 'uid',
+    kinds: new Set(['uid']),
+    meaningField: 'uid',
+    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [undefined] : ownerCandidates([...allMatches(a, new Set(['uid'])), ...allMatches(b, new Set(['uid']))], meaningConsts(c, 'uid', pkt).owners)),
+    set: (p, v) => {
+      const q = { ...p };
+      if (v === undefined) delete q.uid;
+      else q.uid = v as number;
+      return q;
+    },
+    meaningKey: (v, k) => (k.owners.includes(v as number) ? String(v) : 'other'),
+    show: showDiscrete('uid', String, (v) => typeof v === 'number' && v >= 4000000000),
+  },
+  {
+    name: 'gid',
+    kinds: new Set(['gid']),
+    meaningField: 'gid',
+    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [undefined] : ownerCandidates([...allMatches(a, new Set(['gid'])), ...allMatches(b, new Set(['gid']))], meaningConsts(c, 'gid', pkt).owners)),
+    set: (p, v) => {
+      const q = { ...p };
+      if (v === undefined) delete q.gid;
+      else q.gid = v as number;
+      return q;
+    },
+    meaningKey: (v, k) => (k.owners.includes(v as number) ? String(v) : 'other'),
+    show: showDiscrete('gid', String, (v) => typeof v === 'number' && v >= 4000000000),
+  },
+];
