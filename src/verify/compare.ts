@@ -1,13 +1,5 @@
-// Comparing rule sets packet by packet through the simulator.
-import type { RuleSet } from '../ir/types.js';
+// Outcomes and packets for people, and whether two outcomes are the same.
 import type { Outcome, Packet } from '../sim/packet.js';
-import { simulate, type SimResult } from '../sim/simulate.js';
-
-export interface Difference {
-  packet: Packet;
-  a: SimResult;
-  b: SimResult;
-}
 
 export function sameOutcome(x: Outcome, y: Outcome): boolean {
   return (
@@ -18,19 +10,6 @@ export function sameOutcome(x: Outcome, y: Outcome): boolean {
     (x.tproxy?.port ?? null) === (y.tproxy?.port ?? null) &&
     (x.tproxy?.mark ?? null) === (y.tproxy?.mark ?? null)
   );
-}
-
-export function compareOn(a: RuleSet, b: RuleSet, packets: Packet[], limit = Infinity): { differences: Difference[]; compared: number } {
-  const differences: Difference[] = [];
-  for (const p of packets) {
-    const ra = simulate(a, p);
-    const rb = simulate(b, p);
-    if (!sameOutcome(ra.outcome, rb.outcome)) {
-      differences.push({ packet: p, a: ra, b: rb });
-      if (differences.length >= limit) break;
-    }
-  }
-  return { differences, compared: packets.length };
 }
 
 export function outcomeText(o: Outcome): string {

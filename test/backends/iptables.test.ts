@@ -14,8 +14,8 @@ import { lower } from '../../src/lower/lower.js';
 import type { Packet } from '../../src/sim/packet.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { SourceFile } from '../../src/source.js';
-import { battery } from '../harness/battery.js';
-import { compareOn, packetText, sameOutcome } from '../../src/verify/compare.js';
+import { battery, compareOn } from '../harness/battery.js';
+import { packetText, sameOutcome } from '../../src/verify/compare.js';
 
 // ---- builders ----------------------------------------------------------------------------
 const R = (action: Action, ...matches: Match[]): Rule => ({ matches, action, origin: { span: null, purpose: 'why' } });

@@ -1,11 +1,14 @@
 // A packet battery: packets chosen to hit every rule's boundaries (each port, CIDR edge,
 // uid, gid, mark, interface, hook, family, protocol and conntrack state that any rule of
 // the compared rule sets mentions, and the values just outside them), plus seeded random
-// combinations. Used to compare rule sets until the exhaustive engine replaces it.
+// combinations. Tests use it as a second, independent check beside the exhaustive engine,
+// and the mutation harness to confirm the engine's verdicts on samples.
 import type { CtState, Family, Match, Protocol, RuleSet } from '../../src/ir/types.js';
 import { canonicalAddress, parseCidr } from '../../src/net/ip.js';
 import { forEachRule } from '../../src/ir/walk.js';
 import type { Packet } from '../../src/sim/packet.js';
+import { simulate, type SimResult } from '../../src/sim/simulate.js';
+import { sameOutcome } from '../../src/verify/compare.js';
 
 interface Pools {
   addrs: Record<Family, Set<string>>;
@@ -187,4 +190,24 @@ export function battery(rulesets: RuleSet[], opts: BatteryOptions = {}): Packet[
     push(p);
   }
   return out;
+}
+
+/** Two rule sets on a battery of packets: the packets whose outcomes differ (a sample, not a proof). */
+export interface Difference {
+  packet: Packet;
+  a: SimResult;
+  b: SimResult;
+}
+
+export function compareOn(a: RuleSet, b: RuleSet, packets: Packet[], limit = Infinity): { differences: Difference[]; compared: number } {
+  const differences: Difference[] = [];
+  for (const p of packets) {
+    const ra = simulate(a, p);
+    const rb = simulate(b, p);
+    if (!sameOutcome(ra.outcome, rb.outcome)) {
+      differences.push({ packet: p, a: ra, b: rb });
+      if (differences.length >= limit) break;
+    }
+  }
+  return { differences, compared: packets.length };
 }

@@ -8,8 +8,8 @@ import type { Action, CtState, Family, Hook, IrCidr, Match, Rule, RuleSet, Table
 import { iptablesBase } from '../../src/ir/types.js';
 import type { Packet } from '../../src/sim/packet.js';
 import { simulate } from '../../src/sim/simulate.js';
-import { battery } from '../harness/battery.js';
-import { compareOn, outcomeText, sameOutcome } from '../../src/verify/compare.js';
+import { battery, compareOn } from '../harness/battery.js';
+import { outcomeText, sameOutcome } from '../../src/verify/compare.js';
 import { equivalent, type EquivResult } from '../../src/verify/engine.js';
 import { rulesSide } from '../../src/verify/side.js';
 
@@ -57,7 +57,7 @@ function table(name: 'nat' | 'mangle' | 'filter' | 'raw', family: Family | 'inet
 }
 const ruleset = (...tables: Table[]): RuleSet => ({ name: 'test', tables, routing: { loopbackAddresses: [] } });
 const eq = (x: RuleSet, y: RuleSet, opts: Parameters<typeof equivalent>[2] = {}): EquivResult => equivalent(rulesSide('A', x), rulesSide('B', y), opts);
-const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
 /** The simulator confirms the counterexample: both traces, different outcomes. */
 function confirmed(r: EquivResult, x: RuleSet, y: RuleSet): Packet {
