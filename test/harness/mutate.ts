@@ -3,9 +3,8 @@
 // mutant the engine calls different must come with a counterexample the plain simulator
 // confirms; each it calls equal must survive a large random packet sample.
 import type { Match, Rule, RuleSet } from '../../src/ir/types.js';
-import { battery, rng } from './battery.js';
+import { battery, compareOn, rng } from './battery.js';
 import { sameOutcome } from '../../src/verify/compare.js';
-import { compareOn } from './battery.js';
 import { equivalent } from '../../src/verify/engine.js';
 import { rulesSide } from '../../src/verify/side.js';
 import { simulate } from '../../src/sim/simulate.js';
