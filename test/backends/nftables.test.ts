@@ -7,7 +7,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { emitNftables, INLINE_SET_MAX, NftEmitError, nftTableName } from '../../backends/nftables/emit.js';
 import { importNftables } from '../../backends/nftables/import.js';
 import { generatedValidator, generatedValidatorPath, nftSchema, validateNft } from '../../backends/nftables/schema.js';
-import { capabilities, DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../backends/nftables/versions.js';
+import { CAPABILITY_SINCE, capabilities, compareVersions, DEFAULT_NFT_VERSION, KNOWN_NFT_VERSIONS, NFT_VERSIONS } from '../../backends/nftables/versions.js';
 import type { Action, Chain, Family, Hook, IrCidr, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
 import { iptablesBase } from '../../src/ir/types.js';
 import { loadFile, loadText } from '../../src/language/load.js';
@@ -446,8 +446,37 @@ describe('nft version targets (versions.ts)', () => {
     }
   });
 
+  it('capability -> first version gives, for every accepted version, the table written out by hand before', () => {
+    // versions.ts listed every capability per version until it became capability -> first version.
+    const before: Record<string, { destroy: boolean; tableComments: boolean }> = {
+      '1.0.6': { destroy: false, tableComments: false },
+      '1.0.7': { destroy: true, tableComments: false },
+      '1.0.8': { destroy: true, tableComments: true },
+      '1.0.9': { destroy: true, tableComments: true },
+      '1.1.0': { destroy: true, tableComments: true },
+      '1.1.1': { destroy: true, tableComments: true },
+    };
+    expect(Object.keys(NFT_VERSIONS)).toEqual(Object.keys(before));
+    expect([...KNOWN_NFT_VERSIONS]).toEqual(Object.keys(before));
+    for (const v of Object.keys(before)) {
+      expect(capabilities(v), v).toEqual(before[v]);
+      expect(NFT_VERSIONS[v], v).toEqual(before[v]);
+    }
+    expect(Object.keys(CAPABILITY_SINCE).sort()).toEqual(['destroy', 'tableComments']);
+    // Every capability appears at a known version, and the known versions are in order.
+    for (const since of Object.values(CAPABILITY_SINCE)) expect(KNOWN_NFT_VERSIONS).toContain(since);
+    for (let i = 1; i < KNOWN_NFT_VERSIONS.length; i++) expect(compareVersions(KNOWN_NFT_VERSIONS[i - 1], KNOWN_NFT_VERSIONS[i])).toBeLessThan(0);
+    expect(compareVersions('1.0.10', '1.0.9')).toBeGreaterThan(0);
+    expect(compareVersions('1.1', '1.1.0')).toBe(0);
+  });
+
   it('an unknown version is an error', () => {
     expect(capabilities('9.9.9')).toBeUndefined();
+    // Names of Object.prototype are not versions either.
+    for (const v of ['constructor', 'toString', '__proto__']) {
+      expect(capabilities(v), v).toBeUndefined();
+      expect(NFT_VERSIONS[v], v).toBeUndefined();
+    }
     expect(() => emitNftables(ir, { nftVersion: '9.9.9' })).toThrow(NftEmitError);
     expect(() => emitNftables(ir, { nftVersion: '1.0.5' })).toThrow(/1\.0\.5/);
   });
