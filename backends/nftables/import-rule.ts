@@ -48,6 +48,10 @@ export class PathError extends Error {
 export const isArr = (x: unknown): x is unknown[] => Array.isArray(x);
 /** An untrusted value in a message, as a template literal would show it. */
 export const show = (x: unknown): string => String(x);
+/** A case the types say cannot happen (a switch that must handle every word). */
+export function unreachable(x: never): never {
+  throw new Error(`unreachable: ${String(x)}`);
+}
 /** The word, if x is one of the vocabulary's; otherwise undefined. */
 const word = <W extends string>(x: unknown, words: readonly W[]): W | undefined => (isOneOf(x, words) ? x : undefined);
 
@@ -158,6 +162,8 @@ function parseMatch(m: Unchecked<ReadMatchBody>, p: string, table: Table, sets: 
       }
       case 'mark':
         return [{ kind: 'mark', neg, value: num(right, `${p}.right`), mask: FULL_MASK }];
+      default:
+        return unreachable(key);
     }
   }
   if (isObj<NftCtBody>(left.ct)) {
@@ -254,6 +260,8 @@ function statement(s: Unchecked<ReadExpr>, p: string): Action {
       if (!isObj<ReadStatementBodies['dnat']>(v) || typeof v.addr !== 'string') throw new PathError(`${p}.dnat`, 'expected an address');
       return typeof v.port === 'number' ? { kind: 'dnat', addr: v.addr, port: v.port } : { kind: 'dnat', addr: v.addr };
     }
+    default:
+      return unreachable(k);
   }
 }
 

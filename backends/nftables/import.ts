@@ -8,7 +8,7 @@ import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Chain, RuleSet, Table, TableFamily } from '../../src/ir/types.js';
 import { canonicalAddress } from '../../src/net/ip.js';
 import type { Span } from '../../src/source.js';
-import { parseRule, PathError, isArr, show, type Sets } from './import-rule.js';
+import { isArr, parseRule, PathError, show, unreachable, type Sets } from './import-rule.js';
 import {
   CHAIN_TYPES,
   HOOKS,
@@ -62,10 +62,6 @@ export function importNftables(text: string, file: string, name = file): NftImpo
   });
   if (ds.length) return { diagnostics: ds };
   return { ruleset: { name, tables: [...ctx.tables.values()].map((t) => t.table), routing: { loopbackAddresses: [] } }, diagnostics: [] };
-}
-
-function unreachable(x: never): never {
-  throw new Error(`unreachable: ${String(x)}`);
 }
 
 function command(ctx: Ctx, item: unknown, path: string): void {
