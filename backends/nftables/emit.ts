@@ -2,7 +2,8 @@
 // one `inet` table for both families. The IR keeps iptables' layout (a table per family
 // and kind); here each IR base chain becomes a regular chain per family, entered from
 // one base chain per (kind, hook) through `meta nfproto` dispatch, so nothing meant for
-// one family can catch the other.
+// one family can catch the other. Every command is built as the types of objects.ts, so
+// a key nft would silently ignore (a typo) does not compile.
 import { FULL_MASK, type Action, type Chain, type Family, type IrCidr, type Match, type Rule, type RuleSet, type Table } from '../../src/ir/types.js';
 import { forEachChain } from '../../src/ir/walk.js';
 import { parseCidr } from '../../src/net/ip.js';
