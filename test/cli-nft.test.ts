@@ -5,13 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emitNftables } from '../backends/nftables/emit.js';
-import { validateNft } from '../backends/nftables/schema.js';
+import type { NftCommand, NftDocument, NftExpr } from '../backends/nftables/objects.js';
+import { validateNft, type JsonSchema } from '../backends/nftables/schema.js';
 import { cliOutErr } from './helpers.js';
 import { loadFile } from '../src/language/load.js';
 import { lower } from '../src/lower/lower.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type J = any;
 
 const cli = cliOutErr;
 
@@ -22,14 +20,15 @@ const tmp = mkdtempSync(join(tmpdir(), 'meshcap-cli-nft-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 const tmpPath = (name: string) => join(tmp, `${n++}-${name}`);
-const cmds = (text: string): J[] => JSON.parse(text).nftables;
+const parsed = (text: string): NftDocument => JSON.parse(text) as NftDocument;
+const cmds = (text: string): NftCommand[] => parsed(text).nftables;
 
 describe('meshcap compile --backend nftables', () => {
   it('prints nft JSON that parses and validates, and nothing else', () => {
     const r = cli('compile', '--backend', 'nftables', SPEC);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toBe('');
-    const doc = JSON.parse(r.out);
+    const doc: unknown = JSON.parse(r.out);
     expect(validateNft(doc)).toEqual([]);
     expect(r.out).toBe(emitNftables(lower(loadFile(SPEC).policy!), { comments: true }));
     expect(cmds(r.out)[0]).toEqual({ add: { table: { family: 'inet', name: 'istio-sidecar' } } });
@@ -40,7 +39,7 @@ describe('meshcap compile --backend nftables', () => {
     expect(r.code, r.err).toBe(0);
     const c = cmds(r.out);
     expect(c[0]).toEqual({ destroy: { table: { family: 'inet', name: 'istio-sidecar' } } });
-    expect(typeof c[1].add.table.comment).toBe('string');
+    expect(typeof c[1].add?.table?.comment).toBe('string');
     expect(validateNft(JSON.parse(r.out))).toEqual([]);
     const d = cli('compile', '--backend', 'nftables', SPEC);
     expect(d.out).not.toContain('"destroy"');
@@ -61,9 +60,9 @@ describe('meshcap compile --backend nftables', () => {
     const r = cli('compile', '--backend', 'nftables', '--counters', SPEC);
     expect(r.code, r.err).toBe(0);
     expect(plain.out).not.toContain('"counter"');
-    const rules = cmds(r.out).filter((c) => c.add?.rule && /^v[46]-/.test(c.add.rule.chain));
+    const rules = cmds(r.out).flatMap((c) => (c.add?.rule && /^v[46]-/.test(c.add.rule.chain) ? [c.add.rule] : []));
     expect(rules.length).toBeGreaterThan(5);
-    for (const c of rules) expect(c.add.rule.expr.filter((e: J) => 'counter' in e)).toEqual([{ counter: null }]);
+    for (const rule of rules) expect(rule.expr.filter((e) => 'counter' in e)).toEqual([{ counter: null }]);
     expect(validateNft(JSON.parse(r.out))).toEqual([]);
   });
 
@@ -84,7 +83,7 @@ describe('meshcap schema nftables', () => {
   it('prints a draft 2020-12 JSON Schema with additionalProperties false at the top', () => {
     const r = cli('schema', 'nftables');
     expect(r.code, r.err).toBe(0);
-    const s = JSON.parse(r.out);
+    const s = JSON.parse(r.out) as JsonSchema;
     expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(s.additionalProperties).toBe(false);
     expect(s.type).toBe('object');
@@ -124,7 +123,7 @@ describe('meshcap verify POLICY --against OUT.nft.json', () => {
     expect(r.out).toContain('15002');
     const j = cli('verify', '--format', 'json', SPEC, '--against', bad);
     expect(j.code).toBe(1);
-    const rep = JSON.parse(j.out);
+    const rep = JSON.parse(j.out) as { result: string; counterexample: Record<'policy' | 'against', { outcome: { redirect: unknown } }> };
     expect(rep.result).toBe('different');
     expect(rep.counterexample.against.outcome.redirect).toEqual({ port: 15002 });
     expect(rep.counterexample.policy.outcome.redirect).toEqual({ port: 15001 });
@@ -132,11 +131,13 @@ describe('meshcap verify POLICY --against OUT.nft.json', () => {
 
   it('a tampered match port is found too', () => {
     const text = readFileSync(file, 'utf8');
-    const d = JSON.parse(text);
+    const d = parsed(text);
     // The rule that keeps the proxy's tunnel/inbound port out of capture: change its port.
-    const rule = d.nftables.find((c: J) => c.add?.rule?.expr.some((e: J) => e.match?.left?.payload?.field === 'dport' && typeof e.match.right === 'number'));
+    const isDport = (e: NftExpr) => e.match?.left.payload?.field === 'dport';
+    const rule = d.nftables.find((c) => c.add?.rule?.expr.some((e) => isDport(e) && typeof e.match?.right === 'number'));
     expect(rule).toBeDefined();
-    const mt = rule.add.rule.expr.find((e: J) => e.match?.left?.payload?.field === 'dport').match;
+    const mt = rule?.add?.rule?.expr.find(isDport)?.match;
+    if (typeof mt?.right !== 'number') throw new Error(`expected a port: ${JSON.stringify(mt)}`);
     mt.right = mt.right + 1;
     const bad = join(dir, 'tampered-match.nft.json');
     writeFileSync(bad, JSON.stringify(d));

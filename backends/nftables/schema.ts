@@ -32,8 +32,36 @@ function schemaPath(): string {
 
 let cached: { validate: ValidateFunction } | undefined;
 
-export function nftSchema(): unknown {
-  return JSON.parse(readFileSync(schemaPath(), 'utf8'));
+/** The JSON Schema keywords schema.json uses (enough to read it; ajv is what checks). */
+export interface JsonSchema {
+  $schema?: string;
+  $id?: string;
+  $ref?: string;
+  $defs?: Record<string, JsonSchema>;
+  title?: string;
+  description?: string;
+  type?: string;
+  const?: unknown;
+  enum?: unknown[];
+  pattern?: string;
+  required?: string[];
+  additionalProperties?: boolean;
+  properties?: Record<string, JsonSchema>;
+  dependentRequired?: Record<string, string[]>;
+  items?: JsonSchema;
+  prefixItems?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  minItems?: number;
+  maxItems?: number;
+  minLength?: number;
+  maxLength?: number;
+}
+
+export function nftSchema(): JsonSchema {
+  return JSON.parse(readFileSync(schemaPath(), 'utf8')) as JsonSchema;
 }
 
 const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true };
@@ -59,7 +87,7 @@ export function standaloneValidatorSource(): string {
   const Ajv2020 = req('ajv/dist/2020') as { default: typeof Ajv2020Module.default };
   const standalone = req('ajv/dist/standalone') as { default: (ajv: unknown, fn: unknown) => string };
   const ajv = new Ajv2020.default({ ...AJV_OPTIONS, code: { source: true } });
-  const code = standalone.default(ajv, ajv.compile(nftSchema() as object));
+  const code = standalone.default(ajv, ajv.compile(nftSchema()));
   return `// source sha256 ${sourceHash()}\n// Generated from backends/nftables/schema.json by ajv's standalone code generation\n// (backends/nftables/generate-validator.ts, run by npm run build). Do not edit.\n${code}\n`;
 }
 
@@ -96,7 +124,7 @@ function load() {
     if (!validate) {
       // ajv is loaded when a schema check first runs: commands without nftables output skip it.
       const Ajv2020 = createRequire(import.meta.url)('ajv/dist/2020') as { default: typeof Ajv2020Module.default };
-      validate = new Ajv2020.default(AJV_OPTIONS).compile(nftSchema() as object);
+      validate = new Ajv2020.default(AJV_OPTIONS).compile(nftSchema());
     }
     cached = { validate };
   }

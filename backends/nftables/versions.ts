@@ -1,24 +1,49 @@
-// What each nft release can take, as data: the emitter asks this table, never the
-// version number. Add a row when a new capability is used.
-export interface NftCapabilities {
-  /** `destroy` command (delete if it exists): nft 1.0.7. */
-  destroy: boolean;
-  /** Comments on tables and chains: nft 1.0.8. (Rule comments are older.) */
-  tableComments: boolean;
-}
+// What each nft release can take, as data: every capability the emitter uses, with the
+// first release that has it. The emitter asks for the capability set of its target
+// version, never compares version numbers itself. Add a row when a new capability is
+// used; add a release to KNOWN_NFT_VERSIONS when it is tested (test/kernel/nft-load.test.ts).
 
-export const NFT_VERSIONS: Record<string, NftCapabilities> = {
-  '1.0.6': { destroy: false, tableComments: false },
-  '1.0.7': { destroy: true, tableComments: false },
-  '1.0.8': { destroy: true, tableComments: true },
-  '1.0.9': { destroy: true, tableComments: true },
-  '1.1.0': { destroy: true, tableComments: true },
-  '1.1.1': { destroy: true, tableComments: true },
-};
+/** Capability -> the first nft release that has it (netfilter-facts §2, "Pitfalls"). */
+export const CAPABILITY_SINCE = {
+  /** `destroy` command (delete if it exists). */
+  destroy: '1.0.7',
+  /** Comments on tables and chains. (Rule comments are older than every known release.) */
+  tableComments: '1.0.8',
+} as const;
+
+export type NftCapability = keyof typeof CAPABILITY_SINCE;
+export type NftCapabilities = Record<NftCapability, boolean>;
+
+/** The releases meshcap targets (`--nft-version`), oldest first. */
+export const KNOWN_NFT_VERSIONS = ['1.0.6', '1.0.7', '1.0.8', '1.0.9', '1.1.0', '1.1.1'] as const;
 
 /** Debian bookworm's nft, what the project's machines run. */
 export const DEFAULT_NFT_VERSION = '1.0.6';
 
-export function capabilities(version: string): NftCapabilities | undefined {
-  return NFT_VERSIONS[version];
+/** a < b: negative, a = b: 0, a > b: positive, by numeric dotted parts. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d) return d;
+  }
+  return 0;
 }
+
+/** The capabilities of a known release; undefined for a release meshcap does not know. */
+export function capabilities(version: string): NftCapabilities | undefined {
+  if (!(KNOWN_NFT_VERSIONS as readonly string[]).includes(version)) return undefined;
+  const caps = {} as NftCapabilities;
+  for (const [cap, since] of Object.entries(CAPABILITY_SINCE) as [NftCapability, string][]) caps[cap] = compareVersions(version, since) >= 0;
+  return caps;
+}
+
+/**
+ * Every known release with its capabilities (what `--nft-version` accepts). No prototype:
+ * `NFT_VERSIONS['constructor']` is undefined, as for any other unknown name.
+ */
+export const NFT_VERSIONS: Readonly<Record<string, NftCapabilities>> = Object.assign(
+  Object.create(null) as Record<string, NftCapabilities>,
+  Object.fromEntries(KNOWN_NFT_VERSIONS.map((v) => [v, capabilities(v)!])),
+);

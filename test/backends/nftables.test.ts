@@ -1,13 +1,52 @@
 // The nftables backend: the emitter's JSON shapes (shared/docs/netfilter-facts.md §2),
-// named sets, per-family dispatch, version targets, the schema, the importer's two input
-// forms and its errors, and the round trip emit -> import -> equivalent for every spec.
+// named sets, per-family dispatch, version targets (capability -> first release), the
+// schema and its agreement with the types of objects.ts, the importer's two input forms
+// and its errors, and the round trip emit -> import -> equivalent for every spec.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { emitNftables, INLINE_SET_MAX, NftEmitError, nftTableName } from '../../backends/nftables/emit.js';
 import { importNftables } from '../../backends/nftables/import.js';
-import { generatedValidator, generatedValidatorPath, nftSchema, validateNft } from '../../backends/nftables/schema.js';
-import { capabilities, DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../backends/nftables/versions.js';
+import {
+  CHAIN_POLICIES,
+  CHAIN_TYPES,
+  COMMAND_KINDS,
+  CT_KEYS,
+  CT_STATES,
+  HOOKS,
+  L3_FAMILIES,
+  LEFT_KINDS,
+  MATCH_OPS,
+  META_KEYS,
+  NFT_FAMILY,
+  OBJECT_KINDS,
+  PAYLOAD_FIELDS,
+  PAYLOAD_PROTOCOLS,
+  SET_FLAG_INTERVAL,
+  SET_TYPES,
+  STATEMENT_KINDS,
+  VERDICT_KINDS,
+  type CommandKind,
+  type LeftKind,
+  type NftChain,
+  type NftCommand,
+  type NftCommandBodies,
+  type NftDocument,
+  type NftElement,
+  type NftExpr,
+  type NftKeyExpr,
+  type NftLeftBodies,
+  type NftObject,
+  type NftObjectBodies,
+  type NftRight,
+  type NftRule,
+  type NftSet,
+  type NftStatementBodies,
+  type ObjectKind,
+  type StatementKind,
+} from '../../backends/nftables/objects.js';
+import { generatedValidator, generatedValidatorPath, nftSchema, validateNft, type JsonSchema } from '../../backends/nftables/schema.js';
+import { CAPABILITY_SINCE, capabilities, compareVersions, DEFAULT_NFT_VERSION, KNOWN_NFT_VERSIONS, NFT_VERSIONS } from '../../backends/nftables/versions.js';
 import type { Action, Chain, Family, Hook, IrCidr, Match, Rule, RuleSet, Table } from '../../src/ir/types.js';
 import { iptablesBase } from '../../src/ir/types.js';
 import { loadFile, loadText } from '../../src/language/load.js';
@@ -18,9 +57,7 @@ import { corpusRoot } from '../harness/istio-corpus.js';
 import { packetText } from '../../src/verify/compare.js';
 import { equivalent } from '../../src/verify/engine.js';
 import { rulesSide } from '../../src/verify/side.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type J = any;
+import type Ajv2020Module from 'ajv/dist/2020.js';
 
 // ---- builders ----------------------------------------------------------------------------
 const R = (action: Action, ...matches: Match[]): Rule => ({ matches, action, origin: { span: null, purpose: 'why' } });
@@ -34,13 +71,41 @@ const v4 = (addr: string, prefix = 32): IrCidr => ({ family: 'ipv4', addr, prefi
 const v6 = (addr: string, prefix = 128): IrCidr => ({ family: 'ipv6', addr, prefix });
 const ALL = 0xffffffff;
 
-const cmds = (text: string): J[] => JSON.parse(text).nftables;
+/** The emitter's output, typed (the schema checks it where a test needs that). */
+const parsed = (text: string): NftDocument => JSON.parse(text) as NftDocument;
+const cmds = (text: string): NftCommand[] => parsed(text).nftables;
 /** The rule objects of the chain, in order. */
-const rulesIn = (text: string, chain: string): J[] => cmds(text).filter((c) => c.add?.rule?.chain === chain).map((c) => c.add.rule);
-const allRules = (text: string): J[] => cmds(text).filter((c) => c.add?.rule).map((c) => c.add.rule);
+const rulesIn = (text: string, chain: string): NftRule[] => cmds(text).flatMap((c) => (c.add?.rule?.chain === chain ? [c.add.rule] : []));
+const allRules = (text: string): NftRule[] => cmds(text).flatMap((c) => (c.add?.rule ? [c.add.rule] : []));
+const chainsOf = (text: string): NftChain[] => cmds(text).flatMap((c) => (c.add?.chain ? [c.add.chain] : []));
+/** The sets that carry elements (not the 1.0.6 declarations). */
+const filledSets = (text: string): NftSet[] => cmds(text).flatMap((c) => (c.add?.set?.elem ? [c.add.set] : []));
+/** The match of a rule's i-th expression (fails the test when it is not a match). */
+const matchAt = (r: NftRule, i: number) => {
+  const mt = r.expr[i].match;
+  if (!mt) throw new Error(`expr[${i}] is not a match: ${JSON.stringify(r.expr[i])}`);
+  return mt;
+};
+const isRec = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** A JSON tree read and edited by path, for tests that break the types on purpose. */
+type JsonPath = (string | number)[];
+const getAt = (x: unknown, path: JsonPath): unknown => path.reduce<unknown>((o, k) => (typeof o === 'object' && o !== null ? (o as Record<string | number, unknown>)[k] : undefined), x);
+function parentAt(x: unknown, path: JsonPath): Record<string | number, unknown> {
+  const parent = getAt(x, path.slice(0, -1));
+  if (typeof parent !== 'object' || parent === null) throw new Error(`no object at ${path.slice(0, -1).join('.')}`);
+  return parent as Record<string | number, unknown>;
+}
+function arrayAt(x: unknown, path: JsonPath): unknown[] {
+  const a = getAt(x, path);
+  if (!Array.isArray(a)) throw new Error(`no array at ${path.join('.')}`);
+  return a;
+}
+const setAt = (x: unknown, path: JsonPath, v: unknown): void => void (parentAt(x, path)[path[path.length - 1]] = v);
+const deleteAt = (x: unknown, path: JsonPath): void => void delete parentAt(x, path)[path[path.length - 1]];
 
 /** Every (key, value, path) of a JSON value, depth first. */
-function walk(x: unknown, fn: (key: string, value: J, path: string) => void, path = '$'): void {
+function walk(x: unknown, fn: (key: string, value: unknown, path: string) => void, path = '$'): void {
   if (Array.isArray(x)) x.forEach((v, i) => walk(v, fn, `${path}[${i}]`));
   else if (typeof x === 'object' && x !== null)
     for (const [k, v] of Object.entries(x)) {
@@ -130,7 +195,7 @@ describe('emitNftables: the JSON shapes of netfilter-facts §2', () => {
     const tables = cmds(text).filter((c) => c.add?.table);
     expect(tables).toEqual([{ add: { table: { family: 'inet', name: 'unit' } } }]);
     walk(cmds(text), (k, v) => {
-      if (['chain', 'rule', 'set'].includes(k) && typeof v === 'object' && v && 'family' in v) {
+      if (['chain', 'rule', 'set'].includes(k) && isRec(v) && 'family' in v) {
         expect(v.family).toBe('inet');
         expect(v.table).toBe('unit');
       }
@@ -138,7 +203,7 @@ describe('emitNftables: the JSON shapes of netfilter-facts §2', () => {
   });
 
   it('base chains as nft prints them; regular chains with only family, table, name', () => {
-    const chains = cmds(text).filter((c) => c.add?.chain).map((c) => c.add.chain);
+    const chains = chainsOf(text);
     expect(chains).toContainEqual({ family: 'inet', table: 'unit', name: 'nat-output', type: 'nat', hook: 'output', prio: -100, policy: 'accept' });
     expect(chains).toContainEqual({ family: 'inet', table: 'unit', name: 'mangle-prerouting', type: 'filter', hook: 'prerouting', prio: -150, policy: 'accept' });
     expect(chains).toContainEqual({ family: 'inet', table: 'unit', name: 'v4-nat-MESH' });
@@ -192,7 +257,7 @@ describe('emitNftables: the JSON shapes of netfilter-facts §2', () => {
   it('a base chain with policy drop drops only its own family after its rules', () => {
     const t = emitNftables(RS(T('filter', [base('filter', 'output', [R({ kind: 'accept' }, tcp)], 'drop')])), { comments: false });
     expect(rulesIn(t, 'filter-output').map((r) => r.expr)).toEqual([[m(META('nfproto'), 'ipv4'), { jump: { target: 'v4-filter-OUTPUT' } }], [m(META('nfproto'), 'ipv4'), { drop: null }]]);
-    expect(cmds(t).find((c) => c.add?.chain?.name === 'filter-output').add.chain.policy).toBe('accept');
+    expect(chainsOf(t).find((c) => c.name === 'filter-output')?.policy).toBe('accept');
   });
 
   it('the hand-built rule set reads back equal to its IR', () => {
@@ -211,21 +276,21 @@ describe('emitNftables: the JSON shapes of netfilter-facts §2', () => {
         for (const c of cmds(out)) {
           const [verb] = Object.keys(c);
           expect(['add', 'flush', 'destroy']).toContain(verb);
-          const [kind] = Object.keys(c[verb]);
-          const o = c[verb][kind];
-          expect(o.family).toBe('inet');
-          expect(kind === 'table' ? o.name : o.table).toBe(policy.name);
+          const body = c.add ?? c.flush ?? c.destroy;
+          const [kind] = Object.keys(body);
+          expect(getAt(body, [kind, 'family'])).toBe('inet');
+          expect(getAt(body, [kind, kind === 'table' ? 'name' : 'table'])).toBe(policy.name);
         }
       });
 
       it('every match has an op; value sets are {"set": [...]}: only ct state takes a bare (flag) list', () => {
         let n = 0;
         walk(cmds(outCounters), (k, v, path) => {
-          if (k !== 'match') return;
+          if (k !== 'match' || !isRec(v)) return;
           n++;
           expect(['==', '!=', 'in'], path).toContain(v.op);
           if (Array.isArray(v.right)) expect(v.left, path).toEqual({ ct: { key: 'state' } });
-          if (v.right?.set) expect(Array.isArray(v.right.set) && v.right.set.length >= 2, path).toBe(true);
+          if (isRec(v.right) && v.right.set) expect(Array.isArray(v.right.set) && v.right.set.length >= 2, path).toBe(true);
         });
         expect(n).toBeGreaterThan(10);
       });
@@ -233,10 +298,10 @@ describe('emitNftables: the JSON shapes of netfilter-facts §2', () => {
       it('meta l4proto comes before redirect and tproxy in the same rule; tproxy names its family', () => {
         let n = 0;
         for (const r of allRules(out)) {
-          const at = r.expr.findIndex((e: J) => e.redirect || e.tproxy);
+          const at = r.expr.findIndex((e) => e.redirect || e.tproxy);
           if (at < 0) continue;
           n++;
-          const l4 = r.expr.findIndex((e: J) => e.match?.left?.meta?.key === 'l4proto' && e.match.op === '==');
+          const l4 = r.expr.findIndex((e) => e.match?.left.meta?.key === 'l4proto' && e.match.op === '==');
           expect(l4, JSON.stringify(r.expr)).toBeGreaterThanOrEqual(0);
           expect(l4).toBeLessThan(at);
           const tp = r.expr[at].tproxy;
@@ -250,17 +315,17 @@ describe('emitNftables: the JSON shapes of netfilter-facts §2', () => {
         walk(cmds(out), (k, _v, path) => expect(k, path).not.toBe('counter'));
         for (const r of allRules(outCounters)) {
           const fromPolicy = /^v[46]-/.test(r.chain);
-          const counters = r.expr.filter((e: J) => 'counter' in e);
+          const counters = r.expr.filter((e) => 'counter' in e);
           expect(counters, r.chain).toEqual(fromPolicy ? [{ counter: null }] : []);
           if (fromPolicy) {
             // After the matches, before the statements.
-            const at = r.expr.findIndex((e: J) => 'counter' in e);
-            expect(r.expr.slice(0, at).every((e: J) => e.match)).toBe(true);
-            expect(r.expr.slice(at + 1).some((e: J) => e.match)).toBe(false);
+            const at = r.expr.findIndex((e) => 'counter' in e);
+            expect(r.expr.slice(0, at).every((e) => e.match)).toBe(true);
+            expect(r.expr.slice(at + 1).some((e) => e.match)).toBe(false);
           }
         }
         // Only the counters differ.
-        const strip = (t: string) => cmds(t).map((c) => (c.add?.rule ? { ...c.add.rule, expr: c.add.rule.expr.filter((e: J) => !('counter' in e)) } : c));
+        const strip = (t: string) => cmds(t).map((c) => (c.add?.rule ? { ...c.add.rule, expr: c.add.rule.expr.filter((e) => !('counter' in e)) } : c));
         expect(strip(outCounters)).toEqual(strip(out));
       });
 
@@ -268,7 +333,7 @@ describe('emitNftables: the JSON shapes of netfilter-facts §2', () => {
         let prefixes = 0;
         walk(cmds(out), (k, v, path) => {
           if (typeof v === 'string' && k !== 'comment') expect(v, path).not.toMatch(/\//);
-          if (k === 'prefix') {
+          if (k === 'prefix' && isRec(v)) {
             prefixes++;
             expect(Object.keys(v).sort()).toEqual(['addr', 'len']);
             expect(Number.isInteger(v.len)).toBe(true);
@@ -289,7 +354,7 @@ describe('lists longer than 16 become named interval sets', () => {
     expect(INLINE_SET_MAX).toBe(16);
     const t = emitNftables(portRules(ports(16)), { comments: false });
     const [r] = rulesIn(t, 'v4-nat-OUTPUT');
-    expect(r.expr[1].match.right).toEqual({ set: ports(16).map(([p]) => p) });
+    expect(matchAt(r, 1).right).toEqual({ set: ports(16).map(([p]) => p) });
     expect(cmds(t).some((c) => c.add?.set)).toBe(false);
   });
 
@@ -299,13 +364,14 @@ describe('lists longer than 16 become named interval sets', () => {
       const t = emitNftables(rs, { comments: false, nftVersion: v });
       const all = cmds(t);
       const ri = all.findIndex((c) => c.add?.rule?.chain === 'v4-nat-OUTPUT');
-      const ref = all[ri].add.rule.expr[1].match.right;
+      const ref = matchAt(all[ri].add!.rule!, 1).right;
       expect(ref).toMatch(/^@[A-Za-z0-9_]+$/);
-      const filled = all.map((c, i) => [c, i] as const).filter(([c]) => c.add?.set?.name === ref.slice(1) && c.add.set.elem);
+      const name = typeof ref === 'string' ? ref.slice(1) : '';
+      const filled = all.map((c, i) => [c, i] as const).filter(([c]) => c.add?.set?.name === name && c.add.set.elem);
       expect(filled).toHaveLength(1);
       const [[setCmd, si]] = filled;
       expect(si).toBeLessThan(ri);
-      expect(setCmd.add.set).toEqual({ family: 'inet', table: 'unit', name: ref.slice(1), type: 'inet_service', flags: ['interval'], elem: [...ports(16).map(([p]) => p), { range: [5000, 6000] }] });
+      expect(setCmd.add?.set).toEqual({ family: 'inet', table: 'unit', name, type: 'inet_service', flags: ['interval'], elem: [...ports(16).map(([p]) => p), { range: [5000, 6000] }] });
       expect(validateNft(JSON.parse(t))).toEqual([]);
       expectEqual(rs, mustImport(t));
     }
@@ -319,12 +385,12 @@ describe('lists longer than 16 become named interval sets', () => {
       T('nat', [base('nat', 'output', [R({ kind: 'return' }, { kind: 'saddr', neg: true, cidrs: c6 }), R({ kind: 'redirect', port: 15001 }, tcp)])], 'ipv6'),
     );
     const t = emitNftables(rs, { comments: false });
-    const sets = cmds(t).filter((c) => c.add?.set?.elem).map((c) => c.add.set);
+    const sets = filledSets(t);
     expect(sets.map((s) => s.type)).toEqual(['ipv4_addr', 'ipv6_addr']);
-    expect(sets[0].elem.slice(0, 2)).toEqual(['10.0.0.1', { prefix: { addr: '10.1.0.0', len: 16 } }]);
-    expect(sets[1].elem.slice(0, 2)).toEqual(['fd00::1', { prefix: { addr: 'fd00:1::', len: 32 } }]);
-    expect(rulesIn(t, 'v4-nat-OUTPUT')[0].expr[0].match).toEqual({ op: '==', left: PAY('ip', 'daddr'), right: `@${sets[0].name}` });
-    expect(rulesIn(t, 'v6-nat-OUTPUT')[0].expr[0].match).toEqual({ op: '!=', left: PAY('ip6', 'saddr'), right: `@${sets[1].name}` });
+    expect(sets[0].elem?.slice(0, 2)).toEqual(['10.0.0.1', { prefix: { addr: '10.1.0.0', len: 16 } }]);
+    expect(sets[1].elem?.slice(0, 2)).toEqual(['fd00::1', { prefix: { addr: 'fd00:1::', len: 32 } }]);
+    expect(matchAt(rulesIn(t, 'v4-nat-OUTPUT')[0], 0)).toEqual({ op: '==', left: PAY('ip', 'daddr'), right: `@${sets[0].name}` });
+    expect(matchAt(rulesIn(t, 'v6-nat-OUTPUT')[0], 0)).toEqual({ op: '!=', left: PAY('ip6', 'saddr'), right: `@${sets[1].name}` });
     expect(sets[0].name).not.toBe(sets[1].name);
     expect(validateNft(JSON.parse(t))).toEqual([]);
     expectEqual(rs, mustImport(t));
@@ -336,13 +402,13 @@ describe('lists longer than 16 become named interval sets', () => {
     const cidrs = [v4('10.0.0.0', 8), v4('10.1.0.0', 16), v4('10.1.2.3'), ...Array.from({ length: 16 }, (_, i) => v4(`192.168.${i}.0`, 24))];
     const rs = RS(T('nat', [base('nat', 'output', [R({ kind: 'return' }, { kind: 'daddr', neg: false, cidrs }), R({ kind: 'redirect', port: 15001 }, tcp, { kind: 'dport', neg: false, ranges })])]));
     const t = emitNftables(rs, { comments: false });
-    const sets = cmds(t).filter((c) => c.add?.set?.elem).map((c) => c.add.set);
+    const sets = filledSets(t);
     expect(sets).toHaveLength(2);
-    const [addrs, svc] = sets;
-    expect(addrs.elem.filter((e: J) => JSON.stringify(e).includes('"10.'))).toEqual([{ prefix: { addr: '10.0.0.0', len: 8 } }]);
-    expect(svc.elem.slice(0, 2)).toEqual([{ range: [1, 120] }, 201]);
+    const [addrs, svc]: NftElement[][] = sets.map((s) => s.elem ?? []);
+    expect(addrs.filter((e) => JSON.stringify(e).includes('"10.'))).toEqual([{ prefix: { addr: '10.0.0.0', len: 8 } }]);
+    expect(svc.slice(0, 2)).toEqual([{ range: [1, 120] }, 201]);
     // Pairwise disjoint intervals.
-    const iv = svc.elem.map((e: J) => (typeof e === 'number' ? [e, e] : e.range)).sort((a: number[], b: number[]) => a[0] - b[0]);
+    const iv = svc.map((e): [number, number] => (typeof e === 'number' ? [e, e] : typeof e === 'object' && e.range ? e.range : [NaN, NaN])).sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < iv.length; i++) expect(iv[i][0]).toBeGreaterThan(iv[i - 1][1]);
     expectEqual(rs, mustImport(t));
   });
@@ -353,8 +419,8 @@ describe('lists longer than 16 become named interval sets', () => {
     const ta = emitNftables(a, { comments: false, nftVersion: '1.0.6' });
     const tc = emitNftables(c, { comments: false, nftVersion: '1.0.6' });
     const setCmds = cmds(tc).filter((x) => x.add?.set || x.flush?.set);
-    expect(setCmds.map((x) => (x.flush ? 'flush' : x.add.set.elem ? 'fill' : 'declare'))).toEqual(['declare', 'flush', 'fill']);
-    expect(setCmds[1]).toEqual({ flush: { set: { family: 'inet', table: 'unit', name: setCmds[0].add.set.name } } });
+    expect(setCmds.map((x) => (x.flush ? 'flush' : x.add?.set?.elem ? 'fill' : 'declare'))).toEqual(['declare', 'flush', 'fill']);
+    expect(setCmds[1]).toEqual({ flush: { set: { family: 'inet', table: 'unit', name: setCmds[0].add?.set?.name } } });
     expect(validateNft(JSON.parse(tc))).toEqual([]);
     // Applying A then C in one go, as a node would across two runs: C's meaning only.
     const both = doc(...cmds(ta), ...cmds(tc));
@@ -388,8 +454,8 @@ describe('nothing meant for one family catches the other', () => {
   });
 
   it('the check has teeth: without the nfproto dispatch, IPv6 packets are caught', () => {
-    const d = JSON.parse(emitNftables(v4only));
-    for (const c of d.nftables) if (c.add?.rule) c.add.rule.expr = c.add.rule.expr.filter((e: J) => e.match?.left?.meta?.key !== 'nfproto');
+    const d = parsed(emitNftables(v4only));
+    for (const c of d.nftables) if (c.add?.rule) c.add.rule.expr = c.add.rule.expr.filter((e) => e.match?.left.meta?.key !== 'nfproto');
     const r = equivalent(rulesSide('back', mustImport(JSON.stringify(d))), rulesSide('nothing', EMPTY), { families: ['ipv6'] });
     expect(r.result).toBe('different');
     expect(r.counterexample!.packet.family).toBe('ipv6');
@@ -431,7 +497,7 @@ describe('nft version targets (versions.ts)', () => {
   it('1.0.8: the table carries a comment', () => {
     const [d, a] = head('1.0.8');
     expect(d).toEqual({ destroy: { table: tbl } });
-    expect(a.add.table.comment).toEqual(expect.stringContaining(policy.name));
+    expect(a.add?.table?.comment).toEqual(expect.stringContaining(policy.name));
   });
 
   it('every version of the table is lowered by its capabilities, and validates', () => {
@@ -440,14 +506,44 @@ describe('nft version targets (versions.ts)', () => {
       const [first, second] = head(v);
       expect('destroy' in first, v).toBe(caps.destroy);
       expect('flush' in second, v).toBe(!caps.destroy);
-      const add = (caps.destroy ? second : first).add.table;
-      expect('comment' in add, v).toBe(caps.tableComments);
+      const add = (caps.destroy ? second : first).add?.table;
+      expect(add, v).toBeDefined();
+      expect(add !== undefined && 'comment' in add, v).toBe(caps.tableComments);
       expect(validateNft(JSON.parse(emitNftables(ir, { nftVersion: v })))).toEqual([]);
     }
   });
 
+  it('capability -> first version gives, for every accepted version, the table written out by hand before', () => {
+    // versions.ts listed every capability per version until it became capability -> first version.
+    const before: Record<string, { destroy: boolean; tableComments: boolean }> = {
+      '1.0.6': { destroy: false, tableComments: false },
+      '1.0.7': { destroy: true, tableComments: false },
+      '1.0.8': { destroy: true, tableComments: true },
+      '1.0.9': { destroy: true, tableComments: true },
+      '1.1.0': { destroy: true, tableComments: true },
+      '1.1.1': { destroy: true, tableComments: true },
+    };
+    expect(Object.keys(NFT_VERSIONS)).toEqual(Object.keys(before));
+    expect([...KNOWN_NFT_VERSIONS]).toEqual(Object.keys(before));
+    for (const v of Object.keys(before)) {
+      expect(capabilities(v), v).toEqual(before[v]);
+      expect(NFT_VERSIONS[v], v).toEqual(before[v]);
+    }
+    expect(Object.keys(CAPABILITY_SINCE).sort()).toEqual(['destroy', 'tableComments']);
+    // Every capability appears at a known version, and the known versions are in order.
+    for (const since of Object.values(CAPABILITY_SINCE)) expect(KNOWN_NFT_VERSIONS).toContain(since);
+    for (let i = 1; i < KNOWN_NFT_VERSIONS.length; i++) expect(compareVersions(KNOWN_NFT_VERSIONS[i - 1], KNOWN_NFT_VERSIONS[i])).toBeLessThan(0);
+    expect(compareVersions('1.0.10', '1.0.9')).toBeGreaterThan(0);
+    expect(compareVersions('1.1', '1.1.0')).toBe(0);
+  });
+
   it('an unknown version is an error', () => {
     expect(capabilities('9.9.9')).toBeUndefined();
+    // Names of Object.prototype are not versions either.
+    for (const v of ['constructor', 'toString', '__proto__']) {
+      expect(capabilities(v), v).toBeUndefined();
+      expect(NFT_VERSIONS[v], v).toBeUndefined();
+    }
     expect(() => emitNftables(ir, { nftVersion: '9.9.9' })).toThrow(NftEmitError);
     expect(() => emitNftables(ir, { nftVersion: '1.0.5' })).toThrow(/1\.0\.5/);
   });
@@ -456,7 +552,7 @@ describe('nft version targets (versions.ts)', () => {
 // ---- schema ---------------------------------------------------------------------------------
 describe('the schema', () => {
   it('is draft 2020-12 with additionalProperties false at the top', () => {
-    const s = nftSchema() as J;
+    const s = nftSchema();
     expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(s.additionalProperties).toBe(false);
     expect(s.required).toEqual(['nftables']);
@@ -477,37 +573,41 @@ describe('the schema', () => {
   });
 
   describe('catches hand-made typos that nft would silently ignore', () => {
-    const good = JSON.parse(emitNftables(shapes, { comments: true }));
-    const at = (d: J, pred: (c: J) => boolean) => d.nftables.findIndex(pred);
-    const mutate = (f: (d: J) => void): string[] => {
+    const good = parsed(emitNftables(shapes, { comments: true }));
+    // A mutation breaks the types on purpose: it edits the document as a plain JSON tree.
+    const mutate = (f: (d: unknown) => void): string[] => {
       const d = structuredClone(good);
       f(d);
       return validateNft(d);
     };
-    const iRule = at(good, (c: J) => c.add?.rule?.chain === 'v4-nat-OUTPUT');
-    const iTp = at(good, (c: J) => c.add?.rule?.expr.some((e: J) => e.tproxy));
-    const iBase = at(good, (c: J) => c.add?.chain?.hook);
-    const iPort = at(good, (c: J) => c.add?.rule?.expr.some((e: J) => e.match?.right?.set));
+    const at = (pred: (c: NftCommand) => boolean) => good.nftables.findIndex(pred);
+    const exprAt = (i: number, pred: (e: NftExpr) => boolean) => good.nftables[i].add?.rule?.expr.findIndex(pred) ?? -1;
+    const isPortSet = (e: NftExpr) => typeof e.match?.right === 'object' && 'set' in e.match.right;
+    const iRule = at((c) => c.add?.rule?.chain === 'v4-nat-OUTPUT');
+    const iTp = at((c) => !!c.add?.rule?.expr.some((e) => e.tproxy));
+    const iBase = at((c) => !!c.add?.chain?.hook);
+    const iPort = at((c) => !!c.add?.rule?.expr.some(isPortSet));
+    const rule = (i: number) => ['nftables', i, 'add', 'rule'];
 
     it('the unmutated document is valid', () => {
       expect(validateNft(good)).toEqual([]);
       for (const i of [iRule, iTp, iBase, iPort]) expect(i).toBeGreaterThan(0);
     });
 
-    const cases: [string, (d: J) => void, string][] = [
-      ['an unknown key at the top', (d) => (d.nftabels = []), ''],
-      ['an unknown key beside a command', (d) => (d.nftables[0].flush = { table: { family: 'inet', name: 'unit' } }), '/nftables/0'],
-      ['an unknown key in a table', (d) => (d.nftables[0].add.table.flags = ['dormant']), '/nftables/0'],
-      ['"priority" for "prio" in a chain', (d) => (d.nftables[iBase].add.chain.priority = d.nftables[iBase].add.chain.prio), `/nftables/${iBase}`],
-      ['an unknown key in a rule', (d) => (d.nftables[iRule].add.rule.handle = 4), `/nftables/${iRule}`],
-      ['an unknown key beside a match in an expression', (d) => (d.nftables[iRule].add.rule.expr[0].negate = true), `/nftables/${iRule}/add/rule/expr/0`],
-      ['an unknown key in a match', (d) => (d.nftables[iRule].add.rule.expr[0].match.negate = true), `/nftables/${iRule}/add/rule/expr/0`],
-      ['a typo in a payload', (d) => (d.nftables[iRule + 1].add.rule.expr[0].match.left.payload.feild = 'daddr'), `/nftables/${iRule + 1}/add/rule/expr/0`],
-      ['a typo in tproxy', (d) => (d.nftables[iTp].add.rule.expr.find((e: J) => e.tproxy).tproxy.adress = '127.0.0.1'), `/nftables/${iTp}/add/rule/expr`],
-      ['a bare array for a port set', (d) => (d.nftables[iPort].add.rule.expr.find((e: J) => e.match?.right?.set).match.right = [15090, 15021]), `/nftables/${iPort}/add/rule/expr`],
-      ['a missing op', (d) => delete d.nftables[iRule].add.rule.expr[0].match.op, `/nftables/${iRule}/add/rule/expr/0`],
-      ['a counter with a value', (d) => d.nftables[iRule].add.rule.expr.splice(1, 0, { counter: { packets: 0, bytes: 0 } }), `/nftables/${iRule}/add/rule/expr/1`],
-      ['a handle on a table', (d) => (d.nftables[0].add.table.handle = 1), '/nftables/0'],
+    const cases: [string, (d: unknown) => void, string][] = [
+      ['an unknown key at the top', (d) => setAt(d, ['nftabels'], []), ''],
+      ['an unknown key beside a command', (d) => setAt(d, ['nftables', 0, 'flush'], { table: { family: 'inet', name: 'unit' } }), '/nftables/0'],
+      ['an unknown key in a table', (d) => setAt(d, ['nftables', 0, 'add', 'table', 'flags'], ['dormant']), '/nftables/0'],
+      ['"priority" for "prio" in a chain', (d) => setAt(d, ['nftables', iBase, 'add', 'chain', 'priority'], getAt(d, ['nftables', iBase, 'add', 'chain', 'prio'])), `/nftables/${iBase}`],
+      ['an unknown key in a rule', (d) => setAt(d, [...rule(iRule), 'handle'], 4), `/nftables/${iRule}`],
+      ['an unknown key beside a match in an expression', (d) => setAt(d, [...rule(iRule), 'expr', 0, 'negate'], true), `/nftables/${iRule}/add/rule/expr/0`],
+      ['an unknown key in a match', (d) => setAt(d, [...rule(iRule), 'expr', 0, 'match', 'negate'], true), `/nftables/${iRule}/add/rule/expr/0`],
+      ['a typo in a payload', (d) => setAt(d, [...rule(iRule + 1), 'expr', 0, 'match', 'left', 'payload', 'feild'], 'daddr'), `/nftables/${iRule + 1}/add/rule/expr/0`],
+      ['a typo in tproxy', (d) => setAt(d, [...rule(iTp), 'expr', exprAt(iTp, (e) => !!e.tproxy), 'tproxy', 'adress'], '127.0.0.1'), `/nftables/${iTp}/add/rule/expr`],
+      ['a bare array for a port set', (d) => setAt(d, [...rule(iPort), 'expr', exprAt(iPort, isPortSet), 'match', 'right'], [15090, 15021]), `/nftables/${iPort}/add/rule/expr`],
+      ['a missing op', (d) => deleteAt(d, [...rule(iRule), 'expr', 0, 'match', 'op']), `/nftables/${iRule}/add/rule/expr/0`],
+      ['a counter with a value', (d) => arrayAt(d, [...rule(iRule), 'expr']).splice(1, 0, { counter: { packets: 0, bytes: 0 } }), `/nftables/${iRule}/add/rule/expr/1`],
+      ['a handle on a table', (d) => setAt(d, ['nftables', 0, 'add', 'table', 'handle'], 1), '/nftables/0'],
     ];
     for (const [what, f, path] of cases)
       it(what, () => {
@@ -515,6 +615,112 @@ describe('the schema', () => {
         expect(problems.length).toBeGreaterThan(0);
         expect(problems.some((p) => p.startsWith(path || '$') || (path === '' && p.startsWith('$:'))), problems.join('\n')).toBe(true);
       });
+  });
+});
+
+// ---- schema.json and objects.ts --------------------------------------------------------------
+describe('schema.json and the types of objects.ts describe the same JSON', () => {
+  const s = nftSchema();
+  const defs = s.$defs ?? {};
+  /** A definition, following one $ref. */
+  const def = (x: JsonSchema): JsonSchema => (x.$ref ? defs[x.$ref.replace('#/$defs/', '')] : x);
+  const prop = (x: JsonSchema | undefined, ...keys: string[]): JsonSchema => keys.reduce<JsonSchema>((o, k) => def(o.properties?.[k] ?? {}), x ?? {});
+  /** The one key each alternative of a oneOf/anyOf requires: the kinds the schema accepts there. */
+  const kinds = (alts: JsonSchema[] | undefined): string[] => (alts ?? []).map(def).flatMap((a) => (a.oneOf ? kinds(a.oneOf) : (a.required ?? [])));
+  const sorted = (xs: readonly unknown[]) => [...xs].map(String).sort();
+
+  it('every vocabulary is the same list in both', () => {
+    const match = prop(defs.match, 'match');
+    const statement = (k: string) => (defs.statement.oneOf ?? []).find((a) => a.required?.[0] === k)!;
+    const pairs: [string, unknown[] | undefined, readonly string[]][] = [
+      ['meta keys', prop(defs.meta, 'meta', 'key').enum, META_KEYS],
+      ['ct keys', prop(defs.ct, 'ct', 'key').enum, CT_KEYS],
+      ['payload protocols', prop(defs.payload, 'payload', 'protocol').enum, PAYLOAD_PROTOCOLS],
+      ['payload fields', prop(defs.payload, 'payload', 'field').enum, PAYLOAD_FIELDS],
+      ['match operators', match.properties?.op.enum, MATCH_OPS],
+      ['ct states', match.properties?.right.anyOf?.find((a) => a.type === 'array')?.items?.enum, CT_STATES],
+      ['set types', prop(defs.set, 'type').enum, SET_TYPES],
+      ['chain types', prop(defs.chain, 'type').enum, CHAIN_TYPES],
+      ['hooks', prop(defs.chain, 'hook').enum, HOOKS],
+      ['chain policies', prop(defs.chain, 'policy').enum, CHAIN_POLICIES],
+      ['tproxy families', prop(statement('tproxy'), 'tproxy', 'family').enum, L3_FAMILIES],
+      ['dnat families', prop(statement('dnat'), 'dnat', 'family').enum, L3_FAMILIES],
+    ];
+    for (const [what, inSchema, inTypes] of pairs) expect(sorted(inSchema ?? []), what).toEqual(sorted(inTypes));
+    expect(defs.family.const).toBe(NFT_FAMILY);
+    expect(prop(defs.set, 'flags').items?.const).toBe(SET_FLAG_INTERVAL);
+  });
+
+  it('every kind of command, object, expression and statement is the same list in both', () => {
+    expect(sorted(kinds(defs.command.oneOf))).toEqual(sorted(COMMAND_KINDS));
+    expect(sorted(kinds(defs.object.oneOf))).toEqual(sorted(OBJECT_KINDS));
+    expect(sorted(kinds(defs.verdict.oneOf))).toEqual(sorted(VERDICT_KINDS));
+    expect(sorted([...kinds(defs.verdict.oneOf), ...kinds(defs.statement.oneOf)])).toEqual(sorted(STATEMENT_KINDS));
+    expect(sorted(kinds(defs.expr.anyOf))).toEqual(sorted(['match', ...STATEMENT_KINDS]));
+    expect(sorted(kinds(prop(defs.match, 'match', 'left').anyOf))).toEqual(sorted(LEFT_KINDS));
+  });
+
+  // One typed sample (or more) per kind: a kind added to objects.ts without a sample here is
+  // a compile error; each sample must validate.
+  const key: NftKeyExpr = { meta: { key: 'mark' } };
+  const statements: { [K in StatementKind]: Pick<NftStatementBodies, K>[] } = {
+    accept: [{ accept: null }],
+    drop: [{ drop: null }],
+    return: [{ return: null }],
+    jump: [{ jump: { target: 'c' } }],
+    goto: [{ goto: { target: 'c' } }],
+    redirect: [{ redirect: { port: 15001 } }],
+    tproxy: [{ tproxy: { family: 'ip', port: 15006 } }, { tproxy: { family: 'ip6', port: 15006, addr: '::1' } }],
+    dnat: [{ dnat: { family: 'ip', addr: '10.0.0.1' } }, { dnat: { family: 'ip6', addr: 'fd00::1', port: 53 } }],
+    mangle: [
+      { mangle: { key, value: 7 } },
+      { mangle: { key: { ct: { key: 'mark' } }, value: key } },
+      { mangle: { key, value: { ct: { key: 'mark' } } } },
+      { mangle: { key: { ct: { key: 'zone' } }, value: 2 } },
+      { mangle: { key, value: { '^': [{ '&': [key, 0xfffffbff] }, 0x400] } } },
+    ],
+    counter: [{ counter: null }],
+    log: [{ log: { prefix: 'p' } }],
+  };
+  const lefts: { [K in LeftKind]: Pick<NftLeftBodies, K>[] } = {
+    meta: META_KEYS.map((k) => ({ meta: { key: k } })),
+    ct: CT_KEYS.map((k) => ({ ct: { key: k } })),
+    payload: PAYLOAD_PROTOCOLS.flatMap((protocol) => PAYLOAD_FIELDS.map((field) => ({ payload: { protocol, field } }))),
+    socket: [{ socket: { key: 'transparent' } }],
+    '&': [{ '&': [key, 0xff] }, { '&': [{ ct: { key: 'mark' } }, 1] }],
+  };
+  const rights: NftRight[] = ['10.0.0.1', 'lo', '@s1', 1337, { prefix: { addr: 'fd00::', len: 8 } }, { range: [1, 2] }, { set: [1, { range: [3, 4] }, '10.0.0.1', { prefix: { addr: '10.0.0.0', len: 8 } }] }, ['established', 'related']];
+  const ref = { family: NFT_FAMILY, table: 't', name: 'n' } as const;
+  const objects: { [K in ObjectKind]: Pick<NftObjectBodies, K>[] } = {
+    table: [{ table: { family: NFT_FAMILY, name: 't' } }, { table: { family: NFT_FAMILY, name: 't', comment: 'c' } }],
+    chain: [{ chain: ref }, ...CHAIN_TYPES.map((type) => ({ chain: { ...ref, type, hook: 'output' as const, prio: -100, policy: 'accept' as const } }))],
+    set: [...SET_TYPES.map((type): Pick<NftObjectBodies, 'set'> => ({ set: { ...ref, type, flags: [SET_FLAG_INTERVAL] } })), { set: { ...ref, type: 'inet_service', flags: [SET_FLAG_INTERVAL], elem: [80, { range: [1000, 2000] }] } }],
+    rule: [{ rule: { family: NFT_FAMILY, table: 't', chain: 'c', expr: [{ accept: null }], comment: 'c' } }],
+  };
+  const commands: { [K in CommandKind]: Pick<NftCommandBodies, K>[] } = {
+    add: Object.values(objects).flat().map((o: NftObject) => ({ add: o })),
+    flush: [{ flush: { table: { family: NFT_FAMILY, name: 't' } } }, { flush: { set: ref } }],
+    destroy: [{ destroy: { table: { family: NFT_FAMILY, name: 't' } } }],
+  };
+  const rule = (...expr: NftExpr[]): NftDocument => ({ nftables: [{ add: { rule: { family: NFT_FAMILY, table: 't', chain: 'c', expr } } }] });
+
+  it('a sample of every statement, left-hand side, right-hand side, object and command validates', () => {
+    for (const [k, xs] of Object.entries(statements)) for (const x of xs) expect(validateNft(rule(x as NftExpr)), `${k}: ${JSON.stringify(x)}`).toEqual([]);
+    for (const [k, xs] of Object.entries(lefts)) for (const left of xs) expect(validateNft(rule({ match: { op: '==', left, right: 1 } })), `${k}: ${JSON.stringify(left)}`).toEqual([]);
+    for (const right of rights) for (const op of MATCH_OPS) expect(validateNft(rule({ match: { op, left: { meta: { key: 'mark' } }, right } })), JSON.stringify(right)).toEqual([]);
+    for (const [k, xs] of Object.entries(commands)) for (const c of xs) expect(validateNft({ nftables: [c as NftCommand] }), `${k}: ${JSON.stringify(c)}`).toEqual([]);
+    for (const [k, xs] of Object.entries({ ...statements, ...lefts, ...objects, ...commands })) for (const x of xs) expect(Object.keys(x), k).toEqual([k]);
+  });
+
+  it('what only the importer reads (a listing) is not what the schema accepts', () => {
+    const listed: unknown[] = [
+      { counter: { packets: 0, bytes: 0 } },
+      { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 80 } },
+      { match: { op: '==', left: { meta: { key: 'mark' } }, right: { range: ['10.0.0.1', '10.0.0.9'] } } },
+    ];
+    for (const x of listed) expect(validateNft({ nftables: [{ add: { rule: { family: NFT_FAMILY, table: 't', chain: 'c', expr: [x] } } }] }), JSON.stringify(x)).not.toEqual([]);
+    expect(validateNft({ nftables: [{ metainfo: { version: '1.0.6', release_name: 'x', json_schema_version: 1 } }] })).not.toEqual([]);
+    expect(validateNft({ nftables: [{ add: { table: { family: 'ip', name: 't' } } }] })).not.toEqual([]);
   });
 });
 
@@ -735,9 +941,11 @@ describe('every spec: emit -> import -> equivalent to the IR', () => {
 
   it('the round trip has teeth: one changed redirect port is found', () => {
     const { policy, ir } = specIr('istio-sidecar.intercept');
-    const d = JSON.parse(emitNftables(ir));
-    const r = d.nftables.find((c: J) => c.add?.rule?.expr.some((e: J) => e.redirect?.port === 15001));
-    r.add.rule.expr.find((e: J) => e.redirect).redirect.port = 15002;
+    const d = parsed(emitNftables(ir));
+    const r = d.nftables.find((c) => c.add?.rule?.expr.some((e) => e.redirect?.port === 15001));
+    const redirect = r?.add?.rule?.expr.find((e) => e.redirect)?.redirect;
+    expect(redirect).toBeDefined();
+    redirect!.port = 15002;
     const eq = equivalent(rulesSide('IR', ir), rulesSide('nft', mustImport(JSON.stringify(d))), { families: [...policy.families.value] });
     expect(eq.result).toBe('different');
     expect(eq.counterexample!.b.outcome.redirect).toEqual({ port: 15002 });
@@ -749,19 +957,19 @@ describe('the generated validator (npm run build writes it)', () => {
     const generated = generatedValidator();
     expect(generated, 'backends/nftables/schema.validate.cjs missing or stale: run npm run build').toBeDefined();
     const { createRequire } = await import('node:module');
-    const Ajv2020 = createRequire(import.meta.url)('ajv/dist/2020').default;
+    const Ajv2020 = (createRequire(import.meta.url)('ajv/dist/2020') as { default: typeof Ajv2020Module.default }).default;
     const compiled = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(nftSchema());
     const docs: unknown[] = [];
     for (const f of readdirSync('specs')) {
-      const doc = JSON.parse(emitNftables(lower(loadFile(join('specs', f)).policy!), { comments: true }));
+      const doc = parsed(emitNftables(lower(loadFile(join('specs', f)).policy!), { comments: true }));
       docs.push(doc);
       // The same document with a typo, a wrong type and a missing key.
-      const typo = structuredClone(doc);
-      typo.nftables[0].add.table = { ...typo.nftables[0].add.table, famliy: 'inet' };
-      const wrongType = structuredClone(doc);
-      wrongType.nftables.push({ add: { rule: { family: 'inet', table: 't', chain: 'c', expr: 'nope' } } });
-      const missing = structuredClone(doc);
-      missing.nftables.push({ add: { chain: { family: 'inet', table: 't' } } });
+      const typo: unknown = structuredClone(doc);
+      setAt(typo, ['nftables', 0, 'add', 'table'], { ...doc.nftables[0].add?.table, famliy: 'inet' });
+      const wrongType: unknown = structuredClone(doc);
+      arrayAt(wrongType, ['nftables']).push({ add: { rule: { family: 'inet', table: 't', chain: 'c', expr: 'nope' } } });
+      const missing: unknown = structuredClone(doc);
+      arrayAt(missing, ['nftables']).push({ add: { chain: { family: 'inet', table: 't' } } });
       docs.push(typo, wrongType, missing);
     }
     docs.push({}, { nftables: 'x' }, []);
