@@ -7,6 +7,7 @@
 import { FULL_MASK, type Action, type Chain, type Family, type IrCidr, type Match, type Rule, type RuleSet, type Table } from '../../src/ir/types.js';
 import { forEachChain } from '../../src/ir/walk.js';
 import { parseCidr } from '../../src/net/ip.js';
+import { outermost, unionPorts } from '../../src/net/intervals.js';
 import {
   COMMENT_PREFIX,
   DEFAULT_TABLE_NAME,
@@ -64,28 +65,17 @@ function portRight(rs: [number, number][]): NftElement[] {
 // auto-merge, unlike an anonymous set), and a policy list may hold an item another one
 // covers (a warning only). So a list that becomes a named set is normalised first.
 
-/** The prefixes not inside another one of the list (prefixes nest or are disjoint). */
-function outermost(cs: IrCidr[]): IrCidr[] {
-  const rs = cs.map((c) => {
-    const p = parseCidr(`${c.addr}/${c.prefix}`);
-    if (!p.ok) throw new NftEmitError(`bad prefix ${c.addr}/${c.prefix}`);
-    return { c, first: p.cidr.first, last: p.cidr.last };
-  });
-  rs.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.last > b.last ? -1 : a.last < b.last ? 1 : 0));
-  const out: typeof rs = [];
-  for (const r of rs) if (!out.length || r.first > out[out.length - 1].last) out.push(r);
-  return out.map((r) => r.c);
-}
-
-/** Port ranges merged where they overlap or touch. */
-function mergedPorts(rs: [number, number][]): [number, number][] {
-  const out: [number, number][] = [];
-  for (const [lo, hi] of [...rs].sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
-    const last = out[out.length - 1];
-    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
-    else out.push([lo, hi]);
-  }
-  return out;
+/** The prefixes not inside another one of the list, in address order. */
+function outermostPrefixes(cs: IrCidr[]): IrCidr[] {
+  return outermost(
+    cs,
+    (c) => {
+      const p = parseCidr(`${c.addr}/${c.prefix}`);
+      if (!p.ok) throw new NftEmitError(`bad prefix ${c.addr}/${c.prefix}`);
+      return p.cidr;
+    },
+    'address',
+  );
 }
 
 class Emitter {
@@ -122,12 +112,12 @@ class Emitter {
       case 'daddr': {
         let cs = m.cidrs.filter((c) => c.family === fam);
         if (!cs.length) throw new NftEmitError(`an ${fam} rule matches only addresses of the other family`);
-        if (cs.length > INLINE_SET_MAX) cs = outermost(cs);
+        if (cs.length > INLINE_SET_MAX) cs = outermostPrefixes(cs);
         return { match: { op: op(m.neg), left: { payload: { protocol: l3(fam), field: m.kind } }, right: this.list(addrRight(cs), fam === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr') } };
       }
       case 'sport':
       case 'dport':
-        return { match: { op: op(m.neg), left: { payload: { protocol: 'th', field: m.kind } }, right: this.list(portRight(m.ranges.length > INLINE_SET_MAX ? mergedPorts(m.ranges) : m.ranges), 'inet_service') } };
+        return { match: { op: op(m.neg), left: { payload: { protocol: 'th', field: m.kind } }, right: this.list(portRight(m.ranges.length > INLINE_SET_MAX ? unionPorts(m.ranges) : m.ranges), 'inet_service') } };
       case 'iif':
       case 'oif':
         return { match: { op: op(m.neg), left: { meta: { key: m.kind === 'iif' ? 'iifname' : 'oifname' } }, right: m.prefix ? `${m.name}*` : m.name } };
