@@ -523,3 +523,37 @@ describe('meshcap import istio-iptables', () => {
     expect(cli('import', 'linkerd').code).toBe(3);
   });
 });
+
+// ---- where the artifacts go ----------------------------------------------------------------
+describe('compile -o and --verify-report: an output that cannot be written', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'meshcap-out-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('makes missing folders, and writes every artifact', () => {
+    const out = join(scratch, 'a', 'b');
+    const r = cli('compile', SPEC, '-o', out);
+    expect(r.code, r.err).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['istio-sidecar.ip6tables.rules', 'istio-sidecar.iptables.rules']);
+  });
+
+  it.each([
+    ['a file where the folder should be', (f: string) => f, 'is not a directory'],
+    ['a folder under a file', (f: string) => join(f, 'sub'), 'a folder on the way is a file'],
+    ['a folder the file system refuses (/proc)', () => '/proc/meshcap-nope', 'cannot make /proc/meshcap-nope'],
+  ])('%s: file-unwritable, exit 2, nothing written, no hang', (_name, where, reason) => {
+    const file = join(scratch, 'plain-file');
+    writeFileSync(file, 'x');
+    const r = cli('compile', SPEC, '-o', where(file));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error\[file-unwritable\]: cannot write /);
+    expect(r.err).toContain(reason);
+    expect(r.err).not.toMatch(/internal|EEXIST|at .*\.js/);
+    expect(readFileSync(file, 'utf8')).toBe('x');
+  });
+
+  it('--verify-report into a folder that cannot exist: file-unwritable, exit 2', () => {
+    const r = cli('compile', SPEC, '--verify-report', '/proc/meshcap-nope/report.json');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error\[file-unwritable\]: cannot write \/proc\/meshcap-nope\/report\.json/);
+  });
+});

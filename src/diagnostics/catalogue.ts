@@ -25,6 +25,12 @@ export const catalogue = {
     message: 'cannot read {path}: {reason}',
     explain: 'The file named on the command line does not exist or cannot be read.',
   },
+  'file-unwritable': {
+    severity: 'error',
+    message: 'cannot write {path}: {reason}',
+    hint: 'nothing was written; a missing output folder is made, but not under a file or where the file system refuses it',
+    explain: 'An output file or folder (`-o DIR`, `--verify-report FILE`) cannot be created or written: a parent is a file, the file system refuses it, or permission is denied. meshcap writes every output or none.',
+  },
   'unknown-file-type': {
     severity: 'error',
     message: "cannot tell the syntax of '{path}' from its extension",

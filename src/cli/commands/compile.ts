@@ -1,4 +1,3 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backends } from '../../../backends/index.js';
 import { DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../../backends/nftables/versions.js';
@@ -13,6 +12,7 @@ import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import { renderTrace } from '../trace-render.js';
 import type { Command } from './command.js';
+import { ensureDir, writeAll } from '../write.js';
 
 export const compileCmd: Command = {
   name: 'compile',
@@ -104,7 +104,11 @@ Nothing is written unless every step succeeded.`,
         ms: Number(ctx.verifyStats.reduce((n, c) => n + c.ms, 0).toFixed(3)),
         timings: ctx.timings.map((t) => ({ pass: t.pass, ms: Number(t.ms.toFixed(3)) })),
       };
-      writeFileSync(values['verify-report'], JSON.stringify(rep, null, 2) + '\n');
+      const bad = writeAll([[values['verify-report'], JSON.stringify(rep, null, 2) + '\n']]);
+      if (bad) {
+        report(io, format, [bad], sources);
+        return EXIT.badInput;
+      }
     }
     if (ctx.failures.length || ctx.verifyFailures.length) return EXIT.findings;
     if (values.verbose) {
@@ -119,11 +123,13 @@ Nothing is written unless every step succeeded.`,
     const outDir = values.out;
     if (outDir) {
       // Write to temporary names, then rename: a failed run leaves nothing half-written.
-      mkdirSync(outDir, { recursive: true });
       const files: [string, string][] = arts.map((a) => [join(outDir, `${ctx.policy!.name}.${a.backend.extension}`), a.text]);
       if (values.emit === 'ir') files.push([join(outDir, `${ctx.policy.name}.ir.json`), irText]);
-      for (const [f, text] of files) writeFileSync(f + '.tmp', text);
-      for (const [f] of files) renameSync(f + '.tmp', f);
+      const bad = ensureDir(outDir) ?? writeAll(files);
+      if (bad) {
+        report(io, format, [bad], sources);
+        return EXIT.badInput;
+      }
       for (const [f] of files) io.err(`wrote ${f}\n`);
       return EXIT.ok;
     }
