@@ -181,3 +181,32 @@ describe('rendered text (snapshots)', () => {
     expect(colour.replace(/\x1b\[[0-9;]*m/g, '')).toBe(plain);
   });
 });
+
+describe('what a diagnostic shows of the input', () => {
+  const s = scratchDir();
+  afterAll(() => s.cleanup());
+
+  it('a long line is shown as a window around the caret, so output stays proportional to the mistakes', () => {
+    // 3,000 duplicates of one port on one line (about 20 KB): each warning shows a short excerpt.
+    const f = s.write('long.intercept', `policy p {\n  proxy { outbound-port 15001 }\n  outbound { capture cidrs *; exclude ports 80${', 80'.repeat(3000)} }\n}\n`);
+    const r = cli('check', f);
+    const lines = r.stderr.split('\n');
+    expect(lines.filter((l) => /warning\[duplicate-value\]/.test(l))).toHaveLength(3000);
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(140);
+    expect(r.stderr.length).toBeLessThan(3000 * 600);
+    // The caret still sits under the item it names: the 1,500th duplicate.
+    const i = lines.findIndex((l) => l.startsWith(`${f}:3:${45 + 4 * 1500}:`));
+    expect(i, 'the 1,500th duplicate').toBeGreaterThan(-1);
+    const [src, caret] = [lines[i + 2], lines[i + 3]];
+    expect(src.startsWith('3 | …')).toBe(true);
+    expect(src.slice(caret.indexOf('^'), caret.lastIndexOf('^') + 1)).toBe('80');
+  });
+
+  it('control characters of the input are shown as pictures, never sent to the terminal', () => {
+    const f = s.write('esc.intercept', 'policy p {\n  proxy { outbound-port 15001 }\n  outbound { capture cidrs *; exclude ports 8\x1b[31m0 }\n}\n');
+    const r = cli('check', f);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('\x1b');
+    expect(r.stderr).toContain('\u241b[31m');
+  });
+});

@@ -15,12 +15,34 @@ function paint(on: boolean | undefined, code: string, s: string): string {
   return on ? `\x1b[${code}m${s}\x1b[0m` : s;
 }
 
+/** Source lines longer than this are shown as a window around the caret. */
+const MAX_SHOWN = 120;
+
+/**
+ * Control characters as their visible pictures (ESC as ␛), one for one so that the caret
+ * stays aligned: input text must not drive the reader's terminal.
+ */
+export function visible(s: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return s.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => String.fromCharCode(c === '\x7f' ? 0x2421 : 0x2400 + c.charCodeAt(0))).replace(/\t/g, ' ');
+}
+
+/** The part of a long line around [start, start + width), with … where it was cut. */
+export function excerpt(text: string, start: number, width: number): { text: string; start: number; width: number } {
+  if (text.length <= MAX_SHOWN) return { text, start, width };
+  const w = Math.min(width, MAX_SHOWN - 40);
+  const from = Math.max(0, Math.min(start - 30, text.length - MAX_SHOWN));
+  const to = Math.min(text.length, from + MAX_SHOWN);
+  const head = from > 0 ? '…' : '';
+  return { text: head + text.slice(from, to) + (to < text.length ? '…' : ''), start: start - from + head.length, width: w };
+}
+
 export function renderText(ds: readonly Diagnostic[], opts: RenderOptions): string {
   const out: string[] = [];
   for (const d of ds) {
     const sevColor = d.severity === 'error' ? '31;1' : d.severity === 'warning' ? '33;1' : '36;1';
     const where = d.span ? `${d.span.file}:${d.span.start.line}:${d.span.start.col}: ` : d.file ? `${d.file}: ` : '';
-    out.push(`${where}${paint(opts.color, sevColor, `${d.severity}[${d.code}]`)}: ${d.message}`);
+    out.push(`${where}${paint(opts.color, sevColor, `${d.severity}[${d.code}]`)}: ${visible(d.message)}`);
     const src = d.span ? opts.sources.get(d.span.file) : undefined;
     if (d.span && src) {
       const line = d.span.start.line;
@@ -29,10 +51,10 @@ export function renderText(ds: readonly Diagnostic[], opts: RenderOptions): stri
       const pad = ' '.repeat(gutter);
       const start = d.span.start.col - 1;
       const endCol = d.span.end.line === line ? d.span.end.col - 1 : text.length;
-      const width = Math.max(1, endCol - start);
+      const shown = excerpt(text, start, Math.max(1, endCol - start));
       out.push(`${pad} |`);
-      out.push(`${line} | ${text.replace(/\t/g, ' ')}`);
-      out.push(`${pad} | ${' '.repeat(start)}${paint(opts.color, sevColor, '^'.repeat(width))}`);
+      out.push(`${line} | ${visible(shown.text)}`);
+      out.push(`${pad} | ${' '.repeat(shown.start)}${paint(opts.color, sevColor, '^'.repeat(shown.width))}`);
     }
     if (d.hint) out.push(`  ${paint(opts.color, '36', 'hint')}: ${d.hint}`);
     out.push('');
