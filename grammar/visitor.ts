@@ -195,12 +195,25 @@ export interface ParseResult {
 }
 
 /** Parse .intercept text into the syntax tree, reporting every lexer and parser error. */
+/** Blocks nest three levels in a policy; anything past this is refused before parsing. */
+export const MAX_NESTING = 16;
+
 export function parseIntercept(src: SourceFile): ParseResult {
   const diagnostics: Diagnostic[] = [];
   const lexed = scan(src.text);
   for (const e of lexed.errors) {
     const ch = src.text.slice(e.offset, e.offset + Math.max(1, e.length));
     diagnostics.push(diag('unexpected-character', src.span(e.offset, e.offset + Math.max(1, e.length)), { text: ch }));
+  }
+
+  // Far deeper nesting than any policy has: refused before the parser's recursion meets it.
+  let depth = 0;
+  for (const t of lexed.braces) {
+    depth = t.tokenType.name === 'LCurly' ? depth + 1 : Math.max(0, depth - 1);
+    if (depth > MAX_NESTING) {
+      diagnostics.push(diag('nesting-too-deep', src.span(t.startOffset, t.startOffset + 1), { max: MAX_NESTING, depth }));
+      return { tree: { file: src.path, syntax: 'intercept', policies: [], endComments: [] }, diagnostics, broken: true };
+    }
   }
 
   // Unbalanced braces get their own diagnostics, naming the block, before the parser's

@@ -73,6 +73,12 @@ export const catalogue = {
     hint: "write 'NAME { ... }' (proxy, inbound, outbound, loopback, dns, interfaces)",
     explain: "A '{' opens a block only after the block's name (`inbound {`).",
   },
+  'nesting-too-deep': {
+    severity: 'error',
+    message: "blocks nest {max} levels deep at most; this '{' opens level {depth}",
+    hint: 'a policy nests three levels (policy, block, sub-block): close the blocks above this one',
+    explain: 'No policy nests blocks more than a few levels deep. A file nested far deeper is not a policy (or lost its closing braces); it is refused at the first brace past the limit, before parsing, so that no input can exhaust the parser.',
+  },
   'multi-word-policy-name': {
     severity: 'error',
     message: "expected '{', found '{text}'",
