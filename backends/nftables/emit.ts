@@ -120,6 +120,8 @@ class Emitter {
         return { match: { op: op(m.neg), left: { payload: { protocol: 'th', field: m.kind } }, right: this.list(portRight(m.ranges.length > INLINE_SET_MAX ? unionPorts(m.ranges) : m.ranges), 'inet_service') } };
       case 'iif':
       case 'oif':
+        // nft reads a '*' in the name as a wildcard: a literal one has no faithful form here.
+        if (m.name.includes('*')) throw new NftEmitError(`interface name '${m.name}' holds a '*', which nft would read as a wildcard`);
         return { match: { op: op(m.neg), left: { meta: { key: m.kind === 'iif' ? 'iifname' : 'oifname' } }, right: m.prefix ? `${m.name}*` : m.name } };
       case 'uid':
       case 'gid':

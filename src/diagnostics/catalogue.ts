@@ -254,7 +254,7 @@ export const catalogue = {
     severity: 'error',
     message: "'{text}' is not a Linux interface name: {reason}",
     explain:
-      'Linux interface names are 1-15 bytes with no /, whitespace or :, and not . or ..; a trailing + matches every name with that prefix.',
+      "Linux interface names are 1-15 bytes with no /, whitespace or :, and not . or ..; a trailing + matches every name with that prefix. A '*' is refused: nft would read it as a wildcard where iptables reads a plain letter.",
   },
   'invalid-id': {
     severity: 'error',

@@ -168,6 +168,9 @@ function interfaceItem(a: Atom, ctx: ValueContext): Interface | undefined {
   else if (/[/:\s]/.test(name)) reason = "it contains '/', ':' or whitespace";
   else if (name === '.' || name === '..') reason = "'.' and '..' are reserved";
   else if (name.includes('+')) reason = "'+' may only end a name, as a prefix wildcard";
+  // Linux allows '*' in a name, but nft reads a trailing '*' as a wildcard and iptables does
+  // not: such a name cannot mean one thing in every backend. `eth*` almost always means eth+.
+  else if (name.includes('*')) reason = `'*' would be a wildcard to nft and a plain letter to iptables; for every interface whose name starts with '${name.split('*')[0]}' write '${name.split('*')[0]}+'`;
   if (reason) {
     ctx.report(diag('invalid-interface', a.span, { text: a.text, reason }));
     return undefined;
