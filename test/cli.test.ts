@@ -351,6 +351,16 @@ describe('fmt', () => {
     expect(cli('fmt', '--check', CLEAN, CLEAN_YAML)).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
+  it('--write on a YAML policy without its policy: name: exit 2, the file untouched (no policy: "" added)', () => {
+    const text = 'proxy:\n  uid: 1337\ninbound:\n  capture-ports: "*"\n';
+    const f = scratch.write('nameless.yaml', text);
+    const r = cli('fmt', '--write', f);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error[missing-value]: 'policy' needs a value");
+    expect(readFileSync(f, 'utf8')).toBe(text);
+    noStack(r);
+  });
+
   it('--check on a file with syntax errors: exit 2, the errors shown', () => {
     const f = scratch.write('broken.intercept', 'policy p {\n  inbound { capture ports * \n');
     const r = cli('fmt', '--check', f);

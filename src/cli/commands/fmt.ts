@@ -23,9 +23,12 @@ export function formatText(path: string, text: string, syntax: Syntax, target: S
   const source = new SourceFile(path, text);
   const parsed = parseSource(source, syntax);
   if (hasErrors(parsed.diagnostics)) return { diagnostics: parsed.diagnostics, source };
+  const before = loadText(path, text, syntax);
+  // A YAML policy without its `policy:` name has nothing to print there: writing one
+  // (`policy: ""`) would add to the user's file, so such a file is refused with its errors.
+  if (parsed.tree.policies.some((p) => !p.name?.text)) return { diagnostics: before.diagnostics.filter((d) => d.severity === 'error'), source };
   const out = target === 'yaml' ? printYaml(toYamlForm(parsed.tree)) : printIntercept(toDslForm(parsed.tree));
   // The printers promise to keep the meaning; check it before anything is written.
-  const before = loadText(path, text, syntax);
   const after = loadText(path, out, target);
   if (before.policy && !hasErrors(before.diagnostics)) {
     if (!after.policy || policyFingerprint(before.policy) !== policyFingerprint(after.policy)) {
