@@ -309,3 +309,46 @@ describe('meshcap diff', () => {
     expect(cli('diff', SPEC, SPEC, SPEC).code).toBe(3);
   });
 });
+
+describe('rule files whose jumps the kernel refuses', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshcap-jumps-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const loop = () => write('loop.rules', '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A OUTPUT -j A\n-A A -j B\n-A B -j A\nCOMMIT\n');
+  const nft = (expr: string) =>
+    write(
+      'jump.nft.json',
+      JSON.stringify({
+        nftables: [
+          { add: { table: { family: 'inet', name: 't' } } },
+          { add: { chain: { family: 'inet', table: 't', name: 'out', type: 'nat', hook: 'output', prio: -100, policy: 'accept' } } },
+          { add: { chain: { family: 'inet', table: 't', name: 'c' } } },
+          { add: { rule: { family: 'inet', table: 't', chain: 'out', expr: [{ jump: { target: 'c' } }] } } },
+          { add: { rule: { family: 'inet', table: 't', chain: 'c', expr: [JSON.parse(expr) as object] } } },
+        ],
+      }),
+    );
+
+  it('a jump loop in iptables text: rules-jump-loop at the closing rule, exit 2 (verify and diff)', () => {
+    const f = loop();
+    for (const r of [cli('verify', SPEC, '--against', f), cli('diff', f, f)]) {
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:8:1: error\\[rules-jump-loop\\]: this jump from chain 'B' to 'A' closes a loop in table nat`));
+      expect(r.err).not.toMatch(/internal/);
+    }
+  });
+
+  it('nft JSON: a loop and a jump to a missing chain are located diagnostics, not internal errors', () => {
+    const looped = cli('verify', SPEC, '--against', nft('{"jump":{"target":"out"}}'));
+    expect(looped.code).toBe(2);
+    expect(looped.err).toContain("error[rules-jump-loop]: this jump from chain 'c' to 'out' closes a loop in table t");
+    const missing = cli('verify', SPEC, '--against', nft('{"jump":{"target":"nowhere"}}'));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("error[rules-missing-chain]: chain 'nowhere' is not declared in table t");
+    expect(missing.err).not.toMatch(/internal/);
+  });
+});

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { importIptables } from '../../backends/iptables/import.js';
 import { importNftables } from '../../backends/nftables/import.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { jumpProblems } from '../ir/check.js';
 import type { Family, RuleSet } from '../ir/types.js';
 import { syntaxOf } from '../language/load.js';
 import { Meaning } from '../meaning/meaning.js';
@@ -47,11 +48,25 @@ export function loadSide(path: string, family?: Family): LoadedSide {
   if (/^\s*\{/.test(text)) {
     // nft JSON (command form or `nft -j list ruleset`): one inet table, both families.
     const n = importNftables(text, path);
-    return { label: path, rs: n.ruleset, families: n.ruleset ? familiesOf(n.ruleset) : [], diagnostics: n.diagnostics, sources };
+    return checked({ label: path, rs: n.ruleset, families: n.ruleset ? familiesOf(n.ruleset) : [], diagnostics: n.diagnostics, sources });
   }
   const f = family ?? guessFamily(path, text);
   const r = importIptables(src, f, path);
-  return { label: path, rs: r.ruleset, families: [f], diagnostics: r.diagnostics, sources };
+  return checked({ label: path, rs: r.ruleset, families: [f], diagnostics: r.diagnostics, sources });
+}
+
+/** An imported rule set whose jumps the kernel would refuse (a missing chain, a loop) is bad input. */
+function checked(side: LoadedSide): LoadedSide {
+  if (!side.rs) return side;
+  const problems = jumpProblems(side.rs);
+  if (!problems.length) return side;
+  const ds = problems.map((p) =>
+    p.kind === 'missing'
+      ? diag('rules-missing-chain', p.rule.origin.span ?? undefined, { name: p.target, table: p.table })
+      : diag('rules-jump-loop', p.rule.origin.span ?? undefined, { chain: p.chain, target: p.target, table: p.table }),
+  );
+  const file = side.label;
+  return { ...side, rs: undefined, families: [], diagnostics: [...side.diagnostics, ...ds.map((d) => (d.span ? d : { ...d, file }))] };
 }
 
 /** The families a rule set speaks for (an inet table speaks for both). */

@@ -414,8 +414,14 @@ export const catalogue = {
   'rules-missing-chain': {
     severity: 'error',
     message: "chain '{name}' is not declared in table {table}",
-    hint: "declare it with ':{name} - [0:0]' or '-N {name}'",
+    hint: "declare it (':{name} - [0:0]' in iptables-restore text, an 'add chain' command in nft JSON) or jump to a chain that exists",
     explain: 'A rule refers to a chain that does not exist. iptables-legacy-restore refuses this; iptables-nft-restore --test accepts it (netfilter-facts §2).',
+  },
+  'rules-jump-loop': {
+    severity: 'error',
+    message: "this jump from chain '{chain}' to '{target}' closes a loop in table {table}",
+    hint: 'a chain may not be reached again from itself; the kernel refuses the whole table (ELOOP)',
+    explain: 'Following the jumps and gotos of a table leads back to a chain already on the way. The kernel refuses such a table when it is loaded, so the rule set cannot be what a node runs.',
   },
   'rules-invalid-hook': {
     severity: 'error',

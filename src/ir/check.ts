@@ -2,7 +2,7 @@
 // outside OUTPUT/POSTROUTING, -i/-o in the wrong hooks, REDIRECT outside nat
 // PREROUTING/OUTPUT, TPROXY outside mangle PREROUTING, jumps to missing chains, loops.
 // A rule set that passes loads; one that does not is a meshcap bug or a bad import.
-import type { Chain, Hook, RuleSet, Table } from './types.js';
+import type { Chain, Hook, Rule, RuleSet, Table } from './types.js';
 import { forEachRule } from './walk.js';
 
 export interface IrProblem {
@@ -35,8 +35,55 @@ export function reachingHooks(t: Table): Map<string, Set<Hook>> {
   return hooks;
 }
 
+export interface JumpProblem extends IrProblem {
+  kind: 'missing' | 'loop';
+  rule: Rule;
+  target: string;
+}
+
+/**
+ * The jumps the kernel refuses in any table: to a chain the table does not have, and the
+ * one that closes a loop (a chain reached again from itself). Found without recursion, so
+ * a rule file of any depth is answered.
+ */
+export function jumpProblems(rs: RuleSet): JumpProblem[] {
+  const out: JumpProblem[] = [];
+  for (const t of rs.tables) {
+    const byName = new Map(t.chains.map((c) => [c.name, c]));
+    const state = new Map<string, 'open' | 'done'>();
+    const report = (c: Chain, i: number, kind: JumpProblem['kind'], target: string) =>
+      out.push({ table: t.name, family: t.family, chain: c.name, index: i + 1, kind, rule: c.rules[i], target, message: kind === 'missing' ? `jump to missing chain ${target}` : `jump to ${target} closes a loop` });
+    for (const root of t.chains) {
+      if (state.has(root.name)) continue;
+      // Depth-first, with an explicit stack of (chain, next rule to look at).
+      const stack: [Chain, number][] = [[root, 0]];
+      state.set(root.name, 'open');
+      while (stack.length) {
+        const top = stack[stack.length - 1];
+        const [c, i] = top;
+        if (i >= c.rules.length) {
+          state.set(c.name, 'done');
+          stack.pop();
+          continue;
+        }
+        top[1]++;
+        const a = c.rules[i].action;
+        if (a.kind !== 'jump' && a.kind !== 'goto') continue;
+        const next = byName.get(a.chain);
+        if (!next) report(c, i, 'missing', a.chain);
+        else if (state.get(next.name) === 'open') report(c, i, 'loop', a.chain);
+        else if (!state.has(next.name)) {
+          state.set(next.name, 'open');
+          stack.push([next, 0]);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 export function checkRuleSet(rs: RuleSet): IrProblem[] {
-  const out: IrProblem[] = [];
+  const out: IrProblem[] = jumpProblems(rs).filter((p) => p.kind === 'loop');
   // What a rule's checks need of its table, worked out once per table.
   const perTable = new Map<Table, { names: Set<string>; hooks: Map<string, Set<Hook>> }>();
   forEachRule(rs, (r, i, c, t) => {
