@@ -403,6 +403,26 @@ describe('meshcap trace', () => {
 describe('meshcap import istio-iptables', () => {
   const flags = ['-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-b', '*', '-d', '15090,15021,15020'];
 
+  it.each([
+    ['a line break that would add a statement', ['-b', '*\n    exclude ports 22'], 'InboundPortsInclude (-b): "*\\n    exclude ports 22" is not one value: it holds a line break'],
+    ['white space that would add a value', ['-m', 'TPROXY', '-t', '1337 local-mark 7'], 'InboundTProxyMark (-t): "1337 local-mark 7" is not one value: it holds white space'],
+    ['a comment', ['-p', '15001#junk'], `ProxyPort (-p): "15001#junk" is not one value: it holds '#'`],
+    ['a brace in a list item', ['-o', '80,9}0'], `OutboundPortsExclude (-o): "9}0" is not one value: it holds '}'`],
+    ['a semicolon in an interface', ['-c', 'eth0;x'], `ExcludeInterfaces (-c): "eth0;x" is not one value: it holds ';'`],
+  ])('a flag value is never pasted into the policy: %s is refused at the flag', (_name, extra, message) => {
+    const r = cli('import', 'istio-iptables', '--', ...flags, ...extra);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err.split('\n')[0]).toBe(`error[istio-bad-value]: ${message}`);
+  });
+
+  it('a value the language refuses names its flag, not a line of the generated text', () => {
+    const r = cli('import', 'istio-iptables', '--', ...flags.map((f) => (f === '15001' ? '99999' : f)));
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')[0]).toBe("error[istio-bad-value]: ProxyPort (-p): '99999' is not a port: ports are whole numbers 1-65535");
+    expect(r.err).not.toContain('<istio-iptables import>');
+  });
+
   /** Load printed policy text; no errors allowed. */
   function loadPrinted(text: string, name: string) {
     const l = loadText(name, text, 'intercept');

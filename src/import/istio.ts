@@ -230,10 +230,48 @@ export function configFromJson(obj: unknown): { config: IstioConfig; diagnostics
 const split = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
 /** The policy text that means what istio-iptables does with this config. */
-export function policyFromConfig(cfg: IstioConfig, name = 'istio'): { text: string; diagnostics: Diagnostic[] } {
+/** How a field is named in messages: its flag where it has one (`InboundPortsInclude (-b)`). */
+export function fieldLabel(f: string): string {
+  const spec = ISTIO_FLAGS.find((x) => x.field === f && !x.ignored);
+  return spec ? `${f} (${spec.short ? `-${spec.short}` : `--${spec.long}`})` : f;
+}
+
+/** Why a value cannot stand in the policy as one word, or undefined when it can. */
+function notOneWord(v: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
+  const bad = /[\s{},;"'#\x00-\x1f\x7f]/.exec(v);
+  if (!bad) return /^[\x21-\x7e]+$/.test(v) ? undefined : 'it holds a character outside printable ASCII';
+  const c = bad[0];
+  if (c === '\n' || c === '\r') return 'it holds a line break';
+  if (/\s/.test(c)) return 'it holds white space';
+  if (c < ' ' || c === '\x7f') return 'it holds a control character';
+  return `it holds '${c}'`;
+}
+
+export interface ImportedPolicy {
+  text: string;
+  diagnostics: Diagnostic[];
+  /** The config field each line of `text` was written from (1-based line -> field label). */
+  lineFields: Map<number, string>;
+}
+
+export function policyFromConfig(cfg: IstioConfig, name = 'istio'): ImportedPolicy {
   const ds: Diagnostic[] = [];
   const lines: string[] = [];
-  const L = (s: string) => lines.push(s);
+  const lineFields = new Map<number, string>();
+  const L = (s: string, field?: Field) => {
+    lines.push(s);
+    if (field) lineFields.set(lines.length, fieldLabel(field));
+  };
+  // Every value reaches the policy text as one word of the language: a value that could
+  // end a statement, open a block or start a comment would change the policy, not fill it.
+  const word = (v: string, f: Field): string | undefined => {
+    const why = notOneWord(v);
+    if (!why) return v;
+    ds.push(diag('istio-bad-value', undefined, { flag: fieldLabel(f), detail: `${JSON.stringify(v)} is not one value: ${why}` }));
+    return undefined;
+  };
+  const words = (s: string, f: Field): string[] => split(s).filter((v) => word(v, f) !== undefined);
   const dropped = (flag: string, reason: string) => ds.push(diag('istio-dropped', undefined, { flag, reason }));
   const cidrs = (s: string, flag: string): string[] => {
     const out: string[] = [];
@@ -247,83 +285,83 @@ export function policyFromConfig(cfg: IstioConfig, name = 'istio'): { text: stri
     }
     return out;
   };
-  const uids = split(cfg.ProxyUID || '1337');
-  const gids = split(cfg.ProxyGID || cfg.ProxyUID || '1337');
+  const uids = words(cfg.ProxyUID || '1337', 'ProxyUID');
+  const gids = cfg.ProxyGID ? words(cfg.ProxyGID, 'ProxyGID') : words(cfg.ProxyUID || '1337', 'ProxyUID');
   L('# Imported from istio-iptables by meshcap import istio-iptables');
   L(`policy ${name} {`);
   L('  proxy {');
-  L(`    uid ${uids.join(', ')}`);
-  L(`    gid ${gids.length ? gids.join(', ') : 'none'}`);
-  L(`    outbound-port ${cfg.ProxyPort}`);
-  L(`    inbound-port ${cfg.InboundCapturePort}`);
-  L(`    tunnel-port ${cfg.InboundTunnelPort || 'none'}`);
+  L(`    uid ${uids.join(', ')}`, 'ProxyUID');
+  L(`    gid ${gids.length ? gids.join(', ') : 'none'}`, cfg.ProxyGID ? 'ProxyGID' : 'ProxyUID');
+  L(`    outbound-port ${word(cfg.ProxyPort, 'ProxyPort') ?? ''}`, 'ProxyPort');
+  L(`    inbound-port ${word(cfg.InboundCapturePort, 'InboundCapturePort') ?? ''}`, 'InboundCapturePort');
+  L(`    tunnel-port ${(cfg.InboundTunnelPort && word(cfg.InboundTunnelPort, 'InboundTunnelPort')) || 'none'}`, 'InboundTunnelPort');
   L('  }');
   L('  inbound {');
   const mode = cfg.InboundInterceptionMode.toUpperCase();
-  if (mode === 'TPROXY') L(`    mode tproxy mark ${cfg.InboundTProxyMark} table ${cfg.InboundTProxyRouteTable}`);
+  if (mode === 'TPROXY') L(`    mode tproxy mark ${word(cfg.InboundTProxyMark, 'InboundTProxyMark') ?? ''} table ${word(cfg.InboundTProxyRouteTable, 'InboundTProxyRouteTable') ?? ''}`, 'InboundTProxyMark');
   else {
     if (mode !== '' && mode !== 'REDIRECT') ds.push(diag('istio-bad-value', undefined, { flag: 'InboundInterceptionMode', detail: `'${cfg.InboundInterceptionMode}' is not REDIRECT or TPROXY` }));
     L('    mode redirect');
   }
   const inc = cfg.InboundPortsInclude.trim();
-  L(`    capture ports ${inc === '' ? 'none' : inc === '*' ? '*' : split(inc).join(', ')}`);
-  const exIn = split(cfg.InboundPortsExclude);
+  L(`    capture ports ${inc === '' ? 'none' : inc === '*' ? '*' : words(inc, 'InboundPortsInclude').join(', ')}`, 'InboundPortsInclude');
+  const exIn = words(cfg.InboundPortsExclude, 'InboundPortsExclude');
   if (exIn.length) {
-    if (inc === '*') L(`    exclude ports ${exIn.join(', ')}`);
+    if (inc === '*') L(`    exclude ports ${exIn.join(', ')}`, 'InboundPortsExclude');
     else dropped('InboundPortsExclude (-d)', 'inbound exclusions apply only when all inbound ports are captured (-b *)');
   }
   L('  }');
   L('  outbound {');
   const oinc = cfg.OutboundIPRangesInclude.trim();
   const incCidrs = oinc === '*' ? ['*'] : cidrs(oinc, 'OutboundIPRangesInclude (-i)');
-  L(`    capture cidrs ${incCidrs.length ? incCidrs.join(', ') : 'none'}`);
-  const incP = split(cfg.OutboundPortsInclude);
+  L(`    capture cidrs ${incCidrs.length ? incCidrs.join(', ') : 'none'}`, 'OutboundIPRangesInclude');
+  const incP = words(cfg.OutboundPortsInclude, 'OutboundPortsInclude');
   const capturesOut = incCidrs.length > 0 || incP.length > 0 || cfg.RedirectDNS;
   const exC = cfg.OutboundIPRangesExclude.trim() === '*' ? [] : cidrs(cfg.OutboundIPRangesExclude, 'OutboundIPRangesExclude (-x)');
-  if (exC.length && capturesOut) L(`    exclude cidrs ${exC.join(', ')}`);
+  if (exC.length && capturesOut) L(`    exclude cidrs ${exC.join(', ')}`, 'OutboundIPRangesExclude');
   else if (exC.length) dropped('OutboundIPRangesExclude (-x)', 'no outbound traffic is captured, so there is nothing to exclude');
-  const exP = split(cfg.OutboundPortsExclude);
-  if (exP.length && capturesOut) L(`    exclude ports ${exP.join(', ')}`);
+  const exP = words(cfg.OutboundPortsExclude, 'OutboundPortsExclude');
+  if (exP.length && capturesOut) L(`    exclude ports ${exP.join(', ')}`, 'OutboundPortsExclude');
   else if (exP.length) dropped('OutboundPortsExclude (-o)', 'no outbound traffic is captured, so there is nothing to exclude');
-  if (incP.length) L(`    capture ports ${incP.join(', ')}`);
+  if (incP.length) L(`    capture ports ${incP.join(', ')}`, 'OutboundPortsInclude');
   const gInc = cfg.OwnerGroupsInclude.trim() || '*';
-  const gExc = split(cfg.OwnerGroupsExclude);
+  const gExc = words(cfg.OwnerGroupsExclude, 'OwnerGroupsExclude');
   if (gInc !== '*') {
-    L(`    groups ${split(gInc).join(', ')}`);
+    L(`    groups ${words(gInc, 'OwnerGroupsInclude').join(', ')}`, 'OwnerGroupsInclude');
     if (gExc.length) dropped('OwnerGroupsExclude', 'istio-iptables uses the include list when both are given');
   } else {
     L('    groups *');
-    if (gExc.length) L(`    exclude groups ${gExc.join(', ')}`);
+    if (gExc.length) L(`    exclude groups ${gExc.join(', ')}`, 'OwnerGroupsExclude');
   }
   L('  }');
   L('  loopback {');
   const families = cfg.EnableIPv6 ? ['ipv4', 'ipv6'] : ['ipv4'];
   L(`    passthrough 127.0.0.6${cfg.EnableIPv6 ? ', ::6' : ''}`);
   const lb = cidrs(cfg.HostIPv4LoopbackCidr || '127.0.0.1/32', 'HostIPv4LoopbackCidr');
-  L(`    localhost ${[...lb, ...(cfg.EnableIPv6 ? ['::1/128'] : [])].join(', ')}`);
+  L(`    localhost ${[...lb, ...(cfg.EnableIPv6 ? ['::1/128'] : [])].join(', ')}`, 'HostIPv4LoopbackCidr');
   L('    self-redirect on');
   L('  }');
   L('  dns {');
-  const servers = [...cfg.DNSServersV4, ...(cfg.EnableIPv6 ? cfg.DNSServersV6 : [])];
+  const servers = [...cfg.DNSServersV4.filter((v) => word(v, 'DNSServersV4')), ...(cfg.EnableIPv6 ? cfg.DNSServersV6.filter((v) => word(v, 'DNSServersV6')) : [])];
   if (!cfg.RedirectDNS) L('    capture off');
   else if (cfg.CaptureAllDNS) L('    capture all');
-  else if (servers.length) L(`    capture servers ${servers.join(', ')}`);
+  else if (servers.length) L(`    capture servers ${servers.join(', ')}`, 'DNSServersV4');
   else {
     L('    capture off');
     dropped('RedirectDNS', 'no DNS server is known (resolv.conf is empty) and capture-all-dns is off, so no DNS rule is written');
   }
   L('    port 15053');
   L('  }');
-  const exIf = split(cfg.ExcludeInterfaces);
-  const rr = split(cfg.RerouteVirtualInterfaces);
+  const exIf = words(cfg.ExcludeInterfaces, 'ExcludeInterfaces');
+  const rr = words(cfg.RerouteVirtualInterfaces, 'RerouteVirtualInterfaces');
   if (exIf.length || rr.length) {
     L('  interfaces {');
-    if (exIf.length) L(`    exclude ${exIf.join(', ')}`);
-    if (rr.length) L(`    reroute ${rr.join(', ')}`);
+    if (exIf.length) L(`    exclude ${exIf.join(', ')}`, 'ExcludeInterfaces');
+    if (rr.length) L(`    reroute ${rr.join(', ')}`, 'RerouteVirtualInterfaces');
     L('  }');
   }
   L(`  drop-invalid ${cfg.DropInvalid ? 'on' : 'off'}`);
   L(`  families ${families.join(', ')}`);
   L('}');
-  return { text: lines.join('\n') + '\n', diagnostics: ds };
+  return { text: lines.join('\n') + '\n', diagnostics: ds, lineFields };
 }

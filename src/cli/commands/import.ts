@@ -77,14 +77,25 @@ Options:
     }
     const p = policyFromConfig(r.config, name);
     ds.push(...p.diagnostics);
-    const file = `<istio-iptables import>.intercept`;
-    const loaded = loadText(file, p.text, 'intercept');
-    ds.push(...loaded.diagnostics.filter((d) => d.code !== 'ipv6-bypass' || !r.config.EnableIPv6));
     if (hasErrors(ds)) {
-      io.err(p.text);
-      report(io, 'text', ds, new Map(loaded.source ? [[file, loaded.source]] : []));
+      report(io, 'text', ds, new Map());
       return EXIT.badInput;
     }
+    const file = `<istio-iptables import>.intercept`;
+    const loaded = loadText(file, p.text, 'intercept');
+    const found = loaded.diagnostics.filter((d) => d.code !== 'ipv6-bypass' || !r.config.EnableIPv6);
+    if (hasErrors(found)) {
+      // A value the policy language refuses is the flag's mistake: say which flag, and what.
+      // Its warnings are left out: they may follow from the value that was refused.
+      const located = found.filter((d) => d.severity === 'error').map((d) => {
+        const field = d.severity === 'error' && d.span ? p.lineFields.get(d.span.start.line) : undefined;
+        return field ? diag('istio-bad-value', undefined, { flag: field, detail: d.message }) : d;
+      });
+      if (located.some((d) => d.severity === 'error' && d.span)) io.err(p.text);
+      report(io, 'text', [...ds, ...located], new Map(loaded.source ? [[file, loaded.source]] : []));
+      return EXIT.badInput;
+    }
+    ds.push(...found);
     const formatted = formatText(file, p.text, 'intercept', to);
     io.out(formatted.text ?? p.text);
     report(io, 'text', ds, new Map(loaded.source ? [[file, loaded.source]] : []));
