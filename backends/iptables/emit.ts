@@ -5,6 +5,7 @@
 import { FULL_MASK, type Action, type Chain, type Family, type IrCidr, type Match, type Rule, type RuleSet, type Table } from '../../src/ir/types.js';
 import { parseCidr } from '../../src/net/ip.js';
 import { mergeOverlappingPorts, outermost } from '../../src/net/intervals.js';
+import { oneLine } from '../comment.js';
 
 export interface EmitOptions {
   /** `-m comment --comment "meshcap FILE:LINE purpose"` on every rule (default on). */
@@ -162,9 +163,7 @@ function actionText(a: Action, family: Family): string {
 export function commentOf(rule: Rule): string {
   const where = rule.origin.span ? `${rule.origin.span.file}:${rule.origin.span.start.line} ` : '';
   // The kernel keeps at most 255 bytes of a comment.
-  let text = `meshcap ${where}${rule.origin.purpose}`.replace(/[\r\n]/g, ' ');
-  while (Buffer.byteLength(text) > 255) text = text.slice(0, -1);
-  return text;
+  return oneLine(`meshcap ${where}${rule.origin.purpose}`, 255);
 }
 
 export function ruleText(chain: string, rule: Rule, family: Family, opts: EmitOptions): string[] {

@@ -8,6 +8,7 @@ import { FULL_MASK, type Action, type Chain, type Family, type IrCidr, type Matc
 import { forEachChain } from '../../src/ir/walk.js';
 import { parseCidr } from '../../src/net/ip.js';
 import { outermost, unionPorts } from '../../src/net/intervals.js';
+import { oneLine } from '../comment.js';
 import {
   COMMENT_PREFIX,
   DEFAULT_TABLE_NAME,
@@ -200,9 +201,7 @@ class Emitter {
 /** nft keeps at most 128 bytes of a rule comment. */
 export function commentOf(r: Rule): string {
   const where = r.origin.span ? `${r.origin.span.file}:${r.origin.span.start.line} ` : '';
-  let text = `${COMMENT_PREFIX} ${where}${r.origin.purpose}`.replace(/[\r\n"]/g, ' ');
-  while (Buffer.byteLength(text) > 127) text = text.slice(0, -1);
-  return text;
+  return oneLine(`${COMMENT_PREFIX} ${where}${r.origin.purpose}`.replace(/"/g, ' '), 127);
 }
 
 const KIND_ORDER = ['raw', 'mangle', 'nat', 'filter'];

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { oneLine } from '../comment.js';
 import { emitIptables } from '../iptables/emit.js';
 import { emitNftables, nftTableName } from '../nftables/emit.js';
 import type { RuleSet } from '../../src/ir/types.js';
@@ -66,7 +67,8 @@ export function emitShell(rs: RuleSet, opts: ShellOptions): string {
   const L = (s = '') => lines.push(s);
   L('#!/bin/sh');
   L(`# meshcap ${opts.version ?? ''} shell backend: policy ${rs.name}`);
-  L(`# from ${opts.source?.file ?? '(unknown)'}, sha256 ${srcHash}`);
+  // The file name is the user's: on one line, or its second line would run as a command.
+  L(`# from ${opts.source ? oneLine(opts.source.file) : '(unknown)'}, sha256 ${srcHash}`);
   L('#');
   L('#   sh THIS-SCRIPT [apply]    apply the policy (the default); replaces an older version of it');
   L('#   sh THIS-SCRIPT cleanup    remove exactly what apply added');

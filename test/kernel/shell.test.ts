@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -119,6 +119,27 @@ describe('shell backend on a real kernel', () => {
       expect(r.stdout).toMatch(/^\+ iptables-nft-restore --wait=10 --noflush /m);
       expect(r.stdout).toMatch(/^\+ ip -4 rule add fwmark 1337 lookup 133/m);
       expect(snapshot(ns)).toBe(before);
+    });
+  });
+
+  it("a policy file whose name holds a newline and a command: the script stays one comment line, passes shellcheck, applies, and runs nothing else", () => {
+    const work = mkdtempSync(join(tmpdir(), 'meshcap-name-'));
+    const name = join(work, 'x\ntouch PWNED #.intercept');
+    copyFileSync(SPECS[0], name);
+    const loaded = loadFile(name);
+    const script = join(work, 'hostile.sh');
+    writeFileSync(script, emitShell(lower(loaded.policy!), { firewall: 'auto', source: { file: name, text: loaded.source!.text } }));
+    const text = readFileSync(script, 'utf8');
+    expect(text).toContain('# from ' + name.replace('\n', ' ') + ', sha256 ');
+    expect(text.split('\n').filter((l) => /^\s*touch\b/.test(l))).toEqual([]);
+    expect(execFileSync('shellcheck', ['--shell=sh', script], { encoding: 'utf8' })).toBe('');
+    withNetns((ns) => {
+      for (const env of [['DRY_RUN=1'], []]) {
+        const r = run(ns, 'env', [...env, 'MESHCAP_FIREWALL=iptables-nft', 'sh', '-c', `cd "$1" && sh "$2" apply`, 'sh', work, script]);
+        expect(r.status, r.stderr).toBe(0);
+        expect(existsSync(join(work, 'PWNED'))).toBe(false);
+      }
+      expect(run(ns, 'iptables-nft-save', []).stdout).toContain('x touch PWNED #.intercept:');
     });
   });
 });
