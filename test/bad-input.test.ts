@@ -189,7 +189,7 @@ describe('what a diagnostic shows of the input', () => {
   it('a long line is shown as a window around the caret, so output stays proportional to the mistakes', () => {
     // 3,000 duplicates of one port on one line (about 20 KB): each warning shows a short excerpt.
     const f = s.write('long.intercept', `policy p {\n  proxy { outbound-port 15001 }\n  outbound { capture cidrs *; exclude ports 80${', 80'.repeat(3000)} }\n}\n`);
-    const r = cli('check', f);
+    const r = cli('check', '--max-diagnostics', '0', f);
     const lines = r.stderr.split('\n');
     expect(lines.filter((l) => /warning\[duplicate-value\]/.test(l))).toHaveLength(3000);
     expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(140);
@@ -208,5 +208,31 @@ describe('what a diagnostic shows of the input', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).not.toContain('\x1b');
     expect(r.stderr).toContain('\u241b[31m');
+  });
+});
+
+describe('many diagnostics in one file', () => {
+  const s = scratchDir();
+  afterAll(() => s.cleanup());
+  const f = () => s.write('many.intercept', `policy p {\n  proxy { outbound-port 15001 }\n  outbound { capture cidrs *; exclude ports 80${', 80'.repeat(120)} }\n}\n`);
+  const shown = (stderr: string) => stderr.split('\n').filter((l) => /warning\[duplicate-value\]/.test(l)).length;
+
+  it('text shows the first 50 of a file and counts the rest; the summary counts them all', () => {
+    const file = f();
+    const r = cli('check', file);
+    expect(r.code).toBe(1);
+    expect(shown(r.stderr)).toBe(50);
+    expect(r.stderr).toContain(`... and 70 more in ${file} (--max-diagnostics N shows more, 0 all)\n0 errors, 120 warnings\n`);
+  });
+
+  it('--max-diagnostics sets the bound (0: all); JSON always has every one', () => {
+    const file = f();
+    expect(shown(cli('check', '--max-diagnostics', '7', file).stderr)).toBe(7);
+    expect(shown(cli('check', '--max-diagnostics', '0', file).stderr)).toBe(120);
+    const j = JSON.parse(cli('check', '--format', 'json', file).stdout) as { diagnostics: unknown[] };
+    expect(j.diagnostics).toHaveLength(120);
+    const bad = cli('check', '--max-diagnostics', 'lots', file);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain('usage-bad-option-value');
   });
 });

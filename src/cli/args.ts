@@ -1,15 +1,24 @@
 // Argument parsing on node:util's parseArgs, with usage errors instead of exceptions.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './io.js';
+import { DEFAULT_DIAGNOSTIC_LIMIT, setDiagnosticLimit } from './report.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** Options every command takes. */
+const COMMON = { help: { type: 'boolean', short: 'h' }, 'max-diagnostics': { type: 'string' } } as const;
+
 export function parse<O extends Options>(argv: string[], options: O) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...options, ...COMMON }, allowPositionals: true, strict: true });
   } catch (e) {
     throw usageOf(e as Error & { code?: string });
   }
+  const max = (parsed.values as Record<string, string | undefined>)['max-diagnostics'];
+  if (max !== undefined && !/^\d+$/.test(max)) throw new UsageError('usage-bad-option-value', { detail: `--max-diagnostics takes a whole number (0: all), not '${max}'` });
+  setDiagnosticLimit(max === undefined ? DEFAULT_DIAGNOSTIC_LIMIT : Number(max));
+  return parsed;
 }
 
 /** parseArgs' error as a usage diagnostic: its code says which mistake it is. */

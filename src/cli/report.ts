@@ -5,6 +5,35 @@ import type { SourceFile } from '../source.js';
 import type { Io } from './io.js';
 import { version } from '../compile/version.js';
 
+/** How many diagnostics of one file text output shows before it counts the rest. */
+export const DEFAULT_DIAGNOSTIC_LIMIT = 50;
+let limit = DEFAULT_DIAGNOSTIC_LIMIT;
+
+/** Set by each command's argument parsing (`--max-diagnostics N`, 0 for all). */
+export function setDiagnosticLimit(n: number): void {
+  limit = n;
+}
+
+/**
+ * At most `limit` diagnostics per file, and a note counting the rest: a file with
+ * thousands of mistakes stays readable. JSON, SARIF and GitHub output keep them all.
+ */
+function bounded(ds: Diagnostic[]): { shown: Diagnostic[]; notes: string[] } {
+  if (limit === 0 || ds.length <= limit) return { shown: ds, notes: [] };
+  const perFile = new Map<string, number>();
+  const hidden = new Map<string, number>();
+  const shown: Diagnostic[] = [];
+  for (const d of ds) {
+    const f = d.span?.file ?? d.file ?? '';
+    const n = (perFile.get(f) ?? 0) + 1;
+    perFile.set(f, n);
+    if (n <= limit) shown.push(d);
+    else hidden.set(f, (hidden.get(f) ?? 0) + 1);
+  }
+  const notes = [...hidden].map(([f, n]) => `... and ${n} more in ${f || 'this run'} (--max-diagnostics N shows more, 0 all)`);
+  return { shown, notes };
+}
+
 export function report(io: Io, format: Format, ds: Diagnostic[], sources: Map<string, SourceFile>, opts: { always?: boolean } = {}): void {
   switch (format) {
     case 'json':
@@ -18,7 +47,11 @@ export function report(io: Io, format: Format, ds: Diagnostic[], sources: Map<st
       return;
     case 'text':
       if (ds.length === 0 && !opts.always) return;
-      io.err(renderText(ds, { sources, color: io.color }));
-      io.err(summaryLine(ds) + '\n');
+      {
+        const { shown, notes } = bounded(ds);
+        io.err(renderText(shown, { sources, color: io.color }));
+        for (const n of notes) io.err(n + '\n');
+        io.err(summaryLine(ds) + '\n');
+      }
   }
 }
