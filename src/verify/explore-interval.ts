@@ -7,25 +7,22 @@ import type { Range } from '../net/intervals.js';
 import type { Packet } from '../sim/packet.js';
 import type { Ctx, Desc } from './context.js';
 import { showSet } from './describe.js';
-import { domainMax, IFIELDS, meaningLabelled, rangesOf, setField, sortedUnique } from './interval-fields.js';
+import { domainMax, IFIELDS, meaningLabelled, rangesOf, setField } from './interval-fields.js';
 import { kindsOf, sideSpecialize, sideWith } from './residual.js';
 import type { Side } from './side.js';
 import { plan, residual, signature, type Cond, type Plan } from './split.js';
-import { sweepLast } from './sweep.js';
-
-interface Ev {
-  at: bigint;
-  /** A rule's match on side 0 or 1, or a meaning constant (2). */
-  side: 0 | 1 | 2;
-  m?: Match;
-  label?: string;
-  d: 1 | -1;
-}
+import { parseHost, sweepLast } from './sweep.js';
+import { canonicalAddress } from '../net/ip.js';
+import { simulate } from '../sim/simulate.js';
+import { sameOutcome } from './compare.js';
+import { describe } from './describe.js';
 
 export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, desc: Desc): void {
   if (ctx.diffs.length >= ctx.max) return;
   const field = IFIELDS[idx];
-  if (field === 'daddr') return sweepLast(ctx, a, b, pkt, desc);
+  // The last field: in a fine search the old sweep (one class per segment); in a proof,
+  // classes as for the other fields, each evaluated once.
+  if (field === 'daddr' && ctx.fine) return sweepLast(ctx, a, b, pkt, desc);
   const hasPorts = pkt.protocol === 'tcp' || pkt.protocol === 'udp' || pkt.protocol === 'sctp';
   if ((field === 'sport' || field === 'dport') && !hasPorts) return exploreInterval(ctx, idx + 1, a, b, pkt, desc);
   const family = pkt.family;
@@ -35,19 +32,36 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
   // Interval baseline: every match on the field false, so the changes are the survivors.
   const plans = sides.map((s) => (s.kind === 'rules' && kindsOf(s.rs).has(field) ? plan(s.rs, kinds, () => false) : undefined));
   const extra = meaningLabelled(ctx, field, family, pkt);
-  if (!plans.some((p) => p?.conds.length) && !extra.length) return exploreInterval(ctx, idx + 1, a, b, pkt, desc);
+  if (!plans.some((p) => p?.conds.length) && !extra.length) return field === 'daddr' ? leaf(ctx, a, b, pkt, desc, undefined) : exploreInterval(ctx, idx + 1, a, b, pkt, desc);
 
-  const evs: Ev[] = [];
-  const span = (r: Range, e: Omit<Ev, 'at' | 'd'>) => {
-    evs.push({ ...e, at: r[0], d: 1 });
-    if (r[1] < max) evs.push({ ...e, at: r[1] + 1n, d: -1 });
+  // Events (a match or meaning constant starts or stops holding), as parallel arrays
+  // sorted by position: numbers where the domain allows (ports, IPv4), else BigInts.
+  const small = max <= BigInt(Number.MAX_SAFE_INTEGER);
+  const atB: bigint[] = [];
+  const evSide: number[] = [];
+  const evRef: (Match | string)[] = [];
+  const evD: number[] = [];
+  const span = (r: Range, side: number, ref: Match | string) => {
+    atB.push(r[0]);
+    evSide.push(side);
+    evRef.push(ref);
+    evD.push(1);
+    if (r[1] < max) {
+      atB.push(r[1] + 1n);
+      evSide.push(side);
+      evRef.push(ref);
+      evD.push(-1);
+    }
   };
   plans.forEach((p, side) => {
-    if (p) for (const m of p.byMatch.keys()) for (const r of rangesOf(m, family, max)) span(r, { side: side as 0 | 1, m });
+    if (p) for (const m of p.byMatch.keys()) for (const r of rangesOf(m, family, max)) span(r, side, m);
   });
-  for (const x of extra) span(x.r, { side: 2, label: x.label });
-  evs.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
-  const bounds = sortedUnique([0n, ...evs.map((e) => e.at)]);
+  for (const x of extra) span(x.r, 2, x.label);
+  const order = Array.from({ length: atB.length }, (_, i) => i);
+  if (small) {
+    const atN = Float64Array.from(atB, Number);
+    order.sort((x, y) => atN[x] - atN[y]);
+  } else order.sort((x, y) => (atB[x] < atB[y] ? -1 : atB[x] > atB[y] ? 1 : 0));
 
   // The sweep: per side, how many of each rule's matches hold, and the rules all of whose
   // matches hold; the meaning constants that cover the segment.
@@ -59,26 +73,30 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
   const groups = new Map<string, { lo: bigint; segs: Range[]; ch: Cond[][] }>();
   let key = '';
   let e = 0;
-  for (let k = 0; k < bounds.length; k++) {
-    const lo = bounds[k];
-    const hi = k + 1 < bounds.length ? bounds[k + 1] - 1n : max;
-    let dirty = k === 0;
-    for (; e < evs.length && evs[e].at === lo; e++) {
-      const ev = evs[e];
+  let lo = 0n;
+  while (lo <= max) {
+    let dirty = lo === 0n;
+    for (; e < order.length && atB[order[e]] === lo; e++) {
+      const ev = order[e];
+      const side = evSide[ev];
+      const d = evD[ev];
       dirty = true;
-      if (ev.side === 2) {
-        labels.set(ev.label!, (labels.get(ev.label!) ?? 0) + ev.d);
+      if (side === 2) {
+        const l = evRef[ev] as string;
+        labels.set(l, (labels.get(l) ?? 0) + d);
         continue;
       }
-      held[ev.side].set(ev.m!, (held[ev.side].get(ev.m!) ?? 0) + ev.d);
-      const cnt = counts[ev.side];
-      for (const c of (plans[ev.side] as Plan).byMatch.get(ev.m!)!) {
-        const n = (cnt.get(c) ?? 0) + ev.d;
+      const m = evRef[ev] as Match;
+      if (ctx.fine) held[side].set(m, (held[side].get(m) ?? 0) + d);
+      const cnt = counts[side];
+      for (const c of (plans[side] as Plan).byMatch.get(m)!) {
+        const n = (cnt.get(c) ?? 0) + d;
         cnt.set(c, n);
-        if (n === c.ms.length) live[ev.side].add(c);
-        else live[ev.side].delete(c);
+        if (n === c.ms.length) live[side].add(c);
+        else live[side].delete(c);
       }
     }
+    const hi = e < order.length ? atB[order[e]] - 1n : max;
     if (dirty) {
       const chs = live.map((l) => [...l].sort((x, y) => x.chain - y.chain || x.idx - y.idx));
       const ls = [...labels].filter(([, n]) => n > 0).map(([l]) => l).sort();
@@ -89,6 +107,7 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
       if (g) g.segs.push([lo, hi]);
       else groups.set(key, { lo, segs: [[lo, hi]], ch: chs });
     } else groups.get(key)!.segs.push([lo, hi]);
+    lo = hi + 1n;
   }
   for (const g of groups.values()) {
     const p = setField(pkt, field, g.lo);
@@ -97,7 +116,19 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
       const pl = plans[i];
       return pl ? sideWith(s, residual(pl, g.ch[i]), p) : sideSpecialize(s, kinds, p, p.hook);
     });
-    exploreInterval(ctx, idx + 1, next[0], next[1], p, d);
+    if (field === 'daddr') leaf(ctx, next[0], next[1], p, desc, g.segs);
+    else exploreInterval(ctx, idx + 1, next[0], next[1], p, d);
     if (ctx.diffs.length >= ctx.max) return;
   }
+}
+
+/** One class of the last field: both sides evaluated once. */
+function leaf(ctx: Ctx, a: Side, b: Side, p: Packet, desc: Desc, segs: Range[] | undefined): void {
+  ctx.classes++;
+  const ev = (s: Side) => (s.kind === 'rules' ? simulate(s.rs, p, undefined, false) : s.evaluate(p)).outcome;
+  const ra = ev(a);
+  const rb = ev(b);
+  if (sameOutcome(ra, rb) || ctx.diffs.length >= ctx.max) return;
+  const q = { ...p, dst: canonicalAddress(p.family, parseHost(p.dst)), src: canonicalAddress(p.family, parseHost(p.src)) };
+  ctx.diffs.push(segs ? { description: '', desc, dst: segs, packet: q, a: ra, b: rb } : { description: describe(desc, q), packet: q, a: ra, b: rb });
 }

@@ -94,12 +94,17 @@ function idOf(x: Match | Action): number {
   }
   return id;
 }
-const ruleKeys = new WeakMap<Rule, string>();
-function ruleKey(r: Rule): string {
-  let k = ruleKeys.get(r);
+// Keyed by the rule before stripping (shared by residuals) and the kinds stripped.
+const ruleKeys = new WeakMap<Rule, Map<string, string>>();
+function ruleKey(c: Cond): string {
+  const kinds = c.ms.map((m) => m.kind).join();
+  let byKinds = ruleKeys.get(c.rule);
+  if (!byKinds) ruleKeys.set(c.rule, (byKinds = new Map<string, string>()));
+  let k = byKinds.get(kinds);
   if (k === undefined) {
+    const r = c.stripped;
     k = `${r.matches.map(idOf).join(',')}>${(r.effects ?? []).map(idOf).join(',')}>${idOf(r.action)}`;
-    ruleKeys.set(r, k);
+    byKinds.set(kinds, k);
   }
   return k;
 }
@@ -107,7 +112,7 @@ function ruleKey(r: Rule): string {
 /** A class's signature: equal signatures give residuals of the same structure. */
 export function signature(ch: Cond[]): string {
   let s = '';
-  for (const c of ch) s += c.base ? `-${c.chain}.${c.idx};` : `+${c.chain}.${c.slot}.${ruleKey(c.stripped)};`;
+  for (const c of ch) s += c.base ? `-${c.chain}.${c.idx};` : `+${c.chain}.${c.slot}.${ruleKey(c)};`;
   return s;
 }
 
