@@ -29,23 +29,40 @@ export interface Ctx {
   diffs: DiffRange[];
   max: number;
   lastKey?: string;
+  /**
+   * Classes exactly as the fields' matches split them (no merging of classes whose
+   * residuals merely have the same structure): how differences are reported, so that
+   * each is the class people expect.
+   */
+  fine?: boolean;
 }
 
 export const MAX_ADDR: Record<Family, bigint> = { ipv4: (1n << 32n) - 1n, ipv6: (1n << 128n) - 1n };
 
 export const NO_CONSTS: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [] };
 
-export function meaningConsts(c: Ctx, field: Parameters<ConstantsFor>[0], pkt: Packet): Constants {
+export type LabelledKind = 'ports' | 'cidrs' | 'owners' | 'ifaces';
+
+/** The meaning sides' constants for a field, with a class label per entry (see `alike`). */
+export type Merged = Constants & { labels: Record<LabelledKind, string[]> };
+
+const NO_LABELS: Merged = { ...NO_CONSTS, labels: { ports: [], cidrs: [], owners: [], ifaces: [] } };
+
+export function meaningConsts(c: Ctx, field: Parameters<ConstantsFor>[0], pkt: Packet): Merged {
   const sides = [c.a, c.b].filter((s): s is Extract<Side, { kind: 'meaning' }> => s.kind === 'meaning');
-  if (!sides.length) return NO_CONSTS;
-  const out: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [] };
-  for (const s of sides) {
+  if (!sides.length) return NO_LABELS;
+  const out: Merged = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [], labels: { ports: [], cidrs: [], owners: [], ifaces: [] } };
+  sides.forEach((s, si) => {
     const k = s.constants(field, pkt);
     out.ports.push(...k.ports);
     out.cidrs.push(...k.cidrs);
     out.owners.push(...k.owners);
     out.ifaces.push(...k.ifaces);
     out.marks.push(...k.marks);
-  }
+    for (const kind of ['ports', 'cidrs', 'owners', 'ifaces'] as const) {
+      const given = k.alike?.[kind];
+      k[kind].forEach((_, i) => out.labels[kind].push(given?.[i] !== undefined && !c.fine ? `${si}:${given[i]}` : `${si}#${i}`));
+    }
+  });
   return out;
 }

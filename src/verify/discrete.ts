@@ -2,9 +2,9 @@
 // the candidate values that cover every way the live rules and the meaning treat it.
 import type { Match, Protocol } from '../ir/types.js';
 import type { Packet } from '../sim/packet.js';
-import { meaningConsts, type Ctx } from './context.js';
+import { meaningConsts, type Ctx, type Merged } from './context.js';
 import { allMatches, hasNat } from './residual.js';
-import type { Constants, Side } from './side.js';
+import type { Side } from './side.js';
 
 export interface DField {
   name: string;
@@ -15,9 +15,12 @@ export interface DField {
   extra?(v: unknown, a: Side, b: Side): string;
   /** Split even when no rule matches on the field (its value changes other things). */
   always?: boolean;
-  /** How a meaning side's constants classify a value. */
-  meaningKey?(v: unknown, c: Constants): string;
   meaningField?: 'uid' | 'gid' | 'iif' | 'oif';
+  /**
+   * The keys a match, a value and a meaning constant are known by: a match (or constant)
+   * can hold at a value only if its key is one of the value's (the rest hold alike).
+   */
+  index?: { match(m: Match): string; value(v: unknown): string[]; consts(k: Merged): { key: string; label: string }[] };
   show(group: unknown[], all: unknown[]): string | undefined;
 }
 
@@ -57,10 +60,29 @@ function ownerCandidates(ms: Match[], extra: (number | string)[]): (number | str
   return [...ids, fresh];
 }
 
+const ifaceKey = (m: { name: string; prefix: boolean }) => (m.prefix ? 'p:' : 'e:') + m.name;
+const ifaceIndex: DField['index'] = {
+  match: (m) => ifaceKey(m as { name: string; prefix: boolean }),
+  value: (v) => {
+    const n = String(v);
+    const out = ['e:' + n];
+    for (let i = 0; i <= n.length; i++) out.push('p:' + n.slice(0, i));
+    return out;
+  },
+  consts: (k) => k.ifaces.map((c, i) => ({ key: ifaceKey(c), label: k.labels.ifaces[i] })),
+};
+const ownerKey = (v: unknown) => `${typeof v}:${String(v)}`;
+const ownerIndex: DField['index'] = {
+  match: (m) => ownerKey((m as { id: number | string }).id),
+  value: (v) => (v === undefined ? [] : [ownerKey(v)]),
+  consts: (k) => k.owners.map((c, i) => ({ key: ownerKey(c), label: k.labels.owners[i] })),
+};
+
 const showDiscrete = (label: string, fmt: (v: unknown) => string, isOther: (v: unknown) => boolean) => (group: unknown[], all: unknown[]) => {
   if (group.length === all.length) return undefined;
   if (group.some(isOther)) {
-    const named = all.filter((v) => !group.includes(v) && !isOther(v));
+    const inGroup = new Set(group);
+    const named = all.filter((v) => !inGroup.has(v) && !isOther(v));
     return `${label} ∉ {${named.map(fmt).join(', ')}}`.replace(/∉ \{([^,}]*)\}$/, '≠ $1');
   }
   return group.length === 1 ? `${label}=${fmt(group[0])}` : `${label} ∈ {${group.map(fmt).join(', ')}}`;
@@ -99,7 +121,7 @@ export const DFIELDS: DField[] = [
     meaningField: 'iif',
     candidates: (c, a, b, pkt) => (pkt.hook === 'output' ? [''] : ifaceCandidates([...allMatches(a, new Set(['iif'])), ...allMatches(b, new Set(['iif']))], meaningConsts(c, 'iif', pkt).ifaces)),
     set: (p, v) => ({ ...p, iif: v as string }),
-    meaningKey: (v, k) => k.ifaces.map((i) => (i.prefix ? String(v).startsWith(i.name) : v === i.name) ? 1 : 0).join(''),
+    index: ifaceIndex,
     show: showDiscrete('iif', (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
   },
   {
@@ -108,7 +130,7 @@ export const DFIELDS: DField[] = [
     meaningField: 'oif',
     candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [''] : ifaceCandidates([...allMatches(a, new Set(['oif'])), ...allMatches(b, new Set(['oif']))], meaningConsts(c, 'oif', pkt).ifaces)),
     set: (p, v) => ({ ...p, oif: v as string }),
-    meaningKey: (v, k) => k.ifaces.map((i) => (i.prefix ? String(v).startsWith(i.name) : v === i.name) ? 1 : 0).join(''),
+    index: ifaceIndex,
     show: showDiscrete('oif', (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
   },
   {
@@ -122,7 +144,7 @@ export const DFIELDS: DField[] = [
       else q.uid = v as number;
       return q;
     },
-    meaningKey: (v, k) => (k.owners.includes(v as number) ? String(v) : 'other'),
+    index: ownerIndex,
     show: showDiscrete('uid', String, (v) => typeof v === 'number' && v >= 4000000000),
   },
   {
@@ -136,7 +158,7 @@ export const DFIELDS: DField[] = [
       else q.gid = v as number;
       return q;
     },
-    meaningKey: (v, k) => (k.owners.includes(v as number) ? String(v) : 'other'),
+    index: ownerIndex,
     show: showDiscrete('gid', String, (v) => typeof v === 'number' && v >= 4000000000),
   },
 ];

@@ -14,9 +14,12 @@
 // Marks are state that actions change on the way, so mark matches are never specialized:
 // the final evaluation runs the simulator's own semantics on the residual rules.
 //
-// The parts: context.ts (what the search carries), residual.ts (specialization),
-// discrete.ts, marks.ts and interval-fields.ts (the fields), explore.ts and sweep.ts
-// (the search), describe.ts (what is reported).
+// The parts: context.ts (what the search carries), residual.ts (specialization), split.ts
+// (classes by the structure of their residuals, built without specializing per value),
+// discrete.ts, marks.ts and interval-fields.ts (the fields), explore.ts, sweep.ts and
+// explore-interval.ts (the search), describe.ts (what is reported). A proof merges classes
+// whose residuals have the same structure; a difference is reported in the classes as the
+// rules split them (a second, fine search).
 import type { Family } from '../ir/types.js';
 import type { Packet } from '../sim/packet.js';
 import { simulate, type SimResult } from '../sim/simulate.js';
@@ -51,17 +54,26 @@ export interface EquivOptions {
 /** Decide whether a and b give the same outcome for every packet. */
 export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResult {
   const t0 = performance.now();
-  const ctx: Ctx = { a, b, classes: 0, diffs: [], max: opts.maxDifferences ?? 1 };
   const families = opts.families ?? ['ipv4', 'ipv6'];
-  try {
+  const run = (c: Ctx) => {
     for (const hook of ['output', 'prerouting'] as const) {
       for (const family of families) {
         const zero = family === 'ipv4' ? '0.0.0.0' : '::';
         const pkt: Packet = { hook, family, protocol: 'tcp', src: zero, dst: zero, sport: 0, dport: 0, iif: '', oif: '', mark: 0, ctmark: 0, ctstate: 'new' };
-        exploreDiscrete(ctx, 0, restrictFamily(a, family, pkt), restrictFamily(b, family, pkt), pkt, {});
-        if (ctx.diffs.length >= ctx.max) break;
+        exploreDiscrete(c, 0, restrictFamily(a, family, pkt), restrictFamily(b, family, pkt), pkt, {});
+        if (c.diffs.length >= c.max) return;
       }
-      if (ctx.diffs.length >= ctx.max) break;
+    }
+  };
+  // First the proof, with classes merged wherever the residuals have the same structure;
+  // only if it finds a difference, the search again with the classes as the rules split
+  // them, which is what the differences are reported in.
+  let ctx: Ctx = { a, b, classes: 0, diffs: [], max: 1 };
+  try {
+    run(ctx);
+    if (ctx.diffs.length) {
+      ctx = { a, b, classes: 0, diffs: [], max: opts.maxDifferences ?? 1, fine: true };
+      run(ctx);
     }
   } catch (e) {
     if (e instanceof Undecided) return { result: 'undecided', classes: ctx.classes, ms: performance.now() - t0, differences: [], reason: e.message };

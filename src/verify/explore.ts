@@ -1,60 +1,18 @@
-// The recursive search: the discrete fields one by one, then the marks, then the interval
-// fields; each class of values specializes both sides before the next field.
+// The recursive search over the discrete fields one by one, then the marks (the interval
+// fields follow in explore-interval.ts); each class of values specializes both sides
+// before the next field. Interfaces and owners go through an index (value -> the rules
+// that mention it), so a value costs the rules that mention it, and values whose residuals
+// have the same structure form one class.
 import type { Match } from '../ir/types.js';
 import type { Packet } from '../sim/packet.js';
 import { matches } from '../sim/simulate.js';
-import { meaningConsts, NO_CONSTS, type Ctx, type Desc } from './context.js';
-import { showSet } from './describe.js';
-import { DFIELDS } from './discrete.js';
-import { boundaries, domainMax, IFIELDS, meaningRanges, occurrences, setField } from './interval-fields.js';
+import { meaningConsts, type Ctx, type Desc } from './context.js';
+import { DFIELDS, type DField } from './discrete.js';
+import { exploreInterval } from './explore-interval.js';
 import { markCandidates } from './marks.js';
-import { allMatches, sideSpecialize } from './residual.js';
-import { sweepLast } from './sweep.js';
+import { allMatches, kindsOf, sideSpecialize, sideWith } from './residual.js';
 import type { Side } from './side.js';
-
-function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, desc: Desc): void {
-  if (ctx.diffs.length >= ctx.max) return;
-  const field = IFIELDS[idx];
-  if (field === 'daddr') return sweepLast(ctx, a, b, pkt, desc);
-  const hasPorts = pkt.protocol === 'tcp' || pkt.protocol === 'udp' || pkt.protocol === 'sctp';
-  if ((field === 'sport' || field === 'dport') && !hasPorts) return exploreInterval(ctx, idx + 1, a, b, pkt, desc);
-  const family = pkt.family;
-  const max = domainMax(field, family);
-  const occs = occurrences([a, b], field, family, max);
-  const extra = meaningRanges(ctx, field, family, pkt);
-  if (!occs.length && !extra.length) return exploreInterval(ctx, idx + 1, a, b, pkt, desc);
-  const bounds = boundaries(occs, extra, max);
-  // Group segments whose values every occurrence treats alike.
-  const groups = new Map<string, { lo: bigint; segs: [bigint, bigint][] }>();
-  // Each occurrence's ranges are sorted and disjoint: walk them along the sweep.
-  const lists = [...occs.map((o) => o.ranges), ...extra.map((r) => [r])];
-  const ptr = new Int32Array(lists.length);
-  for (let k = 0; k < bounds.length; k++) {
-    const lo = bounds[k];
-    const hi = k + 1 < bounds.length ? bounds[k + 1] - 1n : max;
-    let key = '';
-    for (let i = 0; i < lists.length; i++) {
-      const rs = lists[i];
-      let j = ptr[i];
-      while (j < rs.length && rs[j][1] < lo) j++;
-      ptr[i] = j;
-      key += j < rs.length && rs[j][0] <= lo ? '1' : '0';
-    }
-    const g = groups.get(key);
-    if (g) g.segs.push([lo, hi]);
-    else groups.set(key, { lo, segs: [[lo, hi]] });
-  }
-  const kinds = new Set<Match['kind']>([field]);
-  for (const g of groups.values()) {
-    const p = setField(pkt, field, g.lo);
-    const d = { ...desc };
-    if (groups.size > 1) {
-      d[field] = () => showSet(field, family, g.segs, max) ?? 'any';
-    }
-    exploreInterval(ctx, idx + 1, sideSpecialize(a, kinds, p, p.hook), sideSpecialize(b, kinds, p, p.hook), p, d);
-    if (ctx.diffs.length >= ctx.max) return;
-  }
-}
+import { changes, plan, residual, signature, type Cond } from './split.js';
 
 export function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, desc: Desc): void {
   if (ctx.diffs.length >= ctx.max) return;
@@ -76,13 +34,12 @@ export function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
     return exploreDiscrete(ctx, idx + 1, a, b, f.set(pkt, v), desc);
   }
   const cands = f.candidates(ctx, a, b, pkt);
-  const consts = f.meaningField ? meaningConsts(ctx, f.meaningField, pkt) : NO_CONSTS;
+  if (f.index) return exploreIndexed(ctx, idx, f, f.index, a, b, pkt, desc, cands);
   const groups = new Map<string, unknown[]>();
   for (const v of cands) {
     const p = f.set(pkt, v);
     let key = f.extra?.(v, a, b) ?? '';
     for (const m of ms) key += matches(m, p, p.hook) ? '1' : '0';
-    if (f.meaningKey && (ctx.a.kind === 'meaning' || ctx.b.kind === 'meaning')) key += '|' + f.meaningKey(v, consts);
     const g = groups.get(key);
     if (g) g.push(v);
     else groups.set(key, [v]);
@@ -91,8 +48,71 @@ export function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
     const p = f.set(pkt, g[0]);
     const shown = f.show(g, cands);
     const d = shown ? { ...desc, [f.name]: shown } : desc;
-    const ctKnown = idx >= DFIELDS.findIndex((x) => x.name === 'ctstate');
-    exploreDiscrete(ctx, idx + 1, sideSpecialize(a, f.kinds, p, p.hook, ctKnown), sideSpecialize(b, f.kinds, p, p.hook, ctKnown), p, d);
+    exploreDiscrete(ctx, idx + 1, sideSpecialize(a, f.kinds, p, p.hook, ctKnownAt(idx)), sideSpecialize(b, f.kinds, p, p.hook, ctKnownAt(idx)), p, d);
+    if (ctx.diffs.length >= ctx.max) return;
+  }
+}
+
+const ctKnownAt = (idx: number) => idx >= DFIELDS.findIndex((x) => x.name === 'ctstate');
+
+/** A field with an index: each value costs the rules (and constants) that mention it. */
+function exploreIndexed(ctx: Ctx, idx: number, f: DField, ix: NonNullable<DField['index']>, a: Side, b: Side, pkt: Packet, desc: Desc, cands: unknown[]): void {
+  // The baseline: the last candidate (a value nothing names, or the only one).
+  const v0 = cands[cands.length - 1];
+  const p0 = f.set(pkt, v0);
+  const plans = [a, b].map((s) => (s.kind === 'rules' && [...f.kinds].some((k) => kindsOf(s.rs).has(k)) ? plan(s.rs, f.kinds, (m) => matches(m, p0, p0.hook)) : undefined));
+  const byKey = plans.map((pl) => {
+    const m = new Map<string, Cond[]>();
+    if (pl) for (const [match, cs] of pl.byMatch) {
+      const k = ix.match(match);
+      const l = m.get(k);
+      if (l) l.push(...cs);
+      else m.set(k, [...cs]);
+    }
+    return m;
+  });
+  const mids = plans.map((pl) => new Map([...(pl?.byMatch.keys() ?? [])].map((m, i) => [m, i])));
+  const consts = new Map<string, string[]>();
+  if (f.meaningField) for (const c of ix.consts(meaningConsts(ctx, f.meaningField, pkt))) {
+    const l = consts.get(c.key);
+    if (l) l.push(c.label);
+    else consts.set(c.key, [c.label]);
+  }
+  const keys0 = ix.value(v0);
+  const groups = new Map<string, { vals: unknown[]; ch: Cond[][] }>();
+  for (const v of cands) {
+    const p = f.set(pkt, v);
+    const vk = ix.value(v);
+    const chs = plans.map((pl, i) => {
+      if (!pl) return [];
+      const touched = new Set<Cond>();
+      for (const k of [...vk, ...keys0]) for (const c of byKey[i].get(k) ?? []) touched.add(c);
+      return changes((c) => c.ms.every((m) => matches(m, p, p.hook)), touched);
+    });
+    // Fine: the matches whose truth differs from the baseline's; else the structure.
+    const sig = ctx.fine
+      ? plans.map((pl, i) => {
+          if (!pl) return '';
+          const ms = new Set<Match>();
+          for (const k of [...vk, ...keys0]) for (const c of byKey[i].get(k) ?? []) for (const m of c.ms) ms.add(m);
+          return [...ms].filter((m) => matches(m, p, p.hook) !== matches(m, p0, p0.hook)).map((m) => mids[i].get(m)).sort().join(',');
+        })
+      : chs.map(signature);
+    const labels: string[] = [];
+    for (const k of vk) labels.push(...(consts.get(k) ?? []));
+    const key = `${sig[0]}|${sig[1]}|${labels.sort().join(',')}`;
+    const g = groups.get(key);
+    if (g) g.vals.push(v);
+    else groups.set(key, { vals: [v], ch: chs });
+  }
+  for (const g of groups.values()) {
+    const p = f.set(pkt, g.vals[0]);
+    const d = groups.size > 1 ? { ...desc, [f.name]: () => f.show(g.vals, cands) ?? '' } : desc;
+    const next = [a, b].map((s, i) => {
+      const pl = plans[i];
+      return pl ? sideWith(s, residual(pl, g.ch[i]), p, ctKnownAt(idx)) : sideSpecialize(s, f.kinds, p, p.hook, ctKnownAt(idx));
+    });
+    exploreDiscrete(ctx, idx + 1, next[0], next[1], p, d);
     if (ctx.diffs.length >= ctx.max) return;
   }
 }

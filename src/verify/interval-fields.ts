@@ -26,7 +26,7 @@ export function domainMax(field: IField, family: Family): bigint {
 
 const rangeCache = new WeakMap<Match, Map<Family, Range[]>>();
 
-function rangesOf(m: Match, family: Family, max: bigint): Range[] {
+export function rangesOf(m: Match, family: Family, max: bigint): Range[] {
   let byFam = rangeCache.get(m);
   if (!byFam) rangeCache.set(m, (byFam = new Map<Family, Range[]>()));
   let r = byFam.get(family);
@@ -66,26 +66,42 @@ export function setField(p: Packet, field: IField, v: bigint): Packet {
   return { ...p, [field === 'saddr' ? 'src' : 'dst']: text };
 }
 
+const cmp = (x: bigint, y: bigint) => (x < y ? -1 : x > y ? 1 : 0);
+
+/** Sorted, without repeats (V8 hashes a BigInt by its low 64 bits: no Set of IPv6 values). */
+export function sortedUnique(xs: bigint[]): bigint[] {
+  xs.sort(cmp);
+  let n = 0;
+  for (let i = 0; i < xs.length; i++) if (i === 0 || xs[i] !== xs[n - 1]) xs[n++] = xs[i];
+  xs.length = n;
+  return xs;
+}
+
 /** Boundaries where some occurrence (or meaning constant) starts or stops being true. */
 export function boundaries(occs: Occ[], extra: Range[], max: bigint): bigint[] {
-  const set = new Set<bigint>([0n]);
+  const xs: bigint[] = [0n];
   const add = (lo: bigint, hi: bigint) => {
-    set.add(lo);
-    if (hi + 1n <= max) set.add(hi + 1n);
+    xs.push(lo);
+    if (hi + 1n <= max) xs.push(hi + 1n);
   };
   for (const o of occs) for (const [lo, hi] of o.ranges) add(lo, hi);
   for (const [lo, hi] of extra) add(lo, hi);
-  return [...set].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  return sortedUnique(xs);
+}
+
+/** The meaning's constants for an interval field, each with its class label. */
+export function meaningLabelled(ctx: Ctx, field: IField, family: Family, pkt: Packet): { r: Range; label: string }[] {
+  const k = meaningConsts(ctx, field, pkt);
+  if (field === 'sport' || field === 'dport') return k.ports.map(([lo, hi], i) => ({ r: [BigInt(lo), BigInt(hi)], label: k.labels.ports[i] }));
+  const out: { r: Range; label: string }[] = [];
+  k.cidrs.forEach((c, i) => {
+    if (c.family !== family) return;
+    const r = cidrToRange(c);
+    if (r) out.push({ r, label: k.labels.cidrs[i] });
+  });
+  return out;
 }
 
 export function meaningRanges(ctx: Ctx, field: IField, family: Family, pkt: Packet): Range[] {
-  const k = meaningConsts(ctx, field, pkt);
-  if (field === 'sport' || field === 'dport') return k.ports.map(([lo, hi]) => [BigInt(lo), BigInt(hi)]);
-  const out: Range[] = [];
-  for (const c of k.cidrs) {
-    if (c.family !== family) continue;
-    const r = cidrToRange(c);
-    if (r) out.push(r);
-  }
-  return out;
+  return meaningLabelled(ctx, field, family, pkt).map((x) => x.r);
 }

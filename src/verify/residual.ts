@@ -76,7 +76,12 @@ export function sideSpecialize(s: Side, kinds: Set<Match['kind']>, pkt: Packet, 
   if (s.kind !== 'rules') return s;
   const present = kindsOf(s.rs);
   const touches = [...kinds].some((k) => present.has(k));
-  const spec = touches ? specialize(s.rs, kinds, pkt, hook) : s.rs;
+  return sideWith(s, touches ? specialize(s.rs, kinds, pkt, hook) : s.rs, pkt, ctKnown);
+}
+
+/** A side with its rule set replaced by a residual (already specialized), then simplified. */
+export function sideWith(s: Side, spec: RuleSet, pkt: Packet, ctKnown = true): Side {
+  if (s.kind !== 'rules') return s;
   const ct = ctKnown ? (pkt.ctstate === 'new' ? 'new' : 'old') : '?';
   const key = `${pkt.hook}:${ct}`;
   let m = simplifyCache.get(spec);

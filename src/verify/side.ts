@@ -15,6 +15,12 @@ export interface Constants {
   owners: (number | string)[];
   ifaces: { name: string; prefix: boolean }[];
   marks: number[];
+  /**
+   * Optional: which of the values above this side treats alike, as a label per entry
+   * (same label: same behaviour for packets that agree on every other field). Without
+   * labels every entry is its own class.
+   */
+  alike?: Partial<Record<'ports' | 'cidrs' | 'owners' | 'ifaces', number[]>>;
 }
 
 export type ConstantsFor = (field: 'sport' | 'dport' | 'saddr' | 'daddr' | 'uid' | 'gid' | 'iif' | 'oif' | 'marks', pkt: Packet) => Constants;

@@ -1,0 +1,144 @@
+// Splitting a rule set on one field without specializing it once per value: a plan of the
+// rules that match on the field (their chain, position and what is left of them once the
+// field is decided), the signature of a class (which of those rules survive, relative to a
+// baseline, and where), and the residual built from that signature alone. Two classes
+// with the same signature have residual rule sets of the same structure, so they behave
+// alike on every packet that agrees on the other fields: one class. A class costs the
+// rules it changes, not the whole rule set.
+import type { Action, Chain, Match, Rule, RuleSet } from '../ir/types.js';
+
+const TERMINAL = new Set(['accept', 'drop', 'return', 'goto', 'redirect', 'tproxy', 'dnat']);
+
+/** A rule that matches on the field. */
+export interface Cond {
+  chain: number;
+  idx: number;
+  rule: Rule;
+  /** Its matches on the field. */
+  ms: Match[];
+  /** Whether it survives at the baseline value. */
+  base: boolean;
+  /** Rules of its chain before it that survive at the baseline. */
+  slot: number;
+  /** The rule once the field is decided (its matches on the field gone). */
+  stripped: Rule;
+}
+
+export interface Plan {
+  rs: RuleSet;
+  chains: Chain[];
+  conds: Cond[];
+  /** The rules of each match on the field. */
+  byMatch: Map<Match, Cond[]>;
+  /** Per chain: the rules that survive at the baseline, with their positions. */
+  baseRules: { idx: number; rule: Rule }[][];
+  baseChains: (Chain | undefined)[];
+}
+
+/** Plan a split of `rs` on `kinds`; `base(m)` is the truth of a match at the baseline. */
+export function plan(rs: RuleSet, kinds: Set<Match['kind']>, base: (m: Match) => boolean): Plan {
+  const p: Plan = { rs, chains: [], conds: [], byMatch: new Map(), baseRules: [], baseChains: [] };
+  for (const t of rs.tables) {
+    for (const c of t.chains) {
+      const ci = p.chains.length;
+      p.chains.push(c);
+      const kept: { idx: number; rule: Rule }[] = [];
+      let hasCond = false;
+      c.rules.forEach((r, idx) => {
+        if (!r.matches.some((m) => kinds.has(m.kind))) {
+          kept.push({ idx, rule: r });
+          return;
+        }
+        hasCond = true;
+        const ms = r.matches.filter((m) => kinds.has(m.kind));
+        const cond: Cond = { chain: ci, idx, rule: r, ms, base: ms.every(base), slot: kept.length, stripped: { ...r, matches: r.matches.filter((m) => !kinds.has(m.kind)) } };
+        p.conds.push(cond);
+        for (const m of ms) {
+          const l = p.byMatch.get(m);
+          if (l) l.push(cond);
+          else p.byMatch.set(m, [cond]);
+        }
+        if (cond.base) kept.push({ idx, rule: cond.stripped });
+      });
+      p.baseRules.push(kept);
+      const rules = cut(kept.map((x) => x.rule));
+      p.baseChains.push(!hasCond && rules.length === c.rules.length ? undefined : { ...c, rules });
+    }
+  }
+  return p;
+}
+
+function cut(rules: Rule[]): Rule[] {
+  const i = rules.findIndex((r) => r.matches.length === 0 && TERMINAL.has(r.action.kind));
+  return i >= 0 && i + 1 < rules.length ? rules.slice(0, i + 1) : rules;
+}
+
+/** The rules whose survival differs from the baseline, in chain order. */
+export function changes(survives: (c: Cond) => boolean, candidates: Iterable<Cond>): Cond[] {
+  const out: Cond[] = [];
+  for (const c of candidates) if (survives(c) !== c.base) out.push(c);
+  return out.sort((x, y) => x.chain - y.chain || x.idx - y.idx);
+}
+
+// Structural ids of matches and actions (interned), so equal rules of different
+// residuals get equal keys without long strings.
+const intern = new Map<string, number>();
+const objIds = new WeakMap<object, number>();
+function idOf(x: Match | Action): number {
+  let id = objIds.get(x);
+  if (id === undefined) {
+    const s = JSON.stringify(x);
+    id = intern.get(s);
+    if (id === undefined) intern.set(s, (id = intern.size));
+    objIds.set(x, id);
+  }
+  return id;
+}
+// Keyed by the rule before stripping (shared by residuals) and the kinds stripped.
+const ruleKeys = new WeakMap<Rule, Map<string, string>>();
+function ruleKey(c: Cond): string {
+  const kinds = c.ms.map((m) => m.kind).join();
+  let byKinds = ruleKeys.get(c.rule);
+  if (!byKinds) ruleKeys.set(c.rule, (byKinds = new Map<string, string>()));
+  let k = byKinds.get(kinds);
+  if (k === undefined) {
+    const r = c.stripped;
+    k = `${r.matches.map(idOf).join(',')}>${(r.effects ?? []).map(idOf).join(',')}>${idOf(r.action)}`;
+    byKinds.set(kinds, k);
+  }
+  return k;
+}
+
+/** A class's signature: equal signatures give residuals of the same structure. */
+export function signature(ch: Cond[]): string {
+  let s = '';
+  for (const c of ch) s += c.base ? `-${c.chain}.${c.idx};` : `+${c.chain}.${c.slot}.${ruleKey(c)};`;
+  return s;
+}
+
+/** The residual rule set of a class: the baseline with its changes applied. */
+export function residual(p: Plan, ch: Cond[]): RuleSet {
+  if (!p.conds.length && p.baseChains.every((c) => !c)) return p.rs;
+  const byChain = new Map<number, Cond[]>();
+  for (const c of ch) {
+    const l = byChain.get(c.chain);
+    if (l) l.push(c);
+    else byChain.set(c.chain, [c]);
+  }
+  const chainOut = (ci: number): Chain => {
+    const own = byChain.get(ci);
+    if (!own) return p.baseChains[ci] ?? p.chains[ci];
+    const rules: Rule[] = [];
+    const base = p.baseRules[ci];
+    let j = 0;
+    for (const c of own) {
+      while (j < base.length && base[j].idx < c.idx) rules.push(base[j++].rule);
+      if (c.base) j++; // removed: it is the baseline rule at this position
+      else rules.push(c.stripped);
+    }
+    while (j < base.length) rules.push(base[j++].rule);
+    return { ...p.chains[ci], rules: cut(rules) };
+  };
+  let ci = 0;
+  return { ...p.rs, tables: p.rs.tables.map((t) => ({ ...t, chains: t.chains.map(() => chainOut(ci++)) })) };
+}
