@@ -10,7 +10,19 @@ run() {
 }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/meshcap.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT INT TERM
+# 1 while apply is changing the node: a signal then rolls back before the script exits.
+APPLYING=0
+trap 'rm -rf "$TMP"' EXIT
+# A trapped signal must end the script: a handler that returns would let it carry on.
+on_signal() {
+  trap '' INT TERM HUP
+  say "interrupted by SIG$1"
+  if [ "$APPLYING" = 1 ] && [ "$DRY_RUN" != 1 ]; then rollback; fi
+  exit "$2"
+}
+trap 'on_signal INT 130' INT
+trap 'on_signal TERM 143' TERM
+trap 'on_signal HUP 129' HUP
 
 choose_firewall() {
   case "$FIREWALL" in
@@ -51,23 +63,29 @@ XT_WAIT=--wait=10
 
 # Remove meshcap's rules of family $1 (4 or 6): rules in built-in chains that carry the
 # meshcap comment or jump to a MESHCAP chain (by number, last first), then the chains.
+# Every listing must succeed: a failed one would leave old rules under the new ones.
 remove_iptables() {
   bin=$(ipt "$1")
   if [ "$1" = 4 ]; then tables=$TABLES4; else tables=$TABLES6; fi
   for t in nat mangle raw filter; do
-    # A table the kernel does not have is skipped; a lock that stays busy is a failure
-    # (skipping would leave the old rules under the new ones).
     rc=0
-    "$bin" "$XT_WAIT" -t "$t" -S >/dev/null 2>&1 || rc=$?
+    listing=$("$bin" "$XT_WAIT" -t "$t" -S 2>"$TMP/list.err") || rc=$?
     if [ "$rc" = 4 ]; then say "the xtables lock stayed busy for 10 s"; return 1; fi
-    [ "$rc" = 0 ] || continue
-    for c in PREROUTING INPUT FORWARD OUTPUT POSTROUTING; do
-      nums=$("$bin" "$XT_WAIT" -t "$t" -S "$c" 2>/dev/null | awk 'NR > 1 && (/--comment "?meshcap / || / -j MESHCAP_/) { print NR - 1 }' | sort -rn) || nums=''
-      for n in $nums; do run "$bin" "$XT_WAIT" -t "$t" -D "$c" "$n"; done
-    done
-    chains=$("$bin" "$XT_WAIT" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^MESHCAP_/ { print $2 }') || chains=''
-    for c in $chains; do run "$bin" "$XT_WAIT" -t "$t" -F "$c"; done
-    for c in $chains; do run "$bin" "$XT_WAIT" -t "$t" -X "$c"; done
+    if [ "$rc" != 0 ]; then
+      # Only a table this kernel does not have is skipped (nothing of ours can be in it).
+      if grep -q 'does not exist' "$TMP/list.err"; then continue; fi
+      say "cannot list table $t with $bin: $(cat "$TMP/list.err")"
+      return 1
+    fi
+    printf '%s\n' "$listing" | awk '
+      $1 == "-A" && $2 ~ /^(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)$/ {
+        n[$2]++
+        if (/--comment "?meshcap / || / -j MESHCAP_/) print $2, n[$2]
+      }' | sort -k2,2rn >"$TMP/ours"
+    while read -r c n; do run "$bin" "$XT_WAIT" -t "$t" -D "$c" "$n" || return 1; done <"$TMP/ours"
+    chains=$(printf '%s\n' "$listing" | awk '$1 == "-N" && $2 ~ /^MESHCAP_/ { print $2 }')
+    for c in $chains; do run "$bin" "$XT_WAIT" -t "$t" -F "$c" || return 1; done
+    for c in $chains; do run "$bin" "$XT_WAIT" -t "$t" -X "$c" || return 1; done
   done
   : "$tables"
 }
@@ -80,8 +98,10 @@ remove_nft() {
 tproxy_on() {
   if [ "$1" = 4 ]; then [ -n "$TPROXY_V4" ]; else [ -n "$TPROXY_V6" ]; fi
 }
+# 0: the rule is there, 1: it is not; a failed listing stops the script (it cannot tell).
 has_tproxy_rule() {
-  ip -"$1" rule show | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"
+  rules=$(ip -"$1" rule show) || { say "cannot list the IPv$1 policy routing rules"; exit 1; }
+  printf '%s\n' "$rules" | grep -q "fwmark $(printf '0x%x' "$TPROXY_MARK") lookup $TPROXY_TABLE"
 }
 
 routing_add() {
@@ -128,20 +148,22 @@ routing_remove() {
   done
 }
 
-# Save what apply touches, so that a failure can put it back.
+# Save what apply touches, so that a failure can put it back. Nothing has changed yet, so
+# a save that fails stops apply here.
 save_state() {
   case "$FIREWALL" in
     nftables)
-      if nft list table inet "$NFT_TABLE" >/dev/null 2>&1; then nft -j list table inet "$NFT_TABLE" >"$TMP/saved.nft.json"; fi ;;
+      if nft list table inet "$NFT_TABLE" >/dev/null 2>&1; then
+        nft -j list table inet "$NFT_TABLE" >"$TMP/saved.nft.json" || { say "cannot save table inet $NFT_TABLE; nothing was changed"; exit 1; }
+      fi ;;
     *)
-      if [ -n "$TABLES4" ]; then "$(ipt 4)-save" >"$TMP/saved.v4"; fi
-      if [ -n "$TABLES6" ]; then "$(ipt 6)-save" >"$TMP/saved.v6"; fi ;;
+      if [ -n "$TABLES4" ]; then "$(ipt 4)-save" >"$TMP/saved.v4" || { say "cannot save the IPv4 rules; nothing was changed"; exit 1; }; fi
+      if [ -n "$TABLES6" ]; then "$(ipt 6)-save" >"$TMP/saved.v6" || { say "cannot save the IPv6 rules; nothing was changed"; exit 1; }; fi ;;
   esac
-  ip -4 rule show >"$TMP/saved.rule4" 2>/dev/null || true
-  ip -6 rule show >"$TMP/saved.rule6" 2>/dev/null || true
 }
 
 rollback() {
+  APPLYING=0
   say "rolling back to the state before apply"
   set +e
   case "$FIREWALL" in
@@ -238,7 +260,9 @@ main() {
   case "$cmd" in
     apply)
       save_state
+      APPLYING=1
       apply_rules
+      APPLYING=0
       say "applied policy $POLICY ($FIREWALL, fingerprint $FINGERPRINT)" ;;
     cleanup)
       cleanup_all

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -141,5 +141,69 @@ describe('shell backend on a real kernel', () => {
       }
       expect(run(ns, 'iptables-nft-save', []).stdout).toContain('x touch PWNED #.intercept:');
     });
+  });
+
+  // Faults injected through wrappers first on PATH: a listing that fails, and a signal in
+  // the middle of an upgrade. Afterwards the namespace is exactly as before the apply.
+  describe('faults during apply', () => {
+    const work = mkdtempSync(join(tmpdir(), 'meshcap-fault-'));
+    const real = (cmd: string) => execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim();
+    /** A wrapper of `cmd` that runs `body` (sh) before (or instead of) the real command. */
+    const wrap = (dir: string, cmd: string, body: string) => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, cmd), `#!/bin/sh\nREAL=${real(cmd)}\n${body}\n`, { mode: 0o755 });
+    };
+    const scriptOf = (spec: string, fw: Firewall) => {
+      const f = join(work, `${spec.split('/').pop()}.${fw}.sh`);
+      writeFileSync(f, emitShell(lower(loadFile(spec).policy!), { firewall: fw }));
+      return f;
+    };
+    const withPath = (ns: string, dir: string, script: string, ...env: string[]) =>
+      run(ns, 'env', [`PATH=${dir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`, ...env, 'setsid', '-w', 'sh', script, 'apply']);
+
+    it('a failed listing of a table stops the upgrade and rolls back (no duplicates, no stale jumps)', () => {
+      const dir = join(work, 'fail-list');
+      wrap(dir, 'iptables-nft', 'case " $* " in *" -t nat -S "*) echo "injected failure" >&2; exit 1 ;; esac\nexec "$REAL" "$@"');
+      withNetns((ns) => {
+        expect(sh(ns, scriptOf(SPECS[0], 'iptables-nft'), 'iptables-nft', 'apply').status).toBe(0);
+        const before = snapshot(ns);
+        const r = withPath(ns, dir, scriptOf(SPECS[1], 'iptables-nft'));
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/cannot list table nat with iptables-nft: injected failure/);
+        expect(snapshot(ns).split('\n')).toEqual(before.split('\n'));
+      });
+    }, 60_000);
+
+    it('a failed listing of the policy routing rules stops apply and rolls back', () => {
+      const dir = join(work, 'fail-rule');
+      wrap(dir, 'ip', 'if [ "$1 $2 $3" = "-4 rule show" ]; then echo "injected failure" >&2; exit 1; fi\nexec "$REAL" "$@"');
+      withNetns((ns) => {
+        const before = snapshot(ns);
+        const r = withPath(ns, dir, scriptOf(SPECS[1], 'iptables-nft'));
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/cannot list the IPv4 policy routing rules/);
+        expect(r.stderr).toMatch(/rolling back/);
+        expect(snapshot(ns).split('\n')).toEqual(before.split('\n'));
+      });
+    }, 60_000);
+
+    for (const fw of FIREWALLS) {
+      it(`${fw}: SIGTERM after the rules are loaded, mid-upgrade: rolled back to the old policy, exit 143`, () => {
+        const dir = join(work, `term-${fw}`);
+        const loader = fw === 'nftables' ? 'nft' : 'iptables-nft-restore';
+        const legacy = fw === 'iptables-legacy' ? 'iptables-legacy-restore' : loader;
+        // After the real load: a TERM to the whole process group, as a container runtime sends.
+        wrap(dir, legacy, 'case " $* " in *" -f "*|*"--noflush"*) "$REAL" "$@"; rc=$?; kill -TERM 0; exit $rc ;; esac\nexec "$REAL" "$@"');
+        withNetns((ns) => {
+          expect(sh(ns, scriptOf(SPECS[0], fw), fw, 'apply').status).toBe(0);
+          const before = snapshot(ns);
+          const r = withPath(ns, dir, scriptOf(SPECS[1], fw), `MESHCAP_FIREWALL=${fw}`);
+          expect(r.stderr).toMatch(/interrupted by SIGTERM/);
+          expect(r.status).toBe(143);
+          expect(snapshot(ns).split('\n')).toEqual(before.split('\n'));
+          expect(sh(ns, scriptOf(SPECS[0], fw), fw, 'check').status).toBe(0);
+        });
+      }, 60_000);
+    }
   });
 });
