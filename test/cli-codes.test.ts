@@ -81,6 +81,33 @@ describe('usage errors: one usage-* code each, exit 3', () => {
     expect(tags(r.stderr)).toEqual(['usage-missing-argument']);
   });
 
+  it.each([
+    ['a misspelt command', ['compil', SPEC], 'usage-unknown-command', "did you mean 'compile'?"],
+    ['a misspelt option', ['compile', '--backnd', 'nftables', SPEC], 'usage-unknown-option', "did you mean '--backend'?"],
+    ['a misspelt backend', ['compile', '--backend', 'nftabels', SPEC], 'usage-unknown-backend', "did you mean 'nftables'?"],
+    ['a misspelt trace backend', ['trace', SPEC, '--backend', 'iptable', '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080'], 'usage-unknown-backend', "did you mean 'iptables'?"],
+  ])('%s: a did-you-mean hint, exit 3', (_name, argv, code, hint) => {
+    const r = cli(...argv);
+    expect(r.code).toBe(3);
+    expect(tags(r.stderr)).toEqual([code]);
+    expect(r.stderr).toContain(`  hint: ${hint}\n`);
+  });
+
+  it('nothing close: no guess', () => {
+    const r = cli('zzzzzz');
+    expect(r.code).toBe(3);
+    expect(r.stderr).not.toContain('did you mean');
+  });
+
+  it("an empty --backend ('' or a trailing comma) is refused, not read as the default", () => {
+    for (const b of ['', 'iptables,']) {
+      const r = cli('compile', '--backend', b, SPEC);
+      expect(r.code, b).toBe(3);
+      expect(tags(r.stderr)).toEqual(['usage-bad-option-value']);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('the unknown-option message names the option; a missing value names the option too', () => {
     expect(cli('check', '--frobnicate', CLEAN).stderr).toContain("error[usage-unknown-option]: unknown option '--frobnicate'");
     expect(cli('compile', SPEC, '-o').stderr).toContain("error[usage-missing-option-value]: option '--out' needs a value");

@@ -1,5 +1,6 @@
 // Argument parsing on node:util's parseArgs, with usage errors instead of exceptions.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { diag, didYouMean } from '../diagnostics/diagnostic.js';
 import { UsageError } from './io.js';
 import { DEFAULT_DIAGNOSTIC_LIMIT, setDiagnosticLimit } from './report.js';
 
@@ -13,7 +14,7 @@ export function parse<O extends Options>(argv: string[], options: O) {
   try {
     parsed = parseArgs({ args: argv, options: { ...options, ...COMMON }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw usageOf(e as Error & { code?: string });
+    throw usageOf(e as Error & { code?: string }, [...Object.keys(options), ...Object.keys(COMMON)].map((o) => `--${o}`));
   }
   const max = (parsed.values as Record<string, string | undefined>)['max-diagnostics'];
   if (max !== undefined && !/^\d+$/.test(max)) throw new UsageError('usage-bad-option-value', { detail: `--max-diagnostics takes a whole number (0: all), not '${max}'` });
@@ -22,11 +23,14 @@ export function parse<O extends Options>(argv: string[], options: O) {
 }
 
 /** parseArgs' error as a usage diagnostic: its code says which mistake it is. */
-function usageOf(e: Error & { code?: string }): UsageError {
+function usageOf(e: Error & { code?: string }, known: string[]): UsageError {
   const message = e.message.replace(/^TypeError \[[A-Z_]+\]: /, '');
   // "Unknown option '--frob'. ...", "Option '-o, --out <value>' argument missing".
   const option = /^(?:Unknown option|Option) '(?:-[^,' ]+, )?(-[^' ]+)/.exec(message)?.[1];
-  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return new UsageError('usage-unknown-option', { option });
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
+    const close = option.startsWith('--') ? didYouMean(option, known) : undefined;
+    return new UsageError(close ? diag('usage-unknown-option', undefined, { option }, close) : 'usage-unknown-option', { option });
+  }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /argument missing/.test(message)) return new UsageError('usage-missing-option-value', { option });
   return new UsageError('usage-bad-option-value', { detail: message });
 }

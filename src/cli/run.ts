@@ -13,7 +13,7 @@ import { explain } from './commands/explain.js';
 import { fmt } from './commands/fmt.js';
 import { EXIT, InternalError, UsageError, type Io } from './io.js';
 import { version } from '../compile/version.js';
-import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { diag, didYouMean, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { formats, renderText, type Format } from '../diagnostics/render.js';
 import { report } from './report.js';
 
@@ -47,7 +47,10 @@ export function run(argv: string[], io: Io): number {
       return EXIT.ok;
     }
     const cmd = commands.find((c) => c.name === name);
-    if (!cmd) throw new UsageError('usage-unknown-command', { name, commands: commands.map((c) => c.name).join(', ') });
+    if (!cmd) {
+      const names = commands.map((c) => c.name);
+      throw new UsageError(diag('usage-unknown-command', undefined, { name, commands: names.join(', ') }, didYouMean(name, names)));
+    }
     return cmd.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -4,7 +4,7 @@ import { backendByName, backends as allBackends, restrictTo, type Backend } from
 import type { Firewall } from '../../backends/shell/emit.js';
 import { version } from './version.js';
 import type { Policy } from '../language/ast.js';
-import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { diag, didYouMean, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkRuleSet } from '../ir/check.js';
 import type { RuleSet } from '../ir/types.js';
 import { loadFile, type Loaded } from '../language/load.js';
@@ -164,7 +164,8 @@ export function compile(file: string, opts: CompileOptions): CompileContext {
   };
   for (const name of opts.backends) {
     const b = backendByName(name);
-    if (!b) ctx.diagnostics.push(diag('usage-unknown-backend', undefined, { name, backends: allBackends.map((x) => x.name).join(', ') }));
+    const known = allBackends.map((x) => x.name);
+    if (!b) ctx.diagnostics.push(diag('usage-unknown-backend', undefined, { name, backends: known.join(', ') }, didYouMean(name, known)));
     else ctx.backends.push(b);
   }
   for (const p of passes) {

@@ -67,6 +67,12 @@ export function levenshtein(a: string, b: string): number {
   return prev[b.length];
 }
 
+/** "did you mean 'x'?" when one candidate is close enough, else undefined. */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  const s = suggest(word, candidates);
+  return s.startsWith('did you mean') ? s : undefined;
+}
+
 /** "did you mean 'x'?" for the closest candidate within a sensible distance, or a list. */
 export function suggest(word: string, candidates: readonly string[]): string {
   let best: string | undefined;

@@ -3,7 +3,7 @@ import { backends } from '../../../backends/index.js';
 import { DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../../backends/nftables/versions.js';
 import { FIREWALLS } from '../../../backends/shell/emit.js';
 import { codeClass } from '../../diagnostics/catalogue.js';
-import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { diag, didYouMean, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { formats } from '../../diagnostics/render.js';
 import { compile, passes, type VerifyFailure } from '../../compile/pipeline.js';
 import { packetText } from '../../verify/compare.js';
@@ -64,8 +64,11 @@ Nothing is written unless every step succeeded.`,
     if (values.emit !== undefined && values.emit !== 'ir') throw new UsageError('usage-bad-option-value', { detail: `--emit takes 'ir' (got '${values.emit}')` });
     const dumpAfter = values['dump-after'];
     if (dumpAfter && !passes.some((p) => p.name === dumpAfter)) throw new UsageError('usage-bad-option-value', { detail: `--dump-after takes one of: ${passes.map((p) => p.name).join(', ')}` });
-    let names = (values.backend ?? []).flatMap((b) => b.split(',')).filter(Boolean);
-    for (const n of names) if (!backends.some((b) => b.name === n)) throw new UsageError('usage-unknown-backend', { name: n, backends: backends.map((b) => b.name).join(', ') });
+    const given = (values.backend ?? []).flatMap((b) => b.split(','));
+    if (given.some((b) => b.trim() === '')) throw new UsageError('usage-bad-option-value', { detail: `--backend takes backend names separated by commas (${backends.map((b) => b.name).join(', ')}); an empty name is not one` });
+    let names = given;
+    const known = backends.map((b) => b.name);
+    for (const n of names) if (!known.includes(n)) throw new UsageError(diag('usage-unknown-backend', undefined, { name: n, backends: known.join(', ') }, didYouMean(n, known)));
     const file = positionals[0];
     const defaulted = names.length === 0;
     // By default: the iptables documents of the policy's families (nftables and shell on request).

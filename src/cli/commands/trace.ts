@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { backendByName, backends } from '../../../backends/index.js';
-import { diag, hasErrors } from '../../diagnostics/diagnostic.js';
+import { diag, didYouMean, hasErrors } from '../../diagnostics/diagnostic.js';
 import { compile } from '../../compile/pipeline.js';
 import { normalizePacket, parseCompactPacket } from '../../sim/packet.js';
 import { followConnection, type Journey } from '../../sim/journey.js';
@@ -59,7 +59,8 @@ Options:
     const format = oneOf('format', values.format, ['text', 'json'] as const, 'text');
     const backendName = values.backend ?? 'ir';
     const backend = backendName === 'ir' ? undefined : backendByName(backendName);
-    if (backendName !== 'ir' && !backend) throw new UsageError('usage-unknown-backend', { name: backendName, backends: ['ir', ...backends.map((b) => b.name)].join(', ') });
+    const known = ['ir', ...backends.map((b) => b.name)];
+    if (backendName !== 'ir' && !backend) throw new UsageError(diag('usage-unknown-backend', undefined, { name: backendName, backends: known.join(', ') }, didYouMean(backendName, known)));
 
     let raw = values.packet;
     if (raw.startsWith('@')) {
