@@ -403,7 +403,8 @@ function runChild(args: string[], limitS: number, capMb: number, jsonLines = tru
     };
     const watch = setInterval(() => {
       const m = cp.pid === undefined ? undefined : hwmMb(cp.pid);
-      if (!m) return;
+      // An exiting process has no memory figures any more (NaN): keep the last reading.
+      if (!m || Number.isNaN(m.hwm)) return;
       peak = Math.max(peak ?? 0, m.hwm);
       if (m.rss > capMb) kill('over RSS cap');
     }, 200);
