@@ -76,6 +76,7 @@ export class AddrSet {
   private readonly rs: Record<Family, Range[]>;
   private readonly los: Record<Family, bigint[]>;
   private readonly cidrCache = new Map<Family, CidrConst[]>();
+  private readonly minusCache = new Map<AddrSet, Map<Family, CidrConst[]>>();
 
   constructor(items: readonly { family: Family; first: bigint; last: bigint }[]) {
     const by = (f: Family) => unionRanges(items.filter((c) => c.family === f).map((c): Range => [c.first, c.last]));
@@ -114,9 +115,13 @@ export class AddrSet {
     return c;
   }
 
-  /** This set minus `other`, of one family, as CIDRs (not cached). */
+  /** This set minus `other`, of one family, as the fewest CIDRs (computed once). */
   minusCidrs(f: Family, other: AddrSet): CidrConst[] {
-    return cidrsOf(f, intersect(this.rs[f], complementRanges(other.rs[f], MAX[f])));
+    let by = this.minusCache.get(other);
+    if (!by) this.minusCache.set(other, (by = new Map<Family, CidrConst[]>()));
+    let c = by.get(f);
+    if (!c) by.set(f, (c = cidrsOf(f, intersect(this.rs[f], complementRanges(other.rs[f], MAX[f])))));
+    return c;
   }
 }
 
