@@ -3,22 +3,75 @@
 // lowering bug (a rule in the wrong place, a missing IPv6 twin) is caught, not only a
 // backend bug. Written as the language documentation states the behaviour, in the order
 // of precedence docs/language.md gives.
-import type { Address, CidrItem, Interface, Owner, Policy, PortRange } from '../language/ast.js';
+import type { Policy } from '../language/ast.js';
 import type { Family } from '../ir/types.js';
 import type { Outcome, Packet } from '../sim/packet.js';
 import { addrValue, type SimResult, type TraceStep } from '../sim/simulate.js';
 import type { Constants, ConstantsFor, Side } from '../verify/side.js';
+import { AddrSet, NameSet, OwnerSet, PortSet, type CidrConst } from './sets.js';
 
 const DNS = 53;
 
-const inCidrs = (v: bigint, f: Family, cs: CidrItem[]) => cs.some((c) => c.family === f && c.first <= v && v <= c.last);
-const isAddr = (v: bigint, f: Family, as: Address[]) => as.some((a) => a.family === f && a.value === v);
-const inPorts = (p: number, rs: PortRange[]) => rs.some((r) => r.lo <= p && p <= r.hi);
-const ownerIs = (v: number | string | undefined, os: Owner[]) => v !== undefined && os.some((o) => (o.kind === 'id' ? o.id === v : o.name === v));
-const ifaceIs = (name: string, is: Interface[]) => is.some((i) => (i.prefix ? name.startsWith(i.name) : name === i.name));
+/** The policy's lists as lookup structures (sets.ts), built once. */
+interface Lists {
+  proxyUids: OwnerSet;
+  proxyGids: OwnerSet;
+  /** null: every group ('groups *'). */
+  groups: OwnerSet | null;
+  excludeGroups: OwnerSet;
+  excludeIf: NameSet;
+  rerouteIf: NameSet;
+  outExcludePorts: PortSet;
+  outCapturePorts: PortSet;
+  inExcludePorts: PortSet;
+  /** 'capture ports' of inbound when it is a list. */
+  inCapturePorts: PortSet;
+  localhost: AddrSet;
+  excludeCidrs: AddrSet;
+  /** localhost and the excluded CIDRs: for a new outbound connection, both leave it alone. */
+  localOrExcluded: AddrSet;
+  /** 'capture cidrs' of outbound when it is a list. */
+  outCidrs: AddrSet;
+  /** The DNS servers, when DNS capture names servers. */
+  servers: AddrSet;
+  passthrough: AddrSet;
+  /** Whether outbound 'capture cidrs' (a list) reaches loopback (127.0.0.0/8, ::1). */
+  loopbackCaptured: Record<Family, boolean>;
+}
+
+function listsOf(p: Policy): Lists {
+  const g = p.outbound.groups.value;
+  const oc = p.outbound.captureCidrs.value;
+  const ic = p.inbound.capturePorts.value;
+  const dns = p.dns.capture.value;
+  const outCidrs = new AddrSet(oc.kind === 'list' ? oc.items : []);
+  return {
+    proxyUids: new OwnerSet(p.proxy.uids.value),
+    proxyGids: new OwnerSet(p.proxy.gids.value),
+    groups: g.kind === 'list' ? new OwnerSet(g.items) : null,
+    excludeGroups: new OwnerSet(p.outbound.excludeGroups.value),
+    excludeIf: new NameSet(p.interfaces.exclude.value),
+    rerouteIf: new NameSet(p.interfaces.reroute.value),
+    outExcludePorts: new PortSet(p.outbound.excludePorts.value),
+    outCapturePorts: new PortSet(p.outbound.capturePorts.value),
+    inExcludePorts: new PortSet(p.inbound.excludePorts.value),
+    inCapturePorts: new PortSet(ic.kind === 'list' ? ic.items : []),
+    localhost: new AddrSet(p.loopback.localhost.value),
+    excludeCidrs: new AddrSet(p.outbound.excludeCidrs.value),
+    localOrExcluded: new AddrSet([...p.loopback.localhost.value, ...p.outbound.excludeCidrs.value]),
+    outCidrs,
+    servers: AddrSet.ofAddresses(dns.kind === 'servers' ? dns.servers : []),
+    passthrough: AddrSet.ofAddresses(p.loopback.passthrough.value),
+    loopbackCaptured: { ipv4: outCidrs.meets('ipv4', 0x7f000000n, 0x7fffffffn), ipv6: outCidrs.has('ipv6', 1n) },
+  };
+}
 
 export class Meaning {
-  constructor(readonly p: Policy) {}
+  private readonly l: Lists;
+
+  constructor(readonly p: Policy) {
+    this.l = listsOf(p);
+  }
 
   /** The outcome for one packet, with the statements that decided it as the path. */
   evaluate(pkt: Packet): SimResult {
@@ -26,6 +79,7 @@ export class Meaning {
     const out: Outcome = { verdict: 'accept', redirect: null, tproxy: null, mark: pkt.mark >>> 0, ctZone: null };
     const why = (effect: string) => path.push({ family: pkt.family, table: 'policy', chain: this.p.name, index: 0, effect });
     const p = this.p;
+    const l = this.l;
     const f = pkt.family;
     if (!p.families.value.includes(f)) {
       why(`${f} is not in 'families': not captured`);
@@ -40,20 +94,18 @@ export class Meaning {
     const dst = addrValue(pkt.dst);
     const dns = p.dns.capture.value;
     const dnsOn = dns.kind !== 'off';
-    const dnsServers = dns.kind === 'servers' ? dns.servers.filter((s) => s.family === f) : [];
-    const dnsHere = dns.kind === 'all' || dnsServers.length > 0;
-    const isDnsServer = (v: bigint) => dns.kind === 'all' || isAddr(v, f, dnsServers);
-    const localhost = p.loopback.localhost.value.filter((c) => c.family === f);
+    const dnsHere = dns.kind === 'all' || l.servers.any(f);
+    const isDnsServer = (v: bigint) => dns.kind === 'all' || l.servers.has(f, v);
+    const localhost = (v: bigint) => l.localhost.has(f, v);
     const mode = p.inbound.mode.value;
     const inCap = p.inbound.capturePorts.value;
     const tunnel = p.proxy.tunnelPort.value;
     const outCap = p.outbound.captureCidrs.value;
-    const outCidrs = outCap.kind === 'list' ? outCap.items.filter((c) => c.family === f) : [];
     const isNew = pkt.ctstate === 'new';
 
     if (pkt.hook === 'output') {
-      const proxy = ownerIs(pkt.uid, p.proxy.uids.value) || ownerIs(pkt.gid, p.proxy.gids.value);
-      const excludedIf = ifaceIs(pkt.oif, p.interfaces.exclude.value);
+      const proxy = l.proxyUids.has(pkt.uid) || l.proxyGids.has(pkt.gid);
+      const excludedIf = l.excludeIf.has(pkt.oif);
       // DNS conntrack zones (UDP): the proxy's queries zone 1, its answers zone 2, the
       // app's queries to a captured server zone 2.
       if (dnsOn && proto === 'udp') {
@@ -66,7 +118,7 @@ export class Meaning {
       // of diverted connections get the tproxy mark back.
       if (mode.kind === 'tproxy' && inCap.kind !== 'none' && !excludedIf && tcp) {
         if (!(pkt.oif === 'lo' && pkt.mark === mode.mark)) {
-          if (pkt.oif === 'lo' && proxy && !inCidrs(dst, f, localhost)) {
+          if (pkt.oif === 'lo' && proxy && !localhost(dst)) {
             out.mark = mode.localMark;
             why('the proxy calls the pod IP: local mark');
           }
@@ -83,25 +135,23 @@ export class Meaning {
         why(what);
         return { outcome: out, path };
       };
-      if ((tcp || proto === 'udp') && inPorts(dport, p.outbound.excludePorts.value)) return (why('excluded outbound port'), { outcome: out, path });
-      if (pkt.oif === 'lo' && isAddr(src, f, p.loopback.passthrough.value)) return (why('passthrough source'), { outcome: out, path });
+      if ((tcp || proto === 'udp') && l.outExcludePorts.has(dport)) return (why('excluded outbound port'), { outcome: out, path });
+      if (pkt.oif === 'lo' && l.passthrough.has(f, src)) return (why('passthrough source'), { outcome: out, path });
       if (proxy) {
         const skip = (tunnel !== null && dport === tunnel) || (dnsOn && dport === DNS);
-        if (p.loopback.selfRedirect.value && pkt.oif === 'lo' && tcp && !inCidrs(dst, f, localhost) && !skip) {
+        if (p.loopback.selfRedirect.value && pkt.oif === 'lo' && tcp && !localhost(dst) && !skip) {
           return redirect(p.proxy.inboundPort.value, "the proxy calls the pod's own IP: treated as inbound");
         }
         return (why("the proxy's own traffic"), { outcome: out, path });
       }
       if (dnsHere && (tcp || proto === 'udp') && dport === DNS && isDnsServer(dst)) return redirect(p.dns.port.value, 'DNS is captured');
-      const loopbackCaptured = outCidrs.some((c) => (f === 'ipv4' ? c.first <= 0x7fffffffn && c.last >= 0x7f000000n : c.first <= 1n && 1n <= c.last));
-      if (pkt.oif === 'lo' && !loopbackCaptured) return (why('the app talks to itself over lo'), { outcome: out, path });
-      const groups = p.outbound.groups.value;
-      if (groups.kind === 'list' && !ownerIs(pkt.gid, groups.items)) return (why('group not captured'), { outcome: out, path });
-      if (ownerIs(pkt.gid, p.outbound.excludeGroups.value)) return (why('excluded group'), { outcome: out, path });
-      if (inCidrs(dst, f, localhost)) return (why('localhost'), { outcome: out, path });
-      if (inCidrs(dst, f, p.outbound.excludeCidrs.value)) return (why('excluded CIDR'), { outcome: out, path });
-      if (tcp && inPorts(dport, p.outbound.capturePorts.value)) return redirect(p.proxy.outboundPort.value, 'captured port');
-      if (tcp && (outCap.kind === 'all' || inCidrs(dst, f, outCidrs))) return redirect(p.proxy.outboundPort.value, 'captured destination');
+      if (pkt.oif === 'lo' && !l.loopbackCaptured[f]) return (why('the app talks to itself over lo'), { outcome: out, path });
+      if (l.groups && !l.groups.has(pkt.gid)) return (why('group not captured'), { outcome: out, path });
+      if (l.excludeGroups.has(pkt.gid)) return (why('excluded group'), { outcome: out, path });
+      if (localhost(dst)) return (why('localhost'), { outcome: out, path });
+      if (l.excludeCidrs.has(f, dst)) return (why('excluded CIDR'), { outcome: out, path });
+      if (tcp && l.outCapturePorts.has(dport)) return redirect(p.proxy.outboundPort.value, 'captured port');
+      if (tcp && (outCap.kind === 'all' || l.outCidrs.has(f, dst))) return redirect(p.proxy.outboundPort.value, 'captured destination');
       why('not captured');
       return { outcome: out, path };
     }
@@ -116,16 +166,15 @@ export class Meaning {
       why('conntrack INVALID: dropped');
       return { outcome: out, path };
     }
-    const excludedIf = ifaceIs(pkt.iif, p.interfaces.exclude.value);
-    const rerouted = ifaceIs(pkt.iif, p.interfaces.reroute.value);
-    const captured = (port: number) =>
-      tcp && !(tunnel !== null && port === tunnel) && (inCap.kind === 'all' ? !inPorts(port, p.inbound.excludePorts.value) : inCap.kind === 'list' && inPorts(port, inCap.items));
+    const excludedIf = l.excludeIf.has(pkt.iif);
+    const rerouted = l.rerouteIf.has(pkt.iif);
+    const captured = (port: number) => tcp && this.capturedInbound(port);
     if (mode.kind === 'tproxy' && inCap.kind !== 'none' && !excludedIf && !rerouted && tcp) {
       let mark = pkt.mark;
       let decided = false;
       if (mark === mode.mark) {
         // already marked: left alone
-      } else if (pkt.iif === 'lo' && isAddr(src, f, p.loopback.passthrough.value)) {
+      } else if (pkt.iif === 'lo' && l.passthrough.has(f, src)) {
         // the proxy's passthrough
       } else if (pkt.iif === 'lo' && mark !== mode.localMark) {
         // other loopback traffic
@@ -134,7 +183,7 @@ export class Meaning {
           out.mark = mode.mark;
           why('established inbound connection: diverted to the proxy');
           decided = true;
-        } else if (!inCidrs(dst, f, localhost)) {
+        } else if (!localhost(dst)) {
           mark = mode.mark;
           out.mark = mark;
           out.tproxy = { port: p.proxy.inboundPort.value, mark };
@@ -151,8 +200,8 @@ export class Meaning {
     }
     if (!isNew) return { outcome: out, path };
     if (rerouted) {
-      if (inCidrs(dst, f, p.outbound.excludeCidrs.value)) return (why('rerouted traffic to an excluded CIDR'), { outcome: out, path });
-      if (tcp && (outCap.kind === 'all' || inCidrs(dst, f, outCidrs))) {
+      if (l.excludeCidrs.has(f, dst)) return (why('rerouted traffic to an excluded CIDR'), { outcome: out, path });
+      if (tcp && (outCap.kind === 'all' || l.outCidrs.has(f, dst))) {
         out.redirect = { port: p.proxy.outboundPort.value };
         why(`traffic from ${pkt.iif} is captured as outbound`);
       }
@@ -166,128 +215,212 @@ export class Meaning {
     return { outcome: out, path };
   }
 
+  /** Whether inbound capture takes a TCP packet to this port ('capture ports', 'exclude ports', never the tunnel port). */
+  private capturedInbound(port: number): boolean {
+    const inCap = this.p.inbound.capturePorts.value;
+    const tunnel = this.p.proxy.tunnelPort.value;
+    if (tunnel !== null && port === tunnel) return false;
+    return inCap.kind === 'all' ? !this.l.inExcludePorts.has(port) : inCap.kind === 'list' && this.l.inCapturePorts.has(port);
+  }
+
   /**
    * Where this meaning can change along one field, given the fields the engine has fixed
-   * so far (hook, family, protocol, ctstate, interfaces, owners, marks, then ports and
-   * source address, in that order): every value that `evaluate` compares the field with
-   * on some path still open for such packets. Mirrors `evaluate` branch by branch; the
-   * engine tests check it against random packets (test/verify/meaning.test.ts).
+   * so far: hook, family, protocol, ctstate, (socket,) iif, oif, uid, gid, marks, sport,
+   * dport, saddr, then daddr, in that order (src/verify/explore.ts: the discrete fields,
+   * the marks, the interval fields). Fields after `field` in that order are NOT fixed:
+   * their values in `pkt` are placeholders and are never read for `field`.
+   *
+   * Every value `evaluate` compares the field with on some path still open for packets
+   * with these fixed fields, and only those: a list is left out where the fixed fields
+   * already decide the outcome whatever the field's value (an excluded port, an excluded
+   * interface, a connection that is not new ...), or where every value leads to the same
+   * outcome (a UDP packet can only be redirected as DNS, so outbound CIDRs do not matter
+   * for it). Lists are returned as their unions (sorted, merged ranges; CIDRs as the
+   * fewest prefixes covering the union): `evaluate` only asks whether a value is in a
+   * list, never which item holds it. Mirrors `evaluate` branch by branch; the tests check
+   * it against random packets (test/verify/meaning.test.ts, meaning-index.test.ts).
    */
   constants(field: Parameters<ConstantsFor>[0], pkt: Packet): Constants {
-    const p = this.p;
     const out: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [] };
-    if (!p.families.value.includes(pkt.family)) return out;
+    if (!this.p.families.value.includes(pkt.family)) return out;
+    if (pkt.hook === 'output') this.outputConstants(field, pkt, out);
+    else this.arrivingConstants(field, pkt, out);
+    return out;
+  }
+
+  private outputConstants(field: Parameters<ConstantsFor>[0], pkt: Packet, out: Constants): void {
+    const p = this.p;
+    const l = this.l;
     const f = pkt.family;
-    const addPorts = (rs: PortRange[]) => rs.forEach((r) => out.ports.push([r.lo, r.hi]));
     const port = (x: number | null) => {
       if (x !== null) out.ports.push([x, x]);
     };
-    const addC = (cs: CidrItem[]) => cs.forEach((c) => c.family === f && out.cidrs.push({ family: c.family, addr: c.addr, prefix: c.prefix }));
-    const addA = (as: Address[]) => as.forEach((a) => a.family === f && out.cidrs.push({ family: a.family, addr: a.text, prefix: a.family === 'ipv4' ? 32 : 128 }));
-    const addO = (os: Owner[]) => os.forEach((o) => out.owners.push(o.kind === 'id' ? o.id : o.name));
+    const ports = (rs: [number, number][]) => out.ports.push(...rs);
+    const cidrs = (cs: CidrConst[]) => out.cidrs.push(...cs);
     const dns = p.dns.capture.value;
     const dnsOn = dns.kind !== 'off';
-    const servers = dns.kind === 'servers' ? dns.servers.filter((x) => x.family === f) : [];
-    const dnsHere = dns.kind === 'all' || servers.length > 0;
+    const dnsHere = dns.kind === 'all' || l.servers.any(f);
+    const mode = p.inbound.mode.value;
+    const tproxy = mode.kind === 'tproxy' && p.inbound.capturePorts.value.kind !== 'none';
+    const tcp = pkt.protocol === 'tcp';
+    const udp = pkt.protocol === 'udp';
+    const isNew = pkt.ctstate === 'new';
+    const outCap = p.outbound.captureCidrs.value;
+    const lo = pkt.oif === 'lo';
+    // Known from 'uid' on (oif is fixed):
+    const excludedIf = l.excludeIf.has(pkt.oif);
+    const natOpen = isNew && !excludedIf;
+    const tproxyPart = tproxy && tcp && !excludedIf;
+    // Whether being the proxy changes anything: its DNS zones, the TPROXY local mark, and
+    // for a new connection the proxy's branch (no redirect for UDP) against the app's.
+    const proxyMatters = (udp && dnsOn) || (tproxyPart && lo) || (natOpen && (tcp || udp));
+    // Whether a TCP connection of the app can still be redirected after the DNS check:
+    // not over lo when lo is not captured, and something captures.
+    const laterCapture = !(lo && !l.loopbackCaptured[f]) && (!l.outCapturePorts.empty || outCap.kind === 'all' || (outCap.kind === 'list' && l.outCidrs.any(f)));
+    switch (field) {
+      case 'iif':
+        return;
+      case 'oif':
+        // TPROXY marks (TCP); for a new TCP or UDP connection, the excluded interfaces and lo
+        // decide whether it can be redirected. SCTP and ICMP are never redirected.
+        if ((tcp && (tproxy || isNew)) || (udp && isNew)) out.ifaces.push(...l.excludeIf.patterns, { name: 'lo', prefix: false });
+        return;
+      case 'uid':
+        if (proxyMatters) out.owners.push(...l.proxyUids.values);
+        return;
+      case 'gid': {
+        if (l.proxyUids.has(pkt.uid)) return; // the proxy whatever its group
+        if (proxyMatters) out.owners.push(...l.proxyGids.values);
+        if (natOpen && tcp && laterCapture) {
+          if (l.groups) out.owners.push(...l.groups.values);
+          out.owners.push(...l.excludeGroups.values);
+        }
+        return;
+      }
+    }
+    // Known from 'marks' on (uid and gid are fixed):
+    const proxy = l.proxyUids.has(pkt.uid) || l.proxyGids.has(pkt.gid);
+    const appCaptured = !proxy && laterCapture && (!l.groups || l.groups.has(pkt.gid)) && !l.excludeGroups.has(pkt.gid);
+    switch (field) {
+      case 'marks':
+        if (tproxyPart && mode.kind === 'tproxy') out.marks.push(mode.mark, mode.localMark);
+        return;
+      case 'sport':
+        if (udp && dnsOn && proxy) port(p.dns.port.value);
+        return;
+      case 'dport':
+        if (udp && dnsOn && (proxy || dnsHere)) port(DNS);
+        if (!natOpen || !(tcp || udp)) return;
+        // UDP is redirected only as DNS (port 53, above): the rest of the ports do not matter.
+        if (udp) {
+          if (!proxy && dnsHere) port(DNS);
+          return;
+        }
+        if (proxy) {
+          if (p.loopback.selfRedirect.value && lo) {
+            ports(l.outExcludePorts.ranges);
+            port(p.proxy.tunnelPort.value);
+            if (dnsOn) port(DNS);
+          }
+          return;
+        }
+        if (dnsHere) port(DNS);
+        if (!appCaptured) return; // only DNS can redirect it: port 53, above
+        ports(l.outCapturePorts.ranges);
+        // Without captured destinations only the captured ports are redirected.
+        ports(outCap.kind === 'all' || (outCap.kind === 'list' && l.outCidrs.any(f)) ? l.outExcludePorts.ranges : l.outExcludePorts.within(l.outCapturePorts));
+        return;
+    }
+    const ported = tcp || udp || pkt.protocol === 'sctp';
+    const dport = ported ? pkt.dport : -1;
+    const excludedPort = (tcp || udp) && l.outExcludePorts.has(dport);
+    // Known from 'daddr' (saddr is fixed):
+    const passthrough = lo && l.passthrough.has(f, addrValue(pkt.src));
+    switch (field) {
+      case 'saddr':
+        if (natOpen && lo && (tcp || udp) && !excludedPort) cidrs(l.passthrough.cidrs(f));
+        return;
+      case 'daddr': {
+        if (udp && dnsOn && !proxy && dnsHere && dport === DNS) cidrs(l.servers.cidrs(f));
+        if (tproxyPart && lo && proxy && !(mode.kind === 'tproxy' && pkt.mark === mode.mark)) cidrs(l.localhost.cidrs(f));
+        if (!natOpen || !(tcp || udp) || excludedPort || passthrough) return;
+        if (proxy) {
+          const skip = p.proxy.tunnelPort.value === dport || (dnsOn && dport === DNS);
+          if (p.loopback.selfRedirect.value && lo && tcp && !skip) cidrs(l.localhost.cidrs(f));
+          return;
+        }
+        if (dnsHere && dport === DNS) cidrs(l.servers.cidrs(f));
+        if (!tcp || !appCaptured) return;
+        // Redirected: outside localhost and the excluded CIDRs, to a captured port or a
+        // captured destination.
+        if (l.outCapturePorts.has(dport) || outCap.kind === 'all') cidrs(l.localOrExcluded.cidrs(f));
+        else if (outCap.kind === 'list') cidrs(l.outCidrs.minusCidrs(f, l.localOrExcluded));
+        return;
+      }
+    }
+  }
+
+  private arrivingConstants(field: Parameters<ConstantsFor>[0], pkt: Packet, out: Constants): void {
+    const p = this.p;
+    const l = this.l;
+    const f = pkt.family;
+    const cidrs = (cs: CidrConst[]) => out.cidrs.push(...cs);
+    const dns = p.dns.capture.value;
+    const dnsHere = dns.kind === 'all' || l.servers.any(f);
     const mode = p.inbound.mode.value;
     const inCap = p.inbound.capturePorts.value;
     const tproxy = mode.kind === 'tproxy' && inCap.kind !== 'none';
     const tcp = pkt.protocol === 'tcp';
     const udp = pkt.protocol === 'udp';
     const isNew = pkt.ctstate === 'new';
+    const dropped = p.dropInvalid.value && pkt.ctstate === 'invalid';
     const outCap = p.outbound.captureCidrs.value;
-    const localhost = p.loopback.localhost.value;
-    const addInbound = () => {
-      port(p.proxy.tunnelPort.value);
-      if (inCap.kind === 'list') addPorts(inCap.items);
-      addPorts(p.inbound.excludePorts.value);
-    };
-    if (field === 'uid') return (addO(p.proxy.uids.value), out);
-    if (field === 'gid') {
-      addO(p.proxy.gids.value);
-      const g = p.outbound.groups.value;
-      if (g.kind === 'list') addO(g.items);
-      addO(p.outbound.excludeGroups.value);
-      return out;
+    if (field === 'sport') {
+      if (udp && dnsHere) out.ports.push([DNS, DNS]);
+      return;
     }
-    if (field === 'iif') return (out.ifaces.push(...p.interfaces.exclude.value, ...p.interfaces.reroute.value, { name: 'lo', prefix: false }), out);
-    if (field === 'oif') return (out.ifaces.push(...p.interfaces.exclude.value, { name: 'lo', prefix: false }), out);
-
-    if (pkt.hook === 'output') {
-      const proxy = ownerIs(pkt.uid, p.proxy.uids.value) || ownerIs(pkt.gid, p.proxy.gids.value);
-      const excludedIf = ifaceIs(pkt.oif, p.interfaces.exclude.value);
-      const lo = pkt.oif === 'lo';
-      const outCidrs = outCap.kind === 'list' ? outCap.items.filter((c) => c.family === f) : [];
-      const loopbackCaptured = outCidrs.some((c) => (f === 'ipv4' ? c.first <= 0x7fffffffn && c.last >= 0x7f000000n : c.first <= 1n && 1n <= c.last));
-      const natOpen = isNew && !excludedIf;
-      switch (field) {
-        case 'marks':
-          if (tproxy && tcp && !excludedIf && mode.kind === 'tproxy') out.marks.push(mode.mark, mode.localMark);
-          break;
-        case 'sport':
-          if (udp && dnsOn && proxy) port(p.dns.port.value);
-          break;
-        case 'dport':
-          if (udp && dnsOn) port(DNS);
-          if (!natOpen) break;
-          if (tcp || udp) addPorts(p.outbound.excludePorts.value);
-          if (proxy) {
-            if (tcp && lo) {
-              port(p.proxy.tunnelPort.value);
-              if (dnsOn) port(DNS);
-            }
-            break;
-          }
-          if (dnsHere) port(DNS);
-          if (tcp) addPorts(p.outbound.capturePorts.value);
-          break;
-        case 'saddr':
-          if (natOpen && lo) addA(p.loopback.passthrough.value);
-          break;
-        case 'daddr':
-          if (udp && dnsOn && !proxy && dnsHere) addA(servers);
-          if (tproxy && tcp && lo && proxy) addC(localhost);
-          if (!natOpen) break;
-          if (proxy) {
-            if (lo && tcp) addC(localhost);
-            break;
-          }
-          if (dnsHere) addA(servers);
-          if (lo && !loopbackCaptured) break;
-          addC(localhost);
-          addC(p.outbound.excludeCidrs.value);
-          addC(outCidrs);
-          break;
+    if (field === 'saddr' && udp && dnsHere && pkt.sport === DNS) cidrs(l.servers.cidrs(f));
+    // Beyond the DNS zone, only TCP is ever changed on arrival, and not when dropped.
+    if (!tcp || dropped) return;
+    if (field === 'iif') {
+      if (tproxy) out.ifaces.push(...l.excludeIf.patterns, ...l.rerouteIf.patterns, { name: 'lo', prefix: false });
+      else if (isNew) out.ifaces.push(...l.excludeIf.patterns, ...l.rerouteIf.patterns);
+      return;
+    }
+    if (field === 'oif' || field === 'uid' || field === 'gid') return;
+    // Known from 'marks' on (iif is fixed):
+    const excludedIf = l.excludeIf.has(pkt.iif);
+    const rerouted = l.rerouteIf.has(pkt.iif);
+    const inboundOpen = !excludedIf && !rerouted;
+    const lo = pkt.iif === 'lo';
+    if (field === 'marks') {
+      if (tproxy && inboundOpen && mode.kind === 'tproxy') out.marks.push(mode.mark, mode.localMark);
+      return;
+    }
+    // Known from 'sport' on (marks are fixed): whether TPROXY looks at the port.
+    const tproxyPorts = tproxy && inboundOpen && mode.kind === 'tproxy' && pkt.mark !== mode.mark && !(lo && pkt.mark !== mode.localMark);
+    if (field === 'dport') {
+      if (tproxyPorts || (inboundOpen && isNew && mode.kind === 'redirect')) {
+        const tunnel = p.proxy.tunnelPort.value;
+        if (tunnel !== null) out.ports.push([tunnel, tunnel]);
+        if (inCap.kind === 'all') out.ports.push(...l.inExcludePorts.ranges);
+        if (inCap.kind === 'list') out.ports.push(...l.inCapturePorts.ranges);
       }
-      return out;
+      return;
     }
-
-    const excludedIf = ifaceIs(pkt.iif, p.interfaces.exclude.value);
-    const rerouted = ifaceIs(pkt.iif, p.interfaces.reroute.value);
-    const inboundOpen = tcp && !excludedIf && !rerouted;
-    switch (field) {
-      case 'marks':
-        if (tproxy && inboundOpen && mode.kind === 'tproxy') out.marks.push(mode.mark, mode.localMark);
-        break;
-      case 'sport':
-        if (udp && dnsHere) port(DNS);
-        break;
-      case 'dport':
-        if (inboundOpen && (tproxy || (isNew && mode.kind === 'redirect'))) addInbound();
-        break;
-      case 'saddr':
-        if (udp && dnsHere) addA(servers);
-        if (tproxy && inboundOpen && pkt.iif === 'lo') addA(p.loopback.passthrough.value);
-        break;
-      case 'daddr':
-        if (tproxy && inboundOpen) addC(localhost);
-        if (rerouted && isNew) {
-          addC(p.outbound.excludeCidrs.value);
-          if (outCap.kind === 'list') addC(outCap.items);
-        }
-        break;
+    // Known from 'saddr' on (dport is fixed):
+    const captured = this.capturedInbound(pkt.dport);
+    if (field === 'saddr') {
+      if (tproxyPorts && lo && captured) cidrs(l.passthrough.cidrs(f));
+      return;
     }
-    return out;
+    // daddr (saddr is fixed)
+    const passthrough = lo && l.passthrough.has(f, addrValue(pkt.src));
+    if (tproxyPorts && captured && !passthrough && pkt.ctstate !== 'established' && pkt.ctstate !== 'related') cidrs(l.localhost.cidrs(f));
+    if (rerouted && isNew) {
+      if (outCap.kind === 'all') cidrs(l.excludeCidrs.cidrs(f));
+      else if (outCap.kind === 'list') cidrs(l.outCidrs.minusCidrs(f, l.excludeCidrs));
+    }
   }
 }
 
