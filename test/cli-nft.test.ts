@@ -46,11 +46,17 @@ describe('meshcap compile --backend nftables', () => {
     expect(cmds(d.out)[1]).toEqual({ flush: { table: { family: 'inet', name: 'istio-sidecar' } } });
   });
 
-  it('--nft-version 9.9.9 is a usage error (exit 3) naming the known versions', () => {
+  it('--nft-version newer than every known release: emitted for the newest known one, with a note (exit 0)', () => {
     const r = cli('compile', '--backend', 'nftables', '--nft-version', '9.9.9', SPEC);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe(cli('compile', '--backend', 'nftables', '--nft-version', '1.1.1', SPEC).out);
+    expect(r.err).toContain('info[nft-version-assumed]: nft 9.9.9 is newer than the newest release meshcap knows; emitting for nft 1.1.1');
+  });
+
+  it.each(['0.9.0', '1.0', 'abc', 'constructor', ''])('--nft-version %j, older or not a release: a usage error (exit 3) naming the known versions', (v) => {
+    const r = cli('compile', '--backend', 'nftables', '--nft-version', v, SPEC);
     expect(r.code).toBe(3);
     expect(r.out).toBe('');
-    expect(r.err).toContain('9.9.9');
     expect(r.err).toContain('1.0.6');
     expect(r.err).not.toMatch(STACK);
   });

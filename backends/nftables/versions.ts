@@ -47,3 +47,15 @@ export const NFT_VERSIONS: Readonly<Record<string, NftCapabilities>> = Object.as
   Object.create(null) as Record<string, NftCapabilities>,
   Object.fromEntries(KNOWN_NFT_VERSIONS.map((v) => [v, capabilities(v)!])),
 );
+
+/**
+ * The known release to emit for `version`: itself when known; the newest known one for a
+ * newer release (nft keeps what it accepted: a newer nft takes an older one's input),
+ * with `newer` set so the caller can say so; undefined for an older or malformed one.
+ */
+export function resolveNftVersion(version: string): { version: string; newer: boolean } | undefined {
+  if (NFT_VERSIONS[version]) return { version, newer: false };
+  const newest = KNOWN_NFT_VERSIONS[KNOWN_NFT_VERSIONS.length - 1];
+  if (/^\d+\.\d+(\.\d+)?$/.test(version) && compareVersions(version, newest) > 0) return { version: newest, newer: true };
+  return undefined;
+}

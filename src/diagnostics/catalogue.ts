@@ -461,6 +461,12 @@ export const catalogue = {
   },
 
   // ---- the command line (exit 3) ---------------------------------------------------------
+  'nft-version-assumed': {
+    severity: 'info',
+    message: 'nft {asked} is newer than the newest release meshcap knows; emitting for nft {used}',
+    hint: 'nft accepts what its older releases accepted; a newer capability is used only once meshcap knows the release',
+    explain: 'The --nft-version given is newer than every release in the capability table (backends/nftables/versions.ts). meshcap emits for the newest release it knows, whose input the newer nft accepts.',
+  },
   'usage-unknown-command': {
     severity: 'error',
     message: "unknown command '{name}'; the commands are: {commands}",

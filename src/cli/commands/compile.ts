@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { backends } from '../../../backends/index.js';
-import { DEFAULT_NFT_VERSION, NFT_VERSIONS } from '../../../backends/nftables/versions.js';
+import { DEFAULT_NFT_VERSION, NFT_VERSIONS, resolveNftVersion } from '../../../backends/nftables/versions.js';
 import { FIREWALLS } from '../../../backends/shell/emit.js';
 import { codeClass } from '../../diagnostics/catalogue.js';
 import { diag, didYouMean, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
@@ -73,8 +73,11 @@ Nothing is written unless every step succeeded.`,
     const defaulted = names.length === 0;
     // By default: the iptables documents of the policy's families (nftables and shell on request).
     if (defaulted) names = ['iptables', 'ip6tables'];
-    const nftVersion = values['nft-version'] ?? DEFAULT_NFT_VERSION;
-    if (!NFT_VERSIONS[nftVersion]) throw new UsageError('usage-bad-option-value', { detail: `--nft-version ${nftVersion} is not one meshcap knows (${Object.keys(NFT_VERSIONS).join(', ')})` });
+    const asked = values['nft-version'] ?? DEFAULT_NFT_VERSION;
+    const resolved = resolveNftVersion(asked);
+    if (!resolved) throw new UsageError('usage-bad-option-value', { detail: `--nft-version ${asked} is not a release meshcap knows (${Object.keys(NFT_VERSIONS).join(', ')}), nor a newer one` });
+    const nftVersion = resolved.version;
+    const notes: Diagnostic[] = resolved.newer ? [diag('nft-version-assumed', undefined, { asked, used: nftVersion })] : [];
     const firewall = oneOf('firewall', values.firewall, FIREWALLS, 'auto');
     const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter });
     // The compiler refuses a backend name as the command line does (a usage error, exit 3).
@@ -84,7 +87,7 @@ Nothing is written unless every step succeeded.`,
     // meshcap's own failures (internal-* codes) go out with the input's diagnostics, in
     // the same format; they are a bug, not a problem of the input (exit 1, below).
     const internal: Diagnostic[] = dumpAfter ? [] : [...ctx.failures, ...ctx.verifyFailures.map(verifyDiagnostic)];
-    report(io, format, [...ctx.diagnostics, ...internal], sources);
+    report(io, format, [...notes, ...ctx.diagnostics, ...internal], sources);
     if (values.timings) for (const t of ctx.timings) io.err(`${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);
     if (hasErrors(ctx.diagnostics) || !ctx.policy || !ctx.ir) return EXIT.badInput;
     if (dumpAfter) {
