@@ -361,6 +361,20 @@ describe('fmt', () => {
     noStack(r);
   });
 
+  it('--check in json, sarif and github: one not-formatted finding per unformatted file, exit 1', () => {
+    const j = cli('fmt', '--check', '--format', 'json', UNFORMATTED, CLEAN);
+    expect(j.code).toBe(1);
+    const ds = (JSON.parse(j.stdout) as { diagnostics: { code: string; file?: string }[] }).diagnostics;
+    expect(ds.map((d) => [d.code, d.file])).toEqual([['not-formatted', UNFORMATTED]]);
+    const gh = cli('fmt', '--check', '--format', 'github', UNFORMATTED);
+    expect(gh.code).toBe(1);
+    expect(gh.stdout).toMatch(new RegExp(`^::warning file=${UNFORMATTED.replace(/[.]/g, '\\.')},title=not-formatted::`));
+    const sarif = cli('fmt', '--check', '--format', 'sarif', UNFORMATTED);
+    expect(sarif.code).toBe(1);
+    expect(sarif.stdout).toContain('"ruleId": "not-formatted"');
+    expect(cli('fmt', '--check', '--format', 'json', CLEAN).code).toBe(0);
+  });
+
   it('--check on a file with syntax errors: exit 2, the errors shown', () => {
     const f = scratch.write('broken.intercept', 'policy p {\n  inbound { capture ports * \n');
     const r = cli('fmt', '--check', f);

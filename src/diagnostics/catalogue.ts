@@ -461,6 +461,12 @@ export const catalogue = {
   },
 
   // ---- the command line (exit 3) ---------------------------------------------------------
+  'not-formatted': {
+    severity: 'warning',
+    message: '{path} is not in the canonical layout',
+    hint: "run 'meshcap fmt --write {path}'",
+    explain: '`meshcap fmt --check` found a file whose layout differs from what `meshcap fmt` writes (the policy means the same either way). In text output this is the line `not formatted: FILE`.',
+  },
   'nft-version-assumed': {
     severity: 'info',
     message: 'nft {asked} is newer than the newest release meshcap knows; emitting for nft {used}',

@@ -98,7 +98,9 @@ input, 3 usage error.`,
       if (values.check) {
         if (r.text !== text || target !== syntax) {
           unformatted++;
-          io.err(`not formatted: ${file}\n`);
+          // Text keeps its one line per file; the machine formats get a finding per file.
+          if (format === 'text') io.err(`not formatted: ${file}\n`);
+          else all.push({ ...diag('not-formatted', undefined, { path: file }), file });
         } else if (values.verbose) io.out(`formatted: ${file}\n`);
       } else if (values.write) {
         const dest = target === syntax ? file : file.replace(/\.[^./]+$/, '') + EXT[target];
