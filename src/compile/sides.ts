@@ -1,12 +1,11 @@
 // Reading either kind of input a comparison takes: a policy (compiled to the IR) or an
 // existing rule set (iptables-restore / iptables-save text).
-import { readFileSync } from 'node:fs';
 import { importIptables } from '../../backends/iptables/import.js';
 import { importNftables } from '../../backends/nftables/import.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { jumpProblems } from '../ir/check.js';
 import type { Family, RuleSet } from '../ir/types.js';
-import { syntaxOf } from '../language/load.js';
+import { readText, syntaxOf } from '../language/load.js';
 import { Meaning } from '../meaning/meaning.js';
 import { SourceFile } from '../source.js';
 import { compile } from './pipeline.js';
@@ -37,12 +36,9 @@ export function loadSide(path: string, family?: Family): LoadedSide {
     if (hasErrors(diagnostics) || !ctx.policy || !ctx.ir) return { label: path, families: [], diagnostics, sources };
     return { label: path, rs: ctx.ir, families: [...ctx.policy.families.value], meaning: new Meaning(ctx.policy), diagnostics, sources };
   }
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    return { label: path, families: [], diagnostics: [diag('file-unreadable', undefined, { path, reason: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message })], sources };
-  }
+  const read = readText(path);
+  if ('diagnostic' in read) return { label: path, families: [], diagnostics: [read.diagnostic], sources };
+  const text = read.text;
   const src = new SourceFile(path, text);
   sources.set(path, src);
   if (/^\s*\{/.test(text)) {

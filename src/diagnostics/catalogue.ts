@@ -25,6 +25,12 @@ export const catalogue = {
     message: 'cannot read {path}: {reason}',
     explain: 'The file named on the command line does not exist or cannot be read.',
   },
+  'not-utf8': {
+    severity: 'error',
+    message: '{path} is not UTF-8 text: byte {byte} at line {line}, column {col} is not part of any character',
+    hint: 'save the file as UTF-8 (comments too); nothing was read or rewritten',
+    explain: 'Policies and rule files are UTF-8 text. A file with bytes that are not UTF-8 is refused as a whole rather than read with replacement characters, which `fmt --write` would then write back in place of the original bytes.',
+  },
   'file-unwritable': {
     severity: 'error',
     message: 'cannot write {path}: {reason}',

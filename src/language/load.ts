@@ -68,15 +68,65 @@ export function isDirectory(path: string): boolean {
   }
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** How many continuation bytes a lead byte takes and the least code point it may encode. */
+function utf8Lead(c: number): [number, number] | undefined {
+  if (c < 0x80) return [0, 0];
+  if (c >= 0xc2 && c <= 0xdf) return [1, 0x80];
+  if (c >= 0xe0 && c <= 0xef) return [2, 0x800];
+  if (c >= 0xf0 && c <= 0xf4) return [3, 0x10000];
+  return undefined;
+}
+
+/** The offset of the first byte that starts no valid UTF-8 sequence (RFC 3629). */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const lead = utf8Lead(b[i]);
+    if (!lead) return i;
+    const [n, min] = lead;
+    if (i + n >= b.length) return i;
+    let cp = n ? b[i] & (0x3f >> n) : b[i];
+    for (let k = 1; k <= n; k++) {
+      const x = b[i + k];
+      if ((x & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (x & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += n + 1;
+  }
+  return b.length;
+}
+
+/**
+ * A file's text, or the diagnostic that says why there is none: unreadable, or not UTF-8
+ * (read leniently, invalid bytes would become U+FFFD, and `fmt --write` would rewrite
+ * them without a word).
+ */
+export function readText(path: string): { text: string } | { diagnostic: Diagnostic } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    return { diagnostic: diag('file-unreadable', undefined, { path, reason: unreadableReason(e) }) };
+  }
+  try {
+    return { text: UTF8.decode(bytes) };
+  } catch {
+    const lo = firstInvalidUtf8(bytes);
+    const before = bytes.subarray(0, lo).toString('utf8');
+    const line = before.split('\n').length;
+    const col = before.length - before.lastIndexOf('\n');
+    return { diagnostic: diag('not-utf8', undefined, { path, line, col, byte: `0x${bytes[lo].toString(16).padStart(2, '0')}` }) };
+  }
+}
+
 export function loadFile(path: string): Loaded {
   if (isDirectory(path)) return { diagnostics: [diag('file-unreadable', undefined, { path, reason: 'it is a directory' })], syntaxFailed: true };
   const syntax = syntaxOf(path);
   if (!syntax) return { diagnostics: [diag('unknown-file-type', undefined, { path })], syntaxFailed: true };
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    return { diagnostics: [diag('file-unreadable', undefined, { path, reason: unreadableReason(e) })], syntaxFailed: true };
-  }
-  return loadText(path, text, syntax);
+  const read = readText(path);
+  if ('diagnostic' in read) return { diagnostics: [read.diagnostic], syntaxFailed: true };
+  return loadText(path, read.text, syntax);
 }

@@ -1,11 +1,11 @@
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync } from 'node:fs';
 import { hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { printIntercept } from '../../../grammar/printer.js';
 import { printYaml } from '../../../grammar/yaml-printer.js';
 import { diag } from '../../diagnostics/diagnostic.js';
 import { toDslForm, toYamlForm } from '../../language/convert.js';
 import { policyFingerprint } from '../../language/fingerprint.js';
-import { isDirectory, loadText, parseSource, syntaxOf, unreadableReason, type Syntax } from '../../language/load.js';
+import { isDirectory, loadText, parseSource, readText, syntaxOf, type Syntax } from '../../language/load.js';
 import { SourceFile } from '../../source.js';
 import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, InternalError, UsageError, type Io } from '../io.js';
@@ -83,13 +83,12 @@ input, 3 usage error.`,
         all.push(diag('unknown-file-type', undefined, { path: file }));
         continue;
       }
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (e) {
-        all.push(diag('file-unreadable', undefined, { path: file, reason: unreadableReason(e) }));
+      const read = readText(file);
+      if ('diagnostic' in read) {
+        all.push(read.diagnostic);
         continue;
       }
+      const text = read.text;
       const target = to ?? syntax;
       const r = formatText(file, text, syntax, target);
       if (r.source) sources.set(file, r.source);
