@@ -35,6 +35,8 @@ export interface Ctx {
    * each is the class people expect.
    */
   fine?: boolean;
+  /** The interval sweeps' atoms, per set of matches (see explore-interval.ts). */
+  atoms?: Map<string, unknown>;
 }
 
 export const MAX_ADDR: Record<Family, bigint> = { ipv4: (1n << 32n) - 1n, ipv6: (1n << 128n) - 1n };

@@ -10,7 +10,7 @@ import { showSet } from './describe.js';
 import { domainMax, IFIELDS, meaningLabelled, rangesOf, setField } from './interval-fields.js';
 import { kindsOf, sideSpecialize, sideWith } from './residual.js';
 import type { Side } from './side.js';
-import { plan, residual, signature, type Cond, type Plan } from './split.js';
+import { plan, planOf, residualOf, signature, type Cond, type Plan } from './split.js';
 import { parseHost, sweepLast } from './sweep.js';
 import { canonicalAddress } from '../net/ip.js';
 import { simulate } from '../sim/simulate.js';
@@ -30,13 +30,88 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
   const kinds = new Set<Match['kind']>([field]);
   const sides = [a, b];
   // Interval baseline: every match on the field false, so the changes are the survivors.
-  const plans = sides.map((s) => (s.kind === 'rules' && kindsOf(s.rs).has(field) ? plan(s.rs, kinds, () => false) : undefined));
+  const plans = sides.map((s) => (s.kind === 'rules' && kindsOf(s.rs).has(field) ? planOf(s.rs, `i:${field}`, () => plan(s.rs, kinds, () => false)) : undefined));
   const extra = meaningLabelled(ctx, field, family, pkt);
   if (!plans.some((p) => p?.conds.length) && !extra.length) return field === 'daddr' ? leaf(ctx, a, b, pkt, desc, undefined) : exploreInterval(ctx, idx + 1, a, b, pkt, desc);
 
-  // Events (a match or meaning constant starts or stops holding), as parallel arrays
-  // sorted by position: numbers where the domain allows (ports, IPv4), else BigInts.
+  const groups = groupsOf(ctx, plans, extra, family, max);
+  for (const g of groups) {
+    const p = setField(pkt, field, g.lo);
+    const d = groups.length > 1 ? { ...desc, [field]: () => showSet(field, family, segsOf(g), max) ?? 'any' } : desc;
+    const next = sides.map((s, i) => {
+      const pl = plans[i];
+      return pl ? sideWith(s, residualOf(pl, g.ch[i]), p) : sideSpecialize(s, kinds, p, p.hook);
+    });
+    if (field === 'daddr') leaf(ctx, next[0], next[1], p, desc, () => segsOf(g));
+    else exploreInterval(ctx, idx + 1, next[0], next[1], p, d);
+    if (ctx.diffs.length >= ctx.max) return;
+  }
+}
+
+/** Segments where the same matches on the field hold (both sides) and the same constants. */
+interface Atom {
+  lo: bigint;
+  segs: Range[];
+  held: Match[][];
+  key: string;
+}
+interface Group {
+  lo: bigint;
+  atoms: Atom[];
+  ch: Cond[][];
+}
+
+const matchIds = new WeakMap<Match, number>();
+let nextId = 0;
+const idOf = (m: Match) => {
+  let id = matchIds.get(m);
+  if (id === undefined) matchIds.set(m, (id = nextId++));
+  return id;
+};
+
+/** A group's segments in order. */
+function segsOf(g: Group): Range[] {
+  if (g.atoms.length === 1) return g.atoms[0].segs;
+  return g.atoms.flatMap((x) => x.segs).sort((x, y) => (x[0] < y[0] ? -1 : 1));
+}
+
+/**
+ * The classes of a field: the atoms (swept once per set of matches, shared by every class
+ * whose residuals have the same rules on the field), then per atom the surviving rules.
+ */
+function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; label: string }[], family: Packet['family'], max: bigint): Group[] {
+  const key = `${family}|${plans.map((p) => (p ? [...p.byMatch.keys()].map(idOf).join(',') : '')).join('|')}|${extra.map((x) => `${x.r[0]}-${x.r[1]}:${x.label}`).join(',')}`;
+  ctx.atoms ??= new Map();
+  let atoms = ctx.atoms.get(key) as Atom[] | undefined;
+  if (!atoms) ctx.atoms.set(key, (atoms = sweep(plans, extra, family, max)));
+  const groups = new Map<string, Group>();
+  const cnt = new Map<Cond, number>();
+  for (const at of atoms) {
+    const chs = plans.map((p, side) => {
+      if (!p) return [];
+      cnt.clear();
+      const live: Cond[] = [];
+      for (const m of at.held[side])
+        for (const c of p.byMatch.get(m)!) {
+          const n = (cnt.get(c) ?? 0) + 1;
+          cnt.set(c, n);
+          if (n === c.ms.length) live.push(c);
+        }
+      return live.sort((x, y) => x.chain - y.chain || x.idx - y.idx);
+    });
+    // Fine: the matches that hold (as the rules split the field); else the structure.
+    const k = ctx.fine ? at.key : `${signature(chs[0])}|${signature(chs[1])}|${at.key.slice(at.key.indexOf('#'))}`;
+    const g = groups.get(k);
+    if (g) g.atoms.push(at);
+    else groups.set(k, { lo: at.lo, atoms: [at], ch: chs });
+  }
+  return [...groups.values()];
+}
+
+/** The sweep over the boundaries where some match or constant starts or stops holding. */
+function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[], family: Packet['family'], max: bigint): Atom[] {
   const small = max <= BigInt(Number.MAX_SAFE_INTEGER);
+  // Events as parallel arrays sorted by position.
   const atB: bigint[] = [];
   const evSide: number[] = [];
   const evRef: (Match | string)[] = [];
@@ -62,16 +137,10 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
     const atN = Float64Array.from(atB, Number);
     order.sort((x, y) => atN[x] - atN[y]);
   } else order.sort((x, y) => (atB[x] < atB[y] ? -1 : atB[x] > atB[y] ? 1 : 0));
-
-  // The sweep: per side, how many of each rule's matches hold, and the rules all of whose
-  // matches hold; the meaning constants that cover the segment.
-  const counts = [new Map<Cond, number>(), new Map<Cond, number>()];
-  const live = [new Set<Cond>(), new Set<Cond>()];
-  const labels = new Map<string, number>();
   const held = [new Map<Match, number>(), new Map<Match, number>()];
-  const mid = plans.map((p) => new Map([...(p?.byMatch.keys() ?? [])].map((m, i) => [m, i])));
-  const groups = new Map<string, { lo: bigint; segs: Range[]; ch: Cond[][] }>();
-  let key = '';
+  const labels = new Map<string, number>();
+  const atoms = new Map<string, Atom>();
+  let cur: Atom | undefined;
   let e = 0;
   let lo = 0n;
   while (lo <= max) {
@@ -79,56 +148,33 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
     for (; e < order.length && atB[order[e]] === lo; e++) {
       const ev = order[e];
       const side = evSide[ev];
-      const d = evD[ev];
       dirty = true;
-      if (side === 2) {
-        const l = evRef[ev] as string;
-        labels.set(l, (labels.get(l) ?? 0) + d);
-        continue;
-      }
-      const m = evRef[ev] as Match;
-      if (ctx.fine) held[side].set(m, (held[side].get(m) ?? 0) + d);
-      const cnt = counts[side];
-      for (const c of (plans[side] as Plan).byMatch.get(m)!) {
-        const n = (cnt.get(c) ?? 0) + d;
-        cnt.set(c, n);
-        if (n === c.ms.length) live[side].add(c);
-        else live[side].delete(c);
-      }
+      const m = side === 2 ? labels : held[side];
+      const ref = evRef[ev] as never;
+      const n = (m.get(ref) ?? 0) + evD[ev];
+      if (n) m.set(ref, n);
+      else m.delete(ref);
     }
     const hi = e < order.length ? atB[order[e]] - 1n : max;
     if (dirty) {
-      const chs = live.map((l) => [...l].sort((x, y) => x.chain - y.chain || x.idx - y.idx));
-      const ls = [...labels].filter(([, n]) => n > 0).map(([l]) => l).sort();
-      // Fine: the matches that hold (as the rules split the field); else the structure.
-      const sig = ctx.fine ? [0, 1].map((i) => [...held[i]].filter(([, n]) => n > 0).map(([m]) => mid[i].get(m)).sort().join(',')) : chs.map(signature);
-      key = `${sig[0]}|${sig[1]}|${ls.join(',')}`;
-      const g = groups.get(key);
-      if (g) g.segs.push([lo, hi]);
-      else groups.set(key, { lo, segs: [[lo, hi]], ch: chs });
-    } else groups.get(key)!.segs.push([lo, hi]);
+      const hs = held.map((h) => [...h.keys()]);
+      const key = `${hs.map((h) => h.map(idOf).sort((x, y) => x - y).join(',')).join('|')}#${[...labels.keys()].sort().join(',')}`;
+      cur = atoms.get(key);
+      if (cur) cur.segs.push([lo, hi]);
+      else atoms.set(key, (cur = { lo, segs: [[lo, hi]], held: hs, key }));
+    } else cur!.segs.push([lo, hi]);
     lo = hi + 1n;
   }
-  for (const g of groups.values()) {
-    const p = setField(pkt, field, g.lo);
-    const d = groups.size > 1 ? { ...desc, [field]: () => showSet(field, family, g.segs, max) ?? 'any' } : desc;
-    const next = sides.map((s, i) => {
-      const pl = plans[i];
-      return pl ? sideWith(s, residual(pl, g.ch[i]), p) : sideSpecialize(s, kinds, p, p.hook);
-    });
-    if (field === 'daddr') leaf(ctx, next[0], next[1], p, desc, g.segs);
-    else exploreInterval(ctx, idx + 1, next[0], next[1], p, d);
-    if (ctx.diffs.length >= ctx.max) return;
-  }
+  return [...atoms.values()];
 }
 
 /** One class of the last field: both sides evaluated once. */
-function leaf(ctx: Ctx, a: Side, b: Side, p: Packet, desc: Desc, segs: Range[] | undefined): void {
+function leaf(ctx: Ctx, a: Side, b: Side, p: Packet, desc: Desc, segs: (() => Range[]) | undefined): void {
   ctx.classes++;
   const ev = (s: Side) => (s.kind === 'rules' ? simulate(s.rs, p, undefined, false) : s.evaluate(p)).outcome;
   const ra = ev(a);
   const rb = ev(b);
   if (sameOutcome(ra, rb) || ctx.diffs.length >= ctx.max) return;
   const q = { ...p, dst: canonicalAddress(p.family, parseHost(p.dst)), src: canonicalAddress(p.family, parseHost(p.src)) };
-  ctx.diffs.push(segs ? { description: '', desc, dst: segs, packet: q, a: ra, b: rb } : { description: describe(desc, q), packet: q, a: ra, b: rb });
+  ctx.diffs.push(segs ? { description: '', desc, dst: segs(), packet: q, a: ra, b: rb } : { description: describe(desc, q), packet: q, a: ra, b: rb });
 }

@@ -12,7 +12,7 @@ import { exploreInterval } from './explore-interval.js';
 import { markCandidates } from './marks.js';
 import { allMatches, kindsOf, sideSpecialize, sideWith } from './residual.js';
 import type { Side } from './side.js';
-import { changes, plan, residual, signature, type Cond } from './split.js';
+import { changes, plan, planOf, residualOf, signature, type Cond } from './split.js';
 
 export function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, desc: Desc): void {
   if (ctx.diffs.length >= ctx.max) return;
@@ -44,11 +44,13 @@ export function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
     if (g) g.push(v);
     else groups.set(key, [v]);
   }
-  for (const g of groups.values()) {
+  for (const [key, g] of groups) {
     const p = f.set(pkt, g[0]);
     const shown = f.show(g, cands);
     const d = shown ? { ...desc, [f.name]: shown } : desc;
-    exploreDiscrete(ctx, idx + 1, sideSpecialize(a, f.kinds, p, p.hook, ctKnownAt(idx)), sideSpecialize(b, f.kinds, p, p.hook, ctKnownAt(idx)), p, d);
+    // The key names the truth of every match on the field: residuals shared per key.
+    const k = `${f.name}:${key}`;
+    exploreDiscrete(ctx, idx + 1, sideSpecialize(a, f.kinds, p, p.hook, ctKnownAt(idx), k), sideSpecialize(b, f.kinds, p, p.hook, ctKnownAt(idx), k), p, d);
     if (ctx.diffs.length >= ctx.max) return;
   }
 }
@@ -60,7 +62,8 @@ function exploreIndexed(ctx: Ctx, idx: number, f: DField, ix: NonNullable<DField
   // The baseline: the last candidate (a value nothing names, or the only one).
   const v0 = cands[cands.length - 1];
   const p0 = f.set(pkt, v0);
-  const plans = [a, b].map((s) => (s.kind === 'rules' && [...f.kinds].some((k) => kindsOf(s.rs).has(k)) ? plan(s.rs, f.kinds, (m) => matches(m, p0, p0.hook)) : undefined));
+  const pk = `${f.name}:${typeof v0}:${String(v0)}:${p0.hook}`;
+  const plans = [a, b].map((s) => (s.kind === 'rules' && [...f.kinds].some((k) => kindsOf(s.rs).has(k)) ? planOf(s.rs, pk, () => plan(s.rs, f.kinds, (m) => matches(m, p0, p0.hook))) : undefined));
   const byKey = plans.map((pl) => {
     const m = new Map<string, Cond[]>();
     if (pl) for (const [match, cs] of pl.byMatch) {
@@ -110,7 +113,7 @@ function exploreIndexed(ctx: Ctx, idx: number, f: DField, ix: NonNullable<DField
     const d = groups.size > 1 ? { ...desc, [f.name]: () => f.show(g.vals, cands) ?? '' } : desc;
     const next = [a, b].map((s, i) => {
       const pl = plans[i];
-      return pl ? sideWith(s, residual(pl, g.ch[i]), p, ctKnownAt(idx)) : sideSpecialize(s, f.kinds, p, p.hook, ctKnownAt(idx));
+      return pl ? sideWith(s, residualOf(pl, g.ch[i]), p, ctKnownAt(idx)) : sideSpecialize(s, f.kinds, p, p.hook, ctKnownAt(idx));
     });
     exploreDiscrete(ctx, idx + 1, next[0], next[1], p, d);
     if (ctx.diffs.length >= ctx.max) return;

@@ -72,11 +72,23 @@ export function kindsOf(rs: RuleSet): Set<string> {
 
 const simplifyCache = new WeakMap<RuleSet, Map<string, RuleSet>>();
 
-export function sideSpecialize(s: Side, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook, ctKnown = true): Side {
+const specCache = new WeakMap<RuleSet, Map<string, RuleSet>>();
+
+/**
+ * A side with the given kinds decided for `pkt`. With `key` (naming the truth of every
+ * match of those kinds), the residual is shared by every call with that key.
+ */
+export function sideSpecialize(s: Side, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook, ctKnown = true, key?: string): Side {
   if (s.kind !== 'rules') return s;
   const present = kindsOf(s.rs);
   const touches = [...kinds].some((k) => present.has(k));
-  return sideWith(s, touches ? specialize(s.rs, kinds, pkt, hook) : s.rs, pkt, ctKnown);
+  if (!touches) return sideWith(s, s.rs, pkt, ctKnown);
+  if (key === undefined) return sideWith(s, specialize(s.rs, kinds, pkt, hook), pkt, ctKnown);
+  let m = specCache.get(s.rs);
+  if (!m) specCache.set(s.rs, (m = new Map<string, RuleSet>()));
+  let out = m.get(key);
+  if (!out) m.set(key, (out = specialize(s.rs, kinds, pkt, hook)));
+  return sideWith(s, out, pkt, ctKnown);
 }
 
 /** A side with its rule set replaced by a residual (already specialized), then simplified. */

@@ -22,6 +22,8 @@ export interface Cond {
   slot: number;
   /** The rule once the field is decided (its matches on the field gone). */
   stripped: Rule;
+  /** Its part of a signature (computed once). */
+  sig?: string;
 }
 
 export interface Plan {
@@ -33,11 +35,17 @@ export interface Plan {
   /** Per chain: the rules that survive at the baseline, with their positions. */
   baseRules: { idx: number; rule: Rule }[][];
   baseChains: (Chain | undefined)[];
+  /** A number for cache keys. */
+  id: number;
+  /** Residuals by signature: classes of the same structure share one rule set. */
+  res: Map<string, RuleSet>;
 }
+
+let plans = 0;
 
 /** Plan a split of `rs` on `kinds`; `base(m)` is the truth of a match at the baseline. */
 export function plan(rs: RuleSet, kinds: Set<Match['kind']>, base: (m: Match) => boolean): Plan {
-  const p: Plan = { rs, chains: [], conds: [], byMatch: new Map(), baseRules: [], baseChains: [] };
+  const p: Plan = { rs, chains: [], conds: [], byMatch: new Map(), baseRules: [], baseChains: [], id: plans++, res: new Map() };
   for (const t of rs.tables) {
     for (const c of t.chains) {
       const ci = p.chains.length;
@@ -112,8 +120,25 @@ function ruleKey(c: Cond): string {
 /** A class's signature: equal signatures give residuals of the same structure. */
 export function signature(ch: Cond[]): string {
   let s = '';
-  for (const c of ch) s += c.base ? `-${c.chain}.${c.idx};` : `+${c.chain}.${c.slot}.${ruleKey(c)};`;
+  for (const c of ch) s += c.sig ??= c.base ? `-${c.chain}.${c.idx};` : `+${c.chain}.${c.slot}.${ruleKey(c)};`;
   return s;
+}
+
+const planCache = new WeakMap<RuleSet, Map<string, Plan>>();
+/** A plan per rule set and key (the field and its baseline), made once. */
+export function planOf(rs: RuleSet, key: string, make: () => Plan): Plan {
+  let m = planCache.get(rs);
+  if (!m) planCache.set(rs, (m = new Map<string, Plan>()));
+  let p = m.get(key);
+  if (!p) m.set(key, (p = make()));
+  return p;
+}
+
+/** The residual of a class, shared by every class of the same signature (so caches below hit). */
+export function residualOf(p: Plan, ch: Cond[], sig = signature(ch)): RuleSet {
+  let r = p.res.get(sig);
+  if (!r) p.res.set(sig, (r = residual(p, ch)));
+  return r;
 }
 
 /** The residual rule set of a class: the baseline with its changes applied. */
