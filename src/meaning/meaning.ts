@@ -286,6 +286,13 @@ export class Meaning {
    * fewest prefixes covering the union): `evaluate` only asks whether a value is in a
    * list, never which item holds it. Mirrors `evaluate` branch by branch; the tests check
    * it against random packets (test/verify/meaning.test.ts, meaning-index.test.ts).
+   *
+   * `alike`: every entry carries the label of the set it was taken from (`L`), a set being
+   * a list, a difference of two lists, or one port (53, the tunnel port). The engine keys
+   * a value by the labels of the entries that hold at it (src/verify/explore-interval.ts,
+   * explore.ts), and since the entries of a label cover exactly its set, that key says
+   * which of the sets hold the value: all `evaluate` asks. Values covered by no entry are
+   * in none of the sets, one class as before. Two different sets must never share a label.
    */
   constants(field: Parameters<ConstantsFor>[0], pkt: Packet): Constants {
     const out: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [], alike: { ports: [], cidrs: [], owners: [], ifaces: [] } };
