@@ -12,6 +12,53 @@ import { AddrSet, NameSet, OwnerSet, PortSet, type CidrConst } from './sets.js';
 
 const DNS = 53;
 
+/**
+ * Class labels for `Constants.alike` (see `Meaning.constants`): one per set the constants
+ * are taken from. Every entry pushed from a set carries that set's label, so the labels
+ * covering a value say exactly which of these sets hold it. Two different sets never share
+ * a label; one set may be pushed twice (same label).
+ */
+const L = {
+  // ports
+  dns: 0,
+  dnsPort: 1,
+  tunnel: 2,
+  outExclude: 3,
+  outCapture: 4,
+  outExcludeInCapture: 5,
+  inExclude: 6,
+  inCapture: 7,
+  // addresses
+  servers: 0,
+  localhost: 1,
+  localOrExcluded: 2,
+  outCidrsOutsideLocalOrExcluded: 3,
+  passthrough: 4,
+  excludeCidrs: 5,
+  outCidrsOutsideExcluded: 6,
+  // owners
+  proxyUids: 0,
+  proxyGids: 1,
+  groups: 2,
+  excludeGroups: 3,
+  // interfaces
+  excludeIf: 0,
+  rerouteIf: 1,
+  lo: 2,
+} as const;
+
+type Labelled = 'ports' | 'cidrs' | 'owners' | 'ifaces';
+
+/** Push the entries of one set, each with the set's label. */
+function add<K extends Labelled>(out: Constants, kind: K, items: readonly Constants[K][number][], label: number): void {
+  const xs = out[kind] as Constants[K][number][];
+  const ls = out.alike![kind]!;
+  for (const x of items) {
+    xs.push(x);
+    ls.push(label);
+  }
+}
+
 /** The policy's lists as lookup structures (sets.ts), built once. */
 interface Lists {
   proxyUids: OwnerSet;
@@ -239,9 +286,16 @@ export class Meaning {
    * fewest prefixes covering the union): `evaluate` only asks whether a value is in a
    * list, never which item holds it. Mirrors `evaluate` branch by branch; the tests check
    * it against random packets (test/verify/meaning.test.ts, meaning-index.test.ts).
+   *
+   * `alike`: every entry carries the label of the set it was taken from (`L`), a set being
+   * a list, a difference of two lists, or one port (53, the tunnel port). The engine keys
+   * a value by the labels of the entries that hold at it (src/verify/explore-interval.ts,
+   * explore.ts), and since the entries of a label cover exactly its set, that key says
+   * which of the sets hold the value: all `evaluate` asks. Values covered by no entry are
+   * in none of the sets, one class as before. Two different sets must never share a label.
    */
   constants(field: Parameters<ConstantsFor>[0], pkt: Packet): Constants {
-    const out: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [] };
+    const out: Constants = { ports: [], cidrs: [], owners: [], ifaces: [], marks: [], alike: { ports: [], cidrs: [], owners: [], ifaces: [] } };
     if (!this.p.families.value.includes(pkt.family)) return out;
     if (pkt.hook === 'output') this.outputConstants(field, pkt, out);
     else this.arrivingConstants(field, pkt, out);
@@ -252,11 +306,11 @@ export class Meaning {
     const p = this.p;
     const l = this.l;
     const f = pkt.family;
-    const port = (x: number | null) => {
-      if (x !== null) out.ports.push([x, x]);
+    const port = (x: number | null, label: number) => {
+      if (x !== null) add(out, 'ports', [[x, x]], label);
     };
-    const ports = (rs: [number, number][]) => out.ports.push(...rs);
-    const cidrs = (cs: CidrConst[]) => out.cidrs.push(...cs);
+    const ports = (rs: [number, number][], label: number) => add(out, 'ports', rs, label);
+    const cidrs = (cs: CidrConst[], label: number) => add(out, 'cidrs', cs, label);
     const dns = p.dns.capture.value;
     const dnsOn = dns.kind !== 'off';
     const dnsHere = dns.kind === 'all' || l.servers.any(f);
@@ -283,17 +337,20 @@ export class Meaning {
       case 'oif':
         // TPROXY marks (TCP); for a new TCP or UDP connection, the excluded interfaces and lo
         // decide whether it can be redirected. SCTP and ICMP are never redirected.
-        if ((tcp && (tproxy || isNew)) || (udp && isNew)) out.ifaces.push(...l.excludeIf.patterns, { name: 'lo', prefix: false });
+        if ((tcp && (tproxy || isNew)) || (udp && isNew)) {
+          add(out, 'ifaces', l.excludeIf.patterns, L.excludeIf);
+          add(out, 'ifaces', [{ name: 'lo', prefix: false }], L.lo);
+        }
         return;
       case 'uid':
-        if (proxyMatters) out.owners.push(...l.proxyUids.values);
+        if (proxyMatters) add(out, 'owners', l.proxyUids.values, L.proxyUids);
         return;
       case 'gid': {
         if (l.proxyUids.has(pkt.uid)) return; // the proxy whatever its group
-        if (proxyMatters) out.owners.push(...l.proxyGids.values);
+        if (proxyMatters) add(out, 'owners', l.proxyGids.values, L.proxyGids);
         if (natOpen && tcp && laterCapture) {
-          if (l.groups) out.owners.push(...l.groups.values);
-          out.owners.push(...l.excludeGroups.values);
+          if (l.groups) add(out, 'owners', l.groups.values, L.groups);
+          add(out, 'owners', l.excludeGroups.values, L.excludeGroups);
         }
         return;
       }
@@ -306,29 +363,30 @@ export class Meaning {
         if (tproxyPart && mode.kind === 'tproxy') out.marks.push(mode.mark, mode.localMark);
         return;
       case 'sport':
-        if (udp && dnsOn && proxy) port(p.dns.port.value);
+        if (udp && dnsOn && proxy) port(p.dns.port.value, L.dnsPort);
         return;
       case 'dport':
-        if (udp && dnsOn && (proxy || dnsHere)) port(DNS);
+        if (udp && dnsOn && (proxy || dnsHere)) port(DNS, L.dns);
         if (!natOpen || !(tcp || udp)) return;
         // UDP is redirected only as DNS (port 53, above): the rest of the ports do not matter.
         if (udp) {
-          if (!proxy && dnsHere) port(DNS);
+          if (!proxy && dnsHere) port(DNS, L.dns);
           return;
         }
         if (proxy) {
           if (p.loopback.selfRedirect.value && lo) {
-            ports(l.outExcludePorts.ranges);
-            port(p.proxy.tunnelPort.value);
-            if (dnsOn) port(DNS);
+            ports(l.outExcludePorts.ranges, L.outExclude);
+            port(p.proxy.tunnelPort.value, L.tunnel);
+            if (dnsOn) port(DNS, L.dns);
           }
           return;
         }
-        if (dnsHere) port(DNS);
+        if (dnsHere) port(DNS, L.dns);
         if (!appCaptured) return; // only DNS can redirect it: port 53, above
-        ports(l.outCapturePorts.ranges);
+        ports(l.outCapturePorts.ranges, L.outCapture);
         // Without captured destinations only the captured ports are redirected.
-        ports(outCap.kind === 'all' || (outCap.kind === 'list' && l.outCidrs.any(f)) ? l.outExcludePorts.ranges : l.outExcludePorts.within(l.outCapturePorts));
+        if (outCap.kind === 'all' || (outCap.kind === 'list' && l.outCidrs.any(f))) ports(l.outExcludePorts.ranges, L.outExclude);
+        else ports(l.outExcludePorts.within(l.outCapturePorts), L.outExcludeInCapture);
         return;
     }
     const ported = tcp || udp || pkt.protocol === 'sctp';
@@ -338,23 +396,23 @@ export class Meaning {
     const passthrough = lo && l.passthrough.has(f, addrValue(pkt.src));
     switch (field) {
       case 'saddr':
-        if (natOpen && lo && (tcp || udp) && !excludedPort) cidrs(l.passthrough.cidrs(f));
+        if (natOpen && lo && (tcp || udp) && !excludedPort) cidrs(l.passthrough.cidrs(f), L.passthrough);
         return;
       case 'daddr': {
-        if (udp && dnsOn && !proxy && dnsHere && dport === DNS) cidrs(l.servers.cidrs(f));
-        if (tproxyPart && lo && proxy && !(mode.kind === 'tproxy' && pkt.mark === mode.mark)) cidrs(l.localhost.cidrs(f));
+        if (udp && dnsOn && !proxy && dnsHere && dport === DNS) cidrs(l.servers.cidrs(f), L.servers);
+        if (tproxyPart && lo && proxy && !(mode.kind === 'tproxy' && pkt.mark === mode.mark)) cidrs(l.localhost.cidrs(f), L.localhost);
         if (!natOpen || !(tcp || udp) || excludedPort || passthrough) return;
         if (proxy) {
           const skip = p.proxy.tunnelPort.value === dport || (dnsOn && dport === DNS);
-          if (p.loopback.selfRedirect.value && lo && tcp && !skip) cidrs(l.localhost.cidrs(f));
+          if (p.loopback.selfRedirect.value && lo && tcp && !skip) cidrs(l.localhost.cidrs(f), L.localhost);
           return;
         }
-        if (dnsHere && dport === DNS) cidrs(l.servers.cidrs(f));
+        if (dnsHere && dport === DNS) cidrs(l.servers.cidrs(f), L.servers);
         if (!tcp || !appCaptured) return;
         // Redirected: outside localhost and the excluded CIDRs, to a captured port or a
         // captured destination.
-        if (l.outCapturePorts.has(dport) || outCap.kind === 'all') cidrs(l.localOrExcluded.cidrs(f));
-        else if (outCap.kind === 'list') cidrs(l.outCidrs.minusCidrs(f, l.localOrExcluded));
+        if (l.outCapturePorts.has(dport) || outCap.kind === 'all') cidrs(l.localOrExcluded.cidrs(f), L.localOrExcluded);
+        else if (outCap.kind === 'list') cidrs(l.outCidrs.minusCidrs(f, l.localOrExcluded), L.outCidrsOutsideLocalOrExcluded);
         return;
       }
     }
@@ -364,7 +422,7 @@ export class Meaning {
     const p = this.p;
     const l = this.l;
     const f = pkt.family;
-    const cidrs = (cs: CidrConst[]) => out.cidrs.push(...cs);
+    const cidrs = (cs: CidrConst[], label: number) => add(out, 'cidrs', cs, label);
     const dns = p.dns.capture.value;
     const dnsHere = dns.kind === 'all' || l.servers.any(f);
     const mode = p.inbound.mode.value;
@@ -376,15 +434,18 @@ export class Meaning {
     const dropped = p.dropInvalid.value && pkt.ctstate === 'invalid';
     const outCap = p.outbound.captureCidrs.value;
     if (field === 'sport') {
-      if (udp && dnsHere) out.ports.push([DNS, DNS]);
+      if (udp && dnsHere) add(out, 'ports', [[DNS, DNS]], L.dns);
       return;
     }
-    if (field === 'saddr' && udp && dnsHere && pkt.sport === DNS) cidrs(l.servers.cidrs(f));
+    if (field === 'saddr' && udp && dnsHere && pkt.sport === DNS) cidrs(l.servers.cidrs(f), L.servers);
     // Beyond the DNS zone, only TCP is ever changed on arrival, and not when dropped.
     if (!tcp || dropped) return;
     if (field === 'iif') {
-      if (tproxy) out.ifaces.push(...l.excludeIf.patterns, ...l.rerouteIf.patterns, { name: 'lo', prefix: false });
-      else if (isNew) out.ifaces.push(...l.excludeIf.patterns, ...l.rerouteIf.patterns);
+      if (tproxy || isNew) {
+        add(out, 'ifaces', l.excludeIf.patterns, L.excludeIf);
+        add(out, 'ifaces', l.rerouteIf.patterns, L.rerouteIf);
+      }
+      if (tproxy) add(out, 'ifaces', [{ name: 'lo', prefix: false }], L.lo);
       return;
     }
     if (field === 'oif' || field === 'uid' || field === 'gid') return;
@@ -402,24 +463,24 @@ export class Meaning {
     if (field === 'dport') {
       if (tproxyPorts || (inboundOpen && isNew && mode.kind === 'redirect')) {
         const tunnel = p.proxy.tunnelPort.value;
-        if (tunnel !== null) out.ports.push([tunnel, tunnel]);
-        if (inCap.kind === 'all') out.ports.push(...l.inExcludePorts.ranges);
-        if (inCap.kind === 'list') out.ports.push(...l.inCapturePorts.ranges);
+        if (tunnel !== null) add(out, 'ports', [[tunnel, tunnel]], L.tunnel);
+        if (inCap.kind === 'all') add(out, 'ports', l.inExcludePorts.ranges, L.inExclude);
+        if (inCap.kind === 'list') add(out, 'ports', l.inCapturePorts.ranges, L.inCapture);
       }
       return;
     }
     // Known from 'saddr' on (dport is fixed):
     const captured = this.capturedInbound(pkt.dport);
     if (field === 'saddr') {
-      if (tproxyPorts && lo && captured) cidrs(l.passthrough.cidrs(f));
+      if (tproxyPorts && lo && captured) cidrs(l.passthrough.cidrs(f), L.passthrough);
       return;
     }
     // daddr (saddr is fixed)
     const passthrough = lo && l.passthrough.has(f, addrValue(pkt.src));
-    if (tproxyPorts && captured && !passthrough && pkt.ctstate !== 'established' && pkt.ctstate !== 'related') cidrs(l.localhost.cidrs(f));
+    if (tproxyPorts && captured && !passthrough && pkt.ctstate !== 'established' && pkt.ctstate !== 'related') cidrs(l.localhost.cidrs(f), L.localhost);
     if (rerouted && isNew) {
-      if (outCap.kind === 'all') cidrs(l.excludeCidrs.cidrs(f));
-      else if (outCap.kind === 'list') cidrs(l.outCidrs.minusCidrs(f, l.excludeCidrs));
+      if (outCap.kind === 'all') cidrs(l.excludeCidrs.cidrs(f), L.excludeCidrs);
+      else if (outCap.kind === 'list') cidrs(l.outCidrs.minusCidrs(f, l.excludeCidrs), L.outCidrsOutsideExcluded);
     }
   }
 }

@@ -324,30 +324,43 @@ const addr = (s: string) => {
   return a.value;
 };
 
-/** The class of a value under the constants, as the engine forms classes. */
+/**
+ * The class of a value under the constants, as the engine forms classes: the labels
+ * (`alike`) of the entries that hold at the value, an entry without a label being its own
+ * class; for ports and addresses the set of them (src/verify/explore-interval.ts), for
+ * owners and interfaces the sorted list (src/verify/explore.ts). So values whose entries
+ * share labels fall in one class, and must get one outcome.
+ */
 function classOf(f: Field, v: unknown, k: Constants, family: Family): string {
+  const label = (kind: 'ports' | 'cidrs' | 'owners' | 'ifaces', i: number) => {
+    const l = k.alike?.[kind]?.[i];
+    return l === undefined ? `#${i}` : `:${l}`;
+  };
+  const held = (kind: 'ports' | 'cidrs' | 'owners' | 'ifaces', holds: boolean[], asSet: boolean) => {
+    const ls = holds.flatMap((h, i) => (h ? [label(kind, i)] : []));
+    return (asSet ? [...new Set(ls)] : ls).sort().join(',');
+  };
   switch (f) {
     case 'sport':
     case 'dport':
-      return k.ports.map(([lo, hi]) => (lo <= (v as number) && (v as number) <= hi ? 1 : 0)).join('');
+      return held('ports', k.ports.map(([lo, hi]) => lo <= (v as number) && (v as number) <= hi), true);
     case 'saddr':
     case 'daddr': {
       const x = addr(v as string);
-      return k.cidrs
-        .filter((c) => c.family === family)
-        .map((c) => {
-          const r = parseCidr(`${c.addr}/${c.prefix}`);
-          if (!r.ok) throw new Error(`bad constant ${c.addr}/${c.prefix}`);
-          return r.cidr.first <= x && x <= r.cidr.last ? 1 : 0;
-        })
-        .join('');
+      const holds = k.cidrs.map((c) => {
+        if (c.family !== family) return false;
+        const r = parseCidr(`${c.addr}/${c.prefix}`);
+        if (!r.ok) throw new Error(`bad constant ${c.addr}/${c.prefix}`);
+        return r.cidr.first <= x && x <= r.cidr.last;
+      });
+      return held('cidrs', holds, true);
     }
     case 'uid':
     case 'gid':
-      return k.owners.includes(v as number | string) ? `=${String(v)}` : 'other';
+      return held('owners', k.owners.map((o) => o === v), false);
     case 'iif':
     case 'oif':
-      return k.ifaces.map((i) => ((i.prefix ? String(v).startsWith(i.name) : v === i.name) ? 1 : 0)).join('');
+      return held('ifaces', k.ifaces.map((i) => (i.prefix ? String(v).startsWith(i.name) : v === i.name)), false);
     case 'mark':
     case 'ctmark':
       return k.marks.includes(v as number) ? `=${String(v)}` : 'other';
@@ -365,36 +378,42 @@ function relative(o: Outcome, p: Packet): string {
  * the class the constants (asked with the later fields not fixed) give it; one outcome per
  * class. Returns the first violation, and how many classes held more than one value.
  */
-function checkFixed(p: Policy, seed: number, n: number): { violation?: string; shared: number } {
+function checkFixed(p: Policy, seed: number, n: number): { violation?: string; shared: number; acrossEntries: number } {
   const m = new Meaning(p);
   const pl = pools(p);
   const rand = rng(seed);
   let shared = 0;
+  // Values in one class that the entries alone (without labels) would have told apart.
+  let acrossEntries = 0;
   for (let i = 0; i < n; i++) {
     const pkt = randomPacket(pl, rand);
     const ported = pkt.protocol === 'tcp' || pkt.protocol === 'udp' || pkt.protocol === 'sctp';
     const fields = ORDER.filter((f) => (f !== 'sport' && f !== 'dport') || ported).filter((f) => (pkt.hook === 'output' ? f !== 'iif' : f !== 'oif' && f !== 'uid' && f !== 'gid'));
     const field = fields[Math.floor(rand() * fields.length)];
     const k = m.constants(field === 'mark' || field === 'ctmark' ? 'marks' : field, asEngineSees(pkt, field, randomPacket(pl, rand)));
-    const classes = new Map<string, { v: unknown; out: string }>();
+    const unlabelled = { ...k, alike: undefined };
+    const classes = new Map<string, { v: unknown; out: string; entries: string }>();
     for (const v of poolOf(pl, field, pkt.family)) {
       const q = withValue(pkt, field, v);
       const out = relative(m.evaluate(q).outcome, q);
       const c = classOf(field, v, k, pkt.family);
+      const entries = classOf(field, v, unlabelled, pkt.family);
       const seen = classes.get(c);
-      if (!seen) classes.set(c, { v, out });
+      if (!seen) classes.set(c, { v, out, entries });
       else {
         shared++;
-        if (seen.out !== out) return { violation: `${field}: ${String(seen.v)} and ${String(v)} in one class (${c}) of ${JSON.stringify(k)}, outcomes ${seen.out} and ${out}, packet ${JSON.stringify(pkt)}`, shared };
+        if (seen.entries !== entries) acrossEntries++;
+        if (seen.out !== out) return { violation: `${field}: ${String(seen.v)} and ${String(v)} in one class (${c}) of ${JSON.stringify(k)}, outcomes ${seen.out} and ${out}, packet ${JSON.stringify(pkt)}`, shared, acrossEntries };
       }
     }
   }
-  return { shared };
+  return { shared, acrossEntries };
 }
 
 describe('constants given the fixed fields', () => {
   it('are sound on random small policies (values in one class get one outcome)', () => {
     let valid = 0;
+    let acrossEntries = 0;
     fc.assert(
       fc.property(arbParts, fc.integer({ min: 1, max: 2 ** 30 }), (x, seed) => {
         const text = policyText(x);
@@ -402,11 +421,14 @@ describe('constants given the fixed fields', () => {
         fc.pre(p !== undefined);
         valid++;
         const r = checkFixed(p, seed, 150);
+        acrossEntries += r.acrossEntries;
         expect(r.violation, `${text}\n${r.violation}`).toBeUndefined();
       }),
       { seed: 606, numRuns: 150 },
     );
     expect(valid).toBeGreaterThan(100);
+    // The labels were exercised: values of different entries shared a class.
+    expect(acrossEntries).toBeGreaterThan(100);
   }, 120_000);
 
   it('a constants() that drops a list is caught (the check can fail)', () => {
@@ -420,6 +442,29 @@ describe('constants given the fixed fields', () => {
     expect(classOf('daddr', '10.0.0.1', k, 'ipv4')).toBe(classOf('daddr', '8.8.8.8', k, 'ipv4'));
     expect(relative(m.evaluate(pkt).outcome, pkt)).not.toBe(relative(m.evaluate({ ...pkt, dst: '8.8.8.8' }).outcome, pkt));
     expect(classOf('daddr', '10.0.0.1', m.constants('daddr', pkt), 'ipv4')).not.toBe(classOf('daddr', '8.8.8.8', m.constants('daddr', pkt), 'ipv4'));
+  });
+});
+
+describe('labels (alike)', () => {
+  const p = validPolicy('policy t {\n  outbound {\n    capture cidrs 192.168.0.0/16\n    capture ports 80, 8080\n    exclude ports 3306, 5432\n  }\n}\n')!;
+  const m = new Meaning(p);
+  const pkt: Packet = { hook: 'output', family: 'ipv4', protocol: 'tcp', src: '10.1.0.1', dst: '10.0.0.1', sport: 40000, dport: 1, iif: '', oif: 'eth0', uid: 0, gid: 0, mark: 0, ctmark: 0, ctstate: 'new' };
+  const out = (dport: number) => relative(m.evaluate({ ...pkt, dport }).outcome, pkt);
+
+  it('the entries of one list share a label; different lists do not', () => {
+    const k = m.constants('dport', pkt);
+    expect(classOf('dport', 80, k, 'ipv4')).toBe(classOf('dport', 8080, k, 'ipv4'));
+    expect(classOf('dport', 3306, k, 'ipv4')).toBe(classOf('dport', 5432, k, 'ipv4'));
+    expect(classOf('dport', 80, k, 'ipv4')).not.toBe(classOf('dport', 3306, k, 'ipv4'));
+    expect(out(80)).toBe(out(8080));
+    expect(out(80)).not.toBe(out(3306));
+  });
+
+  it('a labelling that gives two lists one label is caught (the check can fail)', () => {
+    const k = m.constants('dport', pkt);
+    const bad: Constants = { ...k, alike: { ...k.alike, ports: k.ports.map(() => 0) } };
+    expect(classOf('dport', 80, bad, 'ipv4')).toBe(classOf('dport', 3306, bad, 'ipv4'));
+    expect(out(80)).not.toBe(out(3306));
   });
 });
 
@@ -448,5 +493,15 @@ describe('constants at scale', () => {
     const k = m.constants('dport', pkt).ports;
     expect(k).toContainEqual([30000, 30999]);
     expect(k.filter(([lo, hi]) => lo >= 20000 && hi <= 30999)).toHaveLength(501);
+  });
+
+  it('and all of them carry one label, as do the excluded CIDRs', () => {
+    const k = m.constants('dport', pkt);
+    const ls = k.alike?.ports ?? [];
+    expect(ls).toHaveLength(k.ports.length);
+    expect(new Set(k.ports.flatMap(([lo, hi], i) => (lo >= 20000 && hi <= 30999 ? [ls[i]] : []))).size).toBe(1);
+    const d = m.constants('daddr', { ...pkt, dport: 20001 });
+    expect(d.alike?.cidrs).toHaveLength(2001);
+    expect(new Set(d.alike?.cidrs).size).toBe(1);
   });
 });
