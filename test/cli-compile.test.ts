@@ -180,6 +180,16 @@ describe('meshcap compile', () => {
     expect(rep.timings.map((t) => t.pass)).toEqual(expect.arrayContaining(['load', 'lower', 'emit', 'reimport', 'verify']));
   });
 
+  it('--timings shows each pass, then each proof with its time and classes', () => {
+    const r = cli('compile', '--timings', '--backend', 'iptables,nftables', SPEC);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.err.trimEnd().split('\n');
+    expect(lines.filter((l) => /^\S+ +\d+\.\d\d ms$/.test(l)).map((l) => l.split(' ')[0])).toEqual(['load', 'lower', 'check-ir', 'emit', 'reimport', 'verify']);
+    const checks = lines.filter((l) => l.startsWith('  '));
+    expect(checks.map((l) => l.trim().split(':')[0])).toEqual(['policy meaning = IR', 'IR = iptables output', 'IR = nftables output']);
+    for (const c of checks) expect(c).toMatch(/: \d+\.\d\d ms, [1-9]\d* classes, equal$/);
+  });
+
   it('--verify-report with --no-verify has no checks', () => {
     const f = tmpPath('report-nv.json');
     expect(cli('compile', '--no-verify', '--verify-report', f, SPEC).code).toBe(0);

@@ -88,7 +88,11 @@ Nothing is written unless every step succeeded.`,
     // the same format; they are a bug, not a problem of the input (exit 1, below).
     const internal: Diagnostic[] = dumpAfter ? [] : [...ctx.failures, ...ctx.verifyFailures.map(verifyDiagnostic)];
     report(io, format, [...notes, ...ctx.diagnostics, ...internal], sources);
-    if (values.timings) for (const t of ctx.timings) io.err(`${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);
+    if (values.timings) {
+      for (const t of ctx.timings) io.err(`${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);
+      // The verify pass, check by check: what a proof cost and how many packet classes it took.
+      for (const v of ctx.verifyStats) io.err(`  ${v.stage}: ${v.ms.toFixed(2)} ms, ${v.classes} classes, ${v.result}\n`);
+    }
     if (hasErrors(ctx.diagnostics) || !ctx.policy || !ctx.ir) return EXIT.badInput;
     if (dumpAfter) {
       io.out(passes.find((p) => p.name === dumpAfter)!.dump?.(ctx) ?? `(pass ${dumpAfter} has nothing to dump)\n`);
