@@ -80,8 +80,13 @@ function segsOf(g: Group): Range[] {
  * whose residuals have the same rules on the field), then per atom the surviving rules.
  */
 function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; label: string }[], family: Packet['family'], max: bigint): Group[] {
-  const key = `${family}|${plans.map((p) => (p ? [...p.byMatch.keys()].map(idOf).join(',') : '')).join('|')}|${extra.map((x) => `${x.r[0]}-${x.r[1]}:${x.label}`).join(',')}`;
+  const ex = extra.map((x) => `${x.r[0]}-${x.r[1]}:${x.label}`).join(',');
   ctx.atoms ??= new Map();
+  // The groups depend on the plans (fixed once made), the constants and the family only.
+  const gk = `g|${family}|${plans.map((p) => p?.id ?? '').join('|')}|${ex}`;
+  const done = ctx.atoms.get(gk) as Group[] | undefined;
+  if (done) return done;
+  const key = `${family}|${plans.map((p) => (p ? (p.matchKey ??= [...p.byMatch.keys()].map(idOf).join(',')) : '')).join('|')}|${ex}`;
   let atoms = ctx.atoms.get(key) as Atom[] | undefined;
   if (!atoms) ctx.atoms.set(key, (atoms = sweep(plans, extra, family, max)));
   const groups = new Map<string, Group>();
@@ -105,7 +110,9 @@ function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; labe
     if (g) g.atoms.push(at);
     else groups.set(k, { lo: at.lo, atoms: [at], ch: chs });
   }
-  return [...groups.values()];
+  const out = [...groups.values()];
+  ctx.atoms.set(gk, out);
+  return out;
 }
 
 /** The sweep over the boundaries where some match or constant starts or stops holding. */

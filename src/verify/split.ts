@@ -39,6 +39,8 @@ export interface Plan {
   id: number;
   /** Residuals by signature: classes of the same structure share one rule set. */
   res: Map<string, RuleSet>;
+  /** The ids of its matches on the field (a key of interval sweeps), made once. */
+  matchKey?: string;
 }
 
 let plans = 0;
