@@ -47,6 +47,7 @@ let plans = 0;
 
 /** Plan a split of `rs` on `kinds`; `base(m)` is the truth of a match at the baseline. */
 export function plan(rs: RuleSet, kinds: Set<Match['kind']>, base: (m: Match) => boolean): Plan {
+  const kk = [...kinds].sort().join();
   const p: Plan = { rs, chains: [], conds: [], byMatch: new Map(), baseRules: [], baseChains: [], id: plans++, res: new Map() };
   for (const t of rs.tables) {
     for (const c of t.chains) {
@@ -60,8 +61,8 @@ export function plan(rs: RuleSet, kinds: Set<Match['kind']>, base: (m: Match) =>
           return;
         }
         hasCond = true;
-        const ms = r.matches.filter((m) => kinds.has(m.kind));
-        const cond: Cond = { chain: ci, idx, rule: r, ms, base: ms.every(base), slot: kept.length, stripped: { ...r, matches: r.matches.filter((m) => !kinds.has(m.kind)) } };
+        const { ms, stripped } = splitRule(r, kk, kinds);
+        const cond: Cond = { chain: ci, idx, rule: r, ms, base: ms.every(base), slot: kept.length, stripped };
         p.conds.push(cond);
         for (const m of ms) {
           const l = p.byMatch.get(m);
@@ -76,6 +77,20 @@ export function plan(rs: RuleSet, kinds: Set<Match['kind']>, base: (m: Match) =>
     }
   }
   return p;
+}
+
+/** A rule's matches on some kinds and the rule without them, made once per rule and kinds. */
+interface Split {
+  ms: Match[];
+  stripped: Rule;
+}
+const splits = new WeakMap<Rule, Map<string, Split>>();
+function splitRule(r: Rule, kk: string, kinds: Set<Match['kind']>): Split {
+  let byKinds = splits.get(r);
+  if (!byKinds) splits.set(r, (byKinds = new Map<string, Split>()));
+  let x = byKinds.get(kk);
+  if (!x) byKinds.set(kk, (x = { ms: r.matches.filter((m) => kinds.has(m.kind)), stripped: { ...r, matches: r.matches.filter((m) => !kinds.has(m.kind)) } }));
+  return x;
 }
 
 function cut(rules: Rule[]): Rule[] {
@@ -104,18 +119,12 @@ function idOf(x: Match | Action): number {
   }
   return id;
 }
-// Keyed by the rule before stripping (shared by residuals) and the kinds stripped.
-const ruleKeys = new WeakMap<Rule, Map<string, string>>();
+// Keyed by the stripped rule (shared by every plan of the same rule and kinds).
+const ruleKeys = new WeakMap<Rule, string>();
 function ruleKey(c: Cond): string {
-  const kinds = c.ms.map((m) => m.kind).join();
-  let byKinds = ruleKeys.get(c.rule);
-  if (!byKinds) ruleKeys.set(c.rule, (byKinds = new Map<string, string>()));
-  let k = byKinds.get(kinds);
-  if (k === undefined) {
-    const r = c.stripped;
-    k = `${r.matches.map(idOf).join(',')}>${(r.effects ?? []).map(idOf).join(',')}>${idOf(r.action)}`;
-    byKinds.set(kinds, k);
-  }
+  const r = c.stripped;
+  let k = ruleKeys.get(r);
+  if (k === undefined) ruleKeys.set(r, (k = `${r.matches.map(idOf).join(',')}>${(r.effects ?? []).map(idOf).join(',')}>${idOf(r.action)}`));
   return k;
 }
 
