@@ -30,7 +30,7 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
   const kinds = new Set<Match['kind']>([field]);
   const sides = [a, b];
   // Interval baseline: every match on the field false, so the changes are the survivors.
-  const plans = sides.map((s) => (s.kind === 'rules' && kindsOf(s.rs).has(field) ? planOf(s.rs, `i:${field}`, () => plan(s.rs, kinds, () => false)) : undefined));
+  const plans = sides.map((s) => (s.kind === 'rules' && kindsOf(s.rs).has(field) ? planOf(ctx, s.rs, `i:${field}`, () => plan(s.rs, kinds, () => false)) : undefined));
   const extra = meaningLabelled(ctx, field, family, pkt);
   if (!plans.some((p) => p?.conds.length) && !extra.length) return field === 'daddr' ? leaf(ctx, a, b, pkt, desc, undefined) : exploreInterval(ctx, idx + 1, a, b, pkt, desc);
 
