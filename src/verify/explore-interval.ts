@@ -10,7 +10,7 @@ import { showSet } from './describe.js';
 import { domainMax, IFIELDS, meaningLabelled, rangesOf, setField } from './interval-fields.js';
 import { kindsOf, sideSpecialize, sideWith } from './residual.js';
 import type { Side } from './side.js';
-import { plan, planOf, residualOf, signature, type Cond, type Plan } from './split.js';
+import { idOf, plan, planOf, residualOf, signature, type Cond, type Plan } from './split.js';
 import { parseHost, sweepLast } from './sweep.js';
 import { canonicalAddress } from '../net/ip.js';
 import { simulate } from '../sim/simulate.js';
@@ -52,7 +52,8 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
 interface Atom {
   lo: bigint;
   segs: Range[];
-  held: Match[][];
+  /** Per side, the structural ids of the matches that hold. */
+  held: number[][];
   key: string;
 }
 interface Group {
@@ -61,13 +62,22 @@ interface Group {
   ch: Cond[][];
 }
 
-const matchIds = new WeakMap<Match, number>();
-let nextId = 0;
-const idOf = (m: Match) => {
-  let id = matchIds.get(m);
-  if (id === undefined) matchIds.set(m, (id = nextId++));
-  return id;
-};
+/** A plan's matches by structural id: a sweep sees each distinct match once. */
+function repsOf(p: Plan): NonNullable<Plan['reps']> {
+  if (p.reps) return p.reps;
+  const conds = new Map<number, Cond[]>();
+  const match = new Map<number, Match>();
+  for (const [m, cs] of p.byMatch) {
+    const id = idOf(m);
+    const l = conds.get(id);
+    if (l) l.push(...cs);
+    else {
+      conds.set(id, [...cs]);
+      match.set(id, m);
+    }
+  }
+  return (p.reps = { conds, match });
+}
 
 /** A group's segments in order. */
 function segsOf(g: Group): Range[] {
@@ -86,7 +96,7 @@ function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; labe
   const gk = `g|${family}|${plans.map((p) => p?.id ?? '').join('|')}|${ex}`;
   const done = ctx.atoms.get(gk) as Group[] | undefined;
   if (done) return done;
-  const key = `${family}|${plans.map((p) => (p ? (p.matchKey ??= [...p.byMatch.keys()].map(idOf).join(',')) : '')).join('|')}|${ex}`;
+  const key = `${family}|${plans.map((p) => (p ? (p.matchKey ??= [...repsOf(p).conds.keys()].join(',')) : '')).join('|')}|${ex}`;
   let atoms = ctx.atoms.get(key) as Atom[] | undefined;
   if (!atoms) ctx.atoms.set(key, (atoms = sweep(plans, extra, family, max)));
   const groups = new Map<string, Group>();
@@ -96,8 +106,9 @@ function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; labe
       if (!p) return [];
       cnt.clear();
       const live: Cond[] = [];
+      const reps = repsOf(p).conds;
       for (const m of at.held[side])
-        for (const c of p.byMatch.get(m)!) {
+        for (const c of reps.get(m)!) {
           const n = (cnt.get(c) ?? 0) + 1;
           cnt.set(c, n);
           if (n === c.ms.length) live.push(c);
@@ -121,9 +132,9 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
   // Events as parallel arrays sorted by position.
   const atB: bigint[] = [];
   const evSide: number[] = [];
-  const evRef: (Match | string)[] = [];
+  const evRef: (number | string)[] = [];
   const evD: number[] = [];
-  const span = (r: Range, side: number, ref: Match | string) => {
+  const span = (r: Range, side: number, ref: number | string) => {
     atB.push(r[0]);
     evSide.push(side);
     evRef.push(ref);
@@ -136,7 +147,7 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
     }
   };
   plans.forEach((p, side) => {
-    if (p) for (const m of p.byMatch.keys()) for (const r of rangesOf(m, family, max)) span(r, side, m);
+    if (p) for (const [id, m] of repsOf(p).match) for (const r of rangesOf(m, family, max)) span(r, side, id);
   });
   for (const x of extra) span(x.r, 2, x.label);
   const order = Array.from({ length: atB.length }, (_, i) => i);
@@ -144,7 +155,7 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
     const atN = Float64Array.from(atB, Number);
     order.sort((x, y) => atN[x] - atN[y]);
   } else order.sort((x, y) => (atB[x] < atB[y] ? -1 : atB[x] > atB[y] ? 1 : 0));
-  const held = [new Map<Match, number>(), new Map<Match, number>()];
+  const held = [new Map<number, number>(), new Map<number, number>()];
   const labels = new Map<string, number>();
   const atoms = new Map<string, Atom>();
   let cur: Atom | undefined;
@@ -165,7 +176,7 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
     const hi = e < order.length ? atB[order[e]] - 1n : max;
     if (dirty) {
       const hs = held.map((h) => [...h.keys()]);
-      const key = `${hs.map((h) => h.map(idOf).sort((x, y) => x - y).join(',')).join('|')}#${[...labels.keys()].sort().join(',')}`;
+      const key = `${hs.map((h) => [...h].sort((x, y) => x - y).join(',')).join('|')}#${[...labels.keys()].sort().join(',')}`;
       cur = atoms.get(key);
       if (cur) cur.segs.push([lo, hi]);
       else atoms.set(key, (cur = { lo, segs: [[lo, hi]], held: hs, key }));

@@ -43,6 +43,8 @@ export interface Plan {
   res: Map<string, RuleSet>;
   /** The ids of its matches on the field (a key of interval sweeps), made once. */
   matchKey?: string;
+  /** Its matches on the field by structural id (equal matches hold alike), made once. */
+  reps?: { conds: Map<number, Cond[]>; match: Map<number, Match> };
 }
 
 let plans = 0;
@@ -119,7 +121,7 @@ export function changes(survives: (c: Cond) => boolean, candidates: Iterable<Con
 // residuals get equal keys without long strings.
 const intern = new Map<string, number>();
 const objIds = new WeakMap<object, number>();
-function idOf(x: Match | Action): number {
+export function idOf(x: Match | Action): number {
   let id = objIds.get(x);
   if (id === undefined) {
     const s = JSON.stringify(x);
