@@ -10,7 +10,7 @@ import { showSet } from './describe.js';
 import { domainMax, IFIELDS, meaningLabelled, rangesOf, setField } from './interval-fields.js';
 import { kindsOf, sideSpecialize, sideWith } from './residual.js';
 import type { Side } from './side.js';
-import { plan, planOf, residualOf, signature, type Cond, type Plan } from './split.js';
+import { idOf, plan, planOf, residualOf, signature, type Cond, type Plan } from './split.js';
 import { parseHost, sweepLast } from './sweep.js';
 import { canonicalAddress } from '../net/ip.js';
 import { simulate } from '../sim/simulate.js';
@@ -30,7 +30,7 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
   const kinds = new Set<Match['kind']>([field]);
   const sides = [a, b];
   // Interval baseline: every match on the field false, so the changes are the survivors.
-  const plans = sides.map((s) => (s.kind === 'rules' && kindsOf(s.rs).has(field) ? planOf(s.rs, `i:${field}`, () => plan(s.rs, kinds, () => false)) : undefined));
+  const plans = sides.map((s) => (s.kind === 'rules' && kindsOf(s.rs).has(field) ? planOf(ctx, s.rs, `i:${field}`, () => plan(s.rs, kinds, () => false)) : undefined));
   const extra = meaningLabelled(ctx, field, family, pkt);
   if (!plans.some((p) => p?.conds.length) && !extra.length) return field === 'daddr' ? leaf(ctx, a, b, pkt, desc, undefined) : exploreInterval(ctx, idx + 1, a, b, pkt, desc);
 
@@ -52,7 +52,8 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
 interface Atom {
   lo: bigint;
   segs: Range[];
-  held: Match[][];
+  /** Per side, the structural ids of the matches that hold. */
+  held: number[][];
   key: string;
 }
 interface Group {
@@ -61,13 +62,22 @@ interface Group {
   ch: Cond[][];
 }
 
-const matchIds = new WeakMap<Match, number>();
-let nextId = 0;
-const idOf = (m: Match) => {
-  let id = matchIds.get(m);
-  if (id === undefined) matchIds.set(m, (id = nextId++));
-  return id;
-};
+/** A plan's matches by structural id: a sweep sees each distinct match once. */
+function repsOf(p: Plan): NonNullable<Plan['reps']> {
+  if (p.reps) return p.reps;
+  const conds = new Map<number, Cond[]>();
+  const match = new Map<number, Match>();
+  for (const [m, cs] of p.byMatch) {
+    const id = idOf(m);
+    const l = conds.get(id);
+    if (l) l.push(...cs);
+    else {
+      conds.set(id, [...cs]);
+      match.set(id, m);
+    }
+  }
+  return (p.reps = { conds, match });
+}
 
 /** A group's segments in order. */
 function segsOf(g: Group): Range[] {
@@ -80,8 +90,13 @@ function segsOf(g: Group): Range[] {
  * whose residuals have the same rules on the field), then per atom the surviving rules.
  */
 function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; label: string }[], family: Packet['family'], max: bigint): Group[] {
-  const key = `${family}|${plans.map((p) => (p ? [...p.byMatch.keys()].map(idOf).join(',') : '')).join('|')}|${extra.map((x) => `${x.r[0]}-${x.r[1]}:${x.label}`).join(',')}`;
+  const ex = extra.map((x) => `${x.r[0]}-${x.r[1]}:${x.label}`).join(',');
   ctx.atoms ??= new Map();
+  // The groups depend on the plans (fixed once made), the constants and the family only.
+  const gk = `g|${family}|${plans.map((p) => p?.id ?? '').join('|')}|${ex}`;
+  const done = ctx.atoms.get(gk) as Group[] | undefined;
+  if (done) return done;
+  const key = `${family}|${plans.map((p) => (p ? (p.matchKey ??= [...repsOf(p).conds.keys()].join(',')) : '')).join('|')}|${ex}`;
   let atoms = ctx.atoms.get(key) as Atom[] | undefined;
   if (!atoms) ctx.atoms.set(key, (atoms = sweep(plans, extra, family, max)));
   const groups = new Map<string, Group>();
@@ -91,8 +106,9 @@ function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; labe
       if (!p) return [];
       cnt.clear();
       const live: Cond[] = [];
+      const reps = repsOf(p).conds;
       for (const m of at.held[side])
-        for (const c of p.byMatch.get(m)!) {
+        for (const c of reps.get(m)!) {
           const n = (cnt.get(c) ?? 0) + 1;
           cnt.set(c, n);
           if (n === c.ms.length) live.push(c);
@@ -105,7 +121,9 @@ function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; labe
     if (g) g.atoms.push(at);
     else groups.set(k, { lo: at.lo, atoms: [at], ch: chs });
   }
-  return [...groups.values()];
+  const out = [...groups.values()];
+  ctx.atoms.set(gk, out);
+  return out;
 }
 
 /** The sweep over the boundaries where some match or constant starts or stops holding. */
@@ -114,9 +132,9 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
   // Events as parallel arrays sorted by position.
   const atB: bigint[] = [];
   const evSide: number[] = [];
-  const evRef: (Match | string)[] = [];
+  const evRef: (number | string)[] = [];
   const evD: number[] = [];
-  const span = (r: Range, side: number, ref: Match | string) => {
+  const span = (r: Range, side: number, ref: number | string) => {
     atB.push(r[0]);
     evSide.push(side);
     evRef.push(ref);
@@ -129,7 +147,7 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
     }
   };
   plans.forEach((p, side) => {
-    if (p) for (const m of p.byMatch.keys()) for (const r of rangesOf(m, family, max)) span(r, side, m);
+    if (p) for (const [id, m] of repsOf(p).match) for (const r of rangesOf(m, family, max)) span(r, side, id);
   });
   for (const x of extra) span(x.r, 2, x.label);
   const order = Array.from({ length: atB.length }, (_, i) => i);
@@ -137,7 +155,7 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
     const atN = Float64Array.from(atB, Number);
     order.sort((x, y) => atN[x] - atN[y]);
   } else order.sort((x, y) => (atB[x] < atB[y] ? -1 : atB[x] > atB[y] ? 1 : 0));
-  const held = [new Map<Match, number>(), new Map<Match, number>()];
+  const held = [new Map<number, number>(), new Map<number, number>()];
   const labels = new Map<string, number>();
   const atoms = new Map<string, Atom>();
   let cur: Atom | undefined;
@@ -158,7 +176,7 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
     const hi = e < order.length ? atB[order[e]] - 1n : max;
     if (dirty) {
       const hs = held.map((h) => [...h.keys()]);
-      const key = `${hs.map((h) => h.map(idOf).sort((x, y) => x - y).join(',')).join('|')}#${[...labels.keys()].sort().join(',')}`;
+      const key = `${hs.map((h) => [...h].sort((x, y) => x - y).join(',')).join('|')}#${[...labels.keys()].sort().join(',')}`;
       cur = atoms.get(key);
       if (cur) cur.segs.push([lo, hi]);
       else atoms.set(key, (cur = { lo, segs: [[lo, hi]], held: hs, key }));

@@ -63,7 +63,7 @@ function exploreIndexed(ctx: Ctx, idx: number, f: DField, ix: NonNullable<DField
   const v0 = cands[cands.length - 1];
   const p0 = f.set(pkt, v0);
   const pk = `${f.name}:${typeof v0}:${String(v0)}:${p0.hook}`;
-  const plans = [a, b].map((s) => (s.kind === 'rules' && [...f.kinds].some((k) => kindsOf(s.rs).has(k)) ? planOf(s.rs, pk, () => plan(s.rs, f.kinds, (m) => matches(m, p0, p0.hook))) : undefined));
+  const plans = [a, b].map((s) => (s.kind === 'rules' && [...f.kinds].some((k) => kindsOf(s.rs).has(k)) ? planOf(ctx, s.rs, pk, () => plan(s.rs, f.kinds, (m) => matches(m, p0, p0.hook))) : undefined));
   const byKey = plans.map((pl) => {
     const m = new Map<string, Cond[]>();
     if (pl) for (const [match, cs] of pl.byMatch) {

@@ -24,6 +24,8 @@ export interface Cond {
   stripped: Rule;
   /** Its part of a signature (computed once). */
   sig?: string;
+  /** Its split, shared by every plan. */
+  sp: Split;
 }
 
 export interface Plan {
@@ -33,47 +35,74 @@ export interface Plan {
   /** The rules of each match on the field. */
   byMatch: Map<Match, Cond[]>;
   /** Per chain: the rules that survive at the baseline, with their positions. */
-  baseRules: { idx: number; rule: Rule }[][];
+  baseRules: { idxs: number[]; rules: Rule[] }[];
   baseChains: (Chain | undefined)[];
   /** A number for cache keys. */
   id: number;
   /** Residuals by signature: classes of the same structure share one rule set. */
   res: Map<string, RuleSet>;
+  /** The ids of its matches on the field (a key of interval sweeps), made once. */
+  matchKey?: string;
+  /** Its matches on the field by structural id (equal matches hold alike), made once. */
+  reps?: { conds: Map<number, Cond[]>; match: Map<number, Match> };
 }
 
 let plans = 0;
 
 /** Plan a split of `rs` on `kinds`; `base(m)` is the truth of a match at the baseline. */
 export function plan(rs: RuleSet, kinds: Set<Match['kind']>, base: (m: Match) => boolean): Plan {
+  const kk = [...kinds].sort().join();
+  let sp = splits.get(kk);
+  if (!sp) splits.set(kk, (sp = new WeakMap<Rule, Split | null>()));
   const p: Plan = { rs, chains: [], conds: [], byMatch: new Map(), baseRules: [], baseChains: [], id: plans++, res: new Map() };
   for (const t of rs.tables) {
     for (const c of t.chains) {
       const ci = p.chains.length;
       p.chains.push(c);
-      const kept: { idx: number; rule: Rule }[] = [];
+      const idxs: number[] = [];
+      const kept: Rule[] = [];
       let hasCond = false;
-      c.rules.forEach((r, idx) => {
-        if (!r.matches.some((m) => kinds.has(m.kind))) {
-          kept.push({ idx, rule: r });
-          return;
+      for (let idx = 0; idx < c.rules.length; idx++) {
+        const r = c.rules[idx];
+        let x = sp.get(r);
+        if (x === undefined) sp.set(r, (x = splitRule(r, kinds)));
+        if (x === null) {
+          idxs.push(idx);
+          kept.push(r);
+          continue;
         }
         hasCond = true;
-        const ms = r.matches.filter((m) => kinds.has(m.kind));
-        const cond: Cond = { chain: ci, idx, rule: r, ms, base: ms.every(base), slot: kept.length, stripped: { ...r, matches: r.matches.filter((m) => !kinds.has(m.kind)) } };
+        const cond: Cond = { chain: ci, idx, rule: r, ms: x.ms, base: x.ms.every(base), slot: kept.length, stripped: x.stripped, sp: x };
         p.conds.push(cond);
-        for (const m of ms) {
+        for (const m of x.ms) {
           const l = p.byMatch.get(m);
           if (l) l.push(cond);
           else p.byMatch.set(m, [cond]);
         }
-        if (cond.base) kept.push({ idx, rule: cond.stripped });
-      });
-      p.baseRules.push(kept);
-      const rules = cut(kept.map((x) => x.rule));
+        if (cond.base) {
+          idxs.push(idx);
+          kept.push(x.stripped);
+        }
+      }
+      p.baseRules.push({ idxs, rules: kept });
+      const rules = cut(kept);
       p.baseChains.push(!hasCond && rules.length === c.rules.length ? undefined : { ...c, rules });
     }
   }
   return p;
+}
+
+/** A rule's matches on some kinds and the rule without them (null: none), made once per rule and kinds. */
+export interface Split {
+  ms: Match[];
+  stripped: Rule;
+  /** The stripped rule's structural key (made once). */
+  key?: string;
+}
+const splits = new Map<string, WeakMap<Rule, Split | null>>();
+function splitRule(r: Rule, kinds: Set<Match['kind']>): Split | null {
+  if (!r.matches.some((m) => kinds.has(m.kind))) return null;
+  return { ms: r.matches.filter((m) => kinds.has(m.kind)), stripped: { ...r, matches: r.matches.filter((m) => !kinds.has(m.kind)) } };
 }
 
 function cut(rules: Rule[]): Rule[] {
@@ -92,7 +121,7 @@ export function changes(survives: (c: Cond) => boolean, candidates: Iterable<Con
 // residuals get equal keys without long strings.
 const intern = new Map<string, number>();
 const objIds = new WeakMap<object, number>();
-function idOf(x: Match | Action): number {
+export function idOf(x: Match | Action): number {
   let id = objIds.get(x);
   if (id === undefined) {
     const s = JSON.stringify(x);
@@ -102,19 +131,10 @@ function idOf(x: Match | Action): number {
   }
   return id;
 }
-// Keyed by the rule before stripping (shared by residuals) and the kinds stripped.
-const ruleKeys = new WeakMap<Rule, Map<string, string>>();
+// Kept with the rule's split (shared by every plan of the same rule and kinds).
 function ruleKey(c: Cond): string {
-  const kinds = c.ms.map((m) => m.kind).join();
-  let byKinds = ruleKeys.get(c.rule);
-  if (!byKinds) ruleKeys.set(c.rule, (byKinds = new Map<string, string>()));
-  let k = byKinds.get(kinds);
-  if (k === undefined) {
-    const r = c.stripped;
-    k = `${r.matches.map(idOf).join(',')}>${(r.effects ?? []).map(idOf).join(',')}>${idOf(r.action)}`;
-    byKinds.set(kinds, k);
-  }
-  return k;
+  const r = c.stripped;
+  return (c.sp.key ??= `${r.matches.map(idOf).join(',')}>${(r.effects ?? []).map(idOf).join(',')}>${idOf(r.action)}`);
 }
 
 /** A class's signature: equal signatures give residuals of the same structure. */
@@ -124,11 +144,14 @@ export function signature(ch: Cond[]): string {
   return s;
 }
 
-const planCache = new WeakMap<RuleSet, Map<string, Plan>>();
-/** A plan per rule set and key (the field and its baseline), made once. */
-export function planOf(rs: RuleSet, key: string, make: () => Plan): Plan {
-  let m = planCache.get(rs);
-  if (!m) planCache.set(rs, (m = new Map<string, Plan>()));
+/**
+ * A plan per rule set and key (the field and its baseline), made once per proof: the
+ * store is the proof's, so its plans and residuals go with it.
+ */
+export function planOf(store: { plans?: WeakMap<RuleSet, Map<string, Plan>> }, rs: RuleSet, key: string, make: () => Plan): Plan {
+  store.plans ??= new WeakMap();
+  let m = store.plans.get(rs);
+  if (!m) store.plans.set(rs, (m = new Map<string, Plan>()));
   let p = m.get(key);
   if (!p) m.set(key, (p = make()));
   return p;
@@ -154,14 +177,14 @@ export function residual(p: Plan, ch: Cond[]): RuleSet {
     const own = byChain.get(ci);
     if (!own) return p.baseChains[ci] ?? p.chains[ci];
     const rules: Rule[] = [];
-    const base = p.baseRules[ci];
+    const { idxs, rules: base } = p.baseRules[ci];
     let j = 0;
     for (const c of own) {
-      while (j < base.length && base[j].idx < c.idx) rules.push(base[j++].rule);
+      while (j < base.length && idxs[j] < c.idx) rules.push(base[j++]);
       if (c.base) j++; // removed: it is the baseline rule at this position
       else rules.push(c.stripped);
     }
-    while (j < base.length) rules.push(base[j++].rule);
+    while (j < base.length) rules.push(base[j++]);
     return { ...p.chains[ci], rules: cut(rules) };
   };
   let ci = 0;
