@@ -1,6 +1,6 @@
 // The discrete fields (protocol, conntrack state, socket, interfaces, owners): for each,
 // the candidate values that cover every way the live rules and the meaning treat it.
-import type { Match, Protocol } from '../ir/types.js';
+import type { Hook, Match, Protocol } from '../ir/types.js';
 import type { Packet } from '../sim/packet.js';
 import { meaningConsts, type Ctx, type Merged } from './context.js';
 import { allMatches, hasNat } from './residual.js';
@@ -88,6 +88,19 @@ const showDiscrete = (label: string, fmt: (v: unknown) => string, isOther: (v: u
   return group.length === 1 ? `${label}=${fmt(group[0])}` : `${label} ∈ {${group.map(fmt).join(', ')}}`;
 };
 
+/** An interface field: none on the hook where it cannot be set, else the names the rules and the meaning mention. */
+function ifaceField(name: 'iif' | 'oif', unsetOn: Hook): DField {
+  return {
+    name,
+    kinds: new Set([name]),
+    meaningField: name,
+    candidates: (c, a, b, pkt) => (pkt.hook === unsetOn ? [''] : ifaceCandidates([...allMatches(a, new Set([name])), ...allMatches(b, new Set([name]))], meaningConsts(c, name, pkt).ifaces)),
+    set: (p, v) => ({ ...p, [name]: v as string }),
+    index: ifaceIndex,
+    show: showDiscrete(name, (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
+  };
+}
+
 export const DFIELDS: DField[] = [
   {
     name: 'protocol',
@@ -115,24 +128,8 @@ export const DFIELDS: DField[] = [
     set: (p, v) => ({ ...p, transparentSocket: v as boolean }),
     show: (g, all) => (g.length === all.length ? undefined : g[0] ? 'transparent socket' : 'no transparent socket'),
   },
-  {
-    name: 'iif',
-    kinds: new Set(['iif']),
-    meaningField: 'iif',
-    candidates: (c, a, b, pkt) => (pkt.hook === 'output' ? [''] : ifaceCandidates([...allMatches(a, new Set(['iif'])), ...allMatches(b, new Set(['iif']))], meaningConsts(c, 'iif', pkt).ifaces)),
-    set: (p, v) => ({ ...p, iif: v as string }),
-    index: ifaceIndex,
-    show: showDiscrete('iif', (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
-  },
-  {
-    name: 'oif',
-    kinds: new Set(['oif']),
-    meaningField: 'oif',
-    candidates: (c, a, b, pkt) => (pkt.hook === 'prerouting' ? [''] : ifaceCandidates([...allMatches(a, new Set(['oif'])), ...allMatches(b, new Set(['oif']))], meaningConsts(c, 'oif', pkt).ifaces)),
-    set: (p, v) => ({ ...p, oif: v as string }),
-    index: ifaceIndex,
-    show: showDiscrete('oif', (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
-  },
+  ifaceField('iif', 'output'),
+  ifaceField('oif', 'prerouting'),
   {
     name: 'uid',
     kinds: new Set(['uid']),
