@@ -315,7 +315,7 @@ describe('meshcap trace', () => {
     const r = cli('trace', SPEC, '--format', 'json', '--packet', outJson);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out) as TraceJson;
-    expect(j.outcome).toEqual({ verdict: 'accept', redirect: { port: 15001 }, tproxy: null, mark: 0, ctZone: null });
+    expect(j.outcome).toEqual({ verdict: 'accept', redirect: { port: 15001 }, tproxy: null, mark: 0, ctmark: 0, ctZone: null });
     expect(j.packet).toMatchObject({ hook: 'output', src: '10.1.0.5', dport: 9080, uid: 1000 });
     expect(Array.isArray(j.path)).toBe(true);
     for (const s of j.path) {

@@ -10,6 +10,8 @@ import { lower } from '../src/lower/lower.js';
 import { parseCompactPacket, type Packet } from '../src/sim/packet.js';
 import { simulate } from '../src/sim/simulate.js';
 import { outcomeText } from '../src/verify/compare.js';
+import { equivalent } from '../src/verify/engine.js';
+import { rulesSide } from '../src/verify/side.js';
 
 function lowerSpec(path: string): RuleSet {
   const l = loadFile(path);
@@ -108,7 +110,7 @@ describe('istio-tproxy', () => {
 
   it('a new inbound TCP connection is delivered by TPROXY to 15006 with mark 1337', () => {
     const r = simulate(rs, packet('in tcp 10.2.0.9:5000 -> 10.1.0.5:8080'));
-    expect(r.outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: { port: 15006, mark: 1337 }, mark: 1337, ctZone: null });
+    expect(r.outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: { port: 15006, mark: 1337 }, mark: 1337, ctmark: 0, ctZone: null });
     expect(r.path.some((s) => s.table === 'mangle' && s.chain === 'MESHCAP_TPROXY')).toBe(true);
   });
 
@@ -116,10 +118,24 @@ describe('istio-tproxy', () => {
     expect(simulate(rs, packet('in tcp [2001:db8::9]:5000 -> [fd00::5]:8080')).outcome.tproxy).toEqual({ port: 15006, mark: 1337 });
   });
 
+  it('a packet that already carries the tproxy mark keeps it and has it saved on the connection', () => {
+    const r = simulate(rs, packet('in tcp 10.2.0.9:5000 -> 10.1.0.5:8080 mark=1337'));
+    expect(r.outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: null, mark: 1337, ctmark: 1337, ctZone: null });
+  });
+
+  it('without the save rule, the IR is proven different from the lowered one (connection marks are compared)', () => {
+    const cut = structuredClone(rs);
+    for (const t of cut.tables) for (const c of t.chains) c.rules = c.rules.filter((x) => x.action.kind !== 'connmark-save');
+    const r = equivalent(rulesSide('lowered', rs), rulesSide('cut', cut), { maxDifferences: 4 });
+    expect(r.result).toBe('different');
+    expect(r.counterexample!.a.outcome.ctmark).toBe(1337);
+    expect(r.counterexample!.b.outcome.ctmark).toBe(r.counterexample!.packet.ctmark);
+  });
+
   for (const ctstate of ['established', 'related']) {
     it(`an ${ctstate} inbound packet gets mark 1337 and is accepted, without TPROXY`, () => {
       const r = simulate(rs, packet(`in tcp 10.2.0.9:5000 -> 10.1.0.5:8080 ctstate=${ctstate}`));
-      expect(r.outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: null, mark: 1337, ctZone: null });
+      expect(r.outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: null, mark: 1337, ctmark: 0, ctZone: null });
       expect(r.path.map((s) => s.chain)).toContain('MESHCAP_DIVERT');
     });
   }

@@ -123,7 +123,7 @@ export class Meaning {
   /** The outcome for one packet, with the statements that decided it as the path. */
   evaluate(pkt: Packet): SimResult {
     const path: TraceStep[] = [];
-    const out: Outcome = { verdict: 'accept', redirect: null, tproxy: null, mark: pkt.mark >>> 0, ctZone: null };
+    const out: Outcome = { verdict: 'accept', redirect: null, tproxy: null, mark: pkt.mark >>> 0, ctmark: pkt.ctmark >>> 0, ctZone: null };
     const why = (effect: string) => path.push({ family: pkt.family, table: 'policy', chain: this.p.name, index: 0, effect });
     const p = this.p;
     const l = this.l;
@@ -220,7 +220,10 @@ export class Meaning {
       let mark = pkt.mark;
       let decided = false;
       if (mark === mode.mark) {
-        // already marked: left alone
+        // already marked: left alone, and the mark is saved on the connection so that
+        // its replies are routed back to the proxy
+        out.ctmark = mode.mark >>> 0;
+        why('already carries the tproxy mark: saved on the connection');
       } else if (pkt.iif === 'lo' && l.passthrough.has(f, src)) {
         // the proxy's passthrough
       } else if (pkt.iif === 'lo' && mark !== mode.localMark) {

@@ -40,6 +40,8 @@ export interface Outcome {
   redirect: { port: number } | null;
   tproxy: { port: number; mark: number } | null;
   mark: number;
+  /** The connection's mark after the packet: later packets of the connection read it (CONNMARK --restore-mark). */
+  ctmark: number;
   ctZone: number | null;
 }
 

@@ -302,7 +302,7 @@ function runBase(st: State, table: Table, base: Chain, hook: Hook, find: RuleFin
 export function simulate(rs: RuleSet, packet: Packet, find: RuleFinder = scanFinder, record = true): SimResult {
   const st: State = {
     packet: { ...packet },
-    outcome: { verdict: 'accept', redirect: null, tproxy: null, mark: packet.mark >>> 0, ctZone: null },
+    outcome: { verdict: 'accept', redirect: null, tproxy: null, mark: packet.mark >>> 0, ctmark: packet.ctmark >>> 0, ctZone: null },
     path: [],
     record,
   };
@@ -318,10 +318,12 @@ export function simulate(rs: RuleSet, packet: Packet, find: RuleFinder = scanFin
       if (v === 'drop') {
         st.outcome.verdict = 'drop';
         st.outcome.mark = st.packet.mark;
+        st.outcome.ctmark = st.packet.ctmark >>> 0;
         return { outcome: st.outcome, path: st.path, packet: st.packet };
       }
     }
   }
   st.outcome.mark = st.packet.mark >>> 0;
+  st.outcome.ctmark = st.packet.ctmark >>> 0;
   return { outcome: st.outcome, path: st.path, packet: st.packet };
 }

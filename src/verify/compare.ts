@@ -5,6 +5,7 @@ export function sameOutcome(x: Outcome, y: Outcome): boolean {
   return (
     x.verdict === y.verdict &&
     x.mark === y.mark &&
+    x.ctmark === y.ctmark &&
     x.ctZone === y.ctZone &&
     (x.redirect?.port ?? null) === (y.redirect?.port ?? null) &&
     (x.tproxy?.port ?? null) === (y.tproxy?.port ?? null) &&
@@ -12,13 +13,15 @@ export function sameOutcome(x: Outcome, y: Outcome): boolean {
   );
 }
 
-export function outcomeText(o: Outcome): string {
+/** An outcome for people; given the packet, a connection mark it only carried is not shown. */
+export function outcomeText(o: Outcome, before?: Packet): string {
   if (o.verdict === 'drop') return 'drop';
   const parts: string[] = [];
   if (o.redirect) parts.push(`redirect ${o.redirect.port}`);
   if (o.tproxy) parts.push(`tproxy ${o.tproxy.port} mark 0x${o.tproxy.mark.toString(16)}`);
   if (!parts.length) parts.push('pass');
   if (o.mark && !o.tproxy) parts.push(`mark 0x${o.mark.toString(16)}`);
+  if (before ? o.ctmark !== before.ctmark >>> 0 : o.ctmark) parts.push(`ctmark 0x${o.ctmark.toString(16)} saved`);
   if (o.ctZone !== null) parts.push(`zone ${o.ctZone}`);
   return parts.join(', ');
 }

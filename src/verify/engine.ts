@@ -88,7 +88,7 @@ export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResu
       merged.set(`${merged.size}`, d);
       continue;
     }
-    const key = `${d.packet.hook}|${d.packet.family}|${describe(d.desc, d.packet)}|${outcomeText(d.a)}|${outcomeText(d.b)}`;
+    const key = `${d.packet.hook}|${d.packet.family}|${describe(d.desc, d.packet)}|${outcomeText(d.a, d.packet)}|${outcomeText(d.b, d.packet)}`;
     const m = merged.get(key);
     if (m) m.dst!.push(...d.dst);
     else merged.set(key, { ...d, dst: [...d.dst] });

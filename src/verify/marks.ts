@@ -13,7 +13,9 @@ const MARK_KINDS = ['mark', 'connmark', 'act:mark-set', 'act:tproxy', 'act:connm
  * Initial mark and ctmark values that cover every way the sides can treat them. Actions
  * with full masks overwrite the mark whatever it was, so only the values that matches
  * compare with matter, plus one value that matches none of them. Partial masks make the
- * mark's bits matter one by one: those are enumerated when there are few.
+ * mark's bits matter one by one: those are enumerated when there are few. Where marks
+ * move between packet and connection (CONNMARK save/restore), two unnamed connection
+ * marks are tried: one equal to the packet's unnamed mark, one not.
  */
 export function markCandidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): [number, number][] {
   const meaningMarks = meaningConsts(ctx, 'marks', pkt).marks;
@@ -61,6 +63,9 @@ export function markCandidates(ctx: Ctx, a: Side, b: Side, pkt: Packet): [number
   if (!partial) {
     mc = withOther(markVals);
     cc = withOther(ctVals);
+    // Saving or restoring copies one into the other: whether a mark no match names equals
+    // the connection's (equally unnamed) mark then decides the outcome, so both cases.
+    if (moves) cc.push(withOther(new Set(cc))[cc.length]);
   } else {
     const bits: number[] = [];
     for (let i = 0; i < 32; i++) if ((relevant >>> i) & 1) bits.push(i);

@@ -130,7 +130,7 @@ export function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): 
       prevKey = undefined;
       continue;
     }
-    const key = `${outcomeText(ra)}|${outcomeText(rb)}`;
+    const key = `${outcomeText(ra, p)}|${outcomeText(rb, p)}`;
     if (open && key === prevKey) continue; // extends the open range
     close(lo - 1n);
     if (ctx.diffs.length >= ctx.max) return;

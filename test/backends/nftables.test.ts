@@ -450,7 +450,7 @@ describe('nothing meant for one family catches the other', () => {
     expectEqual(v4only, back);
     // ... while IPv4 packets are caught.
     expect(equivalent(rulesSide('back', back), rulesSide('nothing', EMPTY), { families: ['ipv4'] }).result).toBe('different');
-    expect(simulate(back, pkt({ family: 'ipv6', src: 'fd00::5', dst: 'fd00::9' })).outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: null, mark: 0, ctZone: null });
+    expect(simulate(back, pkt({ family: 'ipv6', src: 'fd00::5', dst: 'fd00::9' })).outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: null, mark: 0, ctmark: 0, ctZone: null });
   });
 
   it('the check has teeth: without the nfproto dispatch, IPv6 packets are caught', () => {

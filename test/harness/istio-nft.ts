@@ -45,7 +45,7 @@ export function nftTable(results: NftCaseResult[]): string {
   for (const r of results) {
     const shown = r.differences
       .slice(0, 3)
-      .map((d) => `${d.description}: ${outcomeText(d.a)} → ${outcomeText(d.b)} (e.g. \`${packetText(d.packet)}\`)`)
+      .map((d) => `${d.description}: ${outcomeText(d.a, d.packet)} → ${outcomeText(d.b, d.packet)} (e.g. \`${packetText(d.packet)}\`)`)
       .join('<br>');
     lines.push(`| ${r.name} | ${r.result}${r.differences.length ? ` (${r.differences.length}${r.differences.length >= 20 ? '+' : ''} classes)` : ''} | ${shown || '—'} |`);
   }

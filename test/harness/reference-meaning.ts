@@ -30,7 +30,7 @@ export class ReferenceMeaning {
   /** The outcome for one packet, with the statements that decided it as the path. */
   evaluate(pkt: Packet): SimResult {
     const path: TraceStep[] = [];
-    const out: Outcome = { verdict: 'accept', redirect: null, tproxy: null, mark: pkt.mark >>> 0, ctZone: null };
+    const out: Outcome = { verdict: 'accept', redirect: null, tproxy: null, mark: pkt.mark >>> 0, ctmark: pkt.ctmark >>> 0, ctZone: null };
     const why = (effect: string) => path.push({ family: pkt.family, table: 'policy', chain: this.p.name, index: 0, effect });
     const p = this.p;
     const f = pkt.family;
@@ -131,7 +131,10 @@ export class ReferenceMeaning {
       let mark = pkt.mark;
       let decided = false;
       if (mark === mode.mark) {
-        // already marked: left alone
+        // already marked: left alone, and the mark is saved on the connection so that
+        // its replies are routed back to the proxy
+        out.ctmark = mode.mark >>> 0;
+        why('already carries the tproxy mark: saved on the connection');
       } else if (pkt.iif === 'lo' && isAddr(src, f, p.loopback.passthrough.value)) {
         // the proxy's passthrough
       } else if (pkt.iif === 'lo' && mark !== mode.localMark) {

@@ -409,7 +409,7 @@ describe('base chain order and families (facts §1.10)', () => {
 
   it('a hook with no base chain passes the packet unchanged', () => {
     const r = simulate(RS(T('nat', [base('nat', 'output', [R(DROP)])])), pkt({ hook: 'prerouting', mark: 3 }));
-    expect(r.outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: null, mark: 3, ctZone: null });
+    expect(r.outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: null, mark: 3, ctmark: 0, ctZone: null });
     expect(r.path).toEqual([]);
   });
 });

@@ -201,6 +201,37 @@ describe('equivalent(): hand-built rule sets', () => {
     expect(eq(x, base(0x7)).result).toBe('equal');
   });
 
+  it('connection marks are part of the outcome: saving the mark differs from not saving it', () => {
+    const save: Action = { kind: 'connmark-save', nfmask: ALL, ctmask: ALL };
+    // No rule compares marks: only the copy tells the two apart, for a mark other than the connection's.
+    const x = ruleset(table('mangle', 'ipv4', { PREROUTING: [R([m.tcp()], save)] }));
+    const y = ruleset(table('mangle', 'ipv4', { PREROUTING: [] }));
+    const pkt = confirmed(eq(x, y), x, y);
+    expect(pkt.mark).not.toBe(pkt.ctmark);
+    expect(eq(x, y).counterexample!.a.outcome.ctmark).toBe(pkt.mark);
+    // After a RETURN the save is unreachable: equal to saving nothing.
+    const ret = ruleset(table('mangle', 'ipv4', { PREROUTING: [R([], a.ret), R([m.tcp()], save)] }));
+    expect(eq(ret, y).result).toBe('equal');
+  });
+
+  it('restoring the mark from the connection differs from not restoring it, with no mark match anywhere', () => {
+    const restore: Action = { kind: 'connmark-restore', nfmask: ALL, ctmask: ALL };
+    const x = ruleset(table('mangle', 'ipv4', { OUTPUT: [R([m.tcp()], restore)] }));
+    const y = ruleset(table('mangle', 'ipv4', { OUTPUT: [] }));
+    const pkt = confirmed(eq(x, y), x, y);
+    expect(pkt.mark).not.toBe(pkt.ctmark);
+  });
+
+  it('a mark an action writes meets the connection mark it is saved over', () => {
+    const save: Action = { kind: 'connmark-save', nfmask: ALL, ctmask: ALL };
+    // Both save 0x5 set by MARK; one of them only for port 80: different wherever ctmark is not 0x5.
+    const x = ruleset(table('mangle', 'ipv4', { PREROUTING: [R([m.tcp()], a.setMark(0x5)), R([m.tcp()], save)] }));
+    const y = ruleset(table('mangle', 'ipv4', { PREROUTING: [R([m.tcp()], a.setMark(0x5)), R([m.tcp(), m.dport(80)], save)] }));
+    const pkt = confirmed(eq(x, y), x, y);
+    expect(pkt.dport).not.toBe(80);
+    expect(pkt.ctmark).not.toBe(0x5);
+  });
+
   it('partial-mask marks over few bits are decided bit by bit', () => {
     const x = ruleset(table('filter', 'ipv4', { OUTPUT: [R([m.mark(0x1, 0x3)], a.drop)] }));
     const y = ruleset(table('filter', 'ipv4', { OUTPUT: [R([m.mark(0x1, 0x1)], a.drop)] }));

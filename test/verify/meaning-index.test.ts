@@ -367,10 +367,10 @@ function classOf(f: Field, v: unknown, k: Constants, family: Family): string {
   }
 }
 
-/** An outcome with the packet's own mark (carried through untouched) written as such. */
+/** An outcome with the packet's own mark and connection mark (carried through untouched) written as such. */
 function relative(o: Outcome, p: Packet): string {
   const rel = (x: number) => (x === p.mark >>> 0 ? 'in' : String(x));
-  return JSON.stringify({ ...o, mark: rel(o.mark), tproxy: o.tproxy && { port: o.tproxy.port, mark: rel(o.tproxy.mark) } });
+  return JSON.stringify({ ...o, mark: rel(o.mark), ctmark: o.ctmark === p.ctmark >>> 0 ? 'in' : String(o.ctmark), tproxy: o.tproxy && { port: o.tproxy.port, mark: rel(o.tproxy.mark) } });
 }
 
 /**

@@ -57,7 +57,7 @@ Exit: 0 no packet changes, 1 some do, 2 unreadable input, 3 usage error.`,
       io.out(`undecided: ${r.reason}\n`);
     } else {
       io.out(`${r.differences.length}${r.differences.length >= max ? '+' : ''} packet class(es) change from ${fa} to ${fb}:\n`);
-      for (const d of r.differences) io.out(`  ${d.description}: ${outcomeText(d.a)} → ${outcomeText(d.b)}\n`);
+      for (const d of r.differences) io.out(`  ${d.description}: ${outcomeText(d.a, d.packet)} → ${outcomeText(d.b, d.packet)}\n`);
     }
     return r.result === 'equal' ? EXIT.ok : r.result === 'different' ? EXIT.findings : EXIT.badInput;
   },

@@ -83,7 +83,7 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
       io.out(`undecided: ${r.reason}\n`);
     } else {
       io.out(`different: ${r.differences.length}${r.differences.length >= max ? '+' : ''} packet class(es) are treated differently\n\n`);
-      for (const d of r.differences) io.out(`  ${d.description}: ${outcomeText(d.a)} (policy) → ${outcomeText(d.b)} (${theirs.name})\n`);
+      for (const d of r.differences) io.out(`  ${d.description}: ${outcomeText(d.a, d.packet)} (policy) → ${outcomeText(d.b, d.packet)} (${theirs.name})\n`);
       const c = r.counterexample!;
       io.out(`\ncounterexample: ${packetText(c.packet)}\npolicy:\n${renderTrace(c.a, '  ')}${theirs.name}:\n${renderTrace(c.b, '  ')}`);
     }
