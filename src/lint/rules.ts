@@ -93,7 +93,7 @@ const rules = {
     scope: 'engine',
     summary: 'an exclusion changes no packet',
     explain: 'The engine compares the rules with and without the excluded item over every packet and finds no difference: another exclusion, the localhost range or the capture list already decides every packet it names. It is dead weight that misleads the reader about what bypasses the proxy.',
-    bad: P('  outbound { capture cidrs *; exclude cidrs 127.0.0.0/8 }\n  families ipv4, ipv6'),
+    bad: P('  outbound { capture cidrs *; exclude cidrs 127.0.0.1 }\n  families ipv4, ipv6'),
     good: P('  outbound { capture cidrs *; exclude cidrs 169.254.169.254 }\n  families ipv4, ipv6'),
   },
   'exclusion-bypass': {
@@ -125,7 +125,7 @@ const rules = {
     scope: 'engine',
     summary: 'DNS capture is on, but a DNS query of the app is not captured',
     explain: 'The policy turns DNS capture on, yet the simulator shows a query of the app to a DNS server reaching it without the proxy (an excluded port, CIDR or interface decides first). The message gives the query and the rule that lets it through.',
-    bad: P('  outbound { capture cidrs *; exclude cidrs 10.96.0.10 }\n  dns { capture servers 10.96.0.10 }\n  families ipv4, ipv6'),
+    bad: P('  outbound { capture cidrs * }\n  interfaces { exclude eth0 }\n  dns { capture servers 10.96.0.10 }\n  families ipv4, ipv6'),
     good: P('  outbound { capture cidrs * }\n  dns { capture servers 10.96.0.10 }\n  families ipv4, ipv6'),
   },
   // ---- manifests ---------------------------------------------------------------------------
@@ -191,7 +191,7 @@ const rules = {
     scope: 'suppression',
     summary: 'a meshcap-ignore without a reason',
     explain: 'A suppression says why the finding does not apply (`# meshcap-ignore RULE-ID: reason`): without one, the next reader cannot tell a decision from a shortcut. It still suppresses.',
-    bad: P('  outbound {\n    capture cidrs *\n    # meshcap-ignore exclude-outside-capture\n    exclude cidrs 10.0.0.0/8, 10.1.0.0/16\n  }\n  families ipv4, ipv6').replace('exclude-outside-capture', 'duplicate-value'),
+    bad: P('  outbound {\n    capture cidrs *\n    # meshcap-ignore duplicate-value\n    exclude cidrs 10.0.0.0/8, 10.1.0.0/16\n  }\n  families ipv4, ipv6'),
     good: P('  outbound {\n    capture cidrs *\n    # meshcap-ignore duplicate-value: kept in step with the firewall list\n    exclude cidrs 10.0.0.0/8, 10.1.0.0/16\n  }\n  families ipv4, ipv6'),
   },
   'unused-suppression': {

@@ -206,6 +206,8 @@ function buildIstio(w: Workload, src: SourceFile, defaults: MeshDefaults, parseY
     const field = m ? fieldOfFlag(m[1]) ?? (m[1] as Field) : undefined;
     const o = field ? origin.get(field) : undefined;
     const span = o ? ('key' in o ? o.valueSpan : o) : w.span;
+    // What the template itself sets (-d 15090,15021,15020 beside an include list) is Istio's doing, not the user's.
+    if (d.code === 'istio-dropped' && !o) continue;
     if (d.code === 'istio-dropped') issue('istio-dropped', span, d.message.replace(/ \(-\w\)/, ''), d.hint);
     else issue('malformed-annotation', span, d.message);
   }
