@@ -105,7 +105,8 @@ function buildIstio(w: Workload, src: SourceFile, defaults: MeshDefaults, parseY
     if (e.key === 'sidecar.istio.io/inject') issue('inject-annotation-deprecated', e.keySpan, "'sidecar.istio.io/inject' as an annotation is deprecated: Istio reads the label first", 'set it under spec.template.metadata.labels');
     const why = malformed(spec, e.value);
     if (why) {
-      issue('malformed-annotation', e.valueSpan, `'${e.key}': ${why}`, 'Istio passes it to istio-init, which fails or skips it; meshcap leaves it out');
+      const near = spec.kind === 'enum' ? didYouMean(e.value.trim().toLowerCase(), spec.values!.map((x) => x.toLowerCase()))?.toUpperCase().replace('DID YOU MEAN', 'did you mean') : undefined;
+      issue('malformed-annotation', e.valueSpan, `'${e.key}': ${why}`, near ?? 'Istio passes it to istio-init, which fails or skips it; meshcap leaves it out');
       continue;
     }
     valid.set(e.key, e);
@@ -131,7 +132,7 @@ function buildIstio(w: Workload, src: SourceFile, defaults: MeshDefaults, parseY
       const spec = byKey.get(e.key)!;
       if (spec.capture && e !== modeEntry) issue('annotations-without-injection', e.keySpan, `'${e.key}' has no effect: ${notInjected}`, 'remove it, or let the sidecar be injected');
     }
-    return { workload: w, locate: locateNone, issues, ignore };
+    return { workload: w, locate: locateNone, issues, ignore, skipped: notInjected };
   }
 
   // The template's arguments (injection-template.yaml), each field with its origin.

@@ -79,6 +79,8 @@ export interface BuiltWorkload {
   workload: Workload;
   /** The policy text, or undefined when the mesh does not capture this workload's traffic. */
   policyText?: string;
+  /** Why there is no policy (no sidecar, hostNetwork, interception mode NONE). */
+  skipped?: string;
   /** The command line the mesh's init container would run (Istio: istio-iptables FLAGS). */
   argv?: string[];
   env?: Record<string, string>;
