@@ -50,6 +50,8 @@ interface ListSpec<T> {
   without(p: Policy, items: T[]): Policy;
   text(x: T): string;
   span(x: T): Span | null;
+  /** Packets of the app the item is most likely to decide (tried before the engine). */
+  probes(x: T, families: Family[]): Packet[];
 }
 
 const portText = (r: PortRange) => (r.lo === r.hi ? `${r.lo}` : `${r.lo}-${r.hi}`);
@@ -60,6 +62,11 @@ const LISTS: ListSpec<unknown>[] = [
     without: (p, v) => ({ ...p, outbound: { ...p.outbound, excludeCidrs: { ...p.outbound.excludeCidrs, value: v as CidrItem[] } } }),
     text: (x) => `${(x as CidrItem).addr}/${(x as CidrItem).prefix}`,
     span: (x) => (x as CidrItem).span,
+    probes: (x) => {
+      const c = x as CidrItem;
+      const host = hostIn(c);
+      return [packet(c.family, 'output', 'tcp', host, 80), packet(c.family, 'output', 'udp', host, 53)];
+    },
   },
   {
     what: 'outbound port',
@@ -67,6 +74,7 @@ const LISTS: ListSpec<unknown>[] = [
     without: (p, v) => ({ ...p, outbound: { ...p.outbound, excludePorts: { ...p.outbound.excludePorts, value: v as PortRange[] } } }),
     text: (x) => portText(x as PortRange),
     span: (x) => (x as PortRange).span,
+    probes: (x, fs) => fs.flatMap((f) => [packet(f, 'output', 'tcp', PEER[f], (x as PortRange).lo), packet(f, 'output', 'udp', PEER[f], (x as PortRange).lo)]),
   },
   {
     what: 'inbound port',
@@ -74,6 +82,7 @@ const LISTS: ListSpec<unknown>[] = [
     without: (p, v) => ({ ...p, inbound: { ...p.inbound, excludePorts: { ...p.inbound.excludePorts, value: v as PortRange[] } } }),
     text: (x) => portText(x as PortRange),
     span: (x) => (x as PortRange).span,
+    probes: (x, fs) => fs.map((f) => packet(f, 'prerouting', 'tcp', POD[f], (x as PortRange).lo)),
   },
   {
     what: 'interface',
@@ -81,6 +90,10 @@ const LISTS: ListSpec<unknown>[] = [
     without: (p, v) => ({ ...p, interfaces: { ...p.interfaces, exclude: { ...p.interfaces.exclude, value: v as Interface[] } } }),
     text: (x) => `${(x as Interface).name}${(x as Interface).prefix ? '+' : ''}`,
     span: (x) => (x as Interface).span,
+    probes: (x, fs) => {
+      const name = (x as Interface).name + ((x as Interface).prefix ? '0' : '');
+      return fs.flatMap((f) => [{ ...packet(f, 'output', 'tcp', PEER[f], 80), oif: name }, { ...packet(f, 'prerouting', 'tcp', POD[f], 8080), iif: name }]);
+    },
   },
   {
     what: 'group',
@@ -88,6 +101,11 @@ const LISTS: ListSpec<unknown>[] = [
     without: (p, v) => ({ ...p, outbound: { ...p.outbound, excludeGroups: { ...p.outbound.excludeGroups, value: v as Owner[] } } }),
     text: (x) => ((x as Owner).kind === 'id' ? String((x as Owner & { id: number }).id) : (x as Owner & { name: string }).name),
     span: (x) => (x as Owner).span,
+    probes: (x, fs) => {
+      const o = x as Owner;
+      const gid = o.kind === 'id' ? o.id : o.name;
+      return fs.map((f) => ({ ...packet(f, 'output', 'tcp', PEER[f], 80), gid }));
+    },
   },
 ];
 
@@ -123,19 +141,40 @@ export function engineFindings(policy: Policy, input: EngineInput): RawFinding[]
       const text = list.text(item);
       if (!input.isUserSet(span, text) || (span && input.flagged.has(spanKey(span)))) continue;
       const variant = lower(list.without(policy, items.filter((x) => x !== item)));
-      const r = equivalent(rulesSide('policy', ir), rulesSide('without', variant), { families, maxDifferences: 1 });
-      if (r.result === 'equal') {
-        out.push({ rule: 'redundant-exclusion', span, item: text, message: `excluded ${list.what} '${text}' changes no packet: the rules with and without it agree on all ${r.classes} packet classes`, hint: 'remove it; what it names is already decided elsewhere (another exclusion, localhost, or the capture list)' });
-      } else if (r.result === 'different' && r.counterexample) {
-        const d = r.differences[0];
-        const { pkt, a, b } = readable(r.counterexample.packet, ir, variant) ?? { pkt: r.counterexample.packet, a: r.counterexample.a, b: r.counterexample.b };
-        out.push({ rule: 'exclusion-bypass', span, item: text, message: `excluded ${list.what} '${text}' lets traffic bypass the proxy: ${d.description}, e.g. '${packetText(pkt)}': ${outcomeText(a.outcome)} (without it: ${outcomeText(b.outcome)})`, hint: `meshcap trace POLICY --packet '${packetText(pkt)}' shows the rules it meets` });
+      // A concrete packet that the item decides is a difference already; the engine is
+      // asked only when none is found (to prove the item redundant, or find the packet).
+      const probe = list.probes(item, families).find((p) => families.includes(p.family) && outcomeText(simulate(ir, p, undefined, false).outcome) !== outcomeText(simulate(variant, p, undefined, false).outcome));
+      if (probe) {
+        const a = simulate(ir, probe, undefined, false).outcome;
+        const b = simulate(variant, probe, undefined, false).outcome;
+        out.push(bypass(list.what, text, span, `'${packetText(probe)}': ${outcomeText(a)} (without it: ${outcomeText(b)})`, probe));
+      } else {
+        const r = equivalent(rulesSide('policy', ir), rulesSide('without', variant), { families, maxDifferences: 1 });
+        if (r.result === 'equal') {
+          out.push({ rule: 'redundant-exclusion', span, item: text, message: `excluded ${list.what} '${text}' changes no packet: the rules with and without it agree on all ${r.classes} packet classes`, hint: 'remove it; what it names is already decided elsewhere (another exclusion, localhost, or the capture list)' });
+        } else if (r.result === 'different' && r.counterexample) {
+          const d = r.differences[0];
+          const { pkt, a, b } = readable(r.counterexample.packet, ir, variant) ?? { pkt: r.counterexample.packet, a: r.counterexample.a, b: r.counterexample.b };
+          out.push(bypass(list.what, text, span, `${d.description}, e.g. '${packetText(pkt)}': ${outcomeText(a.outcome)} (without it: ${outcomeText(b.outcome)})`, pkt));
+        }
       }
       if (list.what === 'outbound CIDR') out.push(...clusterCidr(policy, ir, variant, item as CidrItem, text, input));
     }
   }
   out.push(...inboundPorts(policy, ir, input), ...dns(policy, ir, input));
   return out;
+}
+
+function bypass(what: string, text: string, span: Span | null, evidence: string, pkt: Packet): RawFinding {
+  return { rule: 'exclusion-bypass', span, item: text, message: `excluded ${what} '${text}' lets traffic bypass the proxy: ${evidence}`, hint: `meshcap trace POLICY --packet '${packetText(pkt)}' shows the rules it meets` };
+}
+
+/** An address inside a CIDR to send to: the second address of a range, the address of a host route. */
+function hostIn(c: CidrItem): string {
+  if (c.prefix >= (c.family === 'ipv4' ? 31 : 127)) return c.addr;
+  if (c.family === 'ipv6') return c.addr.endsWith('::') ? `${c.addr}1` : c.addr;
+  const v = c.addr.split('.').map(Number).reduce((a, x) => a * 256 + x, 0) + 1;
+  return [24, 16, 8, 0].map((sh) => Math.floor(v / 2 ** sh) % 256).join('.');
 }
 
 /**

@@ -53,6 +53,11 @@ interface Pending {
 /** Loaded policies and their engine findings, by policy text (less its name): workloads alike are judged once. */
 const cache = new Map<string, { diagnostics: Diagnostic[]; raw: RawFinding[]; source?: SourceFile }>();
 
+/** Forget the judged policies (benchmarks time the judging itself). */
+export function clearLintCache(): void {
+  cache.clear();
+}
+
 function judge(path: string, text: string, syntax: Syntax, opts: LintOptions, ports: { port: number; container: string }[] | undefined, isUserSet: (s: Span | null, item: string) => boolean, cacheable: boolean) {
   const key = cacheable ? `${text.replace(/^policy \S+ \{$/m, 'policy _ {')}\n${JSON.stringify(ports?.map((p) => [p.port, p.container]))}\n${opts.clusterCidrs.map((c) => `${c.addr}/${c.prefix}`).join()}${opts.dnsServers.join()}` : '';
   const hit = cacheable ? cache.get(key) : undefined;
