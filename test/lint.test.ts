@@ -170,7 +170,7 @@ describe('lint: configuration', () => {
     expect(spawn(repo, ['k8s/app.yaml']).status).toBe(0);
     expect(spawn(repo, ['k8s/app.yaml', '--fail-on', 'warning']).status).toBe(1);
     expect(spawn(repo, ['--no-config', 'k8s/app.yaml', '--fail-on', 'error']).status).toBe(1);
-  });
+  }, 60_000); // six whole processes, on a machine that may be busy
 
   it('a configuration that does not match the schema is exit 2, located, with a did-you-mean', () => {
     const c = scratch.write('bad-config.yaml', 'rules:\n  unknown-anotation: off\n  ipv6-bypass: loud\nfailon: error\n');

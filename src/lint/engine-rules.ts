@@ -25,6 +25,8 @@ export interface RawFinding {
   item?: string;
   /** The container port it is about: where to point when the policy span maps nowhere. */
   port?: number;
+  /** About the proxy's owner: points at where the manifest sets it. */
+  proxyOwner?: boolean;
 }
 
 export interface EngineInput {
@@ -32,6 +34,8 @@ export interface EngineInput {
   /** A manifest's container ports (TCP), with where each is declared. */
   ports?: { port: number; container: string }[];
   dnsServers?: string[];
+  /** The owner the proxy really runs as (a manifest's istio-proxy container), when known. */
+  proxyOwner?: { uid: number; gid: number };
   /** Items set by the user (not by a mesh default): only these are judged. */
   isUserSet(span: Span | null, item: string): boolean;
   /** Spans that already have a finding (duplicate-value, exclude-outside-capture): not judged again. */
@@ -161,8 +165,22 @@ export function engineFindings(policy: Policy, input: EngineInput): RawFinding[]
       if (list.what === 'outbound CIDR') out.push(...clusterCidr(policy, ir, variant, item as CidrItem, text, input));
     }
   }
-  out.push(...inboundPorts(policy, ir, input), ...dns(policy, ir, input));
+  out.push(...inboundPorts(policy, ir, input), ...dns(policy, ir, input), ...proxyLoop(policy, ir, input));
   return out;
+}
+
+/** The proxy's own connections must leave untouched; redirected to itself, they loop. */
+function proxyLoop(policy: Policy, ir: ReturnType<typeof lower>, input: EngineInput): RawFinding[] {
+  if (!input.proxyOwner) return [];
+  const { uid, gid } = input.proxyOwner;
+  for (const family of policy.families.value) {
+    const pkt = { ...packet(family, 'output', 'tcp', PEER[family], 80), uid, gid };
+    const r = simulate(ir, pkt, undefined, false);
+    if (!captured(r.outcome)) continue;
+    const uids = policy.proxy.uids.value.map((o) => (o.kind === 'id' ? o.id : o.name)).join(', ');
+    return [{ rule: 'proxy-traffic-recaptured', span: null, proxyOwner: true, message: `the proxy runs as uid ${uid} gid ${gid}, which the capture rules do not exempt (they exempt uid ${uids}): its own connection '${packetText(pkt)}' is ${outcomeText(r.outcome)}, back into the proxy (a loop)`, hint: 'run istio-proxy as the uid and gid istio-init is given (1337), or give istio-init the proxy\'s ids' }];
+  }
+  return [];
 }
 
 function bypass(what: string, text: string, span: Span | null, evidence: string, pkt: Packet): RawFinding {

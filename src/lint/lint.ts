@@ -58,8 +58,8 @@ export function clearLintCache(): void {
   cache.clear();
 }
 
-function judge(path: string, text: string, syntax: Syntax, opts: LintOptions, ports: { port: number; container: string }[] | undefined, isUserSet: (s: Span | null, item: string) => boolean, cacheable: boolean) {
-  const key = cacheable ? `${text.replace(/^policy \S+ \{$/m, 'policy _ {')}\n${JSON.stringify(ports?.map((p) => [p.port, p.container]))}\n${opts.clusterCidrs.map((c) => `${c.addr}/${c.prefix}`).join()}${opts.dnsServers.join()}` : '';
+function judge(path: string, text: string, syntax: Syntax, opts: LintOptions, ports: { port: number; container: string }[] | undefined, isUserSet: (s: Span | null, item: string) => boolean, cacheable: boolean, proxyOwner?: { uid: number; gid: number }) {
+  const key = cacheable ? `${text.replace(/^policy \S+ \{$/m, 'policy _ {')}\n${JSON.stringify(ports?.map((p) => [p.port, p.container]))}\n${JSON.stringify(proxyOwner)}\n${opts.clusterCidrs.map((c) => `${c.addr}/${c.prefix}`).join()}${opts.dnsServers.join()}` : '';
   const hit = cacheable ? cache.get(key) : undefined;
   if (hit) return hit;
   const loaded = loadText(path, text, syntax);
@@ -67,7 +67,7 @@ function judge(path: string, text: string, syntax: Syntax, opts: LintOptions, po
   let raw: RawFinding[] = [];
   if (loaded.policy && !diagnostics.some((d) => d.severity === 'error')) {
     const flagged = new Set(diagnostics.filter((d) => d.span).map((d) => spanKey(d.span!)));
-    raw = engineFindings(loaded.policy, { clusterCidrs: opts.clusterCidrs, ports, dnsServers: opts.dnsServers, isUserSet, flagged });
+    raw = engineFindings(loaded.policy, { clusterCidrs: opts.clusterCidrs, ports, dnsServers: opts.dnsServers, isUserSet, flagged, proxyOwner });
   }
   const r = { diagnostics, raw, source: loaded.source };
   if (cacheable) {
@@ -112,7 +112,9 @@ export function lintText(path: string, text: string, opts: LintOptions, into: Li
       for (const is of b.issues) pending.push({ rule: is.rule, message: is.message, ...(is.hint ? { hint: is.hint } : {}), span: is.span, workload: i });
       if (!b.policyText) return;
       const at = (s: Span | null | undefined, item?: string) => b.locate(s, item) ?? b.workload.span;
-      const r = judge(`${path}#${b.workload.kind}/${b.workload.name}`, b.policyText, 'intercept', opts, b.workload.ports.filter((p) => p.protocol === 'TCP'), (s, item) => b.locate(s, item) !== undefined, true);
+      const px = b.workload.proxy;
+      const owner = px ? { uid: px.uid ?? 1337, gid: px.gid ?? px.uid ?? 1337 } : undefined;
+      const r = judge(`${path}#${b.workload.kind}/${b.workload.name}`, b.policyText, 'intercept', opts, b.workload.ports.filter((p) => p.protocol === 'TCP'), (s, item) => b.locate(s, item) !== undefined, true, owner);
       // Spans are in the text the policy was judged from (a cached twin may differ in its name's length).
       const textOf = (s: Span) => (r.source?.text ?? '').slice(s.start.offset, s.end.offset);
       for (const d of r.diagnostics) {
@@ -122,7 +124,7 @@ export function lintText(path: string, text: string, opts: LintOptions, into: Li
         if (d.severity === 'error') pending.push({ rule: 'malformed-annotation', message: d.message, ...(d.hint ? { hint: d.hint } : {}), span, workload: i });
         else fromCheck(d, span, i);
       }
-      for (const f of r.raw) pending.push({ rule: f.rule, message: f.message, ...(f.hint ? { hint: f.hint } : {}), span: b.locate(f.span, f.item) ?? b.workload.ports.find((p) => p.port === f.port)?.span ?? b.workload.span, workload: i });
+      for (const f of r.raw) pending.push({ rule: f.rule, message: f.message, ...(f.hint ? { hint: f.hint } : {}), span: (f.proxyOwner ? px?.span : undefined) ?? b.locate(f.span, f.item) ?? b.workload.ports.find((p) => p.port === f.port)?.span ?? b.workload.span, workload: i });
     });
   }
   // Suppressions first (a suppressed finding of a rule that is off still uses its suppression).

@@ -128,6 +128,14 @@ const rules = {
     bad: P('  outbound { capture cidrs * }\n  interfaces { exclude eth0 }\n  dns { capture servers 10.96.0.10 }\n  families ipv4, ipv6'),
     good: P('  outbound { capture cidrs * }\n  dns { capture servers 10.96.0.10 }\n  families ipv4, ipv6'),
   },
+  'proxy-traffic-recaptured': {
+    level: 'error',
+    scope: 'engine',
+    summary: "the proxy's own traffic is captured again (a loop)",
+    explain: "The capture rules exempt the proxy by the uid and gid istio-init is given (-u 1337, the gid defaults to the uid). A pod spec whose istio-proxy container runs as other ids (a pod injected before it was written out, an edited securityContext, a platform that assigns ids) has the proxy's own outbound connections redirected back into the proxy: they loop until they fail. The simulator shows the proxy's connection and where it goes.",
+    bad: `${M('        sidecar.istio.io/status: "{}"').replace("        - containerPort: 9080\n", '        - containerPort: 9080\n      - name: istio-proxy\n        image: proxyv2:1.24\n        securityContext:\n          runAsUser: 1000650000\n          runAsGroup: 1000650000\n')}`,
+    good: `${M('        sidecar.istio.io/status: "{}"').replace("        - containerPort: 9080\n", '        - containerPort: 9080\n      - name: istio-proxy\n        image: proxyv2:1.24\n        securityContext:\n          runAsUser: 1337\n          runAsGroup: 1337\n')}`,
+  },
   // ---- manifests ---------------------------------------------------------------------------
   'unknown-annotation': {
     level: 'warning',

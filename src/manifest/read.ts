@@ -58,6 +58,12 @@ export interface Workload {
   objectLabels: Entry[];
   ports: ContainerPort[];
   hostNetwork: boolean;
+  /**
+   * The owner the `istio-proxy` container runs as, when the pod spec has one (a pod
+   * injected before it was written out, `istioctl kube-inject`): its securityContext's
+   * runAsUser/runAsGroup, else the pod's.
+   */
+  proxy?: { uid?: number; gid?: number; span: Span };
 }
 
 export interface ManifestFile {
@@ -141,11 +147,21 @@ function visit(src: SourceFile, obj: unknown, out: ManifestFile): void {
       for (const p of ps.items) {
         const n = get(p, 'containerPort');
         const v = Number(str(n));
-        if (n && Number.isInteger(v)) ports.push({ port: v, protocol: (str(get(p, 'protocol')) ?? 'TCP').toUpperCase(), container: cname, span: spanOf(src, n) });
+        if (n && Number.isInteger(v) && cname !== 'istio-proxy') ports.push({ port: v, protocol: (str(get(p, 'protocol')) ?? 'TCP').toUpperCase(), container: cname, span: spanOf(src, n) });
       }
     }
   }
   const own = tplPath.length > 0;
+  let proxy: Workload['proxy'];
+  const cs = get(spec, 'containers');
+  const sidecar = isSeq(cs) ? cs.items.find((c) => str(get(c, 'name')) === 'istio-proxy') : undefined;
+  if (sidecar) {
+    const owner = (k: string) => get(get(sidecar, 'securityContext'), k) ?? get(get(spec, 'securityContext'), k);
+    const u = owner('runAsUser');
+    const g = owner('runAsGroup');
+    const num = (n: Node | undefined) => (n && /^\d+$/.test(str(n) ?? '') ? Number(str(n)) : undefined);
+    if (u || g) proxy = { uid: num(u), gid: num(g), span: spanOf(src, (u ?? g)!) };
+  }
   out.workloads.push({
     kind,
     name: str(path(obj, ['metadata', 'name'])) ?? '',
@@ -157,6 +173,7 @@ function visit(src: SourceFile, obj: unknown, out: ManifestFile): void {
     objectLabels: own ? entries(src, path(obj, ['metadata', 'labels'])) : [],
     ports,
     hostNetwork: str(get(spec, 'hostNetwork')) === 'true',
+    ...(proxy ? { proxy } : {}),
   });
 }
 
