@@ -97,6 +97,19 @@ describe('lint: manifests', () => {
     expect(lint([m, '--cluster-cidrs', '10.96.0.0/12']).code).toBe(0);
   });
 
+  it('reads an IstioOperator (spec.values, spec.meshConfig): dual stack from proxyMetadata, a default port exclusion', () => {
+    const iop = scratch.write('iop.yaml', 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec:\n  meshConfig:\n    defaultConfig:\n      proxyMetadata:\n        ISTIO_DUAL_STACK: "true"\n  values:\n    global:\n      proxy:\n        excludeOutboundPorts: "8125"\n');
+    const m = scratch.write('pods.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels:\n    sidecar.istio.io/inject: "false"\n  annotations:\n    traffic.sidecar.istio.io/excludeOutboundPorts: "9"\nspec:\n  containers:\n  - name: c\n    image: c\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b\nspec:\n  containers:\n  - name: c\n    image: c\n');
+    const r = cli('import', 'istio-pod', '--mesh-values', iop, m);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/# Pod\/a .*: no capture rules: 'sidecar.istio.io\/inject' is false/);
+    expect(r.stdout).toMatch(/-o 8125\n/);
+    expect(r.stdout).toContain('families ipv4, ipv6');
+    const f = findings([m, '--mesh-values', iop, '--cluster-cidrs', 'fd00::/48']);
+    expect(f.found).toEqual(['exclusion-bypass@11:31', 'annotations-without-injection@8:5']);
+    expect(f.files).toEqual([iop, m]);
+  });
+
   it('a YAML syntax error in a manifest is bad input (exit 2), located', () => {
     const m = scratch.write('broken.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: [\n');
     const r = lint([m]);

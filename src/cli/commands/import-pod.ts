@@ -3,6 +3,7 @@
 // flags -> policy), with the manifest reader's findings on stderr.
 import { renderText, type Reportable } from '../../diagnostics/render.js';
 import { readText } from '../../language/load.js';
+import { RULES } from '../../lint/rules.js';
 import { noDefaults, readMeshValues, workloadsOf } from '../../manifest/index.js';
 import { SourceFile } from '../../source.js';
 import { expectArgs, parse } from '../args.js';
@@ -50,7 +51,7 @@ export function importPod(argv: string[], io: Io): number {
   for (const b of m.workloads) {
     const w = b.workload;
     const head = `# ${w.kind}/${w.name} (${name}:${w.span.start.line})`;
-    issues.push(...b.issues.map((i) => ({ code: i.rule, severity: 'warning' as const, message: i.message, ...(i.hint ? { hint: i.hint } : {}), span: i.span })));
+    issues.push(...b.issues.map((i) => ({ code: i.rule, severity: RULES[i.rule].level, message: i.message, ...(i.hint ? { hint: i.hint } : {}), span: i.span })));
     if (!b.policyText) {
       io.out(`${head}: no capture rules: ${b.skipped ?? 'not injected'}\n\n`);
       continue;
