@@ -238,6 +238,12 @@ describe('lint: formats and exit codes', () => {
     expect(moved.runs[0].results.map((x) => Object.values(x.partialFingerprints)[0])).toEqual(fps);
   });
 
+  it('text: at most --max-diagnostics findings per file, the rest counted', () => {
+    const r = lint([...args, '--max-diagnostics', '2']);
+    expect(r.stderr.match(/^test\/fixtures\/lint\/bookinfo\.yaml:\d+:\d+: /gm)?.length).toBe(2);
+    expect(r.stderr).toMatch(/\.\.\. and \d+ more in test\/fixtures\/lint\/bookinfo\.yaml/);
+  });
+
   it('github annotations and JUnit XML', () => {
     const g = lint([...args, '--format', 'github']);
     expect(g.stdout).toMatch(/^::warning file=test\/fixtures\/lint\/bookinfo\.yaml,line=\d+,col=\d+,endLine=\d+,endColumn=\d+,title=unknown-annotation::/m);

@@ -13,7 +13,7 @@ import { SourceFile } from '../../source.js';
 import { version } from '../../compile/version.js';
 import { oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
-import { report } from '../report.js';
+import { bounded, report } from '../report.js';
 import type { Command } from './command.js';
 
 const levels = ['error', 'warning', 'info'] as const;
@@ -181,7 +181,12 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
         io.out(renderLintJunit(findings, linted, failOn));
         break;
       default:
-        io.err(renderLintText(findings, result.sources, io.color));
+        {
+          // At most --max-diagnostics per file (50 by default), as every command's text output.
+          const { shown, notes } = bounded(findings);
+          io.err(renderLintText(shown, result.sources, io.color));
+          for (const n of notes) io.err(n + '\n');
+        }
         if (findings.length || values.verbose) io.err(`${lintSummary(findings)} (${linted.length} file${linted.length === 1 ? '' : 's'}, ${result.policies} polic${result.policies === 1 ? 'y' : 'ies'}, ${result.workloads} workload${result.workloads === 1 ? '' : 's'}${result.suppressed ? `, ${result.suppressed} suppressed` : ''})\n`);
     }
     // Input that could not be read goes to stderr as text whatever the format: stdout
