@@ -110,6 +110,21 @@ describe('lint: manifests', () => {
     expect(f.files).toEqual([iop, m]);
   });
 
+  it("an injected pod: istio-init's own arguments and environment decide, and findings point into them", () => {
+    const f = join(fixtures, 'injected-pod.yaml');
+    expect(findings([fx('injected-pod.yaml'), '--cluster-cidrs', '10.96.0.0/12']).found).toEqual([
+      `cluster-cidr-excluded@${at(f, '10.96.0.0/12')}`,
+      `exclusion-bypass@${at(f, '10.96.0.0/12')}`,
+      `exclusion-bypass@${at(f, '169.254.169.254/32')}`,
+    ]);
+    const r = cli('import', 'istio-pod', fx('injected-pod.yaml'));
+    expect(r.stdout).toContain("istio-iptables -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -x '10.96.0.0/12,169.254.169.254/32'");
+    expect(r.stdout).toContain('capture servers 10.96.0.10');
+    // The same pod with its proxy running as another uid and gid: the proxy's traffic loops.
+    const moved = scratch.write('injected-other-uid.yaml', readFileSync(f, 'utf8').replace('runAsUser: 1337\n      runAsGroup: 1337', 'runAsUser: 1000650000\n      runAsGroup: 1000650000'));
+    expect(findings([moved]).found).toContain(`proxy-traffic-recaptured@${at(moved, '1000650000')}`);
+  });
+
   it('a YAML syntax error in a manifest is bad input (exit 2), located', () => {
     const m = scratch.write('broken.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: [\n');
     const r = lint([m]);

@@ -43,6 +43,7 @@ export interface EngineInput {
 }
 
 const APP_UID = 1000;
+const ISTIO_OWN_INBOUND = new Set(['15090', '15021', '15020']);
 const POD = { ipv4: '10.1.0.5', ipv6: 'fd00::5' } as const;
 const PEER = { ipv4: '10.2.0.9', ipv6: 'fd00::9' } as const;
 
@@ -144,6 +145,8 @@ export function engineFindings(policy: Policy, input: EngineInput): RawFinding[]
       const span = list.span(item);
       const text = list.text(item);
       if (!input.isUserSet(span, text) || (span && input.flagged.has(spanKey(span)))) continue;
+      // The proxy's own listeners (Istio: metrics 15090, health 15021, status 15020) are excluded inbound by design.
+      if (list.what === 'inbound port' && ISTIO_OWN_INBOUND.has(text)) continue;
       const variant = lower(list.without(policy, items.filter((x) => x !== item)));
       // A concrete packet that the item decides is a difference already; the engine is
       // asked only when none is found (to prove the item redundant, or find the packet).
@@ -188,7 +191,7 @@ function bypass(what: string, text: string, span: Span | null, evidence: string,
 }
 
 /** An address inside a CIDR to send to: the second address of a range, the address of a host route. */
-function hostIn(c: CidrItem): string {
+function hostIn(c: Cidr): string {
   if (c.prefix >= (c.family === 'ipv4' ? 31 : 127)) return c.addr;
   if (c.family === 'ipv6') return c.addr.endsWith('::') ? `${c.addr}1` : c.addr;
   const v = c.addr.split('.').map(Number).reduce((a, x) => a * 256 + x, 0) + 1;
@@ -226,7 +229,7 @@ function clusterCidr(policy: Policy, ir: ReturnType<typeof lower>, variant: Retu
     if (!p.ok && p.kind !== 'host-bits') continue;
     const outerNet = p.ok ? `${p.cidr.addr}/${p.cidr.prefix}` : p.canonical;
     if (outerNet !== `${outer.addr}/${outer.prefix}`) continue; // disjoint
-    const pkt = packet(c.family, 'output', 'tcp', inner.addr, 80);
+    const pkt = packet(c.family, 'output', 'tcp', hostIn(inner), 80);
     const a = simulate(ir, pkt, undefined, false).outcome;
     const b = simulate(variant, pkt, undefined, false).outcome;
     if (captured(a) || !captured(b)) continue;

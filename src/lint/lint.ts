@@ -104,7 +104,7 @@ export function lintText(path: string, text: string, opts: LintOptions, into: Li
     for (const d of r.diagnostics) fromCheck(d, d.span);
     for (const f of r.raw) if (f.span) pending.push({ rule: f.rule, message: f.message, ...(f.hint ? { hint: f.hint } : {}), span: f.span });
   } else {
-    const m = workloadsOf(src, opts.defaults);
+    const m = workloadsOf(src, { ...opts.defaults, dnsServers: opts.dnsServers });
     into.errors.push(...m.diagnostics);
     m.workloads.forEach((b, i) => {
       into.workloads++;

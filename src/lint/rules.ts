@@ -100,7 +100,7 @@ const rules = {
     level: 'info',
     scope: 'engine',
     summary: 'what an exclusion lets bypass the proxy, with a packet',
-    explain: 'For each excluded CIDR, port, interface or group, a packet of the app that the exclusion lets past the proxy and that would be captured without it: first a probe packet the item names (put to the simulator with and without the item), else the exhaustive engine\'s counterexample. A reviewer sees the bypass as traffic, not as a list item. Informational: exclusions are often meant.',
+    explain: 'For each excluded CIDR, port, interface or group, a packet of the app that the exclusion lets past the proxy and that would be captured without it: first a probe packet the item names (put to the simulator with and without the item), else the exhaustive engine\'s counterexample. A reviewer sees the bypass as traffic, not as a list item. Informational: exclusions are often meant. The proxy\'s own inbound ports (15090, 15021, 15020), which Istio excludes by design, are not reported.',
     bad: P('  outbound { capture cidrs *; exclude ports 3306 }\n  families ipv4, ipv6'),
     good: P('  outbound { capture cidrs * }\n  families ipv4, ipv6'),
   },

@@ -3,7 +3,7 @@
 // importer as `meshcap import istio-iptables`. Every config field remembers the annotation
 // value (or mesh value) it came from, so that a finding on the policy points there.
 import { didYouMean } from '../diagnostics/diagnostic.js';
-import { configFromFlags, fieldLabel, policyFromConfig, type IstioConfig } from '../import/istio.js';
+import { configFromFlags, fieldLabel, ISTIO_FLAGS, policyFromConfig, type IstioConfig } from '../import/istio.js';
 import { parseCidr } from '../net/ip.js';
 import type { SourceFile, Span } from '../source.js';
 import { ISTIO_TABLE, ISTIO_VALUE_DEFAULTS } from './istio-table.js';
@@ -195,9 +195,34 @@ function buildIstio(w: Workload, src: SourceFile, defaults: MeshDefaults, parseY
   if (envOrigin.ISTIO_DUAL_STACK) origin.set('EnableIPv6', envOrigin.ISTIO_DUAL_STACK);
   if (origin.has('RedirectDNS')) origin.set('DNSServersV4', origin.get('RedirectDNS')!);
 
+  // A pod injected before it was written out says what istio-init runs with: that wins.
+  if (w.init) {
+    const args = w.init.args.filter((a, i) => !(i === 0 && a.value === 'istio-iptables'));
+    argv.length = 0;
+    argv.push(...args.map((a) => a.value));
+    origin.clear();
+    for (const k of Object.keys(env)) delete env[k];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i].value;
+      const m = /^(--?)([^=]+)(=.*)?$/.exec(a);
+      const spec = m ? ISTIO_FLAGS.find((f) => (m[1] === '--' ? f.long === m[2] : f.short === m[2][0])) : undefined;
+      if (!spec?.field) continue;
+      const inline = m![3] !== undefined || (m![1] === '-' && m![2].length > 1);
+      if (inline) origin.set(spec.field, args[i]);
+      else if (!spec.bool && args[i + 1]) origin.set(spec.field, args[++i]);
+      else origin.set(spec.field, args[i]);
+    }
+    for (const e of w.init.env) {
+      env[e.key] = e.value;
+      const f = ISTIO_FLAGS.find((x) => x.env === e.key)?.field ?? envField[e.key];
+      if (f) origin.set(f, e);
+    }
+    if (origin.has('RedirectDNS')) origin.set('DNSServersV4', origin.get('RedirectDNS')!);
+  }
   const { config, diagnostics } = configFromFlags({ flags: argv, env, dnsServers: defaults.dnsServers });
-  for (const d of diagnostics) issue('malformed-annotation', w.span, d.message);
-  const name = `${w.kind}-${w.name || 'unnamed'}`.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-');
+  // Flags with no effect on the rules (logging, probes) are istio-init's business, not a finding.
+  for (const d of diagnostics) if (d.severity === 'error') issue('malformed-annotation', w.span, d.message);
+  const name = policyName(w);
   const p = policyFromConfig(config, name);
   const labelField = new Map<string, Field>();
   for (const f of Object.keys(config) as Field[]) labelField.set(fieldLabel(f), f);
@@ -227,4 +252,13 @@ function buildIstio(w: Workload, src: SourceFile, defaults: MeshDefaults, parseY
     return partSpan(src, o, named.includes(item) ? item : host);
   };
   return { workload: w, policyText: p.text, argv, env, locate, issues, ignore };
+}
+
+/** A policy name for a workload: its kind and name, cut to the 32 characters a name may have (tables and chains carry it). */
+function policyName(w: Workload): string {
+  const full = `${w.kind}-${w.name || 'unnamed'}`.toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
+  if (full.length <= 32) return full;
+  let h = 0;
+  for (const c of full) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return `${full.slice(0, 25).replace(/-+$/, '')}-${h.toString(36).slice(0, 6)}`;
 }

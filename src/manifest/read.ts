@@ -64,6 +64,12 @@ export interface Workload {
    * runAsUser/runAsGroup, else the pod's.
    */
   proxy?: { uid?: number; gid?: number; span: Span };
+  /**
+   * The `istio-init` container of a pod that was injected before it was written out
+   * (`istioctl kube-inject`, `kubectl get pod -o yaml`): its arguments and environment,
+   * which are what istio-iptables runs with (the annotations were already applied).
+   */
+  init?: { args: Entry[]; env: Entry[]; span: Span };
 }
 
 export interface ManifestFile {
@@ -162,6 +168,25 @@ function visit(src: SourceFile, obj: unknown, out: ManifestFile): void {
     const num = (n: Node | undefined) => (n && /^\d+$/.test(str(n) ?? '') ? Number(str(n)) : undefined);
     if (u || g) proxy = { uid: num(u), gid: num(g), span: spanOf(src, (u ?? g)!) };
   }
+  let init: Workload['init'];
+  for (const list of ['initContainers', 'containers']) {
+    const xs = get(spec, list);
+    const c = isSeq(xs) ? xs.items.find((x) => str(get(x, 'name')) === 'istio-init') : undefined;
+    const args = get(c, 'args');
+    if (!c || !isSeq(args)) continue;
+    const argEntries = args.items.filter(isScalar).map((n) => scalarEntry(src, n, ''));
+    const env: Entry[] = [];
+    const envs = get(c, 'env');
+    if (isSeq(envs)) {
+      for (const e of envs.items) {
+        const v = get(e, 'value');
+        const name = str(get(e, 'name'));
+        if (name && isScalar(v)) env.push(scalarEntry(src, v, name));
+      }
+    }
+    init = { args: argEntries, env, span: spanOf(src, get(c, 'name')!) };
+    break;
+  }
   out.workloads.push({
     kind,
     name: str(path(obj, ['metadata', 'name'])) ?? '',
@@ -174,6 +199,7 @@ function visit(src: SourceFile, obj: unknown, out: ManifestFile): void {
     ports,
     hostNetwork: str(get(spec, 'hostNetwork')) === 'true',
     ...(proxy ? { proxy } : {}),
+    ...(init ? { init } : {}),
   });
 }
 
@@ -188,27 +214,32 @@ function entries(src: SourceFile, m: unknown): Entry[] {
   for (const p of m.items) {
     if (!isScalar(p.key)) continue;
     const v = p.value as Node | null;
-    const keySpan = spanOf(src, p.key);
-    const valueSpan = v ? spanOf(src, v) : keySpan;
-    const sv = isScalar(v) ? v : undefined;
-    const isString = !!sv && typeof sv.value === 'string';
-    const type = sv?.type;
-    const value = sv ? scalarText(sv.value) : v ? src.text.slice(v.range![0], v.range![1]) : '';
-    const start = v?.range?.[0] ?? keySpan.start.offset;
-    const quoted = type === 'QUOTE_DOUBLE' || type === 'QUOTE_SINGLE';
-    out.push({
-      key: String(p.key.value),
-      keySpan,
-      value,
-      valueSpan,
-      isString,
-      valueStart: quoted ? start + 1 : start,
-      // Only a value written on one line, without escapes, maps character for character.
-      literal: (type === 'PLAIN' || (quoted && !value.includes('\\') && !value.includes("'"))) && !!v?.range && !src.text.slice(v.range[0], v.range[1]).includes('\n'),
-      quoted,
-    });
+    const e = scalarEntry(src, v, scalarText(p.key.value), spanOf(src, p.key));
+    out.push(e);
   }
   return out;
+}
+
+/** A value (of a map entry, or a list item: key ''), with where it is and how it is written. */
+function scalarEntry(src: SourceFile, v: Node | null, key: string, keySpan?: Span): Entry {
+  const valueSpan = v ? spanOf(src, v) : keySpan!;
+  const sv = isScalar(v) ? v : undefined;
+  const isString = !!sv && typeof sv.value === 'string';
+  const type = sv?.type;
+  const value = sv ? scalarText(sv.value) : v ? src.text.slice(v.range![0], v.range![1]) : '';
+  const start = v?.range?.[0] ?? valueSpan.start.offset;
+  const quoted = type === 'QUOTE_DOUBLE' || type === 'QUOTE_SINGLE';
+  return {
+    key,
+    keySpan: keySpan ?? valueSpan,
+    value,
+    valueSpan,
+    isString,
+    valueStart: quoted ? start + 1 : start,
+    // Only a value written on one line, without escapes, maps character for character.
+    literal: (type === 'PLAIN' || (quoted && !value.includes('\\') && !value.includes("'"))) && !!v?.range && !src.text.slice(v.range[0], v.range[1]).includes('\n'),
+    quoted,
+  };
 }
 
 /** The span of `part` inside an entry's value when it can be found there, else the whole value. */

@@ -11,16 +11,17 @@ import { EXIT, type Io } from '../io.js';
 import { report } from '../report.js';
 import { formatText } from './fmt.js';
 
-export const IMPORT_POD_USAGE = `meshcap import istio-pod [--mesh-values FILE] FILE
+export const IMPORT_POD_USAGE = `meshcap import istio-pod [--mesh-values FILE] [--dns-server ADDR] FILE
 
 Prints the policy of each workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
 Job, CronJob; multi-document files and List) of a Kubernetes manifest: the istio-iptables
 command line Istio's sidecar injector would give its istio-init container, from the pod
 template's annotations and the mesh defaults (--mesh-values: Istio's Helm values or an
-IstioOperator), translated like 'import istio-iptables'. FILE may be - for stdin.`;
+IstioOperator), translated like 'import istio-iptables'. FILE may be - for stdin.
+DNS capture names the pods' DNS servers (--dns-server, repeatable; default 10.96.0.10).`;
 
 export function importPod(argv: string[], io: Io): number {
-  const { values, positionals } = parse(argv, { 'mesh-values': { type: 'string' } });
+  const { values, positionals } = parse(argv, { 'mesh-values': { type: 'string' }, 'dns-server': { type: 'string', multiple: true } });
   if (values.help) return (io.out(IMPORT_POD_USAGE + '\n'), EXIT.ok);
   expectArgs(positionals, 1, 'import istio-pod takes one manifest FILE (or - for stdin)');
   const file = positionals[0];
@@ -45,7 +46,7 @@ export function importPod(argv: string[], io: Io): number {
   }
   const src = new SourceFile(name, text);
   sources.set(name, src);
-  const m = workloadsOf(src, defaults);
+  const m = workloadsOf(src, { ...defaults, dnsServers: values['dns-server'] ?? ['10.96.0.10'] });
   if (m.diagnostics.length) return (report(io, 'text', m.diagnostics, sources), EXIT.badInput);
   const issues: Reportable[] = [];
   for (const b of m.workloads) {
