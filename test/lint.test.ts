@@ -83,6 +83,9 @@ describe('lint: manifests', () => {
     expect(r.files.every((f) => f === '<stdin>')).toBe(true);
     expect(r.found).toContain(`unknown-annotation@${at(join(fixtures, 'bookinfo.yaml'), 'traffic.sidecar.istio.io/excludeOutboundIpRanges')}`);
     expect(findings(['-', '--stdin-name', 'chart/rendered.yaml'], text).files[0]).toBe('chart/rendered.yaml');
+    // A policy on stdin, in either syntax.
+    expect(findings(['-'], 'policy a {\n  outbound { capture cidrs * }\n  families ipv4\n}\n').found).toEqual(['ipv6-bypass@3:3']);
+    expect(findings(['-'], 'policy: a\noutbound:\n  capture-cidrs: "*"\nfamilies: ipv4\n').found).toEqual(['ipv6-bypass@4:1']);
   });
 
   it('reads mesh defaults from Helm values (global.proxy.*, meshConfig.defaultConfig) and points at them', () => {

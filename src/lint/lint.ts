@@ -77,8 +77,10 @@ function judge(path: string, text: string, syntax: Syntax, opts: LintOptions, po
   return r;
 }
 
+/** What a text is: by extension, and for stdin (no extension) by its first statement. */
 export function syntaxFor(path: string, text: string): Syntax | 'manifest' {
   if (/\.intercept$/i.test(path)) return 'intercept';
+  if (!/\.ya?ml$/i.test(path) && /^\s*policy\s+[^\s:{]+\s*\{/m.test(text)) return 'intercept';
   return looksLikeManifest(text) ? 'manifest' : 'yaml';
 }
 

@@ -3,7 +3,7 @@
 // passing example (docs/lint.md lists them; test/lint-rules.test.ts lints every `bad`
 // and `good` and checks that the first fails the rule and the second does not).
 // `explain`, `bad`, `good` and `docs` are the field names the diagnostics catalogue uses,
-// so `meshcap explain ID` renders either. Over 500 lines would be data only.
+// so `meshcap explain ID` renders either.
 import type { ManifestRule } from '../manifest/index.js';
 
 export type Level = 'error' | 'warning' | 'info';
