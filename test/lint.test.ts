@@ -276,6 +276,10 @@ describe('lint: formats and exit codes', () => {
     expect(lint(['--format', 'xml', ...args]).code).toBe(3);
     expect(lint(['--fail-on', 'loud', ...args]).code).toBe(3);
     expect(lint(['--rule', 'nope=off', ...args]).code).toBe(3);
+    expect(lint(['--rule', 'ipv6-bypas=off', ...args]).stderr).toContain("did you mean 'ipv6-bypass'?");
+    const io = { stdout: '', stderr: '', color: false, out: (x: string) => void (io.stdout += x), err: (x: string) => void (io.stderr += x), stdin: () => Buffer.from([0x6b, 0x69, 0x6e, 0x64, 0x3a, 0x20, 0xff, 0x0a]) };
+    expect(run(['lint', '--no-config', '-'], io)).toBe(2);
+    expect(io.stderr).toContain('error[not-utf8]: <stdin> is not UTF-8 text: byte 0xff at line 1, column 7');
     expect(lint(['--cluster-cidrs', '10.0.0.1/8', ...args]).code).toBe(3);
     const missing = lint(['no/such/file.yaml']);
     expect(missing.code).toBe(2);

@@ -1,12 +1,12 @@
 // `meshcap lint`: policies and Kubernetes manifests, for CI.
 import { resolve } from 'node:path';
-import { diag, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import { isDirectory, readText } from '../../language/load.js';
+import { diag, suggest, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { firstInvalidUtf8, isDirectory, readText } from '../../language/load.js';
 import { findConfig, loadConfig, type LintConfigFile } from '../../lint/config.js';
 import { lintFormats, lintSummary, renderLintGithub, renderLintJson, renderLintJunit, renderLintSarif, renderLintText } from '../../lint/format.js';
 import { walk, walkedYamlIsForLint, type Ignore } from '../../lint/inputs.js';
 import { atLeast, defaultOptions, emptyResult, lintText, sortFindings, type LintOptions } from '../../lint/lint.js';
-import { isRule, type Level } from '../../lint/rules.js';
+import { isRule, RULES, type Level } from '../../lint/rules.js';
 import { readMeshValues } from '../../manifest/index.js';
 import { parseCidr } from '../../net/ip.js';
 import { SourceFile } from '../../source.js';
@@ -72,7 +72,7 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
     for (const r of values.rule ?? []) {
       const m = /^([a-z0-9-]+)=(off|info|warning|error)$/.exec(r);
       if (!m) throw new UsageError('usage-bad-option-value', { detail: `--rule takes RULE-ID=off|info|warning|error, not '${r}'` });
-      if (!isRule(m[1])) throw new UsageError('usage-unknown-code', { code: m[1], suggestion: "'meshcap explain --list' lists the rules" });
+      if (!isRule(m[1])) throw new UsageError('usage-unknown-code', { code: m[1], suggestion: suggest(m[1], Object.keys(RULES)) });
       flagLevels[m[1]] = m[2] as Level | 'off';
     }
     const flagCidrs = values['cluster-cidrs']?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -146,11 +146,12 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
       if (path === '-') {
         name = values['stdin-name'] ?? '<stdin>';
         const bytes = io.stdin?.() ?? Buffer.alloc(0);
-        const t = new TextDecoder('utf-8', { fatal: true });
         try {
-          text = t.decode(bytes);
+          text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
         } catch {
-          errors.push(diag('not-utf8', undefined, { path: name, line: 0, col: 0, byte: '?' }));
+          const lo = firstInvalidUtf8(bytes);
+          const before = bytes.subarray(0, lo).toString('utf8');
+          errors.push(diag('not-utf8', undefined, { path: name, line: before.split('\n').length, col: before.length - before.lastIndexOf('\n'), byte: `0x${bytes[lo].toString(16).padStart(2, '0')}` }));
           return;
         }
       } else {
