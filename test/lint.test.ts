@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Io } from '../src/cli/io.js';
 import { run } from '../src/cli/run.js';
 import { globRegExp } from '../src/lint/config.js';
@@ -260,6 +260,22 @@ describe('lint: formats and exit codes', () => {
     const r = lint([...args, '--max-diagnostics', '2']);
     expect(r.stderr.match(/^test\/fixtures\/lint\/bookinfo\.yaml:\d+:\d+: /gm)?.length).toBe(2);
     expect(r.stderr).toMatch(/\.\.\. and \d+ more in test\/fixtures\/lint\/bookinfo\.yaml/);
+  });
+
+  it('a run over a second shows a progress line on stderr when it is a terminal, and clears it', () => {
+    let t = 0;
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => (t += 700));
+    try {
+      const io: Io & { stderr: string } = { stderr: '', color: false, tty: true, out: () => undefined, err: (x) => void (io.stderr += x) };
+      run(['lint', '--no-config', fx('httpbin-sleep.yaml'), fx('bookinfo.yaml'), fx('helm-rendered.yaml')], io);
+      expect(io.stderr).toMatch(/^\rmeshcap lint: 1\/3 files, \d+ workloads/);
+      expect(io.stderr).toContain('\r\x1b[K');
+      const quiet: Io & { stderr: string } = { ...io, stderr: '', tty: false, err: (x) => void (quiet.stderr += x) };
+      run(['lint', '--no-config', fx('httpbin-sleep.yaml'), fx('bookinfo.yaml')], quiet);
+      expect(quiet.stderr).not.toContain('\r');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('github annotations and JUnit XML', () => {
