@@ -17,14 +17,14 @@ const badDir = join(here, 'fixtures', 'bad');
 /**
  * Codes that no policy file can produce: the file-level ones come from the command line
  * (test/cli.test.ts covers them), the others from other inputs than a policy (iptables
- * rules, istio-iptables flags, trace packets, output paths: test/cli-compile.test.ts), from the command line itself (usage-*) or
+ * rules, istio-iptables flags, trace packets, output paths: test/cli-compile.test.ts; lint's configuration: test/lint.test.ts), from the command line itself (usage-*) or
  * from meshcap's own failures (internal-*; test/cli-codes.test.ts). `syntax-error` is the
  * parser's fallback for an error no specific code describes, which no known input reaches
  * (test/grammar.test.ts gives it a made-up parser error). A new code must either get a case
  * in test/fixtures/bad-cases.ts or be listed here.
  */
 const notFromPolicyText = (code: string) =>
-  ['file-unreadable', 'file-unwritable', 'unknown-file-type', 'invalid-packet', 'syntax-error', 'nft-version-assumed', 'not-formatted', 'not-utf8'].includes(code) || /^(rules|istio|usage|internal)-/.test(code);
+  ['file-unreadable', 'file-unwritable', 'unknown-file-type', 'invalid-packet', 'syntax-error', 'nft-version-assumed', 'not-formatted', 'not-utf8'].includes(code) || /^(rules|istio|usage|internal|lint)-/.test(code);
 
 const sev = (code: string) => catalogue[code as Code].severity;
 

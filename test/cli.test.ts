@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../src/cli/run.js';
 import { catalogue } from '../src/diagnostics/catalogue.js';
+import { RULES } from '../src/lint/rules.js';
 import type { toJson } from '../src/diagnostics/render.js';
 import { policyFingerprint } from '../src/language/fingerprint.js';
 import { cli, load, scratchDir, STACK_LINE } from './helpers.js';
@@ -481,11 +482,11 @@ describe('explain', () => {
     expect(r.stderr).toContain("no diagnostic 'cidr-host-bit': did you mean 'cidr-host-bits'?");
   });
 
-  it('--list: every code of the catalogue, one per line, with its severity', () => {
+  it('--list: every code of the catalogue, then the lint rules that are not codes, one per line, with its severity', () => {
     const r = cli('explain', '--list');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(Object.keys(catalogue));
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([...Object.keys(catalogue), ...Object.keys(RULES).filter((id) => !(id in catalogue))]);
     for (const [i, [, e]] of Object.entries(catalogue).entries()) expect(lines[i].split(/\s+/)[1]).toBe(e.severity);
   });
 });

@@ -17,10 +17,12 @@ export const LAYERS: string[][] = [
   ['src/sim', 'grammar'],
   ['src/language'],
   ['src/lower', 'src/verify', 'src/import'],
+  ['src/manifest'],
   ['src/meaning'],
   ['backends'],
   ['src/optimize'],
   ['src/compile'],
+  ['src/lint'],
   ['src/cli'],
 ];
 

@@ -8,6 +8,10 @@ export interface Io {
   err(s: string): void;
   /** Colour diagnostics (a TTY that did not ask for NO_COLOR). */
   color: boolean;
+  /** Standard input, read whole (`-` as a file name); absent: there is none. */
+  stdin?(): Buffer;
+  /** stderr is a terminal: long runs may show a progress line there. */
+  tty?: boolean;
 }
 
 export const EXIT = {

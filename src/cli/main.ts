@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { run } from './run.js';
 
 // A closed pipe (meshcap ... | head) ends the output quietly, as for other CLI tools.
@@ -14,4 +15,6 @@ process.exitCode = run(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   color,
+  stdin: () => readFileSync(0),
+  tty: !!process.stderr.isTTY,
 });

@@ -18,11 +18,11 @@ export function setDiagnosticLimit(n: number): void {
  * At most `limit` diagnostics per file, and a note counting the rest: a file with
  * thousands of mistakes stays readable. JSON, SARIF and GitHub output keep them all.
  */
-function bounded(ds: Diagnostic[]): { shown: Diagnostic[]; notes: string[] } {
+export function bounded<D extends Pick<Diagnostic, 'span' | 'file'>>(ds: D[]): { shown: D[]; notes: string[] } {
   if (limit === 0 || ds.length <= limit) return { shown: ds, notes: [] };
   const perFile = new Map<string, number>();
   const hidden = new Map<string, number>();
-  const shown: Diagnostic[] = [];
+  const shown: D[] = [];
   for (const d of ds) {
     const f = d.span?.file ?? d.file ?? '';
     const n = (perFile.get(f) ?? 0) + 1;

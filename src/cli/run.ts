@@ -2,6 +2,7 @@
 // exit 3 and any unexpected exception into an `internal-*` diagnostic (never a stack
 // trace) with exit 2.
 import { check } from './commands/check.js';
+import { lintCmd } from './commands/lint.js';
 import { compileCmd } from './commands/compile.js';
 import { traceCmd } from './commands/trace.js';
 import { importCmd } from './commands/import.js';
@@ -17,7 +18,7 @@ import { diag, didYouMean, type Diagnostic } from '../diagnostics/diagnostic.js'
 import { formats, renderText, type Format } from '../diagnostics/render.js';
 import { report } from './report.js';
 
-export const commands: Command[] = [check, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, importCmd, schemaCmd, explain];
+export const commands: Command[] = [check, lintCmd, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, importCmd, schemaCmd, explain];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -459,6 +459,20 @@ export const catalogue = {
     explain: 'istio-iptables silently ignores some combinations (e.g. inbound exclusions when inbound capture is a list); meshcap says so.',
   },
 
+  // ---- lint's inputs (the findings themselves are lint rules: src/lint/rules.ts) -----------
+  'lint-config-invalid': {
+    severity: 'error',
+    message: '{path}: {detail}',
+    hint: "'meshcap schema lint-config' prints the schema",
+    explain: 'The lint configuration (`.meshcap.yaml`, or the file given with --config) does not match the schema meshcap ships: an unknown setting or rule id, a level that is not off, info, warning or error, a cluster CIDR that is not ADDRESS/PREFIX. Nothing is linted; lint exits 2.',
+  },
+  'lint-no-input': {
+    severity: 'error',
+    message: '{path} holds no policy or manifest to lint',
+    hint: 'lint reads .intercept, .yaml and .yml files (directories recursively), and - for stdin',
+    explain: 'A file named on the lint command line is neither a policy nor a Kubernetes manifest (a directory holds none, or every file in it is ignored).',
+  },
+
   // ---- packets -------------------------------------------------------------------------------
   'invalid-packet': {
     severity: 'error',

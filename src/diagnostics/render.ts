@@ -6,6 +6,12 @@ import type { Diagnostic } from './diagnostic.js';
 export type Format = 'text' | 'json' | 'sarif' | 'github';
 export const formats: readonly Format[] = ['text', 'json', 'sarif', 'github'];
 
+/**
+ * What the text, JSON and GitHub renderers need of a diagnostic: a lint finding (whose
+ * code is a lint rule id, src/lint/rules.ts) renders the same way.
+ */
+export type Reportable = Omit<Diagnostic, 'code'> & { code: string };
+
 export interface RenderOptions {
   sources: Map<string, SourceFile>;
   color?: boolean;
@@ -37,7 +43,7 @@ export function excerpt(text: string, start: number, width: number): { text: str
   return { text: head + text.slice(from, to) + (to < text.length ? '…' : ''), start: start - from + head.length, width: w };
 }
 
-export function renderText(ds: readonly Diagnostic[], opts: RenderOptions): string {
+export function renderText(ds: readonly Reportable[], opts: RenderOptions): string {
   const out: string[] = [];
   for (const d of ds) {
     const sevColor = d.severity === 'error' ? '31;1' : d.severity === 'warning' ? '33;1' : '36;1';
@@ -62,7 +68,7 @@ export function renderText(ds: readonly Diagnostic[], opts: RenderOptions): stri
   return out.join('\n');
 }
 
-export function summaryLine(ds: readonly Diagnostic[]): string {
+export function summaryLine(ds: readonly Reportable[]): string {
   const e = ds.filter((d) => d.severity === 'error').length;
   const w = ds.filter((d) => d.severity === 'warning').length;
   const i = ds.filter((d) => d.severity === 'info').length;
@@ -70,7 +76,7 @@ export function summaryLine(ds: readonly Diagnostic[]): string {
   return `${plural(e, 'error')}, ${plural(w, 'warning')}${i ? `, ${plural(i, 'note')}` : ''}`;
 }
 
-export function toJson(d: Diagnostic) {
+export function toJson(d: Reportable) {
   return {
     code: d.code,
     severity: d.severity,
@@ -86,7 +92,7 @@ export function toJson(d: Diagnostic) {
   };
 }
 
-export function renderJson(ds: readonly Diagnostic[]): string {
+export function renderJson(ds: readonly Reportable[]): string {
   return JSON.stringify({ diagnostics: ds.map(toJson) }, null, 2) + '\n';
 }
 
@@ -138,7 +144,7 @@ function sarifLevel(s: string): 'error' | 'warning' | 'note' {
 }
 
 /** GitHub Actions workflow commands: one annotation per line. */
-export function renderGithub(ds: readonly Diagnostic[]): string {
+export function renderGithub(ds: readonly Reportable[]): string {
   const esc = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
   const escProp = (s: string) => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
   return ds

@@ -9,10 +9,11 @@ import { POLICY_NAME_RE } from '../../language/build.js';
 import { report } from '../report.js';
 import { formatText } from './fmt.js';
 import type { Command } from './command.js';
+import { importPod, IMPORT_POD_USAGE } from './import-pod.js';
 
 export const importCmd: Command = {
   name: 'import',
-  summary: "translate another tool's configuration into a policy (istio-iptables)",
+  summary: "translate another tool's configuration into a policy (istio-iptables, istio-pod)",
   usage: `meshcap import istio-iptables [options] -- ISTIO_FLAGS...
 meshcap import istio-iptables [options] --config FILE
 
@@ -27,8 +28,11 @@ Options:
   --dns-server ADDR    a resolv.conf nameserver, for --redirect-dns (repeatable)
   --config FILE        JSON object of config.Config fields instead of flags
   --name NAME          the policy name (default istio)
-  --to intercept|yaml  output syntax (default intercept)`,
+  --to intercept|yaml  output syntax (default intercept)
+
+${IMPORT_POD_USAGE}`,
   run(argv: string[], io: Io): number {
+    if (argv[0] === 'istio-pod') return importPod(argv.slice(1), io);
     const dd = argv.indexOf('--');
     const own = dd < 0 ? argv : argv.slice(0, dd);
     const istioFlags = dd < 0 ? [] : argv.slice(dd + 1);
@@ -41,8 +45,8 @@ Options:
       to: { type: 'string' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    expectArgs(positionals, 1, "import takes one source: 'istio-iptables'");
-    if (positionals[0] !== 'istio-iptables') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables' (got '${positionals[0]}')` });
+    expectArgs(positionals, 1, "import takes one source: 'istio-iptables' or 'istio-pod'");
+    if (positionals[0] !== 'istio-iptables') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables' or 'istio-pod' (got '${positionals[0]}')` });
     const to = values.to ?? 'intercept';
     if (to !== 'intercept' && to !== 'yaml') throw new UsageError('usage-bad-option-value', { detail: '--to must be intercept or yaml' });
     const name = values.name ?? 'istio';
