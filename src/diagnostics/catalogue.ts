@@ -336,6 +336,13 @@ export const catalogue = {
     hint: 'each of the proxy\'s listeners needs its own port',
     explain: 'The outbound, inbound, tunnel and DNS ports of the proxy must all differ.',
   },
+  'proxy-unrecognised': {
+    severity: 'warning',
+    message: "the proxy has neither a uid nor a gid ('uid none', 'gid none'): its own outbound connections are captured again",
+    hint: "give the proxy's uid ('uid 2102') unless something else keeps its traffic out of capture",
+    explain:
+      "Rules recognise the proxy's own traffic by its owner. Without one, a connection the proxy opens to a real destination is redirected back to the proxy, a loop. Linkerd's proxy-init writes no owner rule when --proxy-uid and --proxy-gid are unset (or 0); meshcap accepts such a policy, and warns.",
+  },
   'passthrough-not-loopback': {
     severity: 'error',
     message: "passthrough address '{text}' is not a loopback address",

@@ -245,10 +245,30 @@ export const addressList: ValueKind<Address[]> = {
   },
 };
 
+/** `none` alone stands for the empty list; anywhere else it is refused (it is not a name). */
+function noneOrList<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: Atom) => T | undefined): T[] | undefined {
+  if (args.length === 1 && args[0].text === 'none') return [];
+  const none = args.find((a) => a.text === 'none');
+  if (none) {
+    ctx.report(diag('wildcard-in-list', none.span, { word: 'none' }));
+    return undefined;
+  }
+  return list(args, ctx, expected, item);
+}
+
+/** Proxy uids: a list, or 'none' for a proxy with no uid of its own (Linkerd without --proxy-uid). */
 export const uids: ValueKind<Owner[]> = {
-  expected: 'a uid 0-4294967294 or a user name, or a list of them',
+  expected: "a uid 0-4294967294 or a user name, a list of them, or 'none'",
   parse(args, ctx) {
-    return list(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'uid'));
+    return noneOrList(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'uid'));
+  },
+};
+
+/** A CIDR list that may be 'none' (localhost: nothing counts as localhost). */
+export const cidrListOrNone: ValueKind<CidrItem[]> = {
+  expected: "a list of CIDRs or addresses (127.0.0.1/32, ::1/128), or 'none'",
+  parse(args, ctx) {
+    return noneOrList(args, ctx, this.expected, (a) => cidrItem(a, ctx));
   },
 };
 

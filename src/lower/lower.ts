@@ -269,9 +269,12 @@ function inboundRules(t: TableBuilder, p: Policy, tunnel: number | null, capture
   const inCap = p.inbound.capturePorts.value;
   const chain = CH.inbound;
   if (tunnel !== null) t.add(chain, [M.proto('tcp'), M.dport([[tunnel, tunnel]])], RET, sp(p.proxy.tunnelPort), "the proxy's tunnel port is never captured");
+  const ex = p.inbound.excludePorts.value;
+  if (inCap.kind === 'all' && ex.length) t.add(chain, [M.proto('tcp'), M.dport(ports(ex))], RET, sp(p.inbound.excludePorts), 'excluded inbound ports are not captured');
+  if (inCap.kind !== 'none') {
+    for (const s of ofFamily(p.inbound.excludeSources.value, t.family)) t.add(chain, [M.saddr([cidr(s)])], RET, s.span ?? sp(p.inbound.excludeSources), 'inbound traffic from an excluded source is not captured');
+  }
   if (inCap.kind === 'all') {
-    const ex = p.inbound.excludePorts.value;
-    if (ex.length) t.add(chain, [M.proto('tcp'), M.dport(ports(ex))], RET, sp(p.inbound.excludePorts), 'excluded inbound ports are not captured');
     capture([M.proto('tcp')], sp(p.inbound.capturePorts), 'inbound TCP is captured');
   } else if (inCap.kind === 'list') {
     capture([M.proto('tcp'), M.dport(ports(inCap.items))], sp(p.inbound.capturePorts), 'inbound TCP to a captured port is captured');
