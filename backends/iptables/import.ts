@@ -297,6 +297,8 @@ function parseRule(words: string[], family: Family, span: Span): Rule {
       case '--protocol': {
         once('-p');
         let v = take(i++, w).toLowerCase();
+        // `-p all` (as Linkerd's proxy-init writes it) is no protocol match at all.
+        if (v === 'all' && !neg) continue;
         if (v === 'ipv6-icmp') v = 'icmpv6';
         if (!PROTOCOLS.has(v)) fail(`protocol '${v}' is not modelled (tcp, udp, icmp, icmpv6, sctp)`);
         matches.push({ kind: 'protocol', neg, protocol: v as Protocol });

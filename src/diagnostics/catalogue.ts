@@ -465,6 +465,28 @@ export const catalogue = {
     hint: 'meshcap leaves it out of the policy, which is what istio-iptables does',
     explain: 'istio-iptables silently ignores some combinations (e.g. inbound exclusions when inbound capture is a list); meshcap says so.',
   },
+  'import-unknown-flag': {
+    severity: 'error',
+    message: "unknown {tool} flag '{name}'",
+    hint: '{suggestion}',
+    explain: 'The flag is not one the tool being imported (Linkerd proxy-init, kumactl install transparent-proxy) takes; the tool itself would refuse to run.',
+  },
+  'import-bad-value': {
+    severity: 'error',
+    message: '{tool} {flag}: {detail}',
+    explain: 'A flag of the tool being imported has a value the tool refuses, or one whose rules could not work (the tool would fail, or redirect to a port nothing can listen on). Nothing is written.',
+  },
+  'import-ignored': {
+    severity: 'info',
+    message: '{tool} {flag} has no effect on the rules and is ignored',
+    explain: 'Flags that control logging, dry runs, which iptables binary runs, waits and retries do not change what the rules do.',
+  },
+  'import-dropped': {
+    severity: 'warning',
+    message: '{tool} ignores {flag} here: {reason}',
+    hint: 'meshcap leaves it out of the policy, which is what the tool does',
+    explain: 'The tool being imported silently ignores some inputs (an owner id of 0, a port list entry it cannot read, an argument that is not a flag). meshcap writes the policy the tool\'s rules mean, and says what was left out.',
+  },
 
   // ---- packets -------------------------------------------------------------------------------
   'invalid-packet': {

@@ -529,3 +529,15 @@ describe('every spec: emit -> import equals the IR', () => {
     });
   }
 });
+
+describe('iptables importer: -p all', () => {
+  it("reads '-p all' (as Linkerd's proxy-init writes it) as no protocol match, and refuses '! -p all'", () => {
+    const text = '*nat\n:PREROUTING ACCEPT [0:0]\n:X - [0:0]\n-A PREROUTING -j X\n-A X -p all -j RETURN -s 10.0.0.0/8 -m comment --comment proxy-init/ignore-subnet-10.0.0.0/8\nCOMMIT\n';
+    const r = importIptables(new SourceFile('linkerd.rules', text), 'ipv4');
+    expect(r.diagnostics).toEqual([]);
+    const rule = r.ruleset!.tables[0].chains.find((c) => c.name === 'X')!.rules[0];
+    expect(rule.matches).toEqual([{ kind: 'saddr', neg: false, cidrs: [{ family: 'ipv4', addr: '10.0.0.0', prefix: 8 }] }]);
+    const neg = importIptables(new SourceFile('neg.rules', text.replace('-p all', '! -p all')), 'ipv4');
+    expect(neg.diagnostics.some((d) => d.severity === 'error')).toBe(true);
+  });
+});

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import { configFromFlags, configFromJson, policyFromConfig } from '../../import/istio.js';
+import { configFromFlags, configFromJson, policyFromConfig, type ImportedPolicy } from '../../import/istio.js';
+import { linkerdConfigFromFlags, policyFromLinkerd } from '../../import/linkerd.js';
+import type { SourceFile } from '../../source.js';
 import { loadText } from '../../language/load.js';
 import { expectArgs, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
@@ -12,9 +14,10 @@ import type { Command } from './command.js';
 
 export const importCmd: Command = {
   name: 'import',
-  summary: "translate another tool's configuration into a policy (istio-iptables)",
+  summary: "translate another tool's configuration into a policy (istio-iptables, linkerd-proxy-init)",
   usage: `meshcap import istio-iptables [options] -- ISTIO_FLAGS...
 meshcap import istio-iptables [options] --config FILE
+meshcap import linkerd-proxy-init [--name NAME] [--to intercept|yaml] -- PROXY_INIT_FLAGS...
 
 Reads istio-iptables' flags and environment (every input it has, with its defaults) or a
 JSON object of Istio config.Config fields, and prints the equivalent formatted policy.
@@ -26,7 +29,10 @@ Options:
   --env NAME=VALUE     an environment variable istio-iptables would see (repeatable)
   --dns-server ADDR    a resolv.conf nameserver, for --redirect-dns (repeatable)
   --config FILE        JSON object of config.Config fields instead of flags
-  --name NAME          the policy name (default istio)
+  --name NAME          the policy name (default istio, linkerd)
+
+linkerd-proxy-init reads Linkerd's proxy-init flags (-p, -o, -u, -g, -r, the ignore lists,
+--subnets-to-ignore, --ipv6, ...) as proxy-init parses them; errors point into the flags.
   --to intercept|yaml  output syntax (default intercept)`,
   run(argv: string[], io: Io): number {
     const dd = argv.indexOf('--');
@@ -41,17 +47,26 @@ Options:
       to: { type: 'string' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    expectArgs(positionals, 1, "import takes one source: 'istio-iptables'");
-    if (positionals[0] !== 'istio-iptables') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables' (got '${positionals[0]}')` });
+    expectArgs(positionals, 1, "import takes one source: 'istio-iptables' or 'linkerd-proxy-init'");
+    const tool = positionals[0];
+    if (tool !== 'istio-iptables' && tool !== 'linkerd-proxy-init') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables' or 'linkerd-proxy-init' (got '${tool}')` });
     const to = values.to ?? 'intercept';
     if (to !== 'intercept' && to !== 'yaml') throw new UsageError('usage-bad-option-value', { detail: '--to must be intercept or yaml' });
-    const name = values.name ?? 'istio';
+    const name = values.name ?? (tool === 'istio-iptables' ? 'istio' : 'linkerd');
     if (!POLICY_NAME_RE.test(name)) throw new UsageError('usage-bad-option-value', { detail: `--name '${name}' is not a usable policy name: ${catalogue['invalid-policy-name'].hint}` });
     const env: Record<string, string> = {};
     for (const e of values.env ?? []) {
       const eq = e.indexOf('=');
       if (eq <= 0) throw new UsageError('usage-bad-option-value', { detail: `--env takes NAME=VALUE, not '${e}'` });
       env[e.slice(0, eq)] = e.slice(eq + 1);
+    }
+    if (tool === 'linkerd-proxy-init') {
+      for (const [opt, set] of [['--config', values.config], ['--env', values.env], ['--ipv6', values.ipv6], ['--dns-server', values['dns-server']]] as const) {
+        if (set !== undefined) throw new UsageError('usage-conflicting-options', { detail: `${opt} is for istio-iptables; proxy-init takes only its flags, after --` });
+      }
+      const input = linkerdConfigFromFlags(istioFlags);
+      const p = policyFromLinkerd(input, name);
+      return finish(io, [...input.diagnostics, ...p.diagnostics], p, '<linkerd-proxy-init import>.intercept', to, input.source, () => true);
     }
     const ds: Diagnostic[] = [];
     let r;
@@ -76,29 +91,38 @@ Options:
       return EXIT.badInput;
     }
     const p = policyFromConfig(r.config, name);
-    ds.push(...p.diagnostics);
-    if (hasErrors(ds)) {
-      report(io, 'text', ds, new Map());
-      return EXIT.badInput;
-    }
-    const file = `<istio-iptables import>.intercept`;
-    const loaded = loadText(file, p.text, 'intercept');
-    const found = loaded.diagnostics.filter((d) => d.code !== 'ipv6-bypass' || !r.config.EnableIPv6);
-    if (hasErrors(found)) {
-      // A value the policy language refuses is the flag's mistake: say which flag, and what.
-      // Its warnings are left out: they may follow from the value that was refused.
-      const located = found.filter((d) => d.severity === 'error').map((d) => {
-        const field = d.severity === 'error' && d.span ? p.lineFields.get(d.span.start.line) : undefined;
-        return field ? diag('istio-bad-value', undefined, { flag: field, detail: d.message }) : d;
-      });
-      if (located.some((d) => d.severity === 'error' && d.span)) io.err(p.text);
-      report(io, 'text', [...ds, ...located], new Map(loaded.source ? [[file, loaded.source]] : []));
-      return EXIT.badInput;
-    }
-    ds.push(...found);
-    const formatted = formatText(file, p.text, 'intercept', to);
-    io.out(formatted.text ?? p.text);
-    report(io, 'text', ds, new Map(loaded.source ? [[file, loaded.source]] : []));
-    return EXIT.ok;
+    const cfg = r.config;
+    return finish(io, ds.concat(p.diagnostics), p, `<istio-iptables import>.intercept`, to, undefined, (d) => d.code !== 'ipv6-bypass' || !cfg.EnableIPv6);
   },
 };
+
+/**
+ * Check the imported policy text, and print it formatted with the diagnostics. `args`: the
+ * flags as a one-line source, for diagnostics that point into them.
+ */
+function finish(io: Io, ds: Diagnostic[], p: ImportedPolicy, file: string, to: 'intercept' | 'yaml', args: SourceFile | undefined, keep: (d: Diagnostic) => boolean): number {
+  const sources = new Map<string, SourceFile>(args ? [[args.path, args]] : []);
+  if (hasErrors(ds)) {
+    report(io, 'text', ds, sources);
+    return EXIT.badInput;
+  }
+  const loaded = loadText(file, p.text, 'intercept');
+  if (loaded.source) sources.set(file, loaded.source);
+  const found = loaded.diagnostics.filter(keep);
+  if (hasErrors(found)) {
+    // A value the policy language refuses is the flag's mistake: say which flag, and what.
+    // Its warnings are left out: they may follow from the value that was refused.
+    const located = found.filter((d) => d.severity === 'error').map((d) => {
+      const field = d.span ? p.lineFields.get(d.span.start.line) : undefined;
+      if (!field) return d;
+      return args ? diag('import-bad-value', undefined, { tool: 'proxy-init', flag: field, detail: d.message }) : diag('istio-bad-value', undefined, { flag: field, detail: d.message });
+    });
+    if (located.some((d) => d.span)) io.err(p.text);
+    report(io, 'text', [...ds, ...located], sources);
+    return EXIT.badInput;
+  }
+  const formatted = formatText(file, p.text, 'intercept', to);
+  io.out(formatted.text ?? p.text);
+  report(io, 'text', [...ds, ...found], sources);
+  return EXIT.ok;
+}
