@@ -71,7 +71,7 @@ const loopbackOrV6 = (r: Rand) => (r.chance(50) ? `127.${r.int(0, 255)}.${r.int(
 const NAME_START = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_';
 const NAME_REST = NAME_START + '0123456789.-';
 const name = (r: Rand) => r.pick([...NAME_START]) + r.list(0, 8, () => r.pick([...NAME_REST])).join('');
-const owner = (r: Rand) => (r.chance(60) ? String(r.pick([0, 1, 1337, r.int(0, 4294967294)])) : name(r));
+const owner = (r: Rand) => (r.chance(10) ? `${r.int(100, 110)}-${r.int(110, 120)}` : r.chance(60) ? String(r.pick([0, 1, 1337, r.int(0, 4294967294)])) : name(r));
 const iface = (r: Rand) => r.list(1, 14, () => r.pick([...'abcdefghijklmnopqrstuvwxyz0123456789-_.'])).join('').replace(/^\.+$/, 'x') + (r.chance(30) ? '+' : '');
 const onOff = (r: Rand) => [r.pick(['on', 'off', 'true', 'false'])];
 const mark = (r: Rand) => {

@@ -267,6 +267,12 @@ export const catalogue = {
     message: "'{text}' is not a {what}: use a number 0-4294967294 or a name",
     explain: 'uids and gids are 0-4294967294 (4294967295 is the kernel\'s "no id"), or a user/group name resolved when the rules are loaded.',
   },
+  'invalid-owner-range': {
+    severity: 'error',
+    message: "'{text}' is not a usable {what} range: {reason}",
+    hint: 'write the range low-high, at most 256 ids (e.g. 106-108)',
+    explain: "An owner range A-B (Kuma's --uid-owner 106-108) stands for every id from A to B. meshcap lowers it to one owner rule per id (the kernel's range match is not used yet), so a range holds at most 256 ids.",
+  },
   'invalid-mark': {
     severity: 'error',
     message: "'{text}' is not a 32-bit mark",

@@ -220,13 +220,15 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   for (const c of outCidrs) nat.add(CH.output, [M.daddr([cidr(c)])], J(CH.redirect), c.span, 'traffic to a captured CIDR is captured');
 
   // ---- raw: conntrack zones for DNS (UDP) ------------------------------------------------------
-  if (dnsOn) {
+  const srvZones = dns.kind === 'all' ? [undefined] : dnsServers;
+  // Without proxy owners and without a server of this family, the zone chain would be empty.
+  if (dnsOn && (owners.length > 0 || srvZones.length > 0)) {
     raw.add('OUTPUT', [], J(CH.outputDns), dnsSpan, 'DNS conntrack zones');
     for (const { kind, o } of owners) {
       raw.add(CH.outputDns, [M.proto('udp'), M.dport([[DNS_PORT, DNS_PORT]]), M.owner(kind, o)], { kind: 'ct-zone', zone: 1 }, dnsSpan, "the proxy's upstream DNS queries use conntrack zone 1");
       raw.add(CH.outputDns, [M.proto('udp'), M.sport([[dnsPort, dnsPort]]), M.owner(kind, o)], { kind: 'ct-zone', zone: 2 }, dnsSpan, "the proxy's DNS answers use conntrack zone 2");
     }
-    const srv = dns.kind === 'all' ? [undefined] : dnsServers;
+    const srv = srvZones;
     for (const s of srv) {
       raw.add(CH.outputDns, [M.proto('udp'), M.dport([[DNS_PORT, DNS_PORT]]), ...(s ? [M.daddr([hostCidr(s)])] : [])], { kind: 'ct-zone', zone: 2 }, s?.span ?? dnsSpan, "the app's DNS queries use conntrack zone 2");
     }

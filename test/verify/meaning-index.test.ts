@@ -150,7 +150,7 @@ const PORTS = ['22', '53', '80', '443', '3306', '8080', '9000-9100', '15001', '1
 const CIDRS = ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.1.2.3/32', '10.1.2.4/31', '127.0.0.0/8', '127.0.0.1/32', '169.254.169.254/32', '192.168.0.0/16', 'fd00::/8', '::1/128', 'fd00:1::/64', '2001:db8::/32'];
 const HOSTS = ['10.96.0.10', '10.1.2.3', '127.0.0.53', '127.0.0.1', '127.0.0.6', 'fd00::a', '::1', '::6', '10.1.2.5'];
 const arbParts = fc.record({
-  uid: opt(fc.oneof(list(['1337', '1000', 'envoy']), fc.constant('none'))),
+  uid: opt(fc.oneof(list(['1337', '1000', 'envoy', '1336-1338']), fc.constant('none'))),
   gid: opt(fc.oneof(list(['1337', '888', 'proxy']), fc.constant('none'))),
   tunnel: opt(fc.constantFrom('15008', 'none', '80')),
   mode: opt(fc.constantFrom('redirect', 'tproxy', 'tproxy mark 7 table 100 local-mark 8')),

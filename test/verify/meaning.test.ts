@@ -86,7 +86,7 @@ const RUNS = Number(process.env.MESHCAP_FUZZ_RUNS ?? 70);
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 2 });
 
 const arbPolicyParts = fc.record({
-  uid: opt(fc.constantFrom('1337', '1337, 1000', 'envoy', '2102', '0', '1337, envoy', 'none')),
+  uid: opt(fc.constantFrom('1337', '1337, 1000', 'envoy', '2102', '0', '1337, envoy', 'none', '106-108, 5678')),
   gid: opt(fc.constantFrom('1337', 'none', '1337, 888', 'proxy')),
   outboundPort: opt(fc.constantFrom('15001', '4140', '8080')),
   inboundPort: opt(fc.constantFrom('15006', '4143', '8080')),
@@ -100,7 +100,7 @@ const arbPolicyParts = fc.record({
   outPorts: opt(fc.constantFrom('3306', '9000, 9100-9200', '53', '15006', '1-65535')),
   outExcludePorts: opt(fc.constantFrom('53', '3306, 15020', '22', '15001', '1-1024')),
   groups: opt(fc.constantFrom('*', '1000', '1000, 2000', 'app, 1337')),
-  excludeGroups: opt(fc.constantFrom('888', '888, 999', '1000')),
+  excludeGroups: opt(fc.constantFrom('888', '888, 999', '1000', '998-1001')),
   passthrough: opt(fc.constantFrom('none', '127.0.0.6, ::6', '127.0.0.6', '127.0.0.7, ::1', '::6', '127.0.0.1')),
   localhost: opt(fc.constantFrom('127.0.0.1/32, ::1/128', '127.0.0.0/8', '127.0.0.1/32', '::1/128', '127.0.0.0/8, ::/127', '127.0.0.6/32, fd00::/8', 'none')),
   selfRedirect: opt(fc.constantFrom('on', 'off')),

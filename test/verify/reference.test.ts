@@ -42,7 +42,7 @@ function variantPolicy(seed: number): string {
   // An IPv6-only policy keeps the IPv6 items of its address lists (IPv4 ones are errors there).
   const addrs = (xs: string[]) => (families !== 'ipv6' ? xs : xs.map((x) => x.split(', ').filter((a) => a.includes(':') || !a.includes('.')).join(', ')).filter((x) => x && !x.endsWith(' ')));
   L.push('  proxy {');
-  opt(50, `    uid ${r.pick(['1337', 'envoy', '1337, 1000', '0', '1337, envoy', 'none'])}`);
+  opt(50, `    uid ${r.pick(['1337', 'envoy', '1337, 1000', '0', '1337, envoy', 'none', '106-108, 1337'])}`);
   opt(50, `    gid ${r.pick(['1337', 'none', '1337, 888', 'proxy'])}`);
   opt(30, `    tunnel-port ${r.pick(['15008', 'none', '4567'])}`);
   L.push('  }', '  inbound {');
