@@ -482,6 +482,12 @@ export const catalogue = {
     message: '{tool} {flag}: {detail}',
     explain: 'A flag of the tool being imported has a value the tool refuses, or one whose rules could not work (the tool would fail, or redirect to a port nothing can listen on). Nothing is written.',
   },
+  'import-unsupported': {
+    severity: 'error',
+    message: '{tool} {flag} cannot be imported yet: {reason}',
+    hint: 'see docs/kuma-differences.md; meshcap writes no policy rather than one that means something else',
+    explain: "The input shapes the peer's rules in a way the policy language cannot say yet. meshcap refuses it by name instead of writing a policy that would treat some packets differently.",
+  },
   'import-ignored': {
     severity: 'info',
     message: '{tool} {flag} has no effect on the rules and is ignored',

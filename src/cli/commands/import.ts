@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { configFromFlags, configFromJson, policyFromConfig, type ImportedPolicy } from '../../import/istio.js';
 import { linkerdConfigFromFlags, policyFromLinkerd } from '../../import/linkerd.js';
+import { kumaConfigFromFile, kumaConfigFromFlags, policyFromKuma } from '../../import/kuma.js';
 import type { SourceFile } from '../../source.js';
 import { loadText } from '../../language/load.js';
 import { expectArgs, parse } from '../args.js';
@@ -14,10 +15,11 @@ import type { Command } from './command.js';
 
 export const importCmd: Command = {
   name: 'import',
-  summary: "translate another tool's configuration into a policy (istio-iptables, linkerd-proxy-init)",
+  summary: "translate another tool's configuration into a policy (istio-iptables, linkerd-proxy-init, kuma)",
   usage: `meshcap import istio-iptables [options] -- ISTIO_FLAGS...
 meshcap import istio-iptables [options] --config FILE
 meshcap import linkerd-proxy-init [--name NAME] [--to intercept|yaml] -- PROXY_INIT_FLAGS...
+meshcap import kuma [--config FILE] [--user NAME=UID] [--name NAME] [--to intercept|yaml] -- KUMACTL_FLAGS...
 
 Reads istio-iptables' flags and environment (every input it has, with its defaults) or a
 JSON object of Istio config.Config fields, and prints the equivalent formatted policy.
@@ -33,6 +35,8 @@ Options:
 
 linkerd-proxy-init reads Linkerd's proxy-init flags (-p, -o, -u, -g, -r, the ignore lists,
 --subnets-to-ignore, --ipv6, ...) as proxy-init parses them; errors point into the flags.
+kuma reads the flags of 'kumactl install transparent-proxy' and its config file (--config,
+JSON or YAML; flags override it); --user NAME=UID says what uid --kuma-dp-user NAME has.
   --to intercept|yaml  output syntax (default intercept)`,
   run(argv: string[], io: Io): number {
     const dd = argv.indexOf('--');
@@ -43,16 +47,18 @@ linkerd-proxy-init reads Linkerd's proxy-init flags (-p, -o, -u, -g, -r, the ign
       env: { type: 'string', multiple: true },
       'dns-server': { type: 'string', multiple: true },
       config: { type: 'string' },
+      user: { type: 'string', multiple: true },
       name: { type: 'string' },
       to: { type: 'string' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 1, "import takes one source: 'istio-iptables' or 'linkerd-proxy-init'");
     const tool = positionals[0];
-    if (tool !== 'istio-iptables' && tool !== 'linkerd-proxy-init') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables' or 'linkerd-proxy-init' (got '${tool}')` });
+    if (tool !== 'istio-iptables' && tool !== 'linkerd-proxy-init' && tool !== 'kuma') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables', 'linkerd-proxy-init' or 'kuma' (got '${tool}')` });
+    if (values.user !== undefined && tool !== 'kuma') throw new UsageError('usage-conflicting-options', { detail: '--user is for kuma' });
     const to = values.to ?? 'intercept';
     if (to !== 'intercept' && to !== 'yaml') throw new UsageError('usage-bad-option-value', { detail: '--to must be intercept or yaml' });
-    const name = values.name ?? (tool === 'istio-iptables' ? 'istio' : 'linkerd');
+    const name = values.name ?? (tool === 'istio-iptables' ? 'istio' : tool === 'kuma' ? 'kuma' : 'linkerd');
     if (!POLICY_NAME_RE.test(name)) throw new UsageError('usage-bad-option-value', { detail: `--name '${name}' is not a usable policy name: ${catalogue['invalid-policy-name'].hint}` });
     const env: Record<string, string> = {};
     for (const e of values.env ?? []) {
@@ -60,13 +66,45 @@ linkerd-proxy-init reads Linkerd's proxy-init flags (-p, -o, -u, -g, -r, the ign
       if (eq <= 0) throw new UsageError('usage-bad-option-value', { detail: `--env takes NAME=VALUE, not '${e}'` });
       env[e.slice(0, eq)] = e.slice(eq + 1);
     }
+    if (tool === 'kuma') {
+      for (const [opt, set] of [['--env', values.env], ['--ipv6', values.ipv6], ['--dns-server', values['dns-server']]] as const) {
+        if (set !== undefined) throw new UsageError('usage-conflicting-options', { detail: `${opt} is for istio-iptables` });
+      }
+      const users: Record<string, number> = {};
+      for (const u of values.user ?? []) {
+        const m = /^([^=]+)=([0-9]{1,10})$/.exec(u);
+        if (!m) throw new UsageError('usage-bad-option-value', { detail: `--user takes NAME=UID, not '${u}'` });
+        users[m[1]] = Number(m[2]);
+      }
+      let base;
+      const fileDs: Diagnostic[] = [];
+      if (values.config) {
+        let text: string;
+        try {
+          text = readFileSync(values.config, 'utf8');
+        } catch (e) {
+          report(io, 'text', [diag('file-unreadable', undefined, { path: values.config, reason: (e as Error).message })], new Map());
+          return EXIT.badInput;
+        }
+        const f = kumaConfigFromFile(text, values.config);
+        base = f.config;
+        fileDs.push(...f.diagnostics);
+        const input = kumaConfigFromFlags(istioFlags, base);
+        input.origin = { ...f.origin, ...input.origin };
+        const p = policyFromKuma(input, { name, users });
+        return finish(io, [...fileDs, ...input.diagnostics, ...p.diagnostics], p, '<kuma import>.intercept', to, input.source, () => true, 'kumactl install transparent-proxy');
+      }
+      const input = kumaConfigFromFlags(istioFlags);
+      const p = policyFromKuma(input, { name, users });
+      return finish(io, [...input.diagnostics, ...p.diagnostics], p, '<kuma import>.intercept', to, input.source, () => true, 'kumactl install transparent-proxy');
+    }
     if (tool === 'linkerd-proxy-init') {
       for (const [opt, set] of [['--config', values.config], ['--env', values.env], ['--ipv6', values.ipv6], ['--dns-server', values['dns-server']]] as const) {
         if (set !== undefined) throw new UsageError('usage-conflicting-options', { detail: `${opt} is for istio-iptables; proxy-init takes only its flags, after --` });
       }
       const input = linkerdConfigFromFlags(istioFlags);
       const p = policyFromLinkerd(input, name);
-      return finish(io, [...input.diagnostics, ...p.diagnostics], p, '<linkerd-proxy-init import>.intercept', to, input.source, () => true);
+      return finish(io, [...input.diagnostics, ...p.diagnostics], p, '<linkerd-proxy-init import>.intercept', to, input.source, () => true, 'proxy-init');
     }
     const ds: Diagnostic[] = [];
     let r;
@@ -100,7 +138,7 @@ linkerd-proxy-init reads Linkerd's proxy-init flags (-p, -o, -u, -g, -r, the ign
  * Check the imported policy text, and print it formatted with the diagnostics. `args`: the
  * flags as a one-line source, for diagnostics that point into them.
  */
-function finish(io: Io, ds: Diagnostic[], p: ImportedPolicy, file: string, to: 'intercept' | 'yaml', args: SourceFile | undefined, keep: (d: Diagnostic) => boolean): number {
+function finish(io: Io, ds: Diagnostic[], p: ImportedPolicy, file: string, to: 'intercept' | 'yaml', args: SourceFile | undefined, keep: (d: Diagnostic) => boolean, tool = ''): number {
   const sources = new Map<string, SourceFile>(args ? [[args.path, args]] : []);
   if (hasErrors(ds)) {
     report(io, 'text', ds, sources);
@@ -115,7 +153,7 @@ function finish(io: Io, ds: Diagnostic[], p: ImportedPolicy, file: string, to: '
     const located = found.filter((d) => d.severity === 'error').map((d) => {
       const field = d.span ? p.lineFields.get(d.span.start.line) : undefined;
       if (!field) return d;
-      return args ? diag('import-bad-value', undefined, { tool: 'proxy-init', flag: field, detail: d.message }) : diag('istio-bad-value', undefined, { flag: field, detail: d.message });
+      return args ? diag('import-bad-value', undefined, { tool, flag: field, detail: d.message }) : diag('istio-bad-value', undefined, { flag: field, detail: d.message });
     });
     if (located.some((d) => d.span)) io.err(p.text);
     report(io, 'text', [...ds, ...located], sources);
