@@ -47,6 +47,12 @@ describe('import kuma', () => {
     expect(p.outbound.excludeCidrs.value.map((c) => `${c.addr}/${c.prefix}`)).toEqual(['10.0.0.1/32']);
     expect(p.dropInvalid.value).toBe(true);
     expect(p.families.value).toEqual(['ipv4']);
+    expect(r.err).toMatch(/ignores the first --exclude-inbound-ports here: kumactl keeps only the last value/);
+    expect(r.err).toMatch(/ignores --exclude-inbound-ips fe80::\/10 here: it is IPv6 and --ip-family-mode is ipv4/);
+    const off = imp('--redirect-inbound=false', '--exclude-inbound-ports', '80');
+    expect(off.code).toBe(0);
+    expect(off.out).toMatch(/capture ports none/);
+    expect(off.err).toMatch(/inbound redirection is off/);
   });
 
   it('reads the config file (JSON or YAML); flags override it', () => {

@@ -227,6 +227,7 @@ export function kumaConfigFromFlags(args: string[], base = kumaDefaults()): Kuma
       else ds.push(diag('import-ignored', at(i), { tool: TOOL, flag: `--${name}` }));
       continue;
     }
+    if (spec.kind === 'ports' && origin[name]) ds.push(diag('import-dropped', origin[name].span, { tool: TOOL, flag: `the first --${name}`, reason: 'kumactl keeps only the last value of a repeated port list flag' }));
     origin[name] = { span, label: `--${name}` };
     const set = spec.set as (c: KumaConfig, v: unknown) => void;
     if (spec.kind === 'bool') {
@@ -290,7 +291,8 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
       const canon = c.ok ? `${c.cidr.addr}/${c.cidr.prefix}` : c.kind === 'host-bits' ? c.canonical : undefined;
       if (!canon) ds.push(diag('import-bad-value', where(key)?.span, { tool: TOOL, flag: label(key, fallback), detail: `invalid IP address: '${x}'` }));
       // Each family's rules keep the addresses of their own family (validateIP).
-      else if (families.includes(canon.includes(':') ? 'ipv6' : 'ipv4') && !out.includes(canon)) out.push(canon);
+      else if (!families.includes(canon.includes(':') ? 'ipv6' : 'ipv4')) ds.push(diag('import-dropped', where(key)?.span, { tool: TOOL, flag: `${label(key, fallback)} ${x}`, reason: 'it is IPv6 and --ip-family-mode is ipv4, so no rule uses it' }));
+      else if (!out.includes(canon)) out.push(canon);
     }
     return out;
   };
@@ -312,6 +314,7 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   L('    mode redirect');
   L(`    capture ports ${cfg.inbound.enabled ? '*' : 'none'}`, label('redirect-inbound', '--redirect-inbound'));
   const inPorts = [...new Set(cfg.inbound.excludePorts)];
+  if ((inPorts.length || inIps.length) && !cfg.inbound.enabled) ds.push(diag('import-dropped', where('redirect-inbound')?.span, { tool: TOOL, flag: 'the inbound exclusions', reason: 'inbound redirection is off (--redirect-inbound=false), so there is nothing to exclude' }));
   if (inPorts.length && cfg.inbound.enabled) L(`    exclude ports ${inPorts.join(', ')}`, label('exclude-inbound-ports', '--exclude-inbound-ports'));
   if (inIps.length && cfg.inbound.enabled) L(`    exclude sources ${inIps.join(', ')}`, label('exclude-inbound-ips', '--exclude-inbound-ips'));
   L('  }');
