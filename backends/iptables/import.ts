@@ -2,8 +2,8 @@
 // `--to-port`, implicit `-m tcp`, no `:CHAIN` headers, `-N`) and the kernel's saved form
 // (`-m tcp`, hex marks, reordered TPROXY options, `[0:0]` counters). Anything it does not
 // model is an error naming the line and the module or target, never silently dropped.
-// Over 500 lines on purpose: one option switch reads every match of a rule line, and split
-// across files its once-per-rule checks (-p, -s, -j ...) would lose their single owner.
+// It is over 500 lines on purpose: one option switch reads every match of a rule line;
+// split across files, its once-per-rule checks (-p, -s, -j ...) would lose their owner.
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Action, Chain, CtState, Family, IrCidr, Match, Protocol, Rule, RuleSet, Table } from '../../src/ir/types.js';
 import { BUILTIN_CHAINS, iptablesBase, type Hook } from '../../src/ir/types.js';
