@@ -71,7 +71,7 @@ const loopbackOrV6 = (r: Rand) => (r.chance(50) ? `127.${r.int(0, 255)}.${r.int(
 const NAME_START = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_';
 const NAME_REST = NAME_START + '0123456789.-';
 const name = (r: Rand) => r.pick([...NAME_START]) + r.list(0, 8, () => r.pick([...NAME_REST])).join('');
-const owner = (r: Rand) => (r.chance(60) ? String(r.pick([0, 1, 1337, r.int(0, 4294967294)])) : name(r));
+const owner = (r: Rand) => (r.chance(10) ? `${r.int(100, 110)}-${r.int(110, 120)}` : r.chance(60) ? String(r.pick([0, 1, 1337, r.int(0, 4294967294)])) : name(r));
 const iface = (r: Rand) => r.list(1, 14, () => r.pick([...'abcdefghijklmnopqrstuvwxyz0123456789-_.'])).join('').replace(/^\.+$/, 'x') + (r.chance(30) ? '+' : '');
 const onOff = (r: Rand) => [r.pick(['on', 'off', 'true', 'false'])];
 const mark = (r: Rand) => {
@@ -83,7 +83,7 @@ const table = (r: Rand) => String(r.pick([133, r.int(1, 252), r.int(256, 2147483
 
 /** Random valid arguments of each statement, as comma-separated items. */
 const values: Record<string, (r: Rand) => string[]> = {
-  'proxy.uid': (r) => r.list(1, 3, () => owner(r)),
+  'proxy.uid': (r) => (r.chance(10) ? ['none'] : r.list(1, 3, () => owner(r))),
   'proxy.gid': (r) => (r.chance(20) ? ['none'] : r.list(1, 3, () => owner(r))),
   'proxy.outbound-port': (r) => [port(r)],
   'proxy.inbound-port': (r) => [port(r)],
@@ -95,6 +95,7 @@ const values: Record<string, (r: Rand) => string[]> = {
   },
   'inbound.capture-ports': (r) => (r.chance(50) ? [r.pick(['*', 'none'])] : r.list(1, 6, () => portOrRange(r))),
   'inbound.exclude-ports': (r) => r.list(1, 6, () => portOrRange(r)),
+  'inbound.exclude-sources': (r) => r.list(1, 4, () => cidr(r)),
   'outbound.capture-cidrs': (r) => (r.chance(40) ? [r.pick(['*', 'none'])] : r.list(1, 6, () => cidr(r))),
   'outbound.exclude-cidrs': (r) => r.list(1, 6, () => cidr(r)),
   'outbound.capture-ports': (r) => r.list(1, 4, () => portOrRange(r)),
@@ -102,7 +103,7 @@ const values: Record<string, (r: Rand) => string[]> = {
   'outbound.groups': (r) => (r.chance(50) ? ['*'] : r.list(1, 3, () => owner(r))),
   'outbound.exclude-groups': (r) => r.list(1, 3, () => owner(r)),
   'loopback.passthrough': (r) => (r.chance(20) ? ['none'] : r.list(1, 3, () => loopbackOrV6(r))),
-  'loopback.localhost': (r) => r.shuffle([`127.0.0.${r.pick([0, 1])}/${r.pick([8, 32])}`.replace('127.0.0.1/8', '127.0.0.0/8'), r.pick(['::1/128', '::1'])]).slice(0, r.int(1, 2)),
+  'loopback.localhost': (r) => r.chance(10) ? ['none'] : r.shuffle([`127.0.0.${r.pick([0, 1])}/${r.pick([8, 32])}`.replace('127.0.0.1/8', '127.0.0.0/8'), r.pick(['::1/128', '::1'])]).slice(0, r.int(1, 2)),
   'loopback.self-redirect': onOff,
   'dns.capture': (r) => {
     const k = r.int(0, 2);

@@ -306,3 +306,33 @@ describe('rules point at the policy lines they come from', () => {
     }
   });
 });
+
+describe('lowering the peers\' constructs', () => {
+  const ir = (text: string) => {
+    const l = loadText('t.intercept', text, 'intercept');
+    expect(l.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    return lower(l.policy!);
+  };
+  const rules = (rs: RuleSet, chain: string) => rs.tables.flatMap((t) => t.chains.filter((c) => c.name === chain).flatMap((c) => c.rules.map((r) => ({ family: t.family, r }))));
+
+  it('inbound sources are returned before capture, per family, in REDIRECT and TPROXY mode alike', () => {
+    for (const mode of ['redirect', 'tproxy']) {
+      const rs = ir(`policy s {\n  inbound { mode ${mode}; capture ports *; exclude sources 10.0.0.0/8, fd00::/8 }\n}\n`);
+      const inb = rules(rs, 'MESHCAP_INBOUND').filter(({ r }) => r.matches.some((m) => m.kind === 'saddr' && !m.neg && m.cidrs[0].prefix === 8));
+      expect(inb.map(({ family, r }) => `${family} ${r.action.kind}`).sort()).toEqual(['ipv4 return', 'ipv6 return']);
+    }
+  });
+
+  it('an owner range is one owner rule per id', () => {
+    const rs = ir('policy o {\n  proxy { uid 106-108; gid none }\n  outbound { capture cidrs * }\n}\n');
+    const own = rules(rs, 'MESHCAP_OUTPUT').filter(({ family, r }) => family === 'ipv4' && r.action.kind === 'return' && r.matches.length === 1 && r.matches[0].kind === 'uid');
+    expect(own.map(({ r }) => (r.matches[0] as { id: number }).id)).toEqual([106, 107, 108]);
+  });
+
+  it('DNS capture with no proxy owner and no server of a family makes no empty zone chain', () => {
+    const rs = ir('policy d {\n  proxy { uid none; gid none }\n  outbound { capture cidrs 10.0.0.0/8 }\n  dns { capture servers fd00::a }\n}\n');
+    expect(checkRuleSet(rs)).toEqual([]);
+    const v4raw = rs.tables.find((t) => t.family === 'ipv4' && t.name === 'raw');
+    expect(v4raw).toBeUndefined();
+  });
+});

@@ -28,8 +28,8 @@ describe('specs/', () => {
       'istio-tproxy.intercept',
       'istio-dns-capture.intercept',
       'dual-stack.intercept',
-      'linkerd-style.intercept',
-      'kuma-style.intercept',
+      'linkerd-default.intercept',
+      'kuma-default.intercept',
     ]) {
       expect(specs).toContain(f);
     }
@@ -70,7 +70,7 @@ describe('specs/', () => {
   });
 
   it('the Linkerd and Kuma specs recognise the proxy by uid alone, with no tunnel port', () => {
-    for (const [f, uid] of [['linkerd-style.intercept', 2102], ['kuma-style.intercept', 5678]] as const) {
+    for (const [f, uid] of [['linkerd-default.intercept', 2102], ['kuma-default.intercept', 5678]] as const) {
       const p = loadFile(join(specsDir, f)).policy!;
       expect(p.proxy.uids.value.map((u) => (u.kind === 'id' ? u.id : u.name))).toEqual([uid]);
       expect(p.proxy.gids.value).toEqual([]);

@@ -2,6 +2,8 @@
 // `--to-port`, implicit `-m tcp`, no `:CHAIN` headers, `-N`) and the kernel's saved form
 // (`-m tcp`, hex marks, reordered TPROXY options, `[0:0]` counters). Anything it does not
 // model is an error naming the line and the module or target, never silently dropped.
+// It is over 500 lines on purpose: one option switch reads every match of a rule line;
+// split across files, its once-per-rule checks (-p, -s, -j ...) would lose their owner.
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Action, Chain, CtState, Family, IrCidr, Match, Protocol, Rule, RuleSet, Table } from '../../src/ir/types.js';
 import { BUILTIN_CHAINS, iptablesBase, type Hook } from '../../src/ir/types.js';
@@ -210,9 +212,10 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
           }
           if (pos < 0 || pos > chain.rules.length) throw new LineError(diag('rules-syntax', span, { detail: `-I ${w[1]} ${pos + 1}: the chain has ${chain.rules.length} rules` }));
         }
-        const rule = parseRule(rest, family, span);
+        const rules = parseRule(rest, family, span);
+        const rule = rules[0];
         if (rule.action.kind === 'jump' || rule.action.kind === 'goto') t.jumps.push({ chain: rule.action.chain, span });
-        chain.rules.splice(pos, 0, rule);
+        chain.rules.splice(pos, 0, ...rules);
         return;
       }
       throw new LineError(diag('rules-syntax', span, { detail: `unknown command '${cmd}'` }));
@@ -250,8 +253,17 @@ function chainOf(t: TableState, name: string | undefined, span: Span): Chain {
 
 const TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN', 'REDIRECT', 'TPROXY', 'MARK', 'CONNMARK', 'CT', 'DNAT', 'LOG']);
 
-function parseRule(words: string[], family: Family, span: Span): Rule {
+/** The most ids an owner range may hold (each becomes a rule, or a match, of its own). */
+const MAX_OWNER_RANGE = 256;
+
+/**
+ * One rule, or several: an owner range (`--uid-owner 106-108`) is read as one rule per id
+ * (at most one of them matches a packet, so they mean the rule), and a negated one as one
+ * negated match per id. The IR has no owner range.
+ */
+function parseRule(words: string[], family: Family, span: Span): Rule[] {
   const matches: Match[] = [];
+  let ownerRange: { at: number; ids: number[] } | undefined;
   let negNext = false;
   let module: string | undefined;
   let protocol: string | undefined;
@@ -297,6 +309,8 @@ function parseRule(words: string[], family: Family, span: Span): Rule {
       case '--protocol': {
         once('-p');
         let v = take(i++, w).toLowerCase();
+        // `-p all` (as Linkerd's proxy-init writes it) is no protocol match at all.
+        if (v === 'all' && !neg) continue;
         if (v === 'ipv6-icmp') v = 'icmpv6';
         if (!PROTOCOLS.has(v)) fail(`protocol '${v}' is not modelled (tcp, udp, icmp, icmpv6, sctp)`);
         matches.push({ kind: 'protocol', neg, protocol: v as Protocol });
@@ -362,8 +376,22 @@ function parseRule(words: string[], family: Family, span: Span): Rule {
       case '--gid-owner': {
         if (module !== 'owner') fail(`${w} needs -m owner`);
         const v = take(i++, w);
-        const n = /^[0-9]+(-[0-9]+)?$/.test(v) ? (v.includes('-') ? fail(`${w} ranges are not modelled`) : Number(v)) : v;
-        matches.push({ kind: w === '--uid-owner' ? 'uid' : 'gid', neg, id: n });
+        const kind = w === '--uid-owner' ? 'uid' : 'gid';
+        const range = /^([0-9]+)-([0-9]+)$/.exec(v);
+        if (range) {
+          const [lo, hi] = [Number(range[1]), Number(range[2])];
+          if (lo > hi || hi > 4294967294) fail(`${w} ${v} is not a range of ids`);
+          if (hi - lo + 1 > MAX_OWNER_RANGE) fail(`${w} ${v} holds ${hi - lo + 1} ids; meshcap reads at most ${MAX_OWNER_RANGE}`);
+          const ids = Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
+          if (neg) for (const id of ids) matches.push({ kind, neg: true, id });
+          else {
+            if (ownerRange) fail('two owner ranges in one rule are not modelled');
+            ownerRange = { at: matches.length, ids };
+            matches.push({ kind, neg: false, id: lo });
+          }
+          continue;
+        }
+        matches.push({ kind, neg, id: /^[0-9]+$/.test(v) ? Number(v) : v });
         continue;
       }
       case '--mark': {
@@ -396,7 +424,10 @@ function parseRule(words: string[], family: Family, span: Span): Rule {
   }
   if (module === 'socket' && !matches.some((m) => m.kind === 'socket')) matches.push({ kind: 'socket', transparent: false });
   const action = parseTarget(target, isGoto, targetOpts, family, span);
-  return { matches, action, origin: { span, purpose: comment ?? 'imported rule' } };
+  const origin = { span, purpose: comment ?? 'imported rule' };
+  if (!ownerRange) return [{ matches, action, origin }];
+  const { at, ids } = ownerRange;
+  return ids.map((id) => ({ matches: matches.map((m, k) => (k === at ? { ...m, id } as Match : m)), action, origin }));
 }
 
 function isMatchOption(w: string): boolean {

@@ -267,6 +267,12 @@ export const catalogue = {
     message: "'{text}' is not a {what}: use a number 0-4294967294 or a name",
     explain: 'uids and gids are 0-4294967294 (4294967295 is the kernel\'s "no id"), or a user/group name resolved when the rules are loaded.',
   },
+  'invalid-owner-range': {
+    severity: 'error',
+    message: "'{text}' is not a usable {what} range: {reason}",
+    hint: 'write the range low-high, at most 256 ids (e.g. 106-108)',
+    explain: "An owner range A-B (Kuma's --uid-owner 106-108) stands for every id from A to B. meshcap lowers it to one owner rule per id (the kernel's range match is not used yet), so a range holds at most 256 ids.",
+  },
   'invalid-mark': {
     severity: 'error',
     message: "'{text}' is not a 32-bit mark",
@@ -335,6 +341,13 @@ export const catalogue = {
     message: '{a} and {b} are both {port}',
     hint: 'each of the proxy\'s listeners needs its own port',
     explain: 'The outbound, inbound, tunnel and DNS ports of the proxy must all differ.',
+  },
+  'proxy-unrecognised': {
+    severity: 'warning',
+    message: "the proxy has neither a uid nor a gid ('uid none', 'gid none'): its own outbound connections are captured again",
+    hint: "give the proxy's uid ('uid 2102') unless something else keeps its traffic out of capture",
+    explain:
+      "Rules recognise the proxy's own traffic by its owner. Without one, a connection the proxy opens to a real destination is redirected back to the proxy, a loop. Linkerd's proxy-init writes no owner rule when --proxy-uid and --proxy-gid are unset (or 0); meshcap accepts such a policy, and warns.",
   },
   'passthrough-not-loopback': {
     severity: 'error',
@@ -457,6 +470,34 @@ export const catalogue = {
     message: '{flag} is ignored by istio-iptables here: {reason}',
     hint: 'meshcap leaves it out of the policy, which is what istio-iptables does',
     explain: 'istio-iptables silently ignores some combinations (e.g. inbound exclusions when inbound capture is a list); meshcap says so.',
+  },
+  'import-unknown-flag': {
+    severity: 'error',
+    message: "unknown {tool} flag '{name}'",
+    hint: '{suggestion}',
+    explain: 'The flag is not one the tool being imported (Linkerd proxy-init, kumactl install transparent-proxy) takes; the tool itself would refuse to run.',
+  },
+  'import-bad-value': {
+    severity: 'error',
+    message: '{tool} {flag}: {detail}',
+    explain: 'A flag of the tool being imported has a value the tool refuses, or one whose rules could not work (the tool would fail, or redirect to a port nothing can listen on). Nothing is written.',
+  },
+  'import-unsupported': {
+    severity: 'error',
+    message: '{tool} {flag} cannot be imported yet: {reason}',
+    hint: 'see docs/kuma-differences.md; meshcap writes no policy rather than one that means something else',
+    explain: "The input shapes the peer's rules in a way the policy language cannot say yet. meshcap refuses it by name instead of writing a policy that would treat some packets differently.",
+  },
+  'import-ignored': {
+    severity: 'info',
+    message: '{tool} {flag} has no effect on the rules and is ignored',
+    explain: 'Flags that control logging, dry runs, which iptables binary runs, waits and retries do not change what the rules do.',
+  },
+  'import-dropped': {
+    severity: 'warning',
+    message: '{tool} ignores {flag} here: {reason}',
+    hint: 'meshcap leaves it out of the policy, which is what the tool does',
+    explain: 'The tool being imported silently ignores some inputs (an owner id of 0, a port list entry it cannot read, an argument that is not a flag). meshcap writes the policy the tool\'s rules mean, and says what was left out.',
   },
 
   // ---- lint's inputs (the findings themselves are lint rules: src/lint/rules.ts) -----------

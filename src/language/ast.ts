@@ -57,7 +57,7 @@ export interface Policy {
   file: string;
   span: Span | null;
   proxy: {
-    /** The proxy's uids (at least one). */
+    /** The proxy's uids; empty: no uid (`uid none`), the proxy is recognised by gid or not at all. */
     uids: Setting<Owner[]>;
     /** The proxy's gids; empty: the proxy is recognised by uid alone. */
     gids: Setting<Owner[]>;
@@ -70,6 +70,8 @@ export interface Policy {
     mode: Setting<InboundMode>;
     capturePorts: Setting<Selection<PortRange>>;
     excludePorts: Setting<PortRange[]>;
+    /** Sources whose inbound traffic is never captured (Linkerd's --subnets-to-ignore). */
+    excludeSources: Setting<CidrItem[]>;
   };
   outbound: {
     captureCidrs: Setting<Selection<CidrItem>>;

@@ -30,7 +30,7 @@ export function defaultPolicy(name: string, file: string): Policy {
       inboundPort: d(15006),
       tunnelPort: d(15008),
     },
-    inbound: { mode: d({ kind: 'redirect' }), capturePorts: d({ kind: 'none' }), excludePorts: d([]) },
+    inbound: { mode: d({ kind: 'redirect' }), capturePorts: d({ kind: 'none' }), excludePorts: d([]), excludeSources: d([]) },
     outbound: {
       captureCidrs: d({ kind: 'none' }),
       excludeCidrs: d([]),

@@ -37,9 +37,9 @@ export const blocks: BlockSpec[] = [
     id: 'proxy',
     doc: 'Who the proxy is and where it listens. Traffic of the proxy\'s uid or gid is never captured, so the proxy can reach the real destinations.',
     statements: [
-      stmt('uid', 'uid', V.uids, (p, v, s) => (p.proxy.uids = { value: v as never, span: s }), '1337', "The proxy's user id (or user name), or several: its outbound traffic goes out directly, never captured.", 'uid 1337'),
+      stmt('uid', 'uid', V.uids, (p, v, s) => (p.proxy.uids = { value: v as never, span: s }), '1337', "The proxy's user id (or user name), or several: its outbound traffic goes out directly, never captured. 'none' for a proxy without a uid of its own (Linkerd's proxy-init without --proxy-uid): recognised by its gid, or not at all (check warns).", 'uid 1337'),
       stmt('gid', 'gid', V.gids, (p, v, s) => (p.proxy.gids = { value: v as never, span: s }), '1337', "The proxy's group id (or group name), or several, excluded like the uid. 'none' to recognise the proxy by uid alone.", 'gid 1337'),
-      stmt('outbound-port', 'outbound-port', V.port, (p, v, s) => (p.proxy.outboundPort = { value: v as number, span: s }), '15001', 'Where captured outbound TCP is redirected (Envoy\'s outbound listener).', 'outbound-port 15001'),
+      stmt('outbound-port', 'outbound-port', V.port, (p, v, s) => (p.proxy.outboundPort = { value: v as number, span: s }), '15001', "Where captured outbound TCP is redirected (Envoy's outbound listener). It may equal 'inbound-port' for a proxy that serves both directions on one listener (Linkerd's proxy-init allows -p and -o to be the same port).", 'outbound-port 15001'),
       stmt('inbound-port', 'inbound-port', V.port, (p, v, s) => (p.proxy.inboundPort = { value: v as number, span: s }), '15006', 'Where captured inbound TCP is redirected or tproxied (Envoy\'s inbound listener).', 'inbound-port 15006'),
       stmt('tunnel-port', 'tunnel-port', V.optionalPort, (p, v, s) => (p.proxy.tunnelPort = { value: v as number | null, span: s }), '15008', "The proxy's tunnel (HBONE) port: never captured inbound. 'none' for no tunnel port.", 'tunnel-port 15008'),
     ],
@@ -51,6 +51,7 @@ export const blocks: BlockSpec[] = [
       stmt('mode', 'mode', V.inboundMode, (p, v, s) => (p.inbound.mode = { value: v as never, span: s }), 'redirect', "'redirect' rewrites the destination to the inbound port (nat table). 'tproxy' delivers without rewriting (mangle table, needs policy routing): 'mode tproxy mark 1337 table 133 local-mark 1338' sets the packet mark, the routing table, and the mark of the proxy's own loopback connections to the pod IP (defaults 1337, 133, 1338).", 'mode tproxy mark 1337 table 133'),
       stmt('capture-ports', 'capture ports', V.portSelection, (p, v, s) => (p.inbound.capturePorts = { value: v as never, span: s }), 'none', "Destination ports whose inbound TCP is captured: '*' for all, 'none', or a list of ports and ranges.", 'capture ports *'),
       stmt('exclude-ports', 'exclude ports', V.portList, (p, v, s) => (p.inbound.excludePorts = { value: v as never, span: s }), '(none)', "Ports left alone when 'capture ports *' (health checks, metrics). Only valid with '*'.", 'exclude ports 15090, 15021, 15020'),
+      stmt('exclude-sources', 'exclude sources', V.cidrList, (p, v, s) => (p.inbound.excludeSources = { value: v as never, span: s }), '(none)', "Sources whose inbound TCP is never captured, whatever its port (Linkerd's --subnets-to-ignore, Kuma's --exclude-inbound-ips). Valid with any 'capture ports' but 'none'.", 'exclude sources 10.0.0.0/8, fd00::/8'),
     ],
   },
   {
@@ -70,7 +71,7 @@ export const blocks: BlockSpec[] = [
     doc: 'Traffic that stays inside the pod, over lo.',
     statements: [
       stmt('passthrough', 'passthrough', V.addressList, (p, v, s) => (p.loopback.passthrough = { value: v as never, span: s }), '127.0.0.6, ::6', "The source address the proxy uses when it forwards inbound traffic to the app; never captured, which stops the loop. 'none' when the proxy keeps the original source. IPv4 must be in 127.0.0.0/8; an IPv6 one must be assigned to lo (the shell backend does it).", 'passthrough 127.0.0.6, ::6'),
-      stmt('localhost', 'localhost', V.cidrList, (p, v, s) => (p.loopback.localhost = { value: v as never, span: s }), '127.0.0.1/32, ::1/128', 'Destinations that count as localhost: never captured, and excluded from self-redirect.', 'localhost 127.0.0.1/32, ::1/128'),
+      stmt('localhost', 'localhost', V.cidrListOrNone, (p, v, s) => (p.loopback.localhost = { value: v as never, span: s }), '127.0.0.1/32, ::1/128', "Destinations that count as localhost: never captured, and excluded from self-redirect. 'none' when only the interface decides (Linkerd's proxy-init returns traffic leaving through lo and nothing else).", 'localhost 127.0.0.1/32, ::1/128'),
       stmt('self-redirect', 'self-redirect', V.onOff, (p, v, s) => (p.loopback.selfRedirect = { value: v as boolean, span: s }), 'on', "When on, the proxy's own connections to the pod's IP (not localhost) go to its inbound listener, as inbound traffic would.", 'self-redirect on'),
     ],
   },

@@ -22,6 +22,7 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
   const inCap = p.inbound.capturePorts.value;
   if (inCap.kind === 'list') portDuplicates(inCap.items, report);
   portDuplicates(p.inbound.excludePorts.value, report);
+  cidrDuplicates(p.inbound.excludeSources.value, report);
   const outCap = p.outbound.captureCidrs.value;
   if (outCap.kind === 'list') cidrDuplicates(outCap.items, report);
   cidrDuplicates(p.outbound.excludeCidrs.value, report);
@@ -49,6 +50,15 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
         what: "inbound 'exclude ports'",
         reason: inCap.kind === 'none' ? 'no inbound port is captured' : "'capture ports' is a list, so only the listed ports are captured",
         hint: inCap.kind === 'none' ? "capture ports with 'capture ports *', or remove the exclusion" : "remove these ports from the 'capture ports' list instead",
+      }),
+    );
+  }
+  if (ok('inbound.exclude-sources', 'inbound.capture-ports') && p.inbound.excludeSources.value.length > 0 && inCap.kind === 'none') {
+    report(
+      diag('ineffective-exclude', orUndef(p.inbound.excludeSources.span), {
+        what: "inbound 'exclude sources'",
+        reason: 'no inbound port is captured',
+        hint: "capture ports with 'capture ports', or remove the exclusion",
       }),
     );
   }
@@ -98,7 +108,10 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
     for (let j = 0; j < i; j++) {
       const a = ports[j];
       const b = ports[i];
-      if (a.port !== null && a.port === b.port) {
+      // One listener for both directions is allowed (Linkerd's -p and -o may be equal):
+      // the proxy tells the directions apart by the original destination.
+      const bothDirections = a.name === 'outbound-port' && b.name === 'inbound-port';
+      if (a.port !== null && a.port === b.port && !bothDirections) {
         report(diag('proxy-port-clash', orUndef(b.span ?? a.span), { a: a.name, b: b.name, port: a.port }));
       }
     }
@@ -140,10 +153,17 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
   };
   if (outCap.kind === 'list') familyCheck(outCap.items, 'CIDR');
   familyCheck(p.outbound.excludeCidrs.value, 'CIDR');
+  familyCheck(p.inbound.excludeSources.value, 'CIDR');
   familyCheck(p.loopback.localhost.value, 'CIDR');
   familyCheck(p.loopback.passthrough.value, 'address');
   if (dns.kind === 'servers') familyCheck(dns.servers, 'address');
   if (ok('policy.families') && !enabled.has('ipv6')) report(diag('ipv6-bypass', orUndef(p.families.span)));
+
+  // A proxy with neither uid nor gid cannot be told apart: its own connections are captured again.
+  if (ok('proxy.uid', 'proxy.gid') && p.proxy.uids.value.length === 0 && p.proxy.gids.value.length === 0) {
+    const outCaptured = outboundCaptures || p.dns.capture.value.kind !== 'off' || p.loopback.selfRedirect.value;
+    if (outCaptured) report(diag('proxy-unrecognised', orUndef(p.proxy.uids.span ?? p.proxy.gids.span)));
+  }
 
   // Names resolved at load time.
   const named = (o: Owner, what: string) => {

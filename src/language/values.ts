@@ -147,13 +147,26 @@ function addressItem(a: Atom, ctx: ValueContext): Address | undefined {
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
 
-function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owner | undefined {
-  if (/^[0-9]+$/.test(a.text)) {
-    const n = Number(a.text);
-    if (a.text.length <= 10 && n <= 4294967294) return { kind: 'id', id: n, span: a.span };
-  } else if (NAME_RE.test(a.text)) {
-    return { kind: 'name', name: a.text, span: a.span };
+/** The most ids an owner range may hold: each id is a rule of its own (no range match yet). */
+export const MAX_OWNER_RANGE = 256;
+
+/** A uid or gid, a name, or a range `A-B` (Kuma's --uid-owner 106-108), as the ids it holds. */
+function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owner[] | undefined {
+  const id = (t: string) => (/^[0-9]+$/.test(t) && t.length <= 10 && Number(t) <= 4294967294 ? Number(t) : undefined);
+  const range = /^([0-9]+)-([0-9]+)$/.exec(a.text);
+  if (range) {
+    const [lo, hi] = [id(range[1]), id(range[2])];
+    let reason: string | undefined;
+    if (lo === undefined || hi === undefined) reason = 'both ends must be ids 0-4294967294';
+    else if (lo > hi) reason = `it runs backwards: did you mean '${hi}-${lo}'?`;
+    else if (hi - lo + 1 > MAX_OWNER_RANGE) reason = `it holds ${hi - lo + 1} ids; meshcap writes a rule per id and takes at most ${MAX_OWNER_RANGE}`;
+    if (reason === undefined) return Array.from({ length: hi! - lo! + 1 }, (_, i) => ({ kind: 'id' as const, id: lo! + i, span: a.span }));
+    ctx.report(diag('invalid-owner-range', a.span, { text: a.text, what, reason }));
+    return undefined;
   }
+  const n = id(a.text);
+  if (n !== undefined) return [{ kind: 'id', id: n, span: a.span }];
+  if (!/^[0-9]/.test(a.text) && NAME_RE.test(a.text)) return [{ kind: 'name', name: a.text, span: a.span }];
   ctx.report(diag('invalid-id', a.span, { text: a.text, what }));
   return undefined;
 }
@@ -245,16 +258,36 @@ export const addressList: ValueKind<Address[]> = {
   },
 };
 
+/** `none` alone stands for the empty list; anywhere else it is refused (it is not a name). */
+function noneOrList<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: Atom) => T | undefined): T[] | undefined {
+  if (args.length === 1 && args[0].text === 'none') return [];
+  const none = args.find((a) => a.text === 'none');
+  if (none) {
+    ctx.report(diag('wildcard-in-list', none.span, { word: 'none' }));
+    return undefined;
+  }
+  return list(args, ctx, expected, item);
+}
+
+/** Proxy uids: a list, or 'none' for a proxy with no uid of its own (Linkerd without --proxy-uid). */
 export const uids: ValueKind<Owner[]> = {
-  expected: 'a uid 0-4294967294 or a user name, or a list of them',
+  expected: "a uid 0-4294967294, a range of them (106-108) or a user name, a list of them, or 'none'",
   parse(args, ctx) {
-    return list(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'uid'));
+    return noneOrList(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'uid'))?.flat();
+  },
+};
+
+/** A CIDR list that may be 'none' (localhost: nothing counts as localhost). */
+export const cidrListOrNone: ValueKind<CidrItem[]> = {
+  expected: "a list of CIDRs or addresses (127.0.0.1/32, ::1/128), or 'none'",
+  parse(args, ctx) {
+    return noneOrList(args, ctx, this.expected, (a) => cidrItem(a, ctx));
   },
 };
 
 /** Proxy gids: a list, or 'none' to recognise the proxy by uid alone. */
 export const gids: ValueKind<Owner[]> = {
-  expected: "a gid 0-4294967294 or a group name, a list of them, or 'none'",
+  expected: "a gid 0-4294967294, a range of them or a group name, a list of them, or 'none'",
   parse(args, ctx) {
     if (args.length === 1 && args[0].text === 'none') return [];
     const none = args.find((a) => a.text === 'none');
@@ -263,21 +296,22 @@ export const gids: ValueKind<Owner[]> = {
       ctx.report(diag('wildcard-in-list', none.span, { word: 'none' }));
       return undefined;
     }
-    return list(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'gid'));
+    return list(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'gid'))?.flat();
   },
 };
 
 export const groupSelection: ValueKind<Selection<Owner>> = {
   expected: "'*' or a list of gids and group names",
   parse(args, ctx) {
-    return selection(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'gid'), false);
+    const s = selection(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'gid'), false);
+    return s && (s.kind === 'list' ? { kind: 'list', items: s.items.flat() } : s);
   },
 };
 
 export const groupList: ValueKind<Owner[]> = {
   expected: 'a list of gids and group names',
   parse(args, ctx) {
-    return list(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'gid'));
+    return list(args, ctx, this.expected, (a) => ownerItem(a, ctx, 'gid'))?.flat();
   },
 };
 

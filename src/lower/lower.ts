@@ -220,13 +220,15 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   for (const c of outCidrs) nat.add(CH.output, [M.daddr([cidr(c)])], J(CH.redirect), c.span, 'traffic to a captured CIDR is captured');
 
   // ---- raw: conntrack zones for DNS (UDP) ------------------------------------------------------
-  if (dnsOn) {
+  const srvZones = dns.kind === 'all' ? [undefined] : dnsServers;
+  // Without proxy owners and without a server of this family, the zone chain would be empty.
+  if (dnsOn && (owners.length > 0 || srvZones.length > 0)) {
     raw.add('OUTPUT', [], J(CH.outputDns), dnsSpan, 'DNS conntrack zones');
     for (const { kind, o } of owners) {
       raw.add(CH.outputDns, [M.proto('udp'), M.dport([[DNS_PORT, DNS_PORT]]), M.owner(kind, o)], { kind: 'ct-zone', zone: 1 }, dnsSpan, "the proxy's upstream DNS queries use conntrack zone 1");
       raw.add(CH.outputDns, [M.proto('udp'), M.sport([[dnsPort, dnsPort]]), M.owner(kind, o)], { kind: 'ct-zone', zone: 2 }, dnsSpan, "the proxy's DNS answers use conntrack zone 2");
     }
-    const srv = dns.kind === 'all' ? [undefined] : dnsServers;
+    const srv = srvZones;
     for (const s of srv) {
       raw.add(CH.outputDns, [M.proto('udp'), M.dport([[DNS_PORT, DNS_PORT]]), ...(s ? [M.daddr([hostCidr(s)])] : [])], { kind: 'ct-zone', zone: 2 }, s?.span ?? dnsSpan, "the app's DNS queries use conntrack zone 2");
     }
@@ -269,9 +271,12 @@ function inboundRules(t: TableBuilder, p: Policy, tunnel: number | null, capture
   const inCap = p.inbound.capturePorts.value;
   const chain = CH.inbound;
   if (tunnel !== null) t.add(chain, [M.proto('tcp'), M.dport([[tunnel, tunnel]])], RET, sp(p.proxy.tunnelPort), "the proxy's tunnel port is never captured");
+  const ex = p.inbound.excludePorts.value;
+  if (inCap.kind === 'all' && ex.length) t.add(chain, [M.proto('tcp'), M.dport(ports(ex))], RET, sp(p.inbound.excludePorts), 'excluded inbound ports are not captured');
+  if (inCap.kind !== 'none') {
+    for (const s of ofFamily(p.inbound.excludeSources.value, t.family)) t.add(chain, [M.saddr([cidr(s)])], RET, s.span ?? sp(p.inbound.excludeSources), 'inbound traffic from an excluded source is not captured');
+  }
   if (inCap.kind === 'all') {
-    const ex = p.inbound.excludePorts.value;
-    if (ex.length) t.add(chain, [M.proto('tcp'), M.dport(ports(ex))], RET, sp(p.inbound.excludePorts), 'excluded inbound ports are not captured');
     capture([M.proto('tcp')], sp(p.inbound.capturePorts), 'inbound TCP is captured');
   } else if (inCap.kind === 'list') {
     capture([M.proto('tcp'), M.dport(ports(inCap.items))], sp(p.inbound.capturePorts), 'inbound TCP to a captured port is captured');

@@ -36,6 +36,7 @@ const L = {
   passthrough: 4,
   excludeCidrs: 5,
   outCidrsOutsideExcluded: 6,
+  inExcludeSources: 7,
   // owners
   proxyUids: 0,
   proxyGids: 1,
@@ -71,6 +72,7 @@ interface Lists {
   outExcludePorts: PortSet;
   outCapturePorts: PortSet;
   inExcludePorts: PortSet;
+  inExcludeSources: AddrSet;
   /** 'capture ports' of inbound when it is a list. */
   inCapturePorts: PortSet;
   localhost: AddrSet;
@@ -102,6 +104,7 @@ function listsOf(p: Policy): Lists {
     outExcludePorts: new PortSet(p.outbound.excludePorts.value),
     outCapturePorts: new PortSet(p.outbound.capturePorts.value),
     inExcludePorts: new PortSet(p.inbound.excludePorts.value),
+    inExcludeSources: new AddrSet(p.inbound.excludeSources.value),
     inCapturePorts: new PortSet(ic.kind === 'list' ? ic.items : []),
     localhost: new AddrSet(p.loopback.localhost.value),
     excludeCidrs: new AddrSet(p.outbound.excludeCidrs.value),
@@ -215,7 +218,7 @@ export class Meaning {
     }
     const excludedIf = l.excludeIf.has(pkt.iif);
     const rerouted = l.rerouteIf.has(pkt.iif);
-    const captured = (port: number) => tcp && this.capturedInbound(port);
+    const captured = (port: number) => tcp && this.capturedInbound(port) && !l.inExcludeSources.has(f, src);
     if (mode.kind === 'tproxy' && inCap.kind !== 'none' && !excludedIf && !rerouted && tcp) {
       let mark = pkt.mark;
       let decided = false;
@@ -476,11 +479,13 @@ export class Meaning {
     const captured = this.capturedInbound(pkt.dport);
     if (field === 'saddr') {
       if (tproxyPorts && lo && captured) cidrs(l.passthrough.cidrs(f), L.passthrough);
+      if ((tproxyPorts || (inboundOpen && isNew && mode.kind === 'redirect')) && captured) cidrs(l.inExcludeSources.cidrs(f), L.inExcludeSources);
       return;
     }
     // daddr (saddr is fixed)
     const passthrough = lo && l.passthrough.has(f, addrValue(pkt.src));
-    if (tproxyPorts && captured && !passthrough && pkt.ctstate !== 'established' && pkt.ctstate !== 'related') cidrs(l.localhost.cidrs(f), L.localhost);
+    const fromExcluded = l.inExcludeSources.has(f, addrValue(pkt.src));
+    if (tproxyPorts && captured && !fromExcluded && !passthrough && pkt.ctstate !== 'established' && pkt.ctstate !== 'related') cidrs(l.localhost.cidrs(f), L.localhost);
     if (rerouted && isNew) {
       if (outCap.kind === 'all') cidrs(l.excludeCidrs.cidrs(f), L.excludeCidrs);
       else if (outCap.kind === 'list') cidrs(l.outCidrs.minusCidrs(f, l.excludeCidrs), L.outCidrsOutsideExcluded);

@@ -529,3 +529,31 @@ describe('every spec: emit -> import equals the IR', () => {
     });
   }
 });
+
+describe('iptables importer: -p all', () => {
+  it("reads '-p all' (as Linkerd's proxy-init writes it) as no protocol match, and refuses '! -p all'", () => {
+    const text = '*nat\n:PREROUTING ACCEPT [0:0]\n:X - [0:0]\n-A PREROUTING -j X\n-A X -p all -j RETURN -s 10.0.0.0/8 -m comment --comment proxy-init/ignore-subnet-10.0.0.0/8\nCOMMIT\n';
+    const r = importIptables(new SourceFile('linkerd.rules', text), 'ipv4');
+    expect(r.diagnostics).toEqual([]);
+    const rule = r.ruleset!.tables[0].chains.find((c) => c.name === 'X')!.rules[0];
+    expect(rule.matches).toEqual([{ kind: 'saddr', neg: false, cidrs: [{ family: 'ipv4', addr: '10.0.0.0', prefix: 8 }] }]);
+    const neg = importIptables(new SourceFile('neg.rules', text.replace('-p all', '! -p all')), 'ipv4');
+    expect(neg.diagnostics.some((d) => d.severity === 'error')).toBe(true);
+  });
+});
+
+describe('iptables importer: owner ranges', () => {
+  const read = (rule: string) => importIptables(new SourceFile('r.rules', `*nat\n:OUTPUT ACCEPT [0:0]\n:X - [0:0]\n-A OUTPUT -j X\n${rule}\nCOMMIT\n`), 'ipv4');
+  const pkt = (uid: number): Packet => ({ hook: 'output', family: 'ipv4', protocol: 'tcp', src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 80, iif: '', oif: 'eth0', uid, gid: uid, mark: 0, ctmark: 0, ctstate: 'new' });
+  it('reads --uid-owner 106-108 as a rule per id, and a negated range as a negated match per id', () => {
+    const pos = read('-A X -p tcp -m owner --uid-owner 106-108 -j REDIRECT --to-ports 15001');
+    expect(pos.diagnostics).toEqual([]);
+    for (const [uid, port] of [[105, null], [106, 15001], [107, 15001], [108, 15001], [109, null]] as const) expect(simulate(pos.ruleset!, pkt(uid)).outcome.redirect?.port ?? null, String(uid)).toBe(port);
+    const neg = read('-A X -p tcp -m owner ! --uid-owner 106-108 -j REDIRECT --to-ports 15001');
+    for (const [uid, port] of [[105, 15001], [106, null], [108, null], [109, 15001]] as const) expect(simulate(neg.ruleset!, pkt(uid)).outcome.redirect?.port ?? null, String(uid)).toBe(port);
+  });
+  it('refuses a backwards range and one over 256 ids', () => {
+    expect(read('-A X -m owner --uid-owner 108-106 -j RETURN').diagnostics[0].message).toMatch(/not a range of ids/);
+    expect(read('-A X -m owner --gid-owner 1-1000 -j RETURN').diagnostics[0].message).toMatch(/holds 1000 ids/);
+  });
+});

@@ -126,7 +126,10 @@ export class ReferenceMeaning {
     const excludedIf = ifaceIs(pkt.iif, p.interfaces.exclude.value);
     const rerouted = ifaceIs(pkt.iif, p.interfaces.reroute.value);
     const captured = (port: number) =>
-      tcp && !(tunnel !== null && port === tunnel) && (inCap.kind === 'all' ? !inPorts(port, p.inbound.excludePorts.value) : inCap.kind === 'list' && inPorts(port, inCap.items));
+      tcp &&
+      !(tunnel !== null && port === tunnel) &&
+      (inCap.kind === 'all' ? !inPorts(port, p.inbound.excludePorts.value) : inCap.kind === 'list' && inPorts(port, inCap.items)) &&
+      !inCidrs(src, f, p.inbound.excludeSources.value);
     if (mode.kind === 'tproxy' && inCap.kind !== 'none' && !excludedIf && !rerouted && tcp) {
       let mark = pkt.mark;
       let decided = false;
@@ -288,6 +291,7 @@ export class ReferenceMeaning {
       case 'saddr':
         if (udp && dnsHere) addA(servers);
         if (tproxy && inboundOpen && pkt.iif === 'lo') addA(p.loopback.passthrough.value);
+        if (inboundOpen && (tproxy || (isNew && mode.kind === 'redirect'))) addC(p.inbound.excludeSources.value);
         break;
       case 'daddr':
         if (tproxy && inboundOpen) addC(localhost);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { RuleSet } from '../../src/ir/types.js';
 import { policyFromConfig } from '../../src/import/istio.js';
 import { caseConfig, istioCases } from '../harness/istio-corpus.js';
+import { importLinkerd, labCases } from '../harness/linkerd-conformance.js';
 import { requireKernel } from './netns.js';
 import { requireAgentRuntime, sweepStaleLabs } from './oracle/lab.js';
 import { randomPolicy } from './oracle/random-policy.js';
@@ -32,6 +33,15 @@ function configurations(): Compiled[] {
     const file = join(dir, `${c.name}.intercept`);
     writeFileSync(file, text);
     out.push(compileForOracle(`istio corpus ${c.name}`, file));
+  }
+  // Linkerd: the lab's proxy-init arguments (one port for both directions, port lists,
+  // every source ignored), and sources ignored that do not hold the peer, with no proxy uid.
+  const linkerd: [string, string[]][] = labCases().flatMap((c) => (c.args ? [[c.pod, c.args] as [string, string[]]] : []));
+  linkerd.push(['subnets-no-uid', ['-p', '4143', '-o', '4140', '--subnets-to-ignore', '192.168.0.0/16,10.77.0.4/30', '--inbound-ports-to-ignore', '22', '--ipv6=false']]);
+  for (const [pod, args] of linkerd) {
+    const file = join(dir, `linkerd-${pod}.intercept`);
+    writeFileSync(file, importLinkerd(args, pod.slice(0, 32)).text);
+    out.push(compileForOracle(`linkerd corpus ${pod}`, file));
   }
   // Random policies: combinations nobody wrote. Fixed seeds, so a failure replays;
   // MESHCAP_ORACLE_RANDOM=N runs N of them (seeds 1..N).

@@ -150,12 +150,13 @@ const PORTS = ['22', '53', '80', '443', '3306', '8080', '9000-9100', '15001', '1
 const CIDRS = ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.1.2.3/32', '10.1.2.4/31', '127.0.0.0/8', '127.0.0.1/32', '169.254.169.254/32', '192.168.0.0/16', 'fd00::/8', '::1/128', 'fd00:1::/64', '2001:db8::/32'];
 const HOSTS = ['10.96.0.10', '10.1.2.3', '127.0.0.53', '127.0.0.1', '127.0.0.6', 'fd00::a', '::1', '::6', '10.1.2.5'];
 const arbParts = fc.record({
-  uid: opt(list(['1337', '1000', 'envoy'])),
+  uid: opt(fc.oneof(list(['1337', '1000', 'envoy', '1336-1338']), fc.constant('none'))),
   gid: opt(fc.oneof(list(['1337', '888', 'proxy']), fc.constant('none'))),
   tunnel: opt(fc.constantFrom('15008', 'none', '80')),
   mode: opt(fc.constantFrom('redirect', 'tproxy', 'tproxy mark 7 table 100 local-mark 8')),
   inCapture: opt(fc.oneof(fc.constant('*'), fc.constant('none'), list(PORTS))),
   inExclude: opt(list(PORTS)),
+  inExcludeSources: opt(list(CIDRS)),
   outCidrs: opt(fc.oneof(fc.constant('*'), fc.constant('none'), list(CIDRS))),
   outExcludeCidrs: opt(list(CIDRS)),
   outPorts: opt(list(PORTS)),
@@ -163,7 +164,7 @@ const arbParts = fc.record({
   groups: opt(fc.oneof(fc.constant('*'), list(['1000', '2000', 'app', '1337']))),
   excludeGroups: opt(list(['888', '999', '1000', 'batch'])),
   passthrough: opt(fc.oneof(fc.constant('none'), list(HOSTS))),
-  localhost: opt(list(['127.0.0.1/32', '127.0.0.0/8', '::1/128', '10.1.2.0/24', 'fd00::/8'])),
+  localhost: opt(fc.oneof(list(['127.0.0.1/32', '127.0.0.0/8', '::1/128', '10.1.2.0/24', 'fd00::/8']), fc.constant('none'))),
   selfRedirect: opt(fc.constantFrom('on', 'off')),
   dns: opt(fc.oneof(fc.constant('all'), fc.constant('off'), list(HOSTS).map((s) => `servers ${s}`))),
   ifExclude: opt(list(['eth1', 'veth+', 'eth+', 'lo', 'tap0', 'v+'])),
@@ -189,6 +190,7 @@ function policyText(x: Parts): string {
       ['mode', x.mode],
       ['capture ports', x.inCapture],
       ['exclude ports', x.inCapture === '*' ? x.inExclude : undefined],
+      ['exclude sources', x.inCapture !== undefined && x.inCapture !== 'none' ? x.inExcludeSources : undefined],
     ]) +
     block('outbound', [
       ['capture cidrs', x.outCidrs],
@@ -239,7 +241,7 @@ function pools(p: Policy) {
     for (const v of [first - 1n, first, (first + last) / 2n, last, last + 1n]) if (v >= 0n && v <= MAX[f]) addrs[f].add(canonicalAddress(f, v));
   };
   const oc = p.outbound.captureCidrs.value;
-  [...(oc.kind === 'list' ? oc.items : []), ...p.outbound.excludeCidrs.value, ...p.loopback.localhost.value].forEach((c) => addRange(c.family, c.first, c.last));
+  [...(oc.kind === 'list' ? oc.items : []), ...p.outbound.excludeCidrs.value, ...p.loopback.localhost.value, ...p.inbound.excludeSources.value].forEach((c) => addRange(c.family, c.first, c.last));
   const dns = p.dns.capture.value;
   [...p.loopback.passthrough.value, ...(dns.kind === 'servers' ? dns.servers : [])].forEach((a) => addRange(a.family, a.value, a.value));
   const owners = new Set<number | string>([0, 4000000000, 'nobody']);

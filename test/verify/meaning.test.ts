@@ -86,22 +86,23 @@ const RUNS = Number(process.env.MESHCAP_FUZZ_RUNS ?? 70);
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 2 });
 
 const arbPolicyParts = fc.record({
-  uid: opt(fc.constantFrom('1337', '1337, 1000', 'envoy', '2102', '0', '1337, envoy')),
+  uid: opt(fc.constantFrom('1337', '1337, 1000', 'envoy', '2102', '0', '1337, envoy', 'none', '106-108, 5678')),
   gid: opt(fc.constantFrom('1337', 'none', '1337, 888', 'proxy')),
-  outboundPort: opt(fc.constantFrom('15001', '4140')),
-  inboundPort: opt(fc.constantFrom('15006', '4143')),
+  outboundPort: opt(fc.constantFrom('15001', '4140', '8080')),
+  inboundPort: opt(fc.constantFrom('15006', '4143', '8080')),
   tunnelPort: opt(fc.constantFrom('15008', 'none', '4567')),
   mode: opt(fc.constantFrom('redirect', 'tproxy', 'tproxy mark 7 table 100 local-mark 8', 'tproxy mark 0x539 table 133')),
   inCapture: opt(fc.constantFrom('*', 'none', '80, 8080', '8000-8100', '9080, 3306', '53, 15020', '1-1000')),
   inExclude: opt(fc.constantFrom('15090, 15021, 15020', '8080', '3306, 8000-8100', '15008')),
+  inExcludeSources: opt(fc.constantFrom('0.0.0.0/0', '10.0.0.0/8, fd00::/8', '127.0.0.6/32', '::/0', '192.168.1.0/24, 10.1.0.5/32')),
   outCidrs: opt(fc.constantFrom('*', 'none', '10.0.0.0/8', '10.0.0.0/8, fd00::/8', '127.0.0.0/8, 10.1.0.0/16', '0.0.0.0/0', '::/0, 192.168.0.0/16', '::1/128', '10.1.0.5/32, 127.0.0.1/32')),
   outExcludeCidrs: opt(fc.constantFrom('169.254.169.254/32', '10.96.0.0/12, fd00:ec2::254/128', '10.1.0.0/16', '127.0.0.1/32', 'fd00::/8')),
   outPorts: opt(fc.constantFrom('3306', '9000, 9100-9200', '53', '15006', '1-65535')),
   outExcludePorts: opt(fc.constantFrom('53', '3306, 15020', '22', '15001', '1-1024')),
   groups: opt(fc.constantFrom('*', '1000', '1000, 2000', 'app, 1337')),
-  excludeGroups: opt(fc.constantFrom('888', '888, 999', '1000')),
+  excludeGroups: opt(fc.constantFrom('888', '888, 999', '1000', '998-1001')),
   passthrough: opt(fc.constantFrom('none', '127.0.0.6, ::6', '127.0.0.6', '127.0.0.7, ::1', '::6', '127.0.0.1')),
-  localhost: opt(fc.constantFrom('127.0.0.1/32, ::1/128', '127.0.0.0/8', '127.0.0.1/32', '::1/128', '127.0.0.0/8, ::/127', '127.0.0.6/32, fd00::/8')),
+  localhost: opt(fc.constantFrom('127.0.0.1/32, ::1/128', '127.0.0.0/8', '127.0.0.1/32', '::1/128', '127.0.0.0/8, ::/127', '127.0.0.6/32, fd00::/8', 'none')),
   selfRedirect: opt(fc.constantFrom('on', 'off')),
   dns: opt(fc.constantFrom('all', 'off', 'servers 10.96.0.10, fd00::a', 'servers 127.0.0.53', 'servers fd00::a', 'servers 127.0.0.1, ::1')),
   dnsPort: opt(fc.constantFrom('15053', '5353')),
@@ -132,6 +133,7 @@ function policyText(x: Parts): string {
       ['capture ports', x.inCapture],
       // Exclusions only narrow '*'.
       ['exclude ports', x.inCapture === '*' ? x.inExclude : undefined],
+      ['exclude sources', x.inCapture !== undefined && x.inCapture !== 'none' ? x.inExcludeSources : undefined],
     ]) +
     block('outbound', [
       ['capture cidrs', x.outCidrs],
@@ -178,7 +180,14 @@ describe('meaning = IR for random valid policies', () => {
     expect(valid.some((p) => p.dns.capture.value.kind === 'servers')).toBe(true);
     expect(valid.some((p) => p.outbound.excludeGroups.value.length > 0)).toBe(true);
     expect(valid.some((p) => p.outbound.groups.value.kind === 'list')).toBe(true);
-    const p = validPolicy({ ...samples[0], inCapture: '*', inExclude: '8080', mode: 'redirect', families: 'ipv4, ipv6' })!;
+    expect(valid.some((p) => p.inbound.excludeSources.value.length > 0)).toBe(true);
+    expect(valid.some((p) => p.proxy.uids.value.length === 0)).toBe(true);
+    expect(valid.some((p) => p.loopback.localhost.value.length === 0)).toBe(true);
+    expect(valid.some((p) => p.proxy.inboundPort.value === p.proxy.outboundPort.value)).toBe(true);
+    const over = { inCapture: '*', inExclude: '8080', inExcludeSources: '10.0.0.0/8, fd00::/8', mode: 'redirect', families: 'ipv4, ipv6' } as const;
+    const base = samples.find((x) => validPolicy({ ...x, ...over }))!;
+    const p = validPolicy({ ...base, ...over })!;
+    expect(p.inbound.excludeSources.value.map((c) => c.prefix)).toEqual([8, 8]);
     expect(p.inbound.excludePorts.value.map((r) => r.lo)).toEqual([8080]);
   });
 

@@ -42,7 +42,7 @@ function variantPolicy(seed: number): string {
   // An IPv6-only policy keeps the IPv6 items of its address lists (IPv4 ones are errors there).
   const addrs = (xs: string[]) => (families !== 'ipv6' ? xs : xs.map((x) => x.split(', ').filter((a) => a.includes(':') || !a.includes('.')).join(', ')).filter((x) => x && !x.endsWith(' ')));
   L.push('  proxy {');
-  opt(50, `    uid ${r.pick(['1337', 'envoy', '1337, 1000', '0', '1337, envoy'])}`);
+  opt(50, `    uid ${r.pick(['1337', 'envoy', '1337, 1000', '0', '1337, envoy', 'none', '106-108, 1337'])}`);
   opt(50, `    gid ${r.pick(['1337', 'none', '1337, 888', 'proxy'])}`);
   opt(30, `    tunnel-port ${r.pick(['15008', 'none', '4567'])}`);
   L.push('  }', '  inbound {');
@@ -50,6 +50,7 @@ function variantPolicy(seed: number): string {
   const inCap = r.pick(['*', '*', 'none', '80, 8080', '8000-8100', '53, 15020', '1-1000']);
   L.push(`    capture ports ${inCap}`);
   if (inCap === '*') opt(60, `    exclude ports ${r.pick(['15090, 15021, 15020', '8080', '3306, 8000-8100', '15008'])}`);
+  if (inCap !== 'none') opt(30, `    exclude sources ${r.pick(addrs(['0.0.0.0/0', '10.0.0.0/8, fd00::/8', '127.0.0.6/32', '::/0']))}`);
   L.push('  }', '  outbound {');
   const outCap = r.pick(addrs(['*', 'none', '10.0.0.0/8, fd00::/8', '127.0.0.0/8, 10.1.0.0/16', '::/0, 192.168.0.0/16', '::1/128', '10.1.0.5/32, 127.0.0.1/32']));
   L.push(`    capture cidrs ${outCap}`);

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import { configFromFlags, configFromJson, policyFromConfig } from '../../import/istio.js';
+import { configFromFlags, configFromJson, policyFromConfig, type ImportedPolicy } from '../../import/istio.js';
+import { linkerdConfigFromFlags, policyFromLinkerd } from '../../import/linkerd.js';
+import { kumaConfigFromFile, kumaConfigFromFlags, policyFromKuma } from '../../import/kuma.js';
+import type { SourceFile } from '../../source.js';
 import { loadText } from '../../language/load.js';
 import { expectArgs, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
@@ -13,9 +16,11 @@ import { importPod, IMPORT_POD_USAGE } from './import-pod.js';
 
 export const importCmd: Command = {
   name: 'import',
-  summary: "translate another tool's configuration into a policy (istio-iptables, istio-pod)",
+  summary: "translate another tool's configuration into a policy (istio-iptables, istio-pod, linkerd-proxy-init, kuma)",
   usage: `meshcap import istio-iptables [options] -- ISTIO_FLAGS...
 meshcap import istio-iptables [options] --config FILE
+meshcap import linkerd-proxy-init [--name NAME] [--to intercept|yaml] -- PROXY_INIT_FLAGS...
+meshcap import kuma [--config FILE] [--user NAME=UID] [--name NAME] [--to intercept|yaml] -- KUMACTL_FLAGS...
 
 Reads istio-iptables' flags and environment (every input it has, with its defaults) or a
 JSON object of Istio config.Config fields, and prints the equivalent formatted policy.
@@ -27,7 +32,12 @@ Options:
   --env NAME=VALUE     an environment variable istio-iptables would see (repeatable)
   --dns-server ADDR    a resolv.conf nameserver, for --redirect-dns (repeatable)
   --config FILE        JSON object of config.Config fields instead of flags
-  --name NAME          the policy name (default istio)
+  --name NAME          the policy name (default istio, linkerd)
+
+linkerd-proxy-init reads Linkerd's proxy-init flags (-p, -o, -u, -g, -r, the ignore lists,
+--subnets-to-ignore, --ipv6, ...) as proxy-init parses them; errors point into the flags.
+kuma reads the flags of 'kumactl install transparent-proxy' and its config file (--config,
+JSON or YAML; flags override it); --user NAME=UID says what uid --kuma-dp-user NAME has.
   --to intercept|yaml  output syntax (default intercept)
 
 ${IMPORT_POD_USAGE}`,
@@ -41,21 +51,64 @@ ${IMPORT_POD_USAGE}`,
       env: { type: 'string', multiple: true },
       'dns-server': { type: 'string', multiple: true },
       config: { type: 'string' },
+      user: { type: 'string', multiple: true },
       name: { type: 'string' },
       to: { type: 'string' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
-    expectArgs(positionals, 1, "import takes one source: 'istio-iptables' or 'istio-pod'");
-    if (positionals[0] !== 'istio-iptables') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables' or 'istio-pod' (got '${positionals[0]}')` });
+    expectArgs(positionals, 1, "import takes one source: 'istio-iptables', 'istio-pod', 'linkerd-proxy-init' or 'kuma'");
+    const tool = positionals[0];
+    if (tool !== 'istio-iptables' && tool !== 'linkerd-proxy-init' && tool !== 'kuma') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables', 'istio-pod', 'linkerd-proxy-init' or 'kuma' (got '${tool}')` });
+    if (values.user !== undefined && tool !== 'kuma') throw new UsageError('usage-conflicting-options', { detail: '--user is for kuma' });
     const to = values.to ?? 'intercept';
     if (to !== 'intercept' && to !== 'yaml') throw new UsageError('usage-bad-option-value', { detail: '--to must be intercept or yaml' });
-    const name = values.name ?? 'istio';
+    const name = values.name ?? (tool === 'istio-iptables' ? 'istio' : tool === 'kuma' ? 'kuma' : 'linkerd');
     if (!POLICY_NAME_RE.test(name)) throw new UsageError('usage-bad-option-value', { detail: `--name '${name}' is not a usable policy name: ${catalogue['invalid-policy-name'].hint}` });
     const env: Record<string, string> = {};
     for (const e of values.env ?? []) {
       const eq = e.indexOf('=');
       if (eq <= 0) throw new UsageError('usage-bad-option-value', { detail: `--env takes NAME=VALUE, not '${e}'` });
       env[e.slice(0, eq)] = e.slice(eq + 1);
+    }
+    if (tool === 'kuma') {
+      for (const [opt, set] of [['--env', values.env], ['--ipv6', values.ipv6], ['--dns-server', values['dns-server']]] as const) {
+        if (set !== undefined) throw new UsageError('usage-conflicting-options', { detail: `${opt} is for istio-iptables` });
+      }
+      const users: Record<string, number> = {};
+      for (const u of values.user ?? []) {
+        const m = /^([^=]+)=([0-9]{1,10})$/.exec(u);
+        if (!m) throw new UsageError('usage-bad-option-value', { detail: `--user takes NAME=UID, not '${u}'` });
+        users[m[1]] = Number(m[2]);
+      }
+      let base;
+      const fileDs: Diagnostic[] = [];
+      if (values.config) {
+        let text: string;
+        try {
+          text = readFileSync(values.config, 'utf8');
+        } catch (e) {
+          report(io, 'text', [diag('file-unreadable', undefined, { path: values.config, reason: (e as Error).message })], new Map());
+          return EXIT.badInput;
+        }
+        const f = kumaConfigFromFile(text, values.config);
+        base = f.config;
+        fileDs.push(...f.diagnostics);
+        const input = kumaConfigFromFlags(istioFlags, base);
+        input.origin = { ...f.origin, ...input.origin };
+        const p = policyFromKuma(input, { name, users });
+        return finish(io, [...fileDs, ...input.diagnostics, ...p.diagnostics], p, '<kuma import>.intercept', to, input.source, () => true, 'kumactl install transparent-proxy');
+      }
+      const input = kumaConfigFromFlags(istioFlags);
+      const p = policyFromKuma(input, { name, users });
+      return finish(io, [...input.diagnostics, ...p.diagnostics], p, '<kuma import>.intercept', to, input.source, () => true, 'kumactl install transparent-proxy');
+    }
+    if (tool === 'linkerd-proxy-init') {
+      for (const [opt, set] of [['--config', values.config], ['--env', values.env], ['--ipv6', values.ipv6], ['--dns-server', values['dns-server']]] as const) {
+        if (set !== undefined) throw new UsageError('usage-conflicting-options', { detail: `${opt} is for istio-iptables; proxy-init takes only its flags, after --` });
+      }
+      const input = linkerdConfigFromFlags(istioFlags);
+      const p = policyFromLinkerd(input, name);
+      return finish(io, [...input.diagnostics, ...p.diagnostics], p, '<linkerd-proxy-init import>.intercept', to, input.source, () => true, 'proxy-init');
     }
     const ds: Diagnostic[] = [];
     let r;
@@ -80,29 +133,38 @@ ${IMPORT_POD_USAGE}`,
       return EXIT.badInput;
     }
     const p = policyFromConfig(r.config, name);
-    ds.push(...p.diagnostics);
-    if (hasErrors(ds)) {
-      report(io, 'text', ds, new Map());
-      return EXIT.badInput;
-    }
-    const file = `<istio-iptables import>.intercept`;
-    const loaded = loadText(file, p.text, 'intercept');
-    const found = loaded.diagnostics.filter((d) => d.code !== 'ipv6-bypass' || !r.config.EnableIPv6);
-    if (hasErrors(found)) {
-      // A value the policy language refuses is the flag's mistake: say which flag, and what.
-      // Its warnings are left out: they may follow from the value that was refused.
-      const located = found.filter((d) => d.severity === 'error').map((d) => {
-        const field = d.severity === 'error' && d.span ? p.lineFields.get(d.span.start.line) : undefined;
-        return field ? diag('istio-bad-value', undefined, { flag: field, detail: d.message }) : d;
-      });
-      if (located.some((d) => d.severity === 'error' && d.span)) io.err(p.text);
-      report(io, 'text', [...ds, ...located], new Map(loaded.source ? [[file, loaded.source]] : []));
-      return EXIT.badInput;
-    }
-    ds.push(...found);
-    const formatted = formatText(file, p.text, 'intercept', to);
-    io.out(formatted.text ?? p.text);
-    report(io, 'text', ds, new Map(loaded.source ? [[file, loaded.source]] : []));
-    return EXIT.ok;
+    const cfg = r.config;
+    return finish(io, ds.concat(p.diagnostics), p, `<istio-iptables import>.intercept`, to, undefined, (d) => d.code !== 'ipv6-bypass' || !cfg.EnableIPv6);
   },
 };
+
+/**
+ * Check the imported policy text, and print it formatted with the diagnostics. `args`: the
+ * flags as a one-line source, for diagnostics that point into them.
+ */
+function finish(io: Io, ds: Diagnostic[], p: ImportedPolicy, file: string, to: 'intercept' | 'yaml', args: SourceFile | undefined, keep: (d: Diagnostic) => boolean, tool = ''): number {
+  const sources = new Map<string, SourceFile>(args ? [[args.path, args]] : []);
+  if (hasErrors(ds)) {
+    report(io, 'text', ds, sources);
+    return EXIT.badInput;
+  }
+  const loaded = loadText(file, p.text, 'intercept');
+  if (loaded.source) sources.set(file, loaded.source);
+  const found = loaded.diagnostics.filter(keep);
+  if (hasErrors(found)) {
+    // A value the policy language refuses is the flag's mistake: say which flag, and what.
+    // Its warnings are left out: they may follow from the value that was refused.
+    const located = found.filter((d) => d.severity === 'error').map((d) => {
+      const field = d.span ? p.lineFields.get(d.span.start.line) : undefined;
+      if (!field) return d;
+      return args ? diag('import-bad-value', undefined, { tool, flag: field, detail: d.message }) : diag('istio-bad-value', undefined, { flag: field, detail: d.message });
+    });
+    if (located.some((d) => d.span)) io.err(p.text);
+    report(io, 'text', [...ds, ...located], sources);
+    return EXIT.badInput;
+  }
+  const formatted = formatText(file, p.text, 'intercept', to);
+  io.out(formatted.text ?? p.text);
+  report(io, 'text', [...ds, ...found], sources);
+  return EXIT.ok;
+}

@@ -1,0 +1,336 @@
+// Kuma's transparent proxy (`kumactl install transparent-proxy`) -> an equivalent .intercept
+// policy. Reads the flags of app/kumactl/cmd/install/install_transparent_proxy.go and the
+// config file of pkg/transparentproxy/config/config.go (JSON or YAML, the same fields),
+// with Kuma's defaults (DefaultConfig), and writes the policy the rules of
+// pkg/transparentproxy/iptables/builder mean. Kuma's inputs that the language cannot say
+// yet are refused by name (import-unsupported), never approximated.
+import { parse as parseYaml } from 'yaml';
+import { diag, suggest, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { parseCidr } from '../net/ip.js';
+import { SourceFile, type Span } from '../source.js';
+import type { ImportedPolicy } from './istio.js';
+
+const TOOL = 'kumactl install transparent-proxy';
+
+/** The parts of Kuma's Config that shape the rules. */
+export interface KumaConfig {
+  kumaDPUser: string;
+  ipFamilyMode: string;
+  inbound: { enabled: boolean; port: number; excludePorts: number[]; excludeIPs: string[] };
+  outbound: { enabled: boolean; port: number; excludePorts: number[]; excludeIPs: string[]; excludePortsForUIDs: string[] };
+  dns: { enabled: boolean; captureAll: boolean; port: number; skipConntrackZoneSplit: boolean };
+  vnet: string[];
+  dropInvalidPackets: boolean;
+  logs: boolean;
+}
+
+export function kumaDefaults(): KumaConfig {
+  return {
+    kumaDPUser: '',
+    ipFamilyMode: 'dualstack',
+    inbound: { enabled: true, port: 15006, excludePorts: [], excludeIPs: [] },
+    outbound: { enabled: true, port: 15001, excludePorts: [], excludeIPs: [], excludePortsForUIDs: [] },
+    dns: { enabled: false, captureAll: false, port: 15053, skipConntrackZoneSplit: false },
+    vnet: [],
+    dropInvalidPackets: false,
+    logs: false,
+  };
+}
+
+type Kind = 'bool' | 'port' | 'ports' | 'string' | 'array' | 'ignored-value';
+interface FlagSpec {
+  long: string;
+  kind: Kind;
+  /** Accepted, but it does not change the rules. */
+  ignored?: boolean;
+  set?: (c: KumaConfig, v: never) => void;
+}
+
+const F = (long: string, kind: Kind, set?: FlagSpec['set'], ignored = false): FlagSpec => ({ long, kind, set, ignored });
+
+/** The flags of `kumactl install transparent-proxy` (install_transparent_proxy.go). */
+export const KUMA_FLAGS: FlagSpec[] = [
+  F('ip-family-mode', 'string', (c, v: string) => (c.ipFamilyMode = v)),
+  F('redirect-outbound-port', 'port', (c, v: number) => (c.outbound.port = v)),
+  F('redirect-inbound', 'bool', (c, v: boolean) => (c.inbound.enabled = v)),
+  F('redirect-inbound-port', 'port', (c, v: number) => (c.inbound.port = v)),
+  // pflag's Ports.Set starts the list afresh: a repeated flag keeps only its last value.
+  F('exclude-inbound-ports', 'ports', (c, v: number[]) => (c.inbound.excludePorts = v)),
+  F('exclude-outbound-ports', 'ports', (c, v: number[]) => (c.outbound.excludePorts = v)),
+  F('kuma-dp-user', 'string', (c, v: string) => (c.kumaDPUser = v)),
+  F('redirect-dns', 'bool', (c, v: boolean) => (c.dns.enabled = v)),
+  F('redirect-all-dns-traffic', 'bool', (c, v: boolean) => ((c.dns.enabled = v || c.dns.enabled), (c.dns.captureAll = v))),
+  F('redirect-dns-port', 'port', (c, v: number) => (c.dns.port = v)),
+  F('skip-dns-conntrack-zone-split', 'bool', (c, v: boolean) => (c.dns.skipConntrackZoneSplit = v)),
+  F('drop-invalid-packets', 'bool', (c, v: boolean) => (c.dropInvalidPackets = v)),
+  F('exclude-outbound-ports-for-uids', 'array', (c, v: string[]) => c.outbound.excludePortsForUIDs.push(...v)),
+  F('vnet', 'array', (c, v: string[]) => c.vnet.push(...v)),
+  F('iptables-logs', 'bool', (c, v: boolean) => (c.logs = v)),
+  F('exclude-inbound-ips', 'array', (c, v: string[]) => c.inbound.excludeIPs.push(...v)),
+  F('exclude-outbound-ips', 'array', (c, v: string[]) => c.outbound.excludeIPs.push(...v)),
+  F('dry-run', 'bool', undefined, true),
+  F('verbose', 'bool', undefined, true),
+  F('store-firewalld', 'bool', undefined, true),
+  F('disable-comments', 'bool', undefined, true),
+  F('redirect-inbound-insert-instead-of-append', 'bool', undefined, true),
+  F('redirect-outbound-insert-instead-of-append', 'bool', undefined, true),
+  F('wait', 'ignored-value', undefined, true),
+  F('wait-interval', 'ignored-value', undefined, true),
+  F('max-retries', 'ignored-value', undefined, true),
+  F('sleep-between-retries', 'ignored-value', undefined, true),
+  F('iptables-executables', 'ignored-value', undefined, true),
+];
+
+export interface KumaInput {
+  config: KumaConfig;
+  diagnostics: Diagnostic[];
+  source: SourceFile;
+  /** Where each setting came from: a flag's value in the arguments, or a config field. */
+  origin: Partial<Record<string, { span?: Span; label: string }>>;
+}
+
+/** Kuma's parsePort: 1-65535. */
+const port = (s: string): number | undefined => (/^[0-9]{1,5}$/.test(s.trim()) && +s > 0 && +s <= 65535 ? +s : undefined);
+const boolOf = (s: string): boolean | undefined => ({ '1': true, t: true, T: true, TRUE: true, true: true, True: true, '0': false, f: false, F: false, FALSE: false, false: false, False: false })[s];
+const csv = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+/**
+ * The config file's fields (JSON or YAML), onto the defaults. `label` names the file in
+ * messages. Unknown fields are errors, as Kuma's strict decoding makes them.
+ */
+export function kumaConfigFromFile(text: string, label: string, cfg = kumaDefaults()): { config: KumaConfig; diagnostics: Diagnostic[]; origin: KumaInput['origin'] } {
+  const ds: Diagnostic[] = [];
+  const origin: KumaInput['origin'] = {};
+  const bad = (field: string, detail: string) => ds.push(diag('import-bad-value', undefined, { tool: TOOL, flag: `${label}: ${field}`, detail }));
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    bad('(file)', `not JSON or YAML: ${(e as Error).message.split('\n')[0]}`);
+    return { config: cfg, diagnostics: ds, origin };
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    bad('(file)', 'expects an object of transparent proxy config fields');
+    return { config: cfg, diagnostics: ds, origin };
+  }
+  const portsOf = (path: string, v: unknown): number[] | undefined => {
+    const items = Array.isArray(v) ? v.map(String) : typeof v === 'string' || typeof v === 'number' ? csv(String(v)) : undefined;
+    const out = items?.map(port);
+    if (!out || out.some((p) => p === undefined)) return void bad(path, `${JSON.stringify(v)} is not a list of ports 1-65535`);
+    return out as number[];
+  };
+  const strings = (path: string, v: unknown): string[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : typeof v === 'string' ? [v] : void bad(path, 'expects a list of strings'));
+  const walk = (obj: Record<string, unknown>, prefix: string, fields: Record<string, (v: unknown, path: string) => void>) => {
+    for (const [k, v] of Object.entries(obj)) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      const f = fields[k];
+      if (!f) ds.push(diag('import-unknown-flag', undefined, { tool: TOOL, name: `${label}: ${path}` }, suggest(k, Object.keys(fields))));
+      else {
+        origin[path] = { label: `${label}: ${path}` };
+        f(v, path);
+      }
+    }
+  };
+  const obj = (path: string, v: unknown, fields: Record<string, (v: unknown, path: string) => void>) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) bad(path, 'expects an object');
+    else walk(v as Record<string, unknown>, path, fields);
+  };
+  const bool = (set: (b: boolean) => void) => (v: unknown, path: string) => (typeof v === 'boolean' ? set(v) : bad(path, 'expects true or false'));
+  const portField = (set: (n: number) => void) => (v: unknown, path: string) => {
+    const n = port(String(v));
+    if (n === undefined) bad(path, `${JSON.stringify(v)} is not a port 1-65535`);
+    else set(n);
+  };
+  const ignored = () => undefined;
+  const flow = (f: KumaConfig['inbound'] | KumaConfig['outbound'], inbound: boolean) => ({
+    enabled: bool((b) => (f.enabled = b)),
+    port: portField((n) => (f.port = n)),
+    excludePorts: (v: unknown, p: string) => {
+      const ps = portsOf(p, v);
+      if (ps) f.excludePorts = ps;
+    },
+    excludePortsForIPs: (v: unknown, p: string) => f.excludeIPs.push(...(strings(p, v) ?? [])),
+    excludePortsForUIDs: (v: unknown, p: string) => (inbound ? bad(p, 'is read by Kuma for outbound traffic only') : (f as KumaConfig['outbound']).excludePortsForUIDs.push(...(strings(p, v) ?? []))),
+    includePorts: (v: unknown, p: string) => (Array.isArray(v) && v.length === 0 ? undefined : bad(p, 'is not read by the rule builder; leave it out')),
+    insertRedirectInsteadOfAppend: ignored,
+  });
+  walk(doc as Record<string, unknown>, '', {
+    kumaDPUser: (v, p) => (typeof v === 'string' || typeof v === 'number' ? (cfg.kumaDPUser = String(v)) : bad(p, 'expects a user name or uid')),
+    ipFamilyMode: (v, p) => (typeof v === 'string' ? (cfg.ipFamilyMode = v) : bad(p, "expects 'dualstack' or 'ipv4'")),
+    redirect: (v, p) =>
+      obj(p, v, {
+        inbound: (w, q) => obj(q, w, flow(cfg.inbound, true)),
+        outbound: (w, q) => obj(q, w, flow(cfg.outbound, false)),
+        dns: (w, q) =>
+          obj(q, w, {
+            enabled: bool((b) => (cfg.dns.enabled = b)),
+            captureAll: bool((b) => (cfg.dns.captureAll = b)),
+            port: portField((n) => (cfg.dns.port = n)),
+            skipConntrackZoneSplit: bool((b) => (cfg.dns.skipConntrackZoneSplit = b)),
+            resolvConfigPath: ignored,
+          }),
+        vnet: (w, q) => obj(q, w, { networks: (x, r) => cfg.vnet.push(...(strings(r, x) ?? [])) }),
+      }),
+    dropInvalidPackets: bool((b) => (cfg.dropInvalidPackets = b)),
+    log: (v, p) => obj(p, v, { enabled: bool((b) => (cfg.logs = b)), level: ignored }),
+    ...Object.fromEntries(['verbose', 'dryRun', 'wait', 'waitInterval', 'retry', 'storeFirewalld', 'iptablesExecutables', 'comments', 'cniMode'].map((k) => [k, ignored])),
+  });
+  return { config: cfg, diagnostics: ds, origin };
+}
+
+/** kumactl's flags, parsed as pflag parses them, onto `base` (the config file's values, or the defaults). */
+export function kumaConfigFromFlags(args: string[], base = kumaDefaults()): KumaInput {
+  const offsets: number[] = [];
+  let text = '';
+  for (const a of args) {
+    offsets.push(text.length + (text ? 1 : 0));
+    text += (text ? ' ' : '') + a;
+  }
+  const src = new SourceFile('<kumactl arguments>', text);
+  const at = (i: number, from = 0) => src.span(offsets[i] + from, offsets[i] + args[i].length);
+  const cfg = base;
+  const ds: Diagnostic[] = [];
+  const origin: KumaInput['origin'] = {};
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i];
+    if (!w.startsWith('--')) {
+      ds.push(diag('import-bad-value', at(i), { tool: TOOL, flag: `'${w}'`, detail: 'kumactl takes only flags here, and refuses other arguments' }));
+      continue;
+    }
+    const eq = w.indexOf('=');
+    const name = eq < 0 ? w.slice(2) : w.slice(2, eq);
+    let value = eq < 0 ? undefined : w.slice(eq + 1);
+    let vspan = eq < 0 ? undefined : at(i, eq + 1);
+    const spec = KUMA_FLAGS.find((s) => s.long === name);
+    if (name === 'config') {
+      ds.push(diag('import-bad-value', at(i), { tool: TOOL, flag: '--config', detail: "give the config file to meshcap: 'meshcap import kuma --config FILE -- FLAGS'" }));
+      if (eq < 0) i++;
+      continue;
+    }
+    if (!spec) {
+      ds.push(diag('import-unknown-flag', at(i), { tool: TOOL, name: `--${name}` }, suggest(name, KUMA_FLAGS.map((s) => s.long))));
+      if (eq < 0 && args[i + 1] !== undefined && !args[i + 1].startsWith('-')) i++;
+      continue;
+    }
+    if (spec.kind !== 'bool' && value === undefined) {
+      if (args[i + 1] === undefined) {
+        ds.push(diag('import-bad-value', at(i), { tool: TOOL, flag: `--${name}`, detail: 'needs a value' }));
+        continue;
+      }
+      i++;
+      [value, vspan] = [args[i], at(i)];
+    }
+    const span = vspan ?? at(i);
+    const bad = (detail: string) => ds.push(diag('import-bad-value', span, { tool: TOOL, flag: `--${name}`, detail }));
+    if (spec.ignored) {
+      if (spec.kind === 'bool' && value !== undefined && boolOf(value) === undefined) bad(`'${value}' is not a boolean`);
+      else ds.push(diag('import-ignored', at(i), { tool: TOOL, flag: `--${name}` }));
+      continue;
+    }
+    if (spec.kind === 'ports' && origin[name]) ds.push(diag('import-dropped', origin[name].span, { tool: TOOL, flag: `the first --${name}`, reason: 'kumactl keeps only the last value of a repeated port list flag' }));
+    origin[name] = { span, label: `--${name}` };
+    const set = spec.set as (c: KumaConfig, v: unknown) => void;
+    if (spec.kind === 'bool') {
+      const b = value === undefined ? true : boolOf(value);
+      if (b === undefined) bad(`'${value}' is not a boolean`);
+      else set(cfg, b);
+    } else if (spec.kind === 'port') {
+      const n = port(value!);
+      if (n === undefined) bad(`value '${value}' is not a valid port (uint16 in the range [1, 65535])`);
+      else set(cfg, n);
+    } else if (spec.kind === 'ports') {
+      const ps = csv(value!).map(port);
+      if (ps.some((p) => p === undefined)) bad(`'${value}' is not a comma-separated list of ports 1-65535`);
+      else set(cfg, ps);
+    } else if (spec.kind === 'array') set(cfg, spec.long.endsWith('-ips') ? csv(value!) : [value!]);
+    else set(cfg, value!);
+  }
+  return { config: cfg, diagnostics: ds, source: src, origin };
+}
+
+/** Options of the import itself: how user names resolve on the host kumactl would run on. */
+export interface KumaImportOptions {
+  name?: string;
+  /** `--user NAME=UID`: the host's passwd entries (kumactl resolves --kuma-dp-user there). */
+  users?: Record<string, number>;
+}
+
+/** The policy that means what Kuma's rules do with this configuration. */
+export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): ImportedPolicy {
+  const cfg = input.config;
+  const ds: Diagnostic[] = [];
+  const lines: string[] = [];
+  const lineFields = new Map<number, string>();
+  const where = (key: string) => input.origin[key];
+  const label = (key: string, fallback: string) => where(key)?.label ?? fallback;
+  const L = (s: string, field?: string) => {
+    lines.push(s);
+    if (field) lineFields.set(lines.length, field);
+  };
+  const unsupported = (key: string, fallback: string, reason: string) => ds.push(diag('import-unsupported', where(key)?.span, { tool: TOOL, flag: label(key, fallback), reason }));
+  // Kuma's inputs the language cannot say yet (docs/kuma-differences.md).
+  if (cfg.dns.enabled) unsupported(cfg.dns.captureAll ? 'redirect-all-dns-traffic' : 'redirect-dns', cfg.dns.captureAll ? '--redirect-all-dns-traffic' : '--redirect-dns', "Kuma captures DNS over UDP only and examines it after its excluded IPs; meshcap's DNS capture takes UDP and TCP, after the proxy's own traffic");
+  if (cfg.outbound.excludePortsForUIDs.length) unsupported('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids', 'port exclusions for some owners only are not in the language yet');
+  if (cfg.vnet.length) unsupported('vnet', '--vnet', "a rerouted interface with a destination exemption and DNS capture on it is not in the language yet ('interfaces { reroute }' takes names only)");
+  if (cfg.logs) unsupported('iptables-logs', '--iptables-logs', 'LOG rules are not in the language yet');
+  const mode = cfg.ipFamilyMode.toLowerCase();
+  if (mode !== 'dualstack' && mode !== 'ipv4' && mode !== '') ds.push(diag('import-bad-value', where('ip-family-mode')?.span, { tool: TOOL, flag: label('ip-family-mode', '--ip-family-mode'), detail: "must be one of 'dualstack' or 'ipv4'" }));
+  const families = mode === 'ipv4' ? ['ipv4'] : ['ipv4', 'ipv6'];
+
+  // InitializeKumaDPUser: the given user (a uid or a name on the host), else uid 5678.
+  let uid = cfg.kumaDPUser || '5678';
+  if (!/^[0-9]+$/.test(uid)) {
+    const resolved = opts.users?.[uid];
+    if (resolved !== undefined) uid = String(resolved);
+  }
+  const ips = (key: string, fallback: string, xs: string[]): string[] => {
+    const out: string[] = [];
+    for (const x of xs) {
+      const t = x.includes('/') ? x : `${x}/${x.includes(':') ? 128 : 32}`;
+      const c = parseCidr(t);
+      const canon = c.ok ? `${c.cidr.addr}/${c.cidr.prefix}` : c.kind === 'host-bits' ? c.canonical : undefined;
+      if (!canon) ds.push(diag('import-bad-value', where(key)?.span, { tool: TOOL, flag: label(key, fallback), detail: `invalid IP address: '${x}'` }));
+      // Each family's rules keep the addresses of their own family (validateIP).
+      else if (!families.includes(canon.includes(':') ? 'ipv6' : 'ipv4')) ds.push(diag('import-dropped', where(key)?.span, { tool: TOOL, flag: `${label(key, fallback)} ${x}`, reason: 'it is IPv6 and --ip-family-mode is ipv4, so no rule uses it' }));
+      else if (!out.includes(canon)) out.push(canon);
+    }
+    return out;
+  };
+  const inIps = ips('exclude-inbound-ips', '--exclude-inbound-ips', cfg.inbound.excludeIPs);
+  const outIps = ips('exclude-outbound-ips', '--exclude-outbound-ips', cfg.outbound.excludeIPs);
+  const v6 = families.includes('ipv6');
+
+  L('# Imported from kumactl install transparent-proxy by meshcap import kuma');
+  L('# (rules of pkg/transparentproxy/iptables/builder, github.com/kumahq/kuma)');
+  L(`policy ${opts.name ?? 'kuma'} {`);
+  L('  proxy {');
+  L(`    uid ${uid}`, label('kuma-dp-user', '--kuma-dp-user'));
+  L('    gid none');
+  L(`    outbound-port ${cfg.outbound.port}`, label('redirect-outbound-port', '--redirect-outbound-port'));
+  L(`    inbound-port ${cfg.inbound.port}`, label('redirect-inbound-port', '--redirect-inbound-port'));
+  L('    tunnel-port none');
+  L('  }');
+  L('  inbound {');
+  L('    mode redirect');
+  L(`    capture ports ${cfg.inbound.enabled ? '*' : 'none'}`, label('redirect-inbound', '--redirect-inbound'));
+  const inPorts = [...new Set(cfg.inbound.excludePorts)];
+  if ((inPorts.length || inIps.length) && !cfg.inbound.enabled) ds.push(diag('import-dropped', where('redirect-inbound')?.span, { tool: TOOL, flag: 'the inbound exclusions', reason: 'inbound redirection is off (--redirect-inbound=false), so there is nothing to exclude' }));
+  if (inPorts.length && cfg.inbound.enabled) L(`    exclude ports ${inPorts.join(', ')}`, label('exclude-inbound-ports', '--exclude-inbound-ports'));
+  if (inIps.length && cfg.inbound.enabled) L(`    exclude sources ${inIps.join(', ')}`, label('exclude-inbound-ips', '--exclude-inbound-ips'));
+  L('  }');
+  L('  outbound {');
+  L(`    capture cidrs ${cfg.outbound.enabled ? '*' : 'none'}`);
+  const outPorts = [...new Set(cfg.outbound.excludePorts)];
+  if (cfg.outbound.enabled && outIps.length) L(`    exclude cidrs ${outIps.join(', ')}`, label('exclude-outbound-ips', '--exclude-outbound-ips'));
+  if (cfg.outbound.enabled && outPorts.length) L(`    exclude ports ${outPorts.join(', ')}`, label('exclude-outbound-ports', '--exclude-outbound-ports'));
+  L('  }');
+  L('  loopback {');
+  L(`    passthrough 127.0.0.6${v6 ? ', ::6' : ''}`);
+  L(`    localhost 127.0.0.1/32${v6 ? ', ::1/128' : ''}`);
+  L('    self-redirect on');
+  L('  }');
+  L(`  drop-invalid ${cfg.dropInvalidPackets ? 'on' : 'off'}`, label('drop-invalid-packets', '--drop-invalid-packets'));
+  L(`  families ${families.join(', ')}`, label('ip-family-mode', '--ip-family-mode'));
+  L('}');
+  return { text: lines.join('\n') + '\n', diagnostics: ds, lineFields };
+}

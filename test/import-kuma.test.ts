@@ -1,0 +1,95 @@
+// `meshcap import kuma`: kumactl install transparent-proxy's flags and config file, with
+// Kuma's defaults; bad values located (exit 2), inputs the language cannot say refused by
+// name, and the policy meaning what Kuma's rules do.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../src/cli/run.js';
+import { KUMA_FLAGS } from '../src/import/kuma.js';
+import { loadText } from '../src/language/load.js';
+
+function cli(argv: string[]): { code: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  const code = run(argv, { out: (s) => (out += s), err: (s) => (err += s), color: false });
+  return { code, out, err };
+}
+const imp = (...flags: string[]) => cli(['import', 'kuma', '--', ...flags]);
+const policy = (text: string) => loadText('k.intercept', text, 'intercept').policy!;
+const dir = mkdtempSync(join(tmpdir(), 'meshcap-kuma-'));
+
+describe('import kuma', () => {
+  it('knows the flags of install_transparent_proxy.go', () => {
+    for (const f of ['kuma-dp-user', 'redirect-inbound-port', 'redirect-outbound-port', 'exclude-inbound-ips', 'exclude-outbound-ips', 'vnet', 'exclude-outbound-ports-for-uids', 'ip-family-mode', 'drop-invalid-packets', 'skip-dns-conntrack-zone-split', 'redirect-all-dns-traffic', 'iptables-logs', 'wait', 'max-retries']) {
+      expect(KUMA_FLAGS.some((x) => x.long === f), f).toBe(true);
+    }
+  });
+
+  it("Kuma's defaults: uid 5678 by uid alone, 15006/15001, both families, passthrough 127.0.0.6 and ::6", () => {
+    const r = imp();
+    expect(r.code).toBe(0);
+    const p = policy(r.out);
+    expect(p.proxy.uids.value.map((u) => (u.kind === 'id' ? u.id : u.name))).toEqual([5678]);
+    expect(p.proxy.gids.value).toEqual([]);
+    expect([p.proxy.inboundPort.value, p.proxy.outboundPort.value]).toEqual([15006, 15001]);
+    expect(p.families.value).toEqual(['ipv4', 'ipv6']);
+    expect(p.loopback.passthrough.value.map((a) => a.text)).toEqual(['127.0.0.6', '::6']);
+  });
+
+  it('maps exclusions, drop-invalid, IPv4 mode and a resolved user; repeated port flags keep the last value, as pflag Ports do', () => {
+    const r = cli(['import', 'kuma', '--user', 'kuma-dp=5678', '--', '--kuma-dp-user', 'kuma-dp', '--exclude-inbound-ports', '1,2', '--exclude-inbound-ports=4444', '--exclude-inbound-ips', '192.168.0.1,172.32.16.8/16,fe80::/10', '--exclude-outbound-ips', '10.0.0.1', '--exclude-outbound-ips', 'fd00::/8', '--drop-invalid-packets', '--ip-family-mode', 'ipv4']);
+    expect(r.code).toBe(0);
+    const p = policy(r.out);
+    expect(p.proxy.uids.value.map((u) => (u.kind === 'id' ? u.id : u.name))).toEqual([5678]);
+    expect(p.inbound.excludePorts.value.map((x) => x.lo)).toEqual([4444]);
+    expect(p.inbound.excludeSources.value.map((c) => `${c.addr}/${c.prefix}`)).toEqual(['192.168.0.1/32', '172.32.0.0/16']);
+    expect(p.outbound.excludeCidrs.value.map((c) => `${c.addr}/${c.prefix}`)).toEqual(['10.0.0.1/32']);
+    expect(p.dropInvalid.value).toBe(true);
+    expect(p.families.value).toEqual(['ipv4']);
+    expect(r.err).toMatch(/ignores the first --exclude-inbound-ports here: kumactl keeps only the last value/);
+    expect(r.err).toMatch(/ignores --exclude-inbound-ips fe80::\/10 here: it is IPv6 and --ip-family-mode is ipv4/);
+    const off = imp('--redirect-inbound=false', '--exclude-inbound-ports', '80');
+    expect(off.code).toBe(0);
+    expect(off.out).toMatch(/capture ports none/);
+    expect(off.err).toMatch(/inbound redirection is off/);
+  });
+
+  it('reads the config file (JSON or YAML); flags override it', () => {
+    const f = join(dir, 'tp.yaml');
+    writeFileSync(f, 'kumaDPUser: "1234"\nredirect:\n  inbound:\n    port: 16006\n    excludePorts: [9000]\n  outbound:\n    excludePortsForIPs: ["169.254.169.254"]\nipFamilyMode: ipv4\nwait: 5\n');
+    const r = cli(['import', 'kuma', '--config', f, '--', '--redirect-inbound-port', '17006']);
+    expect(r.code).toBe(0);
+    const p = policy(r.out);
+    expect(p.proxy.uids.value.map((u) => (u.kind === 'id' ? u.id : u.name))).toEqual([1234]);
+    expect(p.proxy.inboundPort.value).toBe(17006);
+    expect(p.inbound.excludePorts.value.map((x) => x.lo)).toEqual([9000]);
+    expect(p.outbound.excludeCidrs.value.map((c) => c.addr)).toEqual(['169.254.169.254']);
+    const j = join(dir, 'tp.json');
+    writeFileSync(j, JSON.stringify({ redirect: { inbound: { port: 0 } }, kumaDPUsr: 'x' }));
+    const bad = cli(['import', 'kuma', '--config', j]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/redirect\.inbound\.port: 0 is not a port/);
+    expect(bad.err).toMatch(/unknown .* flag '.*kumaDPUsr'/);
+  });
+
+  it('locates bad values in the arguments (exit 2)', () => {
+    const r = imp('--redirect-inbound-port', '70000', '--ip-family-mode', 'ipv6', '--exclude-outbound-ips', '10.0.0.300', '--frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('<kumactl arguments>:1:25: error[import-bad-value]');
+    expect(r.err).toMatch(/must be one of 'dualstack' or 'ipv4'/);
+    expect(r.err).toMatch(/invalid IP address: '10\.0\.0\.300'/);
+    expect(r.err).toMatch(/unknown kumactl install transparent-proxy flag '--frobnicate'/);
+  });
+
+  it('refuses by name what the language cannot say yet, and reports what does not shape the rules', () => {
+    for (const f of [['--redirect-all-dns-traffic'], ['--redirect-dns'], ['--vnet', 'docker0:172.17.0.0/16'], ['--exclude-outbound-ports-for-uids', '53:106-108'], ['--iptables-logs']]) {
+      const r = imp(...f);
+      expect(r.code, f.join(' ')).toBe(2);
+      expect(r.err).toMatch(/error\[import-unsupported\]/);
+    }
+    const ok = imp('--dry-run', '--wait', '5', '--max-retries', '3', '--redirect-inbound-insert-instead-of-append');
+    expect(ok.code).toBe(0);
+    expect(ok.err.match(/info\[import-ignored\]/g)?.length).toBe(4);
+  });
+});
