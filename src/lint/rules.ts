@@ -71,6 +71,14 @@ const rules = {
     bad: P('  outbound { capture cidrs *; exclude ports 53 }\n  dns { capture all }\n  families ipv4, ipv6'),
     good: P('  outbound { capture cidrs * }\n  dns { capture all }\n  families ipv4, ipv6'),
   },
+  'proxy-unrecognised': {
+    level: 'warning',
+    scope: 'policy',
+    summary: "the proxy has neither a uid nor a gid, so its own connections are captured again",
+    explain: "Rules recognise the proxy's own traffic by its owner. Without a uid or gid, a connection the proxy opens to the real destination is redirected back to the proxy: a loop (Linkerd's proxy-init writes no owner rule when --proxy-uid and --proxy-gid are unset).",
+    bad: P('  proxy { uid none; gid none }\n  outbound { capture cidrs * }\n  families ipv4, ipv6'),
+    good: P('  proxy { uid 2102 }\n  outbound { capture cidrs * }\n  families ipv4, ipv6'),
+  },
   'nothing-captured': {
     level: 'warning',
     scope: 'policy',
