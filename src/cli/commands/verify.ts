@@ -8,8 +8,16 @@ import { restrictTo } from '../../../backends/index.js';
 import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
-import { renderTrace, stepJson } from '../trace-render.js';
+import { decidedLines, renderTrace, stepJson } from '../trace-render.js';
 import type { Command } from './command.js';
+
+/** How many differing classes verify and diff count (and report the count of) at most. */
+export const COUNT_LIMIT = 10000;
+
+/** The headline count: exact, or a lower bound when the search stopped counting. */
+export function totalText(r: { total: number; totalExact: boolean }): string {
+  return r.totalExact ? String(r.total) : `at least ${r.total}`;
+}
 
 export const verifyCmd: Command = {
   name: 'verify',
@@ -25,7 +33,8 @@ Only the families given are compared.
 Options:
   --against FILE     a rule set (repeatable)
   --family F         ipv4 or ipv6, for every --against file
-  --max N            report at most N differing packet classes (default 5)
+  --max N            show at most N differing packet classes (default 5); the
+                     headline counts them all
   --format F         text (default) or json
 
 Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage error.`,
@@ -58,7 +67,7 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
     const families = [...new Set(others.flatMap((o) => o.families))];
     const theirs = mergeRuleSets(against.join(' + '), others.map((o) => o.rs!));
     const mine = restrictTo(pol.rs, undefined);
-    const r = equivalent(rulesSide(positionals[0], mine), rulesSide(theirs.name, theirs), { families, maxDifferences: max });
+    const r = equivalent(rulesSide(positionals[0], mine), rulesSide(theirs.name, theirs), { families, maxDifferences: max, count: COUNT_LIMIT });
     if (format === 'json') {
       io.out(
         JSON.stringify(
@@ -66,9 +75,10 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
             result: r.result,
             families,
             classes: r.classes,
+            ...(r.result === 'different' ? { total: r.total, totalExact: r.totalExact } : {}),
             ms: Number(r.ms.toFixed(3)),
             ...(r.reason ? { reason: r.reason } : {}),
-            differences: r.differences.map((d) => ({ description: d.description, packet: d.packet, policy: d.a, against: d.b })),
+            differences: r.differences.map((d) => ({ description: d.description, packet: d.packet, policy: d.a, against: d.b, decidedBy: { policy: d.by?.a ? stepJson(d.by.a) : null, against: d.by?.b ? stepJson(d.by.b) : null } })),
             counterexample: r.counterexample
               ? { packet: r.counterexample.packet, policy: { outcome: r.counterexample.a.outcome, path: r.counterexample.a.path.map(stepJson) }, against: { outcome: r.counterexample.b.outcome, path: r.counterexample.b.path.map(stepJson) } }
               : null,
@@ -82,8 +92,11 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
     } else if (r.result === 'undecided') {
       io.out(`undecided: ${r.reason}\n`);
     } else {
-      io.out(`different: ${r.differences.length}${r.differences.length >= max ? '+' : ''} packet class(es) are treated differently\n\n`);
-      for (const d of r.differences) io.out(`  ${d.description}: ${outcomeText(d.a)} (policy) → ${outcomeText(d.b)} (${theirs.name})\n`);
+      io.out(`different: ${totalText(r)} packet class(es) are treated differently${r.total > r.differences.length ? ` (the first ${r.differences.length} below; --max N for more)` : ''}\n\n`);
+      for (const d of r.differences) {
+        io.out(`  ${d.description}: ${outcomeText(d.a)} (policy) → ${outcomeText(d.b)} (${theirs.name})\n    e.g. ${packetText(d.packet)}\n`);
+        io.out(decidedLines(d.by, 'policy', 'against', '    '));
+      }
       const c = r.counterexample!;
       io.out(`\ncounterexample: ${packetText(c.packet)}\npolicy:\n${renderTrace(c.a, '  ')}${theirs.name}:\n${renderTrace(c.b, '  ')}`);
     }
