@@ -1,7 +1,7 @@
 import { hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { SourceFile } from '../../source.js';
 import { equivalent } from '../../verify/engine.js';
-import { loadSide } from '../../compile/sides.js';
+import { findingsOf, loadSide } from '../../compile/sides.js';
 import { rulesSide } from '../../verify/side.js';
 import { outcomeText } from '../../verify/compare.js';
 import { expectArgs, oneOf, parse } from '../args.js';
@@ -18,7 +18,7 @@ export const diffCmd: Command = {
   usage: `meshcap diff [options] A B
 
 A and B are each a policy (.intercept, .yaml) or a rule-set file (iptables-restore or
-iptables-save text). Prints every class of packets whose outcome changes, merged into
+iptables-save text, nft JSON, a meshcap shell script, or a snapshot: meshcap snapshot). Prints every class of packets whose outcome changes, merged into
 readable ranges, e.g.
   outbound TCP (new) uid ≠ 1337 to 10.0.0.0/8 port 3306: redirect 15001 → pass
 This is what a reviewer wants to see on a pull request that changes a policy.
@@ -48,6 +48,8 @@ Exit: 0 no packet changes, 1 some do, 2 unreadable input, 3 usage error.`,
       report(io, 'text', ds, sources);
       return EXIT.badInput;
     }
+    const findings = [A, B].flatMap(findingsOf);
+    if (findings.length) report(io, 'text', findings, sources);
     // Rule files carry one family; compare the families either side speaks for.
     const fams = (s: typeof A) => (s.meaning ? (['ipv4', 'ipv6'] as const) : s.families);
     const families = [...new Set([...fams(A), ...fams(B)])].filter((f) => (A.meaning || A.families.includes(f)) && (B.meaning || B.families.includes(f)));

@@ -1,7 +1,8 @@
 import { hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { SourceFile } from '../../source.js';
 import { equivalent } from '../../verify/engine.js';
-import { loadSide, mergeRuleSets } from '../../compile/sides.js';
+import { findingsOf, loadSide, mergeRuleSets, type LoadedSide } from '../../compile/sides.js';
+import { liveSide, whereOf } from './snapshot.js';
 import { rulesSide } from '../../verify/side.js';
 import { outcomeText, packetText } from '../../verify/compare.js';
 import { restrictTo } from '../../../backends/index.js';
@@ -23,27 +24,41 @@ export const verifyCmd: Command = {
   name: 'verify',
   summary: 'prove a policy equal to an existing rule set, or show where they differ',
   usage: `meshcap verify [options] POLICY --against FILE [--against FILE]
+       meshcap verify [options] POLICY --live [--netns NAME | --pid PID]
 
 Compares what the policy compiles to with rule sets that exist elsewhere (what a node
 runs today: iptables-save output, or iptables-restore input such as istio-iptables
 writes), over every packet. Give the IPv4 and IPv6 files as two --against options; the
 family of each is taken from its name (ip6tables, v6) or its addresses, or --family.
-Only the families given are compared.
+Only the families given are compared. FILE may be a snapshot (meshcap snapshot): all
+that a namespace runs; --live takes one now, of the current namespace or the one given.
 
 Options:
   --against FILE     a rule set (repeatable)
   --family F         ipv4 or ipv6, for every --against file
+  --live             compare with what the namespace runs now (a snapshot taken in place)
+  --netns NAME, --pid PID   (with --live) the namespace
   --max N            show at most N differing packet classes (default 5); the
                      headline counts them all
   --format F         text (default) or json
 
 Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage error.`,
   run(argv: string[], io: Io): number {
-    const { values, positionals } = parse(argv, { against: { type: 'string', multiple: true }, family: { type: 'string' }, max: { type: 'string' }, format: { type: 'string' } });
+    const { values, positionals } = parse(argv, {
+      against: { type: 'string', multiple: true },
+      family: { type: 'string' },
+      max: { type: 'string' },
+      format: { type: 'string' },
+      live: { type: 'boolean' },
+      netns: { type: 'string' },
+      pid: { type: 'string' },
+    });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 1, 'verify takes one POLICY');
     const against = values.against ?? [];
-    if (!against.length) throw new UsageError('usage-missing-argument', { detail: 'verify needs --against FILE' });
+    if (values.live && against.length) throw new UsageError('usage-conflicting-options', { detail: '--live compares with the namespace itself; --against with files: give one of them' });
+    if (!values.live && (values.netns !== undefined || values.pid !== undefined)) throw new UsageError('usage-conflicting-options', { detail: '--netns and --pid go with --live' });
+    if (!against.length && !values.live) throw new UsageError('usage-missing-argument', { detail: 'verify needs --against FILE or --live' });
     const format = oneOf('format', values.format, ['text', 'json'] as const, 'text');
     const family = values.family === undefined ? undefined : oneOf('family', values.family, ['ipv4', 'ipv6'] as const, 'ipv4');
     const max = values.max === undefined ? 5 : Number(values.max);
@@ -54,7 +69,16 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
     const pol = loadSide(positionals[0]);
     ds.push(...pol.diagnostics);
     pol.sources.forEach((v, k) => sources.set(k, v));
-    const others = against.map((f) => loadSide(f, family));
+    let others: LoadedSide[];
+    if (values.live) {
+      const l = liveSide(whereOf(values));
+      if (!('label' in l)) {
+        report(io, 'text', [l], new Map());
+        return EXIT.badInput;
+      }
+      others = [l];
+      against.push(l.label);
+    } else others = against.map((f) => loadSide(f, family));
     for (const o of others) {
       ds.push(...o.diagnostics);
       o.sources.forEach((v, k) => sources.set(k, v));
@@ -64,6 +88,13 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
       return EXIT.badInput;
     }
     if (others.some((o) => !o.families.length || o.meaning)) throw new UsageError('usage-bad-option-value', { detail: '--against takes rule-set files; to compare two policies use meshcap diff' });
+    // Two files for one family would run one after the other in an order no file says.
+    others.forEach((o, i) => {
+      const j = others.findIndex((p, k) => k < i && p.families.some((f) => o.families.includes(f)));
+      if (j >= 0) throw new UsageError('usage-conflicting-options', { detail: `${against[j]} and ${against[i]} both hold ${o.families.filter((f) => others[j].families.includes(f)).join(' and ')} rules; give one file per family, or a snapshot of the node (meshcap snapshot), which orders its sources as the kernel runs them` });
+    });
+    const findings = others.flatMap(findingsOf);
+    if (findings.length) report(io, 'text', findings, sources);
     const families = [...new Set(others.flatMap((o) => o.families))];
     const theirs = mergeRuleSets(against.join(' + '), others.map((o) => o.rs!));
     const mine = restrictTo(pol.rs, undefined);
