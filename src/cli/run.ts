@@ -9,6 +9,7 @@ import { verifyCmd } from './commands/verify.js';
 import { diffCmd } from './commands/diff.js';
 import { schemaCmd } from './commands/schema.js';
 import { snapshotCmd } from './commands/snapshot.js';
+import { preflightCmd } from './commands/preflight.js';
 import type { Command } from './commands/command.js';
 import { explain } from './commands/explain.js';
 import { fmt } from './commands/fmt.js';
@@ -18,7 +19,7 @@ import { diag, didYouMean, type Diagnostic } from '../diagnostics/diagnostic.js'
 import { formats, renderText, type Format } from '../diagnostics/render.js';
 import { report } from './report.js';
 
-export const commands: Command[] = [check, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, snapshotCmd, importCmd, schemaCmd, explain];
+export const commands: Command[] = [check, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, snapshotCmd, preflightCmd, importCmd, schemaCmd, explain];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

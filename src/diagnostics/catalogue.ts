@@ -454,6 +454,13 @@ export const catalogue = {
     explain: 'The kernel runs the base chains of iptables-legacy, iptables-nft and native nft tables on the same hook one after another, by priority; legacy and nft tables of the same name have the same priority, and the kernel runs the one registered last first (seen), which no listing shows. meshcap reads iptables-nft first and proves whether the order matters by comparing both.',
   },
 
+  'rules-preflight-missing': {
+    severity: 'error',
+    message: '{firewall} ({family}) cannot do {what}: {reason}; needed by {from}',
+    hint: '{hint}',
+    explain: 'meshcap preflight loads, in a throwaway namespace, the smallest rule that uses each thing the compiled rules need; this one was refused, so applying the rules would fail there (or, with a script, half-way).',
+  },
+
   // ---- Istio import ------------------------------------------------------------------------
   'istio-unknown-flag': {
     severity: 'error',
