@@ -31,8 +31,9 @@ export function preflightFunction(rs: RuleSet): string {
     for (const n of needs) {
       for (const f of n.families) {
         // One line: a file name may hold a newline, and the script stays readable line by line.
-        const label = `${n.what} (${f === 'ipv4' ? 'IPv4' : 'IPv6'}), needed by ${n.from.join(', ') || 'the policy'}`.replace(/[\x00-\x1f\x7f]/g, '?');
-        L.push(`      preflight_probe ${q(label)} ${q(probe(n.feature, fw, f))}`);
+        const label = `${n.what} (${f === 'ipv4' ? 'IPv4' : 'IPv6'}), needed by ${n.from.join(', ') || 'the policy'}`;
+        const oneLine = [...label].map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? '?' : ch)).join('');
+        L.push(`      preflight_probe ${q(oneLine)} ${q(probe(n.feature, fw, f))}`);
         any = true;
       }
     }
