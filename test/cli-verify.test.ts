@@ -170,7 +170,13 @@ describe('meshcap verify', () => {
     const r = cli('verify', '--format', 'json', '--max', '1', SPEC, '--against', CORPUS);
     expect(r.code).toBe(1);
     expect((JSON.parse(r.out) as VerifyJson).differences).toHaveLength(1);
-    expect(cli('verify', SPEC, '--max', '1', '--against', CORPUS).out).toMatch(/^different: 1\+ packet class/);
+    // The headline counts every differing class, whatever --max shows.
+    const j = JSON.parse(r.out) as VerifyJson & { total: number; totalExact: boolean };
+    expect(j.totalExact).toBe(true);
+    expect(j.total).toBeGreaterThan(1);
+    const all = JSON.parse(cli('verify', '--format', 'json', '--max', '1000', SPEC, '--against', CORPUS).out) as VerifyJson & { total: number };
+    expect(all.differences).toHaveLength(j.total);
+    expect(cli('verify', SPEC, '--max', '1', '--against', CORPUS).out).toMatch(new RegExp(`^different: ${j.total} packet class\\(es\\) are treated differently \\(the first 1 below; --max N for more\\)`));
   });
 
   it('exit 2 on a malformed rule file, with a diagnostic naming the line', () => {
@@ -229,9 +235,16 @@ describe('meshcap diff', () => {
     expect(r.code, r.err).toBe(1);
     expect(r.err).toBe('');
     const lines = r.out.trimEnd().split('\n');
-    expect(lines[0]).toBe(`${lines.length - 1} packet class(es) change from ${SPEC} to ${b}:`);
-    const body = lines.slice(1);
+    // Each class: its line, an example packet, and the rule on each side that decided it.
+    const body = lines.slice(1).filter((l) => !l.startsWith('    '));
+    expect(lines[0]).toBe(`${body.length} packet class(es) change from ${SPEC} to ${b}:`);
+    expect(lines.length - 1).toBe(4 * body.length);
     expect(body.every((l) => l.startsWith('  '))).toBe(true);
+    expect(lines.filter((l) => l.startsWith('    e.g. out tcp '))).toHaveLength(body.length);
+    expect(lines.filter((l) => l.startsWith(`    A: ${SPEC}:`))).toHaveLength(body.length);
+    expect(lines.filter((l) => l.startsWith(`    B: ${b}:`))).toHaveLength(body.length);
+    // The exclusion is what decided on B's side: its RETURN rules, from the lines that say so.
+    expect(lines.filter((l) => l.startsWith('    B: ')).every((l) => l.endsWith('-j RETURN'))).toBe(true);
     const cidr = body.filter((l) => l.includes('10.0.0.0/8'));
     expect(cidr).toHaveLength(1);
     expect(cidr[0]).toMatch(/^ {2}outbound IPv4 TCP \(new\) .*to 10\.0\.0\.0\/8.*: redirect 15001 → pass$/);
@@ -281,14 +294,20 @@ describe('meshcap diff', () => {
     const r = cli('diff', '--format', 'json', SPEC, b);
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out) as DiffJson;
-    expect(Object.keys(j).sort()).toEqual(['changes', 'classes', 'families', 'result']);
+    expect(Object.keys(j).sort()).toEqual(['changes', 'classes', 'families', 'result', 'total', 'totalExact']);
     expect(j).toMatchObject({ result: 'different', families: ['ipv4', 'ipv6'] });
     expect(j.classes).toBeGreaterThan(0);
     const A = irOf(SPEC);
     const B = irOf(b);
     expect(j.changes.length).toBeGreaterThan(1);
     for (const c of j.changes) {
-      expect(Object.keys(c).sort()).toEqual(['after', 'before', 'description', 'packet']);
+      expect(Object.keys(c).sort()).toEqual(['after', 'before', 'decidedBy', 'description', 'packet']);
+      const by = (c as unknown as { decidedBy: { before: { source: string }; after: { source: string } } }).decidedBy;
+      expect(by.before.source).toMatch(new RegExp(`^${SPEC}:\\d+$`));
+      expect(by.after.source.startsWith(`${b}:`)).toBe(true);
+      // Realistic members of the class: an ephemeral source port, no port 0, an owner and an interface people use.
+      expect(c.packet.sport).toBe(40000);
+      expect(c.packet.dport).toBeGreaterThan(0);
       expect(simulate(A, c.packet).outcome).toEqual(c.before);
       expect(simulate(B, c.packet).outcome).toEqual(c.after);
       expect(c.before.redirect).not.toBeNull();
@@ -357,7 +376,9 @@ describe('diff at scale', () => {
     expect(r.code).toBe(1);
     const lines = r.out.trimEnd().split('\n');
     expect(lines[0]).toBe(`1 packet class(es) change from ${a} to ${b}:`);
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(5);
     expect(lines[1]).toMatch(/to 10\.19\.136\.0\/24: pass → redirect 15001$/);
+    expect(lines[2]).toMatch(/^ {4}e\.g\. out tcp 10\.1\.0\.5:40000 -> 10\.19\.136\.1:80 /);
+    expect(lines[3]).toMatch(new RegExp(`^ {4}A: ${a}:\\d+ nat/MESHCAP_OUTPUT #\\d+: -A MESHCAP_OUTPUT -d 10\\.19\\.136\\.0/24 -j RETURN$`));
   });
 });

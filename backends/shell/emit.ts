@@ -3,6 +3,7 @@
 // policy routing and the IPv6 passthrough address on lo. The rules travel inside the
 // script as here-documents and are applied from temporary files; every value in the
 // script was validated by the compiler and is single-quoted.
+import { preflightFunction } from './preflight.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -99,6 +100,7 @@ export function emitShell(rs: RuleSet, opts: ShellOptions): string {
   const [before, after] = runtime.split('@@PAYLOADS@@');
   L(before.trimEnd());
   L();
+  L(preflightFunction(rs));
   L(`payload_v4() {\n  cat <<'MESHCAP_V4'\n${v4}MESHCAP_V4\n}\n`);
   L(`payload_v6() {\n  cat <<'MESHCAP_V6'\n${v6}MESHCAP_V6\n}\n`);
   L(`payload_nft() {\n  cat <<'MESHCAP_NFT'\n${nft}MESHCAP_NFT\n}\n`);

@@ -259,6 +259,7 @@ main() {
   choose_firewall
   case "$cmd" in
     apply)
+      preflight_checks
       save_state
       APPLYING=1
       apply_rules

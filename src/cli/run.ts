@@ -9,6 +9,8 @@ import { importCmd } from './commands/import.js';
 import { verifyCmd } from './commands/verify.js';
 import { diffCmd } from './commands/diff.js';
 import { schemaCmd } from './commands/schema.js';
+import { snapshotCmd } from './commands/snapshot.js';
+import { preflightCmd } from './commands/preflight.js';
 import type { Command } from './commands/command.js';
 import { explain } from './commands/explain.js';
 import { fmt } from './commands/fmt.js';
@@ -18,7 +20,7 @@ import { diag, didYouMean, type Diagnostic } from '../diagnostics/diagnostic.js'
 import { formats, renderText, type Format } from '../diagnostics/render.js';
 import { report } from './report.js';
 
-export const commands: Command[] = [check, lintCmd, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, importCmd, schemaCmd, explain];
+export const commands: Command[] = [check, lintCmd, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, snapshotCmd, preflightCmd, importCmd, schemaCmd, explain];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

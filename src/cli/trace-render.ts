@@ -44,3 +44,17 @@ export function renderTrace(r: SimResult, indent = ''): string {
   lines.push(`${indent}=> ${outcomeText(r.outcome)}`);
   return lines.join('\n') + '\n';
 }
+
+/** Where a step is, for people: `file:line table/chain #n` (or the chain's policy). */
+export function stepWhere(s: TraceStep | undefined): string {
+  if (!s) return '(no chain ran)';
+  const at = s.rule?.origin.span ? `${s.rule.origin.span.file}:${s.rule.origin.span.start.line} ` : '';
+  return s.rule ? `${at}${s.table}/${s.chain} #${s.index}: ${stepRuleText(s)}` : `${s.table}/${s.chain} ${s.effect} (no rule decided)`;
+}
+
+/** The two lines under a reported difference: the rule on each side that decided it. */
+export function decidedLines(by: { a?: TraceStep; b?: TraceStep } | undefined, labelA: string, labelB: string, indent: string): string {
+  if (!by) return '';
+  const w = Math.max(labelA.length, labelB.length) + 1;
+  return `${indent}${(labelA + ':').padEnd(w)} ${stepWhere(by.a)}\n${indent}${(labelB + ':').padEnd(w)} ${stepWhere(by.b)}\n`;
+}

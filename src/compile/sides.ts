@@ -2,6 +2,7 @@
 // existing rule set (iptables-restore / iptables-save text).
 import { importIptables } from '../../backends/iptables/import.js';
 import { importNftables } from '../../backends/nftables/import.js';
+import { importShell } from '../../backends/shell/import.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { jumpProblems } from '../ir/check.js';
 import type { Family, RuleSet } from '../ir/types.js';
@@ -9,6 +10,7 @@ import { readText, syntaxOf } from '../language/load.js';
 import { Meaning } from '../meaning/meaning.js';
 import { SourceFile } from '../source.js';
 import { compile } from './pipeline.js';
+import { isSnapshot, loadSnapshot } from './snapshot.js';
 
 export interface LoadedSide {
   label: string;
@@ -39,6 +41,7 @@ export function loadSide(path: string, family?: Family): LoadedSide {
   const read = readText(path);
   if ('diagnostic' in read) return { label: path, families: [], diagnostics: [read.diagnostic], sources };
   const text = read.text;
+  if (isSnapshot(text)) return snapshotSide(path, text);
   const src = new SourceFile(path, text);
   sources.set(path, src);
   if (/^\s*\{/.test(text)) {
@@ -46,9 +49,26 @@ export function loadSide(path: string, family?: Family): LoadedSide {
     const n = importNftables(text, path);
     return checked({ label: path, rs: n.ruleset, families: n.ruleset ? familiesOf(n.ruleset) : [], diagnostics: n.diagnostics, sources });
   }
+  if (/^#!/.test(text) && /<<'MESHCAP_V[46]'\n/.test(text)) {
+    // A meshcap shell script: its iptables payloads (both families) and its routing.
+    const sh = importShell(text, path);
+    const rs = sh.iptables ? { ...sh.iptables, routing: sh.routing } : undefined;
+    return checked({ label: path, rs, families: rs ? familiesOf(rs) : [], diagnostics: sh.diagnostics, sources });
+  }
   const f = family ?? guessFamily(path, text);
   const r = importIptables(src, f, path);
   return checked({ label: path, rs: r.ruleset, families: [f], diagnostics: r.diagnostics, sources });
+}
+
+/** A snapshot's text (a file's, or one just taken: `--live`) as a side. */
+export function snapshotSide(label: string, text: string): LoadedSide {
+  const sn = loadSnapshot(label, text);
+  return checked({ label, rs: sn.rs, families: sn.families, diagnostics: sn.diagnostics, sources: sn.sources });
+}
+
+/** The findings about a rule set a command shows even when it goes on (rules split between iptables flavours). */
+export function findingsOf(side: LoadedSide): Diagnostic[] {
+  return side.diagnostics.filter((d) => d.code === 'rules-split-flavours');
 }
 
 /** An imported rule set whose jumps the kernel would refuse (a missing chain, a loop) is bad input. */

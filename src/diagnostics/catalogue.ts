@@ -448,6 +448,32 @@ export const catalogue = {
     explain: 'The kernel refuses this rule in this chain (e.g. an owner match outside OUTPUT/POSTROUTING, -i in OUTPUT, REDIRECT outside nat, TPROXY outside mangle PREROUTING).',
   },
 
+  'rules-snapshot': {
+    severity: 'error',
+    message: 'not a readable snapshot: {detail}',
+    hint: "take one with 'meshcap snapshot -o FILE' (docs/snapshot.md gives the format)",
+    explain: 'The file looks like a meshcap snapshot (a JSON document starting with "meshcapSnapshot") but cannot be read as one.',
+  },
+  'rules-snapshot-collect': {
+    severity: 'error',
+    message: 'cannot take a snapshot: {detail}',
+    hint: '{hint}',
+    explain: 'meshcap snapshot runs iptables-save, nft and ip in the namespace; here the namespace could not be entered or no tool could read it.',
+  },
+  'rules-split-flavours': {
+    severity: 'warning',
+    message: '{family} rules are split between iptables-legacy (hooks: {legacy}) and iptables-nft (hooks: {nft}); both run, on shared hooks ({shared}) in an order no listing shows: {order}',
+    hint: 'keep one flavour: the node and the mesh should use the same iptables (update-alternatives --config iptables); istio/istio#15519',
+    explain: 'The kernel runs the base chains of iptables-legacy, iptables-nft and native nft tables on the same hook one after another, by priority; legacy and nft tables of the same name have the same priority, and the kernel runs the one registered last first (seen), which no listing shows. meshcap reads iptables-nft first and proves whether the order matters by comparing both.',
+  },
+
+  'rules-preflight-missing': {
+    severity: 'error',
+    message: '{firewall} ({family}) cannot do {what}: {reason}; needed by {from}',
+    hint: '{hint}',
+    explain: 'meshcap preflight loads, in a throwaway namespace, the smallest rule that uses each thing the compiled rules need; this one was refused, so applying the rules would fail there (or, with a script, half-way).',
+  },
+
   // ---- Istio import ------------------------------------------------------------------------
   'istio-unknown-flag': {
     severity: 'error',

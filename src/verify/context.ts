@@ -2,6 +2,7 @@
 // differences found), how a class is described, and the meaning side's constants.
 import type { Family, RuleSet } from '../ir/types.js';
 import type { Outcome, Packet } from '../sim/packet.js';
+import type { TraceStep } from '../sim/simulate.js';
 import type { Constants, ConstantsFor, Side } from './side.js';
 import type { Plan } from './split.js';
 
@@ -15,6 +16,8 @@ export interface DiffRange {
   packet: Packet;
   a: Outcome;
   b: Outcome;
+  /** For a reported difference: the rule (or chain policy) on each side that decided it. */
+  by?: { a?: TraceStep; b?: TraceStep };
 }
 
 export class Undecided extends Error {}

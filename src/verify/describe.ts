@@ -5,6 +5,7 @@ import { canonicalAddress } from '../net/ip.js';
 import { complementRanges, rangeToCidrs, unionRanges, type Range } from '../net/intervals.js';
 import type { Packet } from '../sim/packet.js';
 import { val, type Desc } from './context.js';
+import { intersect } from './facts.js';
 import type { IField } from './interval-fields.js';
 
 export function describe(desc: Desc, pkt: Packet): string {
@@ -27,14 +28,20 @@ function showRange(field: IField, family: Family, lo: bigint, hi: bigint, max: b
 
 /**
  * A set of values of a field (sorted, disjoint ranges) for people: the ranges, or what is
- * left out when that is shorter ("≠ 127.0.0.1", "∉ {3306, 8080}").
+ * left out when that is shorter ("≠ 127.0.0.1", "∉ {3306, 8080}"). `domain`: the values
+ * the kernel can produce here (docs/facts.md); what is left out is said relative to it.
  */
-export function showSet(field: IField, family: Family, segs: Range[], max: bigint): string | undefined {
-  const merged = unionRanges(segs);
-  if (merged.length === 1 && merged[0][0] === 0n && merged[0][1] === max) return undefined;
-  const gaps = complementRanges(merged, max);
+export function showSet(field: IField, family: Family, segs: Range[], max: bigint, domain?: Range[]): string | undefined {
+  const whole = domain ? unionRanges(domain) : [[0n, max] as Range];
+  const merged = domain ? intersect(unionRanges(segs), whole) : unionRanges(segs);
+  if (merged.length === whole.length && merged.every((r, i) => r[0] === whole[i][0] && r[1] === whole[i][1])) return undefined;
+  const gaps = domain ? intersect(complementRanges(merged, max), whole) : complementRanges(merged, max);
   const one = (lo: bigint, hi: bigint) => showRange(field, family, lo, hi, max) ?? 'any';
   const list = (xs: Range[]) => xs.slice(0, 4).map(([lo, hi]) => one(lo, hi)).join(', ') + (xs.length > 4 ? `, … (${xs.length} ranges)` : '');
-  if (gaps.length < merged.length && gaps.length <= 4) return gaps.length === 1 && !list(gaps).includes(',') ? `≠ ${list(gaps)}` : `∉ {${list(gaps)}}`;
-  return list(merged);
+  const direct = list(merged);
+  if (gaps.length <= 4) {
+    const out = gaps.length === 1 && !list(gaps).includes(',') ? `≠ ${list(gaps)}` : `∉ {${list(gaps)}}`;
+    if (out.length < direct.length) return out;
+  }
+  return direct;
 }

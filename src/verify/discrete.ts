@@ -3,6 +3,7 @@
 import type { Hook, Match, Protocol } from '../ir/types.js';
 import type { Packet } from '../sim/packet.js';
 import { meaningConsts, type Ctx, type Merged } from './context.js';
+import { TYPICAL_IFACES, TYPICAL_OWNER } from './facts.js';
 import { allMatches, hasNat } from './residual.js';
 import type { Side } from './side.js';
 
@@ -22,22 +23,28 @@ export interface DField {
    */
   index?: { match(m: Match): string; value(v: unknown): string[]; consts(k: Merged): { key: string; label: string }[] };
   show(group: unknown[], all: unknown[]): string | undefined;
+  /**
+   * Values the facts (facts.ts) treat apart even where no rule does: lo, through which
+   * loopback addresses travel. Classes never mix values of different fact keys.
+   */
+  factKey?(v: unknown): string;
 }
 
+/** A name no rule names and no prefix covers: a typical one (eth0) when it is free. */
 function freshName(taken: Set<string>, prefixes: string[]): string {
-  for (let i = 0; ; i++) {
-    const n = `zz${i}`;
-    if (!taken.has(n) && !prefixes.some((p) => p !== '' && n.startsWith(p))) return n;
-  }
+  const free = (n: string) => !taken.has(n) && !prefixes.some((p) => p !== '' && n.startsWith(p));
+  for (const n of TYPICAL_IFACES) if (free(n)) return n;
+  for (let i = 0; ; i++) if (free(`zz${i}`)) return `zz${i}`;
 }
 
 function ifaceCandidates(ms: Match[], extra: { name: string; prefix: boolean }[]): string[] {
   const pats = [...ms.map((m) => m as { name: string; prefix: boolean }), ...extra];
   const exact = new Set(pats.filter((p) => !p.prefix).map((p) => p.name));
   const prefixes = [...new Set(pats.filter((p) => p.prefix).map((p) => p.name))];
-  const out = new Set<string>(['', ...exact]);
+  // No '': a packet on a hook that sets the interface has one (docs/facts.md F1).
+  const out = new Set<string>(['lo', ...exact]);
   for (const p of prefixes) {
-    out.add(p);
+    if (p !== '') out.add(p);
     // A name with this prefix that is not an exact name and starts no longer prefix.
     for (let i = 0; i < 64; i++) {
       const n = p + String.fromCharCode(0x21 + i);
@@ -53,10 +60,9 @@ function ifaceCandidates(ms: Match[], extra: { name: string; prefix: boolean }[]
 
 function ownerCandidates(ms: Match[], extra: (number | string)[]): (number | string)[] {
   const ids = new Set<number | string>([...ms.map((m) => (m as { id: number | string }).id), ...extra]);
-  const nums = [...ids].filter((x): x is number => typeof x === 'number');
-  let fresh = 4000000000;
+  // "Any other owner": a first ordinary user, as people would write it.
+  let fresh = TYPICAL_OWNER;
   while (ids.has(fresh)) fresh++;
-  void nums;
   return [...ids, fresh];
 }
 
@@ -78,11 +84,13 @@ const ownerIndex: DField['index'] = {
   consts: (k) => k.owners.map((c, i) => ({ key: ownerKey(c), label: k.labels.owners[i] })),
 };
 
-const showDiscrete = (label: string, fmt: (v: unknown) => string, isOther: (v: unknown) => boolean) => (group: unknown[], all: unknown[]) => {
+/** The last candidate of an indexed field stands for every value no rule names. */
+const isOther = (v: unknown, all: unknown[]) => v === all[all.length - 1];
+const showDiscrete = (label: string, fmt: (v: unknown) => string) => (group: unknown[], all: unknown[]) => {
   if (group.length === all.length) return undefined;
-  if (group.some(isOther)) {
+  if (group.some((v) => isOther(v, all))) {
     const inGroup = new Set(group);
-    const named = all.filter((v) => !inGroup.has(v) && !isOther(v));
+    const named = all.filter((v) => !inGroup.has(v) && !isOther(v, all));
     return `${label} ∉ {${named.map(fmt).join(', ')}}`.replace(/∉ \{([^,}]*)\}$/, '≠ $1');
   }
   return group.length === 1 ? `${label}=${fmt(group[0])}` : `${label} ∈ {${group.map(fmt).join(', ')}}`;
@@ -97,7 +105,8 @@ function ifaceField(name: 'iif' | 'oif', unsetOn: Hook): DField {
     candidates: (c, a, b, pkt) => (pkt.hook === unsetOn ? [''] : ifaceCandidates([...allMatches(a, new Set([name])), ...allMatches(b, new Set([name]))], meaningConsts(c, name, pkt).ifaces)),
     set: (p, v) => ({ ...p, [name]: v as string }),
     index: ifaceIndex,
-    show: showDiscrete(name, (v) => (v === '' ? '(none)' : String(v)), (v) => String(v).startsWith('zz')),
+    factKey: (v) => (v === 'lo' ? 'lo' : ''),
+    show: showDiscrete(name, (v) => (v === '' ? '(none)' : String(v))),
   };
 }
 
@@ -142,7 +151,7 @@ export const DFIELDS: DField[] = [
       return q;
     },
     index: ownerIndex,
-    show: showDiscrete('uid', String, (v) => typeof v === 'number' && v >= 4000000000),
+    show: showDiscrete('uid', String),
   },
   {
     name: 'gid',
@@ -156,6 +165,6 @@ export const DFIELDS: DField[] = [
       return q;
     },
     index: ownerIndex,
-    show: showDiscrete('gid', String, (v) => typeof v === 'number' && v >= 4000000000),
+    show: showDiscrete('gid', String),
   },
 ];

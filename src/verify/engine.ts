@@ -25,7 +25,9 @@ import type { Packet } from '../sim/packet.js';
 import { simulate, type SimResult } from '../sim/simulate.js';
 import { sameOutcome, outcomeText } from './compare.js';
 import { MAX_ADDR, Undecided, type Ctx, type DiffRange } from './context.js';
+import { alongside, decide, decidingStep } from './decide.js';
 import { describe, showSet } from './describe.js';
+import { allowed } from './facts.js';
 import { exploreDiscrete } from './explore.js';
 import { restrictFamily } from './residual.js';
 import type { Side } from './side.js';
@@ -41,13 +43,20 @@ export interface EquivResult {
   classes: number;
   ms: number;
   counterexample?: { packet: Packet; a: SimResult; b: SimResult };
+  /** The differences reported (at most maxDifferences), each with the rules that decided it. */
   differences: DiffRange[];
+  /** Every differing class found (merged as reported), up to `count`: more than `differences`. */
+  total: number;
+  /** Whether `total` counts them all (the search did not stop at `count`). */
+  totalExact: boolean;
   reason?: string;
 }
 
 export interface EquivOptions {
   /** Stop after this many differing classes (1: just find a counterexample). */
   maxDifferences?: number;
+  /** Count up to this many differing classes (default: maxDifferences); only maxDifferences are reported. */
+  count?: number;
   families?: Family[];
 }
 
@@ -72,15 +81,15 @@ export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResu
   try {
     run(ctx);
     if (ctx.diffs.length) {
-      ctx = { a, b, classes: 0, diffs: [], max: opts.maxDifferences ?? 1, fine: true };
+      ctx = { a, b, classes: 0, diffs: [], max: Math.max(opts.maxDifferences ?? 1, opts.count ?? 0), fine: true };
       run(ctx);
     }
   } catch (e) {
-    if (e instanceof Undecided) return { result: 'undecided', classes: ctx.classes, ms: performance.now() - t0, differences: [], reason: e.message };
+    if (e instanceof Undecided) return { result: 'undecided', classes: ctx.classes, ms: performance.now() - t0, differences: [], total: 0, totalExact: true, reason: e.message };
     throw e;
   }
-  const ms = performance.now() - t0;
-  if (!ctx.diffs.length) return { result: 'equal', classes: ctx.classes, ms, differences: [] };
+  if (!ctx.diffs.length) return { result: 'equal', classes: ctx.classes, ms: performance.now() - t0, differences: [], total: 0, totalExact: true };
+  const totalExact = ctx.diffs.length < ctx.max;
   // Merge the classes that differ alike and differ only in their destinations.
   const merged = new Map<string, DiffRange>();
   for (const d of ctx.diffs) {
@@ -93,22 +102,30 @@ export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResu
     if (m) m.dst!.push(...d.dst);
     else merged.set(key, { ...d, dst: [...d.dst] });
   }
-  for (const d of merged.values()) {
+  const all = [...merged.values()];
+  const shown = all.slice(0, opts.maxDifferences ?? 1);
+  for (const d of shown) {
     if (d.desc && d.dst) {
-      const r = showSet('daddr', d.packet.family, d.dst, MAX_ADDR[d.packet.family]);
+      const r = showSet('daddr', d.packet.family, d.dst, MAX_ADDR[d.packet.family], allowed('daddr', d.packet));
       d.description = describe({ ...d.desc, ...(r ? { daddr: r } : {}) }, d.packet);
     }
+    // A member of the class a person recognises, and the rule on each side that decided it.
+    const x = decide(a, b, d.packet, d.a, d.b, d.dst);
+    d.packet = x.packet;
+    const sa = decidingStep(x.a, d.b);
+    const sb = decidingStep(x.b, d.a);
+    d.by = { a: alongside(x.a, sa, sb), b: alongside(x.b, sb, sa) };
     delete d.desc;
     delete d.dst;
   }
-  ctx.diffs = [...merged.values()];
+  const ms = performance.now() - t0;
   // Confirm the first difference with the plain simulator on the original sides, traces on.
-  const first = ctx.diffs[0];
+  const first = shown[0];
   const full = (s: Side) => (s.kind === 'rules' ? simulate(s.rs, first.packet) : s.evaluate(first.packet));
   const ra = full(a);
   const rb = full(b);
   if (sameOutcome(ra.outcome, rb.outcome)) {
-    return { result: 'undecided', classes: ctx.classes, ms, differences: [], reason: `internal: the engine found a difference the simulator does not confirm at ${JSON.stringify(first.packet)}` };
+    return { result: 'undecided', classes: ctx.classes, ms, differences: [], total: 0, totalExact: true, reason: `internal: the engine found a difference the simulator does not confirm at ${JSON.stringify(first.packet)}` };
   }
-  return { result: 'different', classes: ctx.classes, ms, differences: ctx.diffs, counterexample: { packet: first.packet, a: ra, b: rb } };
+  return { result: 'different', classes: ctx.classes, ms, differences: shown, total: all.length, totalExact, counterexample: { packet: first.packet, a: ra, b: rb } };
 }

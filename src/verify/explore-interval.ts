@@ -16,6 +16,7 @@ import { canonicalAddress } from '../net/ip.js';
 import { simulate } from '../sim/simulate.js';
 import { sameOutcome } from './compare.js';
 import { describe } from './describe.js';
+import { allowed, intersect, realistic } from './facts.js';
 
 export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, desc: Desc): void {
   if (ctx.diffs.length >= ctx.max) return;
@@ -32,12 +33,18 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
   // Interval baseline: every match on the field false, so the changes are the survivors.
   const plans = sides.map((s) => (s.kind === 'rules' && kindsOf(s.rs).has(field) ? planOf(ctx, s.rs, `i:${field}`, () => plan(s.rs, kinds, () => false)) : undefined));
   const extra = meaningLabelled(ctx, field, family, pkt);
-  if (!plans.some((p) => p?.conds.length) && !extra.length) return field === 'daddr' ? leaf(ctx, a, b, pkt, desc, undefined) : exploreInterval(ctx, idx + 1, a, b, pkt, desc);
+  // Only the values the kernel can produce for this packet (docs/facts.md).
+  const allow = allowed(field, pkt);
+  if (!plans.some((p) => p?.conds.length) && !extra.length) {
+    const q = setField(pkt, field, ctx.fine ? realistic(field, pkt, allow ?? [[0n, max]]) : (allow?.[0][0] ?? 0n));
+    return field === 'daddr' ? leaf(ctx, a, b, q, desc, undefined) : exploreInterval(ctx, idx + 1, a, b, q, desc);
+  }
 
-  const groups = groupsOf(ctx, plans, extra, family, max);
+  const groups = groupsOf(ctx, plans, extra, family, max, allow);
   for (const g of groups) {
-    const p = setField(pkt, field, g.lo);
-    const d = groups.length > 1 ? { ...desc, [field]: () => showSet(field, family, segsOf(g), max) ?? 'any' } : desc;
+    // A reported class gets a member a person recognises; a proof takes any.
+    const p = setField(pkt, field, ctx.fine ? realistic(field, pkt, segsOf(g)) : g.lo);
+    const d = groups.length > 1 ? { ...desc, [field]: () => showSet(field, family, segsOf(g), max, allow) ?? 'any' } : desc;
     const next = sides.map((s, i) => {
       const pl = plans[i];
       return pl ? sideWith(s, residualOf(pl, g.ch[i]), p) : sideSpecialize(s, kinds, p, p.hook);
@@ -89,8 +96,8 @@ function segsOf(g: Group): Range[] {
  * The classes of a field: the atoms (swept once per set of matches, shared by every class
  * whose residuals have the same rules on the field), then per atom the surviving rules.
  */
-function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; label: string }[], family: Packet['family'], max: bigint): Group[] {
-  const ex = extra.map((x) => `${x.r[0]}-${x.r[1]}:${x.label}`).join(',');
+function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; label: string }[], family: Packet['family'], max: bigint, allow: Range[] | undefined): Group[] {
+  const ex = extra.map((x) => `${x.r[0]}-${x.r[1]}:${x.label}`).join(',') + (allow ? `|a:${allow.map((r) => `${r[0]}-${r[1]}`).join(',')}` : '');
   ctx.atoms ??= new Map();
   // The groups depend on the plans (fixed once made), the constants and the family only.
   const gk = `g|${family}|${plans.map((p) => p?.id ?? '').join('|')}|${ex}`;
@@ -98,7 +105,7 @@ function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; labe
   if (done) return done;
   const key = `${family}|${plans.map((p) => (p ? (p.matchKey ??= [...repsOf(p).conds.keys()].join(',')) : '')).join('|')}|${ex}`;
   let atoms = ctx.atoms.get(key) as Atom[] | undefined;
-  if (!atoms) ctx.atoms.set(key, (atoms = sweep(plans, extra, family, max)));
+  if (!atoms) ctx.atoms.set(key, (atoms = restrict(sweep(plans, extra, family, max), allow)));
   const groups = new Map<string, Group>();
   const cnt = new Map<Cond, number>();
   for (const at of atoms) {
@@ -123,6 +130,17 @@ function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; labe
   }
   const out = [...groups.values()];
   ctx.atoms.set(gk, out);
+  return out;
+}
+
+/** The atoms' values the kernel can produce; atoms left with none are gone. */
+function restrict(atoms: Atom[], allow: Range[] | undefined): Atom[] {
+  if (!allow) return atoms;
+  const out: Atom[] = [];
+  for (const at of atoms) {
+    const segs = intersect(at.segs, allow);
+    if (segs.length) out.push({ ...at, lo: segs[0][0], segs });
+  }
   return out;
 }
 

@@ -28,9 +28,11 @@ export function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
   }
   const f = DFIELDS[idx];
   const ms = [...allMatches(a, f.kinds), ...allMatches(b, f.kinds)];
-  if (!ms.length && !f.always && !(f.meaningField && (ctx.a.kind === 'meaning' || ctx.b.kind === 'meaning'))) {
-    // No live rule looks at this field: one class, any value (the first candidate).
-    const v = f.candidates(ctx, a, b, pkt)[0];
+  if (!ms.length && !f.always && !(f.factKey && f.candidates(ctx, a, b, pkt).length > 1) && !(f.meaningField && (ctx.a.kind === 'meaning' || ctx.b.kind === 'meaning'))) {
+    // No live rule looks at this field: one class, any value (the last candidate: for
+    // interfaces and owners, the typical one that stands for all others).
+    const cs = f.candidates(ctx, a, b, pkt);
+    const v = cs[cs.length - 1];
     return exploreDiscrete(ctx, idx + 1, a, b, f.set(pkt, v), desc);
   }
   const cands = f.candidates(ctx, a, b, pkt);
@@ -38,7 +40,7 @@ export function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
   const groups = new Map<string, unknown[]>();
   for (const v of cands) {
     const p = f.set(pkt, v);
-    let key = f.extra?.(v, a, b) ?? '';
+    let key = (f.extra?.(v, a, b) ?? '') + (f.factKey?.(v) ?? '');
     for (const m of ms) key += matches(m, p, p.hook) ? '1' : '0';
     const g = groups.get(key);
     if (g) g.push(v);
@@ -82,7 +84,10 @@ function exploreIndexed(ctx: Ctx, idx: number, f: DField, ix: NonNullable<DField
     else consts.set(c.key, [c.label]);
   }
   const keys0 = ix.value(v0);
-  const groups = new Map<string, { vals: unknown[]; ch: Cond[][] }>();
+  const groups = new Map<string, { vals: unknown[]; ch: Cond[][]; shown: string }>();
+  // The classes as the rules and the meaning split the values, which is what a description
+  // says (classes the facts alone split, lo or not, describe alike and merge when reported).
+  const shown = new Map<string, unknown[]>();
   for (const v of cands) {
     const p = f.set(pkt, v);
     const vk = ix.value(v);
@@ -103,14 +108,22 @@ function exploreIndexed(ctx: Ctx, idx: number, f: DField, ix: NonNullable<DField
       : chs.map(signature);
     const labels: string[] = [];
     for (const k of vk) labels.push(...(consts.get(k) ?? []));
-    const key = `${sig[0]}|${sig[1]}|${labels.sort().join(',')}`;
+    const shownKey = `${sig[0]}|${sig[1]}|${labels.sort().join(',')}`;
+    const key = `${shownKey}|${f.factKey?.(v) ?? ''}`;
     const g = groups.get(key);
     if (g) g.vals.push(v);
-    else groups.set(key, { vals: [v], ch: chs });
+    else groups.set(key, { vals: [v], ch: chs, shown: shownKey });
+    const sv = shown.get(shownKey);
+    if (sv) sv.push(v);
+    else shown.set(shownKey, [v]);
   }
-  for (const g of groups.values()) {
-    const p = f.set(pkt, g.vals[0]);
-    const d = groups.size > 1 ? { ...desc, [f.name]: () => f.show(g.vals, cands) ?? '' } : desc;
+  // The class of the typical value (eth0, uid 1000) first: the first difference reported
+  // is then about the traffic most packets are.
+  const ordered = [...groups.values()].sort((x, y) => Number(y.vals.includes(v0)) - Number(x.vals.includes(v0)));
+  for (const g of ordered) {
+    // The class's member a person recognises: the typical value (eth0, uid 1000) if it is one.
+    const p = f.set(pkt, g.vals.includes(v0) ? v0 : g.vals[0]);
+    const d = shown.size > 1 ? { ...desc, [f.name]: () => f.show(shown.get(g.shown)!, cands) ?? '' } : desc;
     const next = [a, b].map((s, i) => {
       const pl = plans[i];
       return pl ? sideWith(s, residualOf(pl, g.ch[i]), p, ctKnownAt(idx)) : sideSpecialize(s, f.kinds, p, p.hook, ctKnownAt(idx));

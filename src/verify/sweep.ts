@@ -9,6 +9,7 @@ import { sameOutcome, outcomeText } from './compare.js';
 import type { Ctx, Desc, DiffRange } from './context.js';
 import { describe } from './describe.js';
 import { boundaries, domainMax, meaningRanges, occurrences, setField, type IField } from './interval-fields.js';
+import { allowed, intersect, realistic } from './facts.js';
 import type { Side } from './side.js';
 
 function evaluate(s: Side, p: Packet, find?: RuleFinder): SimResult {
@@ -22,18 +23,21 @@ export function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): 
   const max = domainMax(field, family);
   const occs = occurrences([a, b], field, family, max);
   const extraRanges = meaningRanges(ctx, field, family, pkt);
+  // Only the destinations the kernel can produce for this packet (docs/facts.md).
+  const allow = allowed(field, pkt);
   if (!occs.length && !extraRanges.length) {
     // Nothing looks at the destination any more: one class.
     ctx.classes++;
-    const ra = evaluate(a, pkt).outcome;
-    const rb = evaluate(b, pkt).outcome;
+    const q = setField(pkt, field, ctx.fine ? realistic(field, pkt, allow ?? [[0n, max]]) : (allow?.[0][0] ?? 0n));
+    const ra = evaluate(a, q).outcome;
+    const rb = evaluate(b, q).outcome;
     if (!sameOutcome(ra, rb) && ctx.diffs.length < ctx.max) {
-      const p = { ...pkt, dst: canonicalAddress(pkt.family, parseHost(pkt.dst)), src: canonicalAddress(pkt.family, parseHost(pkt.src)) };
-      ctx.diffs.push({ description: describe(desc, p), packet: p, a: ra, b: rb });
+      const p = { ...q, dst: canonicalAddress(q.family, parseHost(q.dst)), src: canonicalAddress(q.family, parseHost(q.src)) };
+      ctx.diffs.push({ description: describe(desc, p), desc, dst: allow ?? [[0n, max]], packet: p, a: ra, b: rb });
     }
     return;
   }
-  const bounds = boundaries(occs, extraRanges, max);
+  const bounds = boundaries(occs, allow ? [...extraRanges, ...allow] : extraRanges, max);
 
   // Per side (a rule object may be shared by both sides' residual rule sets), per rule:
   // how many of its daddr matches hold now and how many it has; per chain, a bitset of
@@ -119,6 +123,12 @@ export function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): 
         if (h >= (ix.need.get(r) ?? 0)) bs[i >> 5] |= 1 << (i & 31);
         else bs[i >> 5] &= ~(1 << (i & 31));
       }
+    }
+    const hi0 = k + 1 < bounds.length ? bounds[k + 1] - 1n : max;
+    if (allow && !intersect([[lo, hi0]], allow).length) {
+      close(lo - 1n);
+      prevKey = undefined;
+      continue;
     }
     const p = setField(pkt, field, lo);
     ctx.classes++;

@@ -9,6 +9,7 @@ import { forEachRule } from '../../src/ir/walk.js';
 import type { Packet } from '../../src/sim/packet.js';
 import { simulate, type SimResult } from '../../src/sim/simulate.js';
 import { sameOutcome } from '../../src/verify/compare.js';
+import { producible } from '../../src/verify/facts.js';
 
 interface Pools {
   addrs: Record<Family, Set<string>>;
@@ -115,6 +116,8 @@ export function battery(rulesets: RuleSet[], opts: BatteryOptions = {}): Packet[
   const out: Packet[] = [];
   const seen = new Set<string>();
   const push = (p: Packet) => {
+    // Only packets the kernel can produce: what the engine's proofs are about (docs/facts.md).
+    if (!producible(p)) return;
     const k = JSON.stringify(p);
     if (!seen.has(k)) {
       seen.add(k);

@@ -1,12 +1,15 @@
 import { hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { SourceFile } from '../../source.js';
 import { equivalent } from '../../verify/engine.js';
-import { loadSide } from '../../compile/sides.js';
+import { findingsOf, loadSide } from '../../compile/sides.js';
 import { rulesSide } from '../../verify/side.js';
 import { outcomeText } from '../../verify/compare.js';
 import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
+import { decidedLines, stepJson } from '../trace-render.js';
+import { COUNT_LIMIT, totalText } from './verify.js';
+import { packetText } from '../../verify/compare.js';
 import type { Command } from './command.js';
 
 export const diffCmd: Command = {
@@ -15,13 +18,13 @@ export const diffCmd: Command = {
   usage: `meshcap diff [options] A B
 
 A and B are each a policy (.intercept, .yaml) or a rule-set file (iptables-restore or
-iptables-save text). Prints every class of packets whose outcome changes, merged into
+iptables-save text, nft JSON, a meshcap shell script, or a snapshot: meshcap snapshot). Prints every class of packets whose outcome changes, merged into
 readable ranges, e.g.
   outbound TCP (new) uid ≠ 1337 to 10.0.0.0/8 port 3306: redirect 15001 → pass
 This is what a reviewer wants to see on a pull request that changes a policy.
 
 Options:
-  --max N      list at most N classes (default 100)
+  --max N      list at most N classes (default 100); the headline counts them all
   --format F   text (default) or json
 
 Exit: 0 no packet changes, 1 some do, 2 unreadable input, 3 usage error.`,
@@ -45,19 +48,24 @@ Exit: 0 no packet changes, 1 some do, 2 unreadable input, 3 usage error.`,
       report(io, 'text', ds, sources);
       return EXIT.badInput;
     }
+    const findings = [A, B].flatMap(findingsOf);
+    if (findings.length) report(io, 'text', findings, sources);
     // Rule files carry one family; compare the families either side speaks for.
     const fams = (s: typeof A) => (s.meaning ? (['ipv4', 'ipv6'] as const) : s.families);
     const families = [...new Set([...fams(A), ...fams(B)])].filter((f) => (A.meaning || A.families.includes(f)) && (B.meaning || B.families.includes(f)));
-    const r = equivalent(rulesSide(fa, A.rs), rulesSide(fb, B.rs), { families, maxDifferences: max });
+    const r = equivalent(rulesSide(fa, A.rs), rulesSide(fb, B.rs), { families, maxDifferences: max, count: COUNT_LIMIT });
     if (format === 'json') {
-      io.out(JSON.stringify({ result: r.result, families, classes: r.classes, ...(r.reason ? { reason: r.reason } : {}), changes: r.differences.map((d) => ({ description: d.description, packet: d.packet, before: d.a, after: d.b })) }, null, 2) + '\n');
+      io.out(JSON.stringify({ result: r.result, families, classes: r.classes, ...(r.result === 'different' ? { total: r.total, totalExact: r.totalExact } : {}), ...(r.reason ? { reason: r.reason } : {}), changes: r.differences.map((d) => ({ description: d.description, packet: d.packet, before: d.a, after: d.b, decidedBy: { before: d.by?.a ? stepJson(d.by.a) : null, after: d.by?.b ? stepJson(d.by.b) : null } })) }, null, 2) + '\n');
     } else if (r.result === 'equal') {
       io.out(`no packet changes (${families.join(', ')}; ${r.classes} packet classes compared)\n`);
     } else if (r.result === 'undecided') {
       io.out(`undecided: ${r.reason}\n`);
     } else {
-      io.out(`${r.differences.length}${r.differences.length >= max ? '+' : ''} packet class(es) change from ${fa} to ${fb}:\n`);
-      for (const d of r.differences) io.out(`  ${d.description}: ${outcomeText(d.a, d.packet)} → ${outcomeText(d.b, d.packet)}\n`);
+      io.out(`${totalText(r)} packet class(es) change from ${fa} to ${fb}${r.total > r.differences.length ? ` (the first ${r.differences.length} below; --max N for more)` : ''}:\n`);
+      for (const d of r.differences) {
+        io.out(`  ${d.description}: ${outcomeText(d.a, d.packet)} → ${outcomeText(d.b, d.packet)}\n    e.g. ${packetText(d.packet)}\n`);
+        io.out(decidedLines(d.by, 'A', 'B', '    '));
+      }
     }
     return r.result === 'equal' ? EXIT.ok : r.result === 'different' ? EXIT.findings : EXIT.badInput;
   },

@@ -1,0 +1,145 @@
+// trace of anything a node runs (rule files, shell scripts, snapshots), verify's refusal of
+// two files for one family, and snapshots read back (made by hand here; the kernel test
+// takes real ones): sources by priority, the split between iptables flavours, bad files.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOutErr as cli } from './helpers.js';
+import { loadSide } from '../src/compile/sides.js';
+import { SNAPSHOT_VERSION, type Snapshot } from '../src/compile/snapshot.js';
+import { simulate } from '../src/sim/simulate.js';
+
+const SPEC = 'specs/istio-sidecar.intercept';
+const PKT = 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=1000';
+const tmp = mkdtempSync(join(tmpdir(), 'meshcap-cli-live-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const write = (name: string, text: string) => {
+  const p = join(tmp, name);
+  writeFileSync(p, text);
+  return p;
+};
+const out = join(tmp, 'out');
+const art = (ext: string) => join(out, `istio-sidecar.${ext}`);
+beforeAll(() => {
+  const r = cli('compile', '--backend', 'iptables,ip6tables,nftables,shell', '-o', out, SPEC);
+  expect(r.code, r.err).toBe(0);
+});
+
+const snapshot = (sources: Snapshot['sources'], routing: Snapshot['routing'] = {}): Snapshot => ({
+  meshcapSnapshot: SNAPSHOT_VERSION,
+  taken: '2026-12-07T00:00:00Z',
+  namespace: { netns: 'pod' },
+  kernel: '6.1.0',
+  tools: {},
+  sources,
+  routing,
+  sysctls: { 'net.ipv4.conf.all.route_localnet': '0' },
+});
+const KUBE = ['*nat', ':OUTPUT ACCEPT [0:0]', ':KUBE-SERVICES - [0:0]', '-A OUTPUT -j KUBE-SERVICES', '-A KUBE-SERVICES -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.244.0.5:8080', 'COMMIT', ''].join('\n');
+
+describe('trace takes any rule file', () => {
+  it('iptables text, nft JSON and the shell script give the outcome the policy does, with their own file:line', () => {
+    const policy = cli('trace', '--format', 'json', SPEC, '--packet', PKT);
+    expect(policy.code, policy.err).toBe(0);
+    const want = (JSON.parse(policy.out) as { outcome: unknown }).outcome;
+    for (const f of [art('iptables.rules'), art('nft.json'), art('sh')]) {
+      const r = cli('trace', '--format', 'json', f, '--packet', PKT);
+      expect(r.code, `${f}: ${r.err}`).toBe(0);
+      const j = JSON.parse(r.out) as { outcome: unknown; path: { source: string | null }[] };
+      expect(j.outcome, f).toEqual(want);
+      expect(j.path.some((s) => s.source?.startsWith(f)), f).toBe(true);
+    }
+    const text = cli('trace', art('iptables.rules'), '--packet', PKT);
+    expect(text.out).toMatch(new RegExp(`nat/MESHCAP_REDIRECT #1 +redirect to port 15001 +\\(${art('iptables.rules').replace(/[.]/g, '\\.')}:\\d+\\)`));
+    expect(text.out).toContain('=> redirect 15001');
+  });
+
+  it('--follow on the shell script uses its routing; --backend still compiles a policy', () => {
+    const f = cli('trace', '--follow', art('sh'), '--packet', PKT);
+    expect(f.code, f.err).toBe(0);
+    expect(f.out).toContain("delivered to the pod's port 15001");
+    const b = cli('trace', '--backend', 'shell', SPEC, '--packet', PKT);
+    expect(b.code, b.err).toBe(0);
+    expect(b.out).toContain('=> redirect 15001');
+  });
+
+  it('usage errors: --backend with a rule file, a packet of a family the file has no rules for', () => {
+    const b = cli('trace', '--backend', 'nftables', art('iptables.rules'), '--packet', PKT);
+    expect(b.code).toBe(3);
+    expect(b.err).toContain('usage-conflicting-options');
+    const f = cli('trace', art('iptables.rules'), '--packet', 'out tcp [fd00::5]:40000 -> [fd00::9]:80');
+    expect(f.code).toBe(3);
+    expect(f.err).toContain('holds ipv4 rules; the packet is ipv6');
+    const l = cli('trace', '--live', SPEC, '--packet', PKT);
+    expect(l.code).toBe(3);
+  });
+});
+
+describe('verify: one file per family', () => {
+  it('two --against files of one family are refused, not concatenated', () => {
+    const r = cli('verify', SPEC, '--against', art('iptables.rules'), '--against', art('iptables.rules'));
+    expect(r.code).toBe(3);
+    expect(r.err).toContain('both hold ipv4 rules');
+    const nft = cli('verify', SPEC, '--against', art('iptables.rules'), '--against', art('nft.json'));
+    expect(nft.code).toBe(3);
+    const ok = cli('verify', SPEC, '--against', art('iptables.rules'), '--against', art('ip6tables.rules'));
+    expect(ok.code, ok.out + ok.err).toBe(0);
+    expect(cli('verify', SPEC, '--against', art('iptables.rules'), '--live').code).toBe(3);
+  });
+});
+
+describe('snapshots read back', () => {
+  const mesh = () => readFileSync(art('iptables.rules'), 'utf8');
+
+  it('a snapshot of meshcap alone is proven equal to the policy (IPv4), and traces like it', () => {
+    const f = write('alone.json', JSON.stringify(snapshot([{ name: 'iptables-legacy', format: 'iptables-save', family: 'ipv4', command: 'iptables-legacy-save', text: mesh() }])));
+    const v = cli('verify', SPEC, '--against', f);
+    expect(v.code, v.out + v.err).toBe(0);
+    expect(v.out).toMatch(/^equal: /);
+    const t = cli('trace', f, '--packet', PKT);
+    expect(t.out).toContain('iptables-legacy/nat/MESHCAP_REDIRECT #1');
+    expect(t.out).toContain(`${f}#iptables-legacy:`);
+  });
+
+  it('rules split between the flavours: a finding that the order matters, and the simulator reads iptables-nft first', () => {
+    const f = write('split.json', JSON.stringify(snapshot([
+      { name: 'iptables-legacy', format: 'iptables-save', family: 'ipv4', command: 'iptables-legacy-save', text: mesh() },
+      { name: 'iptables-nft', format: 'iptables-save', family: 'ipv4', command: 'iptables-nft-save', text: KUBE },
+      { name: 'nft', format: 'nft-json', command: 'nft -j list ruleset', text: '{"nftables":[{"metainfo":{"version":"1.0.6"}},{"table":{"family":"ip","name":"nat","handle":1}}]}' },
+    ])));
+    const side = loadSide(f);
+    const w = side.diagnostics.filter((d) => d.code === 'rules-split-flavours');
+    expect(w).toHaveLength(1);
+    expect(w[0].message).toMatch(/which runs first changes \d+ packet class\(es\), e\.g\. .*10\.96\.0\.10\/32 port 80: redirect 8080 with iptables-nft first .*, redirect 15001 with iptables-legacy first/);
+    // iptables-nft's own table in the nft listing is not read twice.
+    expect(side.rs!.tables.map((t) => t.name)).toEqual(['iptables-nft/nat', 'iptables-legacy/nat']);
+    const r = simulate(side.rs!, { hook: 'output', family: 'ipv4', protocol: 'tcp', src: '10.1.0.5', dst: '10.96.0.10', sport: 40000, dport: 80, iif: '', oif: 'eth0', uid: 1000, gid: 1000, mark: 0, ctmark: 0, ctstate: 'new' });
+    expect(r.outcome.redirect).toEqual({ port: 8080 });
+    const v = cli('verify', SPEC, '--against', f);
+    expect(v.code).toBe(1);
+    expect(v.err).toContain('warning[rules-split-flavours]');
+    expect(v.out).toContain('10.96.0.10/32 port 80: redirect 15001 (policy) → redirect 8080');
+    expect(v.out).toMatch(new RegExp(`against: ${f.replace(/[.]/g, '\\.')}#iptables-nft:5 iptables-nft/nat/KUBE-SERVICES #1`));
+  });
+
+  it('TPROXY routing and lo addresses come from ip rule, the local routes and lo', () => {
+    const f = write('routing.json', JSON.stringify(snapshot([{ name: 'iptables-legacy', format: 'iptables-save', family: 'ipv4', command: 'x', text: mesh() }], {
+      rule4: '0:\tfrom all lookup local\n32765:\tfrom all fwmark 0x539 lookup 133\n',
+      local4: 'local default dev lo table 133 scope host\nlocal 127.0.0.0/8 dev lo table local proto kernel scope host src 127.0.0.1\n',
+      lo: '1: lo: <LOOPBACK,UP> mtu 65536\n    inet 127.0.0.1/8 scope host lo\n    inet6 ::6/128 scope host\n    inet6 ::1/128 scope host\n',
+    })));
+    expect(loadSide(f).rs!.routing).toEqual({ tproxy: { mark: 0x539, table: 133, families: ['ipv4'] }, loopbackAddresses: ['::6'] });
+  });
+
+  it('a malformed snapshot is bad input with a catalogued diagnostic', () => {
+    const f = write('bad.json', '{"meshcapSnapshot": 99, "sources": []}');
+    const r = cli('trace', f, '--packet', PKT);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('error[rules-snapshot]');
+    const g = write('bad2.json', JSON.stringify(snapshot([{ name: 'iptables-nft', format: 'iptables-save', family: 'ipv4', command: 'x', text: '*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -m frobnicate -j RETURN\nCOMMIT\n' }])));
+    const v = cli('verify', SPEC, '--against', g);
+    expect(v.code).toBe(2);
+    expect(v.err).toContain(`${g}#iptables-nft:3`);
+  });
+});

@@ -1,0 +1,134 @@
+// meshcap snapshot on a real namespace where meshcap's rules (iptables-legacy) sit beside
+// kube-proxy-like and Docker-like rules in iptables-nft: the snapshot reads every source,
+// says the rules are split between the flavours and that their order matters, and real
+// connections land where the simulator, run on the snapshot, says they do.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadSide } from '../../src/compile/sides.js';
+import type { Snapshot } from '../../src/compile/snapshot.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { cliOutErr } from '../helpers.js';
+import { requireKernel, run, withNetns } from './netns.js';
+
+requireKernel();
+
+const tmp = mkdtempSync(join(tmpdir(), 'meshcap-snapshot-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const sh = (ns: string, ...cmd: string[]) => {
+  const r = run(ns, cmd[0], cmd.slice(1));
+  expect(r.status, `${cmd.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+};
+
+// Listeners on the proxy's ports and a service's, each answering with its own port; a
+// client connects as a given uid and prints the port that answered (or 'none').
+const AGENT = `
+import os, socket, sys, threading, time
+def serve(port):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', port)); s.listen(16)
+    while True:
+        c, _ = s.accept(); c.sendall(str(port).encode()); c.close()
+for p in (15001, 15006, 8080):
+    threading.Thread(target=serve, args=(p,), daemon=True).start()
+time.sleep(0.3)
+for probe in sys.argv[1:]:
+    uid, dst, port = probe.split(',')
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        os.setgid(int(uid)); os.setuid(int(uid))
+        s = socket.socket(); s.settimeout(1.0)
+        try:
+            s.connect((dst, int(port))); got = s.recv(16).decode() or 'none'
+        except OSError:
+            got = 'none'
+        os.write(w, got.encode()); os._exit(0)
+    os.close(w); os.waitpid(pid, 0)
+    print(probe, os.read(r, 16).decode())
+`;
+
+describe('meshcap snapshot of a namespace with rules in both iptables flavours', () => {
+  it('reads every source, finds the split, and real connections agree with the simulator on it', () => {
+    const out = join(tmp, 'out');
+    const c = cliOutErr('compile', '--backend', 'iptables', '-o', out, 'specs/istio-sidecar.intercept');
+    expect(c.code, c.err).toBe(0);
+    const meshcapRules = readFileSync(join(out, 'istio-sidecar.iptables.rules'), 'utf8');
+    withNetns((ns) => {
+      sh(ns, 'ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+      for (const d of ['eth0', 'eth1']) sh(ns, 'ip', 'link', 'set', d, 'up');
+      sh(ns, 'ip', 'addr', 'add', '10.9.0.1/24', 'dev', 'eth0');
+      sh(ns, 'ip', 'route', 'add', 'default', 'via', '10.9.0.2', 'dev', 'eth0');
+      // meshcap's rules first (iptables-legacy), then kube-proxy-like and Docker-like rules
+      // in iptables-nft: of equal priorities the kernel runs the last registered first.
+      expect(run(ns, 'iptables-legacy-restore', [], meshcapRules).status).toBe(0);
+      const nftRules = [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        ':KUBE-SERVICES - [0:0]',
+        ':DOCKER - [0:0]',
+        '-A PREROUTING -j DOCKER',
+        '-A OUTPUT -j KUBE-SERVICES',
+        '-A KUBE-SERVICES -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.9.0.1:8080',
+        '-A DOCKER -p tcp -m tcp --dport 8081 -j DNAT --to-destination 172.17.0.2:80',
+        'COMMIT',
+        '',
+      ].join('\n');
+      const n = run(ns, 'iptables-nft-restore', [], nftRules);
+      expect(n.status, n.stderr).toBe(0);
+
+      const file = join(tmp, 'snap.json');
+      const s = cliOutErr('snapshot', '--netns', ns, '-o', file);
+      expect(s.code, s.err).toBe(0);
+      expect(s.err).toContain('warning[rules-split-flavours]');
+      expect(s.err).toMatch(/which runs first changes \d+ packet class/);
+      const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
+      expect(snap.sources.map((x) => x.name)).toEqual(['iptables-legacy', 'ip6tables-legacy', 'iptables-nft', 'ip6tables-nft', 'nft']);
+      expect(snap.sources.find((x) => x.name === 'iptables-legacy')!.text).toContain('-A MESHCAP_OUTPUT');
+      expect(snap.sources.find((x) => x.name === 'iptables-nft')!.text).toContain('KUBE-SERVICES');
+      expect(snap.sysctls['net.ipv4.conf.all.route_localnet']).toBe('0');
+      expect(snap.tools.nft).toMatch(/^nftables v\d/);
+
+      const side = loadSide(file);
+      expect(side.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      const rs = side.rs!;
+      expect(rs.tables.map((t) => t.name)).toEqual(expect.arrayContaining(['iptables-legacy/nat', 'iptables-nft/nat']));
+      // The native nft listing holds iptables-nft's own tables: they are read once, from its save format.
+      expect(rs.tables.some((t) => t.name.startsWith('nft/'))).toBe(false);
+
+      const probes = ['1000,10.2.0.9,9080', '1000,10.96.0.10,80', '1337,10.96.0.10,80'];
+      const landed: Record<string, string> = Object.fromEntries(
+        sh(ns, 'python3', '-c', AGENT, ...probes)
+          .trim()
+          .split('\n')
+          .map((l): [string, string] => {
+            const [k, v] = l.split(' ');
+            return [k, v];
+          }),
+      );
+      for (const p of probes) {
+        const [uid, dst, port] = p.split(',');
+        const r = simulate(rs, { hook: 'output', family: 'ipv4', protocol: 'tcp', src: '10.9.0.1', dst, sport: 40000, dport: Number(port), iif: '', oif: 'eth0', uid: Number(uid), gid: Number(uid), mark: 0, ctmark: 0, ctstate: 'new' });
+        const expected = String(r.outcome.redirect?.port ?? 'none');
+        expect(landed[p], `${p}: the simulator says ${expected}`).toBe(expected);
+      }
+      // The proxy's own connection to the service: meshcap lets it go, kube-proxy's DNAT takes it.
+      expect(landed['1337,10.96.0.10,80']).toBe('8080');
+      // The app's too: the iptables-nft nat chain, registered last, runs first and its DNAT
+      // pre-empts the mesh's redirect (kumahq/kuma#11267), as the simulator says.
+      expect(landed['1000,10.96.0.10,80']).toBe('8080');
+      expect(landed['1000,10.2.0.9,9080']).toBe('15001');
+
+      // trace reads the snapshot too, and says which source's rule decided.
+      const t = cliOutErr('trace', file, '--packet', 'out tcp 10.9.0.1:40000 -> 10.96.0.10:80 uid=1337 gid=1337');
+      expect(t.code, t.err).toBe(0);
+      expect(t.out).toContain('iptables-nft/nat/KUBE-SERVICES #1');
+      expect(t.out).toContain(`${file}#iptables-nft:`);
+    });
+  }, 60_000);
+});
