@@ -5,7 +5,8 @@ import { FIREWALLS } from '../../../backends/shell/emit.js';
 import { codeClass } from '../../diagnostics/catalogue.js';
 import { diag, didYouMean, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { formats } from '../../diagnostics/render.js';
-import { compile, passes, type VerifyFailure } from '../../compile/pipeline.js';
+import { compile, dumpable, dumpAfter as dumpOf, LAYOUTS, type VerifyFailure } from '../../compile/pipeline.js';
+import { optimizePasses } from '../../optimize/passes.js';
 import { packetText } from '../../verify/compare.js';
 import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
@@ -35,8 +36,10 @@ Options:
   --firewall F       shell: ${FIREWALLS.join(', ')} (default auto: chosen on the node)
   --no-verify        skip the round-trip check
   --verify-report F  write the verification figures as JSON to F
+  -O LEVEL           0: no optimizer passes; 1 (default): all of them (${optimizePasses.map((p) => p.name).join(', ')}), each proven
+  --layout L         iptables and shell: istio (default: the lowered IR, Istio's chains) or optimized (the optimizer's IR)
   --timings          print each pass's time to stderr
-  --dump-after PASS  print the state after PASS (${passes.map((p) => p.name).join(', ')}) and stop
+  --dump-after PASS  print the state after PASS (${dumpable().join(', ')}) and stop
   --format F         diagnostics: text (default), json, sarif, github
   -v, --verbose      say what was verified, on stderr
 
@@ -55,6 +58,8 @@ Nothing is written unless every step succeeded.`,
       'verify-report': { type: 'string' },
       timings: { type: 'boolean' },
       'dump-after': { type: 'string' },
+      'opt-level': { type: 'string', short: 'O' },
+      layout: { type: 'string' },
       format: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
     });
@@ -63,7 +68,9 @@ Nothing is written unless every step succeeded.`,
     const format = oneOf('format', values.format, formats, 'text');
     if (values.emit !== undefined && values.emit !== 'ir') throw new UsageError('usage-bad-option-value', { detail: `--emit takes 'ir' (got '${values.emit}')` });
     const dumpAfter = values['dump-after'];
-    if (dumpAfter && !passes.some((p) => p.name === dumpAfter)) throw new UsageError('usage-bad-option-value', { detail: `--dump-after takes one of: ${passes.map((p) => p.name).join(', ')}` });
+    if (dumpAfter && !dumpable().includes(dumpAfter)) throw new UsageError('usage-bad-option-value', { detail: `--dump-after takes one of: ${dumpable().join(', ')}` });
+    const optLevel = oneOf('opt-level', values['opt-level'], ['0', '1'], '1') === '0' ? 0 : 1;
+    const layout = oneOf('layout', values.layout, LAYOUTS, 'istio');
     const given = (values.backend ?? []).flatMap((b) => b.split(','));
     if (given.some((b) => b.trim() === '')) throw new UsageError('usage-bad-option-value', { detail: `--backend takes backend names separated by commas (${backends.map((b) => b.name).join(', ')}); an empty name is not one` });
     let names = given;
@@ -79,7 +86,7 @@ Nothing is written unless every step succeeded.`,
     const nftVersion = resolved.version;
     const notes: Diagnostic[] = resolved.newer ? [diag('nft-version-assumed', undefined, { asked, used: nftVersion })] : [];
     const firewall = oneOf('firewall', values.firewall, FIREWALLS, 'auto');
-    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter });
+    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter, optLevel, layout });
     // The compiler refuses a backend name as the command line does (a usage error, exit 3).
     const usage = ctx.diagnostics.find((d) => codeClass(d.code) === 'usage');
     if (usage) throw new UsageError(usage);
@@ -89,13 +96,13 @@ Nothing is written unless every step succeeded.`,
     const internal: Diagnostic[] = dumpAfter ? [] : [...ctx.failures, ...ctx.verifyFailures.map(verifyDiagnostic)];
     report(io, format, [...notes, ...ctx.diagnostics, ...internal], sources);
     if (values.timings) {
-      for (const t of ctx.timings) io.err(`${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);
+      for (const t of ctx.timings) io.err(t.within ? `  ${t.pass}: ${t.ms.toFixed(2)} ms\n` : `${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);
       // The verify pass, check by check: what a proof cost and how many packet classes it took.
       for (const v of ctx.verifyStats) io.err(`  ${v.stage}: ${v.ms.toFixed(2)} ms, ${v.classes} classes, ${v.result}\n`);
     }
     if (hasErrors(ctx.diagnostics) || !ctx.policy || !ctx.ir) return EXIT.badInput;
     if (dumpAfter) {
-      io.out(passes.find((p) => p.name === dumpAfter)!.dump?.(ctx) ?? `(pass ${dumpAfter} has nothing to dump)\n`);
+      io.out(dumpOf(ctx, dumpAfter));
       return EXIT.ok;
     }
     for (const v of ctx.verifyFailures) {
@@ -112,7 +119,7 @@ Nothing is written unless every step succeeded.`,
         checks: ctx.verifyStats.map((c) => ({ ...c, ms: Number(c.ms.toFixed(3)) })),
         classesExplored: ctx.verifyStats.reduce((n, c) => n + c.classes, 0),
         ms: Number(ctx.verifyStats.reduce((n, c) => n + c.ms, 0).toFixed(3)),
-        timings: ctx.timings.map((t) => ({ pass: t.pass, ms: Number(t.ms.toFixed(3)) })),
+        timings: ctx.timings.map((t) => ({ pass: t.within ? `${t.within}:${t.pass}` : t.pass, ms: Number(t.ms.toFixed(3)) })),
       };
       const bad = writeAll([[values['verify-report'], JSON.stringify(rep, null, 2) + '\n']]);
       if (bad) {
