@@ -191,3 +191,33 @@ describe('mutants of every pass are caught', () => {
     else expect(ctx.failures.some((f) => f.code === 'internal-check-ir')).toBe(true);
   });
 });
+
+// ---- what nftables gets --------------------------------------------------------------------
+
+/** Istio's default plus excluded CIDRs (every other /24, none touching; and IPv6 /48s) and ports. */
+function bigPolicy(cidrs: number, ports: number): string {
+  const c4 = Array.from({ length: cidrs }, (_, i) => `10.${(i * 2) >> 8}.${(i * 2) & 255}.0/24`);
+  const c6 = Array.from({ length: Math.max(1, cidrs >> 4) }, (_, i) => `2001:db8:${(i * 2).toString(16)}::/48`);
+  const ps = Array.from({ length: ports }, (_, i) => String(20000 + i * 3));
+  return `policy big {\n  inbound {\n    capture ports *\n    exclude ports 15090, 15021, 15020\n  }\n  outbound {\n    capture cidrs *\n    exclude cidrs ${[...c4, ...c6].join(', ')}\n    exclude ports ${ps.join(', ')}\n  }\n  families ipv4, ipv6\n}\n`;
+}
+
+describe('nftables output of the optimized IR', () => {
+  it('one rule per list statement, against a named interval set called after the statement', () => {
+    const file = scratch.write('big.intercept', bigPolicy(300, 40));
+    const ctx = compile(file, { backends: ['nftables'] });
+    expect(ctx.verifyFailures).toEqual([]);
+    const cmds = (JSON.parse(ctx.artifacts[0].text) as { nftables: { add?: { set?: { name: string; flags?: string[]; elem?: unknown[] }; rule?: { expr: unknown[] } } }[] }).nftables;
+    const sets = cmds.flatMap((c) => (c.add?.set?.elem ? [c.add.set] : []));
+    expect(sets.map((s) => [s.name, s.elem!.length, s.flags])).toEqual([
+      ['excluded-outbound-ports', 40, ['interval']],
+      ['excluded-outbound-cidrs-v4', 300, ['interval']],
+      ['excluded-outbound-cidrs-v6', 18, ['interval']],
+    ]);
+    const uses = (name: string) => cmds.filter((c) => JSON.stringify(c.add?.rule?.expr ?? []).includes(`"@${name}"`)).length;
+    expect([uses('excluded-outbound-cidrs-v4'), uses('excluded-outbound-cidrs-v6'), uses('excluded-outbound-ports')]).toEqual([1, 1, 4]);
+    // -O0: one rule per CIDR, as the lowering wrote them
+    const o0 = compile(file, { backends: ['nftables'], optLevel: 0 });
+    expect((o0.artifacts[0].text.match(/"rule"/g) ?? []).length).toBeGreaterThan(318);
+  });
+});

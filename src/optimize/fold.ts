@@ -21,6 +21,12 @@ function differingList(a: Rule, b: Rule): number | undefined {
   return at;
 }
 
+/** Up to this many elements a folded list may mix statements (nft keeps it an anonymous set). */
+export const SMALL_SET = 16;
+
+const size = (run: Rule[], at: number) => run.reduce((n, r) => n + listSize(r.matches[at] as ListMatch), 0);
+const listSize = (m: ListMatch) => ('cidrs' in m ? m.cidrs.length : m.ranges.length);
+
 /** Rules i..j-1 of a run that differ from rules[i] only in the list match at `at`, folded. */
 function foldRun(run: Rule[], at: number): Rule[] {
   const head = run[0];
@@ -32,10 +38,12 @@ function foldRun(run: Rule[], at: number): Rule[] {
     for (let k = 1; k < all.length; k++) if (all[k][0] <= all[k - 1][1]) return run;
   }
   const merged = unionList(lists);
-  return [{ ...head, matches: head.matches.map((m, i) => (i === at ? merged : m)) }];
+  // The folded rule says why each of its rules existed (and points at the first's statement).
+  const purpose = [...new Set(run.map((r) => r.origin.purpose))].join('; ');
+  return [{ ...head, matches: head.matches.map((m, i) => (i === at ? merged : m)), origin: { ...head.origin, purpose } }];
 }
 
-export function foldRules(rules: readonly Rule[]): Rule[] {
+function foldRuns(rules: readonly Rule[], mix: boolean): Rule[] {
   const out: Rule[] = [];
   let i = 0;
   while (i < rules.length) {
@@ -47,6 +55,11 @@ export function foldRules(rules: readonly Rule[]): Rule[] {
       if (!sameAction(head.action, r.action) || !sameEffects(head, r)) break;
       const d = differingList(head, r);
       if (d === undefined || (at !== undefined && d !== at)) break;
+      // First the lists of one statement, so that a long list keeps its statement's name
+      // (`excluded-outbound-cidrs`) for the backends; then lists of different statements,
+      // only into a small (anonymous) set.
+      if (!mix && (head.matches[d] as ListMatch).set !== (r.matches[d] as ListMatch).set) break;
+      if (mix && size(rules.slice(i, j + 1), d) > SMALL_SET) break;
       at = d;
       j++;
     }
@@ -54,6 +67,10 @@ export function foldRules(rules: readonly Rule[]): Rule[] {
     i = j;
   }
   return out;
+}
+
+export function foldRules(rules: readonly Rule[]): Rule[] {
+  return foldRuns(foldRuns(rules, false), true);
 }
 
 export function foldSets(rs: RuleSet): RuleSet {
