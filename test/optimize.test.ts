@@ -2,7 +2,7 @@
 // what it must leave), every pass alone and all together on random policies and the
 // specs (proven equal by the engine), and mutants of every pass (each breaks it on
 // purpose; the compiler's proof names the pass and gives a counterexample).
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/compile/pipeline.js';
 import type { Action, Chain, Match, Rule, RuleSet } from '../src/ir/types.js';
@@ -13,7 +13,8 @@ import { deadRules, emptyJumps, inlineChains, unusedChains } from '../src/optimi
 import { equivalent } from '../src/verify/engine.js';
 import { rulesSide } from '../src/verify/side.js';
 import { randomPolicy } from './kernel/oracle/random-policy.js';
-import { scratchDir } from './helpers.js';
+import { cli, scratchDir } from './helpers.js';
+import { costOf } from '../src/compile/cost.js';
 
 const scratch = scratchDir('meshcap-optimize-');
 afterAll(() => scratch.cleanup());
@@ -219,5 +220,38 @@ describe('nftables output of the optimized IR', () => {
     // -O0: one rule per CIDR, as the lowering wrote them
     const o0 = compile(file, { backends: ['nftables'], optLevel: 0 });
     expect((o0.artifacts[0].text.match(/"rule"/g) ?? []).length).toBeGreaterThan(318);
+  });
+});
+
+// ---- per-packet cost -------------------------------------------------------------------------
+
+describe('compile --cost: rules a packet is tested against, over every class', () => {
+  it('counts each rule tested up to the one that decides, in every chain a packet enters', () => {
+    // uid 1: 1 rule; uid 2: 2; anything else: the jump (3) and X's rule (4); PREROUTING has no chains.
+    const x = rs([R([uid(1)], RET), R([uid(2)], RET), R([], jump('X'))], { X: REDIR });
+    const c = costOf(x, ['ipv4']);
+    expect(c.rules).toBe(4);
+    expect(c.worst).toBe(4);
+    expect(c.worstPacket?.hook).toBe('output');
+    expect([1, 2]).not.toContain(c.worstPacket?.uid);
+    // The mean lies between the cheapest class (prerouting: 0) and the worst.
+    expect(c.mean).toBeGreaterThan(0);
+    expect(c.mean).toBeLessThan(4);
+    // After the optimizer the same packets meet fewer rules.
+    const o = costOf(finalIr(x, optimize(x)), ['ipv4']);
+    expect(o.worst).toBe(3);
+  });
+
+  it('prints every side and puts the figures in --verify-report', () => {
+    const f = scratch.write('cost-report.json', '');
+    const r = cli('compile', '--cost', '--backend', 'iptables,nftables', '--verify-report', f, 'specs/istio-sidecar.intercept');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => /worst/.test(l));
+    expect(lines.map((l) => l.trim().split(/ {2,}/)[0])).toEqual(['IR', 'optimized IR', 'iptables output', 'nftables output']);
+    const rep = JSON.parse(readFileSync(f, 'utf8')) as { cost: { of: string; rules: number; worst: number; mean: number; classes: number }[] };
+    const nft = rep.cost.find((c) => c.of === 'nftables output')!;
+    const ir = rep.cost.find((c) => c.of === 'IR')!;
+    expect(nft.worst).toBeLessThanOrEqual(ir.worst);
+    expect(rep.cost.find((c) => c.of === 'optimized IR')!.mean).toBeLessThan(ir.mean);
   });
 });

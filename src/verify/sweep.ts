@@ -25,6 +25,7 @@ export function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): 
   if (!occs.length && !extraRanges.length) {
     // Nothing looks at the destination any more: one class.
     ctx.classes++;
+    ctx.onClass?.(pkt);
     const ra = evaluate(a, pkt).outcome;
     const rb = evaluate(b, pkt).outcome;
     if (!sameOutcome(ra, rb) && ctx.diffs.length < ctx.max) {
@@ -122,6 +123,7 @@ export function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): 
     }
     const p = setField(pkt, field, lo);
     ctx.classes++;
+    ctx.onClass?.(p);
     const ra = evaluate(a, p, small ? undefined : ixs[0].finder).outcome;
     const rb = evaluate(b, p, small ? undefined : ixs[1].finder).outcome;
     const hi = k + 1 < bounds.length ? bounds[k + 1] - 1n : max;
