@@ -223,6 +223,25 @@ describe('meshcap compile', () => {
     expect(u.err).toMatch(/--dump-after takes one of: .*\blower\b/);
   });
 
+  it('--dump-after an optimizer pass prints the IR after it; -O0 and --layout choose what the backends get', () => {
+    const folded = JSON.parse(cli('compile', '--dump-after', 'fold-sets', SPEC).out) as RuleSet;
+    const inbound = folded.tables[0].chains.find((c) => c.name === 'MESHCAP_INBOUND')!;
+    // the tunnel port's rule and the excluded ports' rule, one rule on the union
+    expect(inbound.rules.length).toBe(ir.tables[0].chains.find((c) => c.name === 'MESHCAP_INBOUND')!.rules.length - 1);
+    expect(JSON.parse(cli('compile', '-O0', '--dump-after', 'fold-sets', SPEC).out)).toEqual(asJson(ir));
+    // iptables keeps Istio's layout by default, the optimized one on request
+    expect(cli('compile', '-O1', '--backend', 'iptables', SPEC).out).toBe(emitIptables(ir, 'ipv4'));
+    const opt = cli('compile', '--layout', 'optimized', '--backend', 'iptables', SPEC);
+    expect(opt.code, opt.err).toBe(0);
+    expect(opt.out).not.toMatch(/MESHCAP_OUTPUT/);
+    expect(opt.out).toMatch(/--dports 15008,15020:15021,15090 .*-j RETURN/);
+    for (const bad of [['-O2'], ['--layout', 'flat']]) {
+      const u = cli('compile', ...bad, SPEC);
+      expect(u.code).toBe(3);
+      expect(u.err).toMatch(/usage-bad-option-value/);
+    }
+  });
+
   it('an unknown backend is a usage error (exit 3) naming the backends', () => {
     const r = cli('compile', '--backend', 'pf', SPEC);
     expect(r.code).toBe(3);
