@@ -11,6 +11,7 @@ import { lower } from '../src/lower/lower.js';
 import { corpusRoot } from './harness/istio-corpus.js';
 import { battery, compareOn } from './harness/battery.js';
 import { packetText } from '../src/verify/compare.js';
+import { optimizePasses } from '../src/optimize/passes.js';
 import type { stepJson } from '../src/cli/trace-render.js';
 import type { JourneyEnd } from '../src/sim/journey.js';
 import type { Outcome, Packet } from '../src/sim/packet.js';
@@ -184,9 +185,12 @@ describe('meshcap compile', () => {
     const r = cli('compile', '--timings', '--backend', 'iptables,nftables', SPEC);
     expect(r.code, r.err).toBe(0);
     const lines = r.err.trimEnd().split('\n');
-    expect(lines.filter((l) => /^\S+ +\d+\.\d\d ms$/.test(l)).map((l) => l.split(' ')[0])).toEqual(['load', 'lower', 'check-ir', 'emit', 'reimport', 'verify']);
-    const checks = lines.filter((l) => l.startsWith('  '));
-    expect(checks.map((l) => l.trim().split(':')[0])).toEqual(['policy meaning = IR', 'IR = iptables output', 'IR = nftables output']);
+    expect(lines.filter((l) => /^\S+ +\d+\.\d\d ms$/.test(l)).map((l) => l.split(' ')[0])).toEqual(['load', 'lower', 'check-ir', 'optimize', 'emit', 'reimport', 'verify']);
+    // The optimizer's own passes, under optimize, in their order.
+    const steps = lines.slice(lines.findIndex((l) => l.startsWith('optimize ')) + 1, lines.findIndex((l) => l.startsWith('emit ')));
+    expect(steps.map((l) => l.trim().split(':')[0])).toEqual(optimizePasses.map((p) => p.name));
+    const checks = lines.filter((l) => l.startsWith('  ') && /classes/.test(l));
+    expect(checks.map((l) => l.trim().split(':')[0])).toEqual(['policy meaning = IR', 'IR = optimized IR', 'IR = iptables output', 'optimized IR = nftables output']);
     for (const c of checks) expect(c).toMatch(/: \d+\.\d\d ms, [1-9]\d* classes, equal$/);
   });
 
@@ -217,6 +221,25 @@ describe('meshcap compile', () => {
     const u = cli('compile', '--dump-after', 'parse', SPEC);
     expect(u.code).toBe(3);
     expect(u.err).toMatch(/--dump-after takes one of: .*\blower\b/);
+  });
+
+  it('--dump-after an optimizer pass prints the IR after it; -O0 and --layout choose what the backends get', () => {
+    const folded = JSON.parse(cli('compile', '--dump-after', 'fold-sets', SPEC).out) as RuleSet;
+    const inbound = folded.tables[0].chains.find((c) => c.name === 'MESHCAP_INBOUND')!;
+    // the tunnel port's rule and the excluded ports' rule, one rule on the union
+    expect(inbound.rules.length).toBe(ir.tables[0].chains.find((c) => c.name === 'MESHCAP_INBOUND')!.rules.length - 1);
+    expect(JSON.parse(cli('compile', '-O0', '--dump-after', 'fold-sets', SPEC).out)).toEqual(asJson(ir));
+    // iptables keeps Istio's layout by default, the optimized one on request
+    expect(cli('compile', '-O1', '--backend', 'iptables', SPEC).out).toBe(emitIptables(ir, 'ipv4'));
+    const opt = cli('compile', '--layout', 'optimized', '--backend', 'iptables', SPEC);
+    expect(opt.code, opt.err).toBe(0);
+    expect(opt.out).not.toMatch(/MESHCAP_OUTPUT/);
+    expect(opt.out).toMatch(/--dports 15008,15020:15021,15090 .*-j RETURN/);
+    for (const bad of [['-O2'], ['--layout', 'flat']]) {
+      const u = cli('compile', ...bad, SPEC);
+      expect(u.code).toBe(3);
+      expect(u.err).toMatch(/usage-bad-option-value/);
+    }
   });
 
   it('an unknown backend is a usage error (exit 3) naming the backends', () => {
@@ -264,7 +287,7 @@ describe('meshcap trace', () => {
       expect(j.path.length, b).toBeGreaterThan(0);
     }
     // The nft output's own chains: the trace walks the inet table's chains.
-    expect(cli('trace', SPEC, '--backend', 'nftables', '--packet', outJson).out).toMatch(/^istio-sidecar\/v4-nat-MESHCAP_REDIRECT #1 +redirect to port 15001/m);
+    expect(cli('trace', SPEC, '--backend', 'nftables', '--packet', outJson).out).toMatch(/^istio-sidecar\/v4-nat-OUTPUT #\d+ +redirect to port 15001/m);
   });
 
   it('--follow: a redirected connection comes back in through lo and ends at the proxy', () => {

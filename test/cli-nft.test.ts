@@ -10,6 +10,7 @@ import { validateNft, type JsonSchema } from '../backends/nftables/schema.js';
 import { cliOutErr } from './helpers.js';
 import { loadFile } from '../src/language/load.js';
 import { lower } from '../src/lower/lower.js';
+import { finalIr, optimize } from '../src/optimize/passes.js';
 
 const cli = cliOutErr;
 
@@ -25,12 +26,13 @@ const cmds = (text: string): NftCommand[] => parsed(text).nftables;
 
 describe('meshcap compile --backend nftables', () => {
   it('prints nft JSON that parses and validates, and nothing else', () => {
+    const ir = lower(loadFile(SPEC).policy!);
     const r = cli('compile', '--backend', 'nftables', SPEC);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toBe('');
     const doc: unknown = JSON.parse(r.out);
     expect(validateNft(doc)).toEqual([]);
-    expect(r.out).toBe(emitNftables(lower(loadFile(SPEC).policy!), { comments: true }));
+    expect(r.out).toBe(emitNftables(finalIr(ir, optimize(ir)), { comments: true }));
     expect(cmds(r.out)[0]).toEqual({ add: { table: { family: 'inet', name: 'istio-sidecar' } } });
   });
 

@@ -288,10 +288,10 @@ describe('rules point at the policy lines they come from', () => {
     const ds = lowerSpec(p);
     const rules = ds.tables.filter((t) => t.name === 'nat').flatMap((t) => t.chains.find((c) => c.name === 'MESHCAP_OUTPUT')!.rules);
     const excl = rules.filter((r) => r.origin.purpose === 'traffic to an excluded CIDR is not captured');
-    // one CIDR of each family, each in its family's table
+    // one CIDR of each family, each in its family's table, the list named after its statement
     expect(excl.map((r) => r.matches)).toEqual([
-      [{ kind: 'daddr', neg: false, cidrs: [{ family: 'ipv4', addr: '10.96.0.1', prefix: 32 }] }],
-      [{ kind: 'daddr', neg: false, cidrs: [{ family: 'ipv6', addr: '2001:db8:dead::', prefix: 48 }] }],
+      [{ kind: 'daddr', neg: false, cidrs: [{ family: 'ipv4', addr: '10.96.0.1', prefix: 32 }], set: 'excluded-outbound-cidrs' }],
+      [{ kind: 'daddr', neg: false, cidrs: [{ family: 'ipv6', addr: '2001:db8:dead::', prefix: 48 }], set: 'excluded-outbound-cidrs' }],
     ]);
     for (const r of excl) expect(r.origin.span?.start.line).toBe(lineOf(p, 'exclude cidrs 2001:db8:dead::/48'));
   });

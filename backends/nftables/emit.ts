@@ -88,11 +88,24 @@ class Emitter {
     readonly caps: NftCapabilities,
   ) {}
 
-  /** Right-hand side of a list: inline, an anonymous set, or a named interval set. */
-  list(items: NftElement[], type: SetType): NftRight {
+  /** Named sets declared so far: name -> their elements (one name, one content). */
+  private readonly named = new Map<string, string>();
+
+  /**
+   * Right-hand side of a list: inline, an anonymous set, or a named interval set. A list
+   * the policy names (`set`) is a named set under that name when it has several items;
+   * another long list gets a numbered name.
+   */
+  list(items: NftElement[], type: SetType, setName?: string): NftRight {
     if (items.length === 1) return items[0];
-    if (items.length <= INLINE_SET_MAX) return { set: items };
-    const name = `${SET_NAME_PREFIX}${++this.setNo}`;
+    if (!setName && items.length <= INLINE_SET_MAX) return { set: items };
+    const content = JSON.stringify([type, items]);
+    const base = setName ?? `${SET_NAME_PREFIX}${++this.setNo}`;
+    let name = base;
+    // The same name with other elements (two statements' lists folded alike) gets a suffix.
+    for (let n = 2; this.named.has(name) && this.named.get(name) !== content; n++) name = `${base}-${n}`;
+    if (this.named.has(name)) return `@${name}`;
+    this.named.set(name, content);
     const decl: NftSet = { family: NFT_FAMILY, table: this.table, name, type, flags: [SET_FLAG_INTERVAL] };
     if (!this.caps.destroy) {
       // `flush table` empties the chains but not the sets: re-applying would merge the new
@@ -113,12 +126,17 @@ class Emitter {
       case 'daddr': {
         let cs = m.cidrs.filter((c) => c.family === fam);
         if (!cs.length) throw new NftEmitError(`an ${fam} rule matches only addresses of the other family`);
-        if (cs.length > INLINE_SET_MAX) cs = outermostPrefixes(cs);
-        return { match: { op: op(m.neg), left: { payload: { protocol: l3(fam), field: m.kind } }, right: this.list(addrRight(cs), fam === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr') } };
+        const named = m.set !== undefined && cs.length > 1;
+        if (named || cs.length > INLINE_SET_MAX) cs = outermostPrefixes(cs);
+        const setName = m.set !== undefined ? `${m.set}-${famTag(fam)}` : undefined;
+        return { match: { op: op(m.neg), left: { payload: { protocol: l3(fam), field: m.kind } }, right: this.list(addrRight(cs), fam === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr', setName) } };
       }
       case 'sport':
-      case 'dport':
-        return { match: { op: op(m.neg), left: { payload: { protocol: 'th', field: m.kind } }, right: this.list(portRight(m.ranges.length > INLINE_SET_MAX ? unionPorts(m.ranges) : m.ranges), 'inet_service') } };
+      case 'dport': {
+        const named = m.set !== undefined && m.ranges.length > 1;
+        const ranges = named || m.ranges.length > INLINE_SET_MAX ? unionPorts(m.ranges) : m.ranges;
+        return { match: { op: op(m.neg), left: { payload: { protocol: 'th', field: m.kind } }, right: this.list(portRight(ranges), 'inet_service', m.set) } };
+      }
       case 'iif':
       case 'oif':
         // nft reads a '*' in the name as a wildcard: a literal one has no faithful form here.

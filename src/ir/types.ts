@@ -18,8 +18,12 @@ export interface IrCidr {
 
 export type Match =
   | { kind: 'protocol'; neg: boolean; protocol: Protocol }
-  | { kind: 'saddr' | 'daddr'; neg: boolean; cidrs: IrCidr[] }
-  | { kind: 'sport' | 'dport'; neg: boolean; ranges: [number, number][] }
+  /**
+   * `set` names the list after the policy statement it comes from (`excluded-outbound-cidrs`):
+   * a backend that has named sets uses it; it never changes what the rule matches.
+   */
+  | { kind: 'saddr' | 'daddr'; neg: boolean; cidrs: IrCidr[]; set?: string }
+  | { kind: 'sport' | 'dport'; neg: boolean; ranges: [number, number][]; set?: string }
   /** `eth+` in iptables (prefix) / `eth*` in nft. */
   | { kind: 'iif' | 'oif'; neg: boolean; name: string; prefix: boolean }
   /** Owner match: a numeric id or a name resolved when the rules are loaded. */

@@ -26,9 +26,10 @@ const ports = (xs: PortRange[]): [number, number][] => xs.map((p) => [p.lo, p.hi
 
 const M = {
   proto: (protocol: 'tcp' | 'udp', neg = false): Match => ({ kind: 'protocol', neg, protocol }),
-  dport: (ranges: [number, number][], neg = false): Match => ({ kind: 'dport', neg, ranges }),
+  // `set`: the list's name from its policy statement (SET below), for backends with named sets.
+  dport: (ranges: [number, number][], neg = false, set?: string): Match => ({ kind: 'dport', neg, ranges, ...(set ? { set } : {}) }),
   sport: (ranges: [number, number][], neg = false): Match => ({ kind: 'sport', neg, ranges }),
-  daddr: (cidrs: IrCidr[], neg = false): Match => ({ kind: 'daddr', neg, cidrs }),
+  daddr: (cidrs: IrCidr[], neg = false, set?: string): Match => ({ kind: 'daddr', neg, cidrs, ...(set ? { set } : {}) }),
   saddr: (cidrs: IrCidr[], neg = false): Match => ({ kind: 'saddr', neg, cidrs }),
   iif: (name: string, prefix: boolean, neg = false): Match => ({ kind: 'iif', neg, name, prefix }),
   oif: (name: string, prefix: boolean, neg = false): Match => ({ kind: 'oif', neg, name, prefix }),
@@ -36,6 +37,16 @@ const M = {
   mark: (value: number, neg = false): Match => ({ kind: 'mark', neg, value, mask: FULL_MASK }),
   connmark: (value: number): Match => ({ kind: 'connmark', neg: false, value, mask: FULL_MASK }),
 };
+/** Names of the lists that come from one policy statement (nft named sets take them). */
+export const SET = {
+  excludedOutboundPorts: 'excluded-outbound-ports',
+  excludedOutboundCidrs: 'excluded-outbound-cidrs',
+  capturedOutboundCidrs: 'captured-outbound-cidrs',
+  capturedOutboundPorts: 'captured-outbound-ports',
+  excludedInboundPorts: 'excluded-inbound-ports',
+  capturedInboundPorts: 'captured-inbound-ports',
+  localhost: 'localhost',
+} as const;
 const lo = (neg = false) => M.oif('lo', false, neg);
 const J = (chain: string): Action => ({ kind: 'jump', chain });
 const RET: Action = { kind: 'return' };
@@ -106,7 +117,7 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   const ownersSpan = sp(p.proxy.uids) ?? sp(p.proxy.gids);
   const localhost = ofFamily(p.loopback.localhost.value, f).map(cidr);
   const localhostSpan = sp(p.loopback.localhost);
-  const notLocalhost: Match[] = localhost.length ? [M.daddr(localhost, true)] : [];
+  const notLocalhost: Match[] = localhost.length ? [M.daddr(localhost, true, SET.localhost)] : [];
   const dns = p.dns.capture.value;
   const dnsServers = dns.kind === 'servers' ? ofFamily(dns.servers, f) : [];
   // DNS capture on: port 53 is kept out of the loopback rules and the proxy's own DNS gets
@@ -155,9 +166,9 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   for (const i of reroute) {
     const name = `${i.name}${i.prefix ? '+' : ''}`;
     const iif = M.iif(i.name, i.prefix);
-    for (const x of excludedCidrs) nat.add('PREROUTING', [iif, M.daddr([x])], RET, sp(p.outbound.excludeCidrs), `traffic rerouted from ${name} to an excluded CIDR is not captured`);
+    for (const x of excludedCidrs) nat.add('PREROUTING', [iif, M.daddr([x], false, SET.excludedOutboundCidrs)], RET, sp(p.outbound.excludeCidrs), `traffic rerouted from ${name} to an excluded CIDR is not captured`);
     if (outCap.kind === 'all') nat.add('PREROUTING', [iif], J(CH.redirect), i.span, `traffic arriving on ${name} is captured as outbound`);
-    else for (const c of outCidrs) nat.add('PREROUTING', [iif, M.daddr([cidr(c)])], J(CH.redirect), c.span, `traffic arriving on ${name} to a captured CIDR is captured as outbound`);
+    else for (const c of outCidrs) nat.add('PREROUTING', [iif, M.daddr([cidr(c)], false, SET.capturedOutboundCidrs)], J(CH.redirect), c.span, `traffic arriving on ${name} to a captured CIDR is captured as outbound`);
     nat.add('PREROUTING', [iif], RET, i.span, `other traffic arriving on ${name} is not captured`);
   }
   excludeIfaces(nat);
@@ -170,8 +181,8 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   nat.add('OUTPUT', [], J(CH.output), p.span, 'locally generated traffic is examined for capture');
   const excl = p.outbound.excludePorts.value;
   if (excl.length) {
-    nat.add(CH.output, [M.proto('tcp'), M.dport(ports(excl))], RET, sp(p.outbound.excludePorts), 'excluded outbound ports are not captured (TCP)');
-    nat.add(CH.output, [M.proto('udp'), M.dport(ports(excl))], RET, sp(p.outbound.excludePorts), 'excluded outbound ports are not captured (UDP)');
+    nat.add(CH.output, [M.proto('tcp'), M.dport(ports(excl), false, SET.excludedOutboundPorts)], RET, sp(p.outbound.excludePorts), 'excluded outbound ports are not captured (TCP)');
+    nat.add(CH.output, [M.proto('udp'), M.dport(ports(excl), false, SET.excludedOutboundPorts)], RET, sp(p.outbound.excludePorts), 'excluded outbound ports are not captured (UDP)');
   }
   for (const a of passthrough) {
     nat.add(CH.output, [lo(), M.saddr([hostCidr(a)])], RET, a.span, "the proxy's passthrough to the app is never captured again");
@@ -211,13 +222,13 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   for (const g of p.outbound.excludeGroups.value) {
     nat.add(CH.output, [M.owner('gid', g)], RET, g.span, 'traffic of an excluded group is not captured');
   }
-  if (localhost.length) nat.add(CH.output, [M.daddr(localhost)], RET, localhostSpan, 'traffic to localhost is not captured');
-  for (const x of excludedCidrs) nat.add(CH.output, [M.daddr([x])], RET, sp(p.outbound.excludeCidrs), 'traffic to an excluded CIDR is not captured');
+  if (localhost.length) nat.add(CH.output, [M.daddr(localhost, false, SET.localhost)], RET, localhostSpan, 'traffic to localhost is not captured');
+  for (const x of excludedCidrs) nat.add(CH.output, [M.daddr([x], false, SET.excludedOutboundCidrs)], RET, sp(p.outbound.excludeCidrs), 'traffic to an excluded CIDR is not captured');
   if (capturePorts.length) {
-    nat.add(CH.output, [M.proto('tcp'), M.dport(ports(capturePorts))], J(CH.redirect), sp(p.outbound.capturePorts), 'traffic to a captured port is captured whatever its destination');
+    nat.add(CH.output, [M.proto('tcp'), M.dport(ports(capturePorts), false, SET.capturedOutboundPorts)], J(CH.redirect), sp(p.outbound.capturePorts), 'traffic to a captured port is captured whatever its destination');
   }
   if (outCap.kind === 'all') nat.add(CH.output, [], J(CH.redirect), sp(p.outbound.captureCidrs), 'outbound traffic is captured');
-  for (const c of outCidrs) nat.add(CH.output, [M.daddr([cidr(c)])], J(CH.redirect), c.span, 'traffic to a captured CIDR is captured');
+  for (const c of outCidrs) nat.add(CH.output, [M.daddr([cidr(c)], false, SET.capturedOutboundCidrs)], J(CH.redirect), c.span, 'traffic to a captured CIDR is captured');
 
   // ---- raw: conntrack zones for DNS (UDP) ------------------------------------------------------
   const srvZones = dns.kind === 'all' ? [undefined] : dnsServers;
@@ -272,14 +283,14 @@ function inboundRules(t: TableBuilder, p: Policy, tunnel: number | null, capture
   const chain = CH.inbound;
   if (tunnel !== null) t.add(chain, [M.proto('tcp'), M.dport([[tunnel, tunnel]])], RET, sp(p.proxy.tunnelPort), "the proxy's tunnel port is never captured");
   const ex = p.inbound.excludePorts.value;
-  if (inCap.kind === 'all' && ex.length) t.add(chain, [M.proto('tcp'), M.dport(ports(ex))], RET, sp(p.inbound.excludePorts), 'excluded inbound ports are not captured');
+  if (inCap.kind === 'all' && ex.length) t.add(chain, [M.proto('tcp'), M.dport(ports(ex), false, SET.excludedInboundPorts)], RET, sp(p.inbound.excludePorts), 'excluded inbound ports are not captured');
   if (inCap.kind !== 'none') {
     for (const s of ofFamily(p.inbound.excludeSources.value, t.family)) t.add(chain, [M.saddr([cidr(s)])], RET, s.span ?? sp(p.inbound.excludeSources), 'inbound traffic from an excluded source is not captured');
   }
   if (inCap.kind === 'all') {
     capture([M.proto('tcp')], sp(p.inbound.capturePorts), 'inbound TCP is captured');
   } else if (inCap.kind === 'list') {
-    capture([M.proto('tcp'), M.dport(ports(inCap.items))], sp(p.inbound.capturePorts), 'inbound TCP to a captured port is captured');
+    capture([M.proto('tcp'), M.dport(ports(inCap.items), false, SET.capturedInboundPorts)], sp(p.inbound.capturePorts), 'inbound TCP to a captured port is captured');
   }
 }
 

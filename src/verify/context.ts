@@ -39,6 +39,8 @@ export interface Ctx {
    * each is the class people expect.
    */
   fine?: boolean;
+  /** Called with a packet of every class (the rule-cost count walks the classes this way). */
+  onClass?: (p: Packet) => void;
   /** The interval sweeps' atoms, per set of matches (see explore-interval.ts). */
   atoms?: Map<string, unknown>;
   /** The plans of splits, per rule set (see split.ts), kept for this proof only. */

@@ -20,7 +20,7 @@
 // explore-interval.ts (the search), describe.ts (what is reported). A proof merges classes
 // whose residuals have the same structure; a difference is reported in the classes as the
 // rules split them (a second, fine search).
-import type { Family } from '../ir/types.js';
+import type { Family, RuleSet } from '../ir/types.js';
 import type { Packet } from '../sim/packet.js';
 import { simulate, type SimResult } from '../sim/simulate.js';
 import { sameOutcome, outcomeText } from './compare.js';
@@ -60,11 +60,9 @@ export interface EquivOptions {
   families?: Family[];
 }
 
-/** Decide whether a and b give the same outcome for every packet. */
-export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResult {
-  const t0 = performance.now();
-  const families = opts.families ?? ['ipv4', 'ipv6'];
-  const run = (c: Ctx) => {
+/** The search over every hook and family, in a context. */
+function searchAll(a: Side, b: Side, families: Family[]): (c: Ctx) => void {
+  return (c) => {
     for (const hook of ['output', 'prerouting'] as const) {
       for (const family of families) {
         const zero = family === 'ipv4' ? '0.0.0.0' : '::';
@@ -74,6 +72,25 @@ export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResu
       }
     }
   };
+}
+
+/**
+ * Every packet class of a rule set, as its rules split the header space (the fine search
+ * of a proof): `visit` gets one packet of each; every packet of a class meets the same
+ * rules. Returns the number of classes.
+ */
+export function forEachClass(rs: RuleSet, families: Family[], visit: (p: Packet) => void): number {
+  const side: Side = { kind: 'rules', label: rs.name, rs };
+  const ctx: Ctx = { a: side, b: side, classes: 0, diffs: [], max: 1, fine: true, onClass: visit };
+  searchAll(side, side, families)(ctx);
+  return ctx.classes;
+}
+
+/** Decide whether a and b give the same outcome for every packet. */
+export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResult {
+  const t0 = performance.now();
+  const families = opts.families ?? ['ipv4', 'ipv6'];
+  const run = searchAll(a, b, families);
   // First the proof, with classes merged wherever the residuals have the same structure;
   // only if it finds a difference, the search again with the classes as the rules split
   // them, which is what the differences are reported in.

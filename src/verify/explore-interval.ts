@@ -207,6 +207,7 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
 /** One class of the last field: both sides evaluated once. */
 function leaf(ctx: Ctx, a: Side, b: Side, p: Packet, desc: Desc, segs: (() => Range[]) | undefined): void {
   ctx.classes++;
+  ctx.onClass?.(p);
   const ev = (s: Side) => (s.kind === 'rules' ? simulate(s.rs, p, undefined, false) : s.evaluate(p)).outcome;
   const ra = ev(a);
   const rb = ev(b);

@@ -29,6 +29,7 @@ export function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): 
     // Nothing looks at the destination any more: one class.
     ctx.classes++;
     const q = setField(pkt, field, ctx.fine ? realistic(field, pkt, allow ?? [[0n, max]]) : (allow?.[0][0] ?? 0n));
+    ctx.onClass?.(q);
     const ra = evaluate(a, q).outcome;
     const rb = evaluate(b, q).outcome;
     if (!sameOutcome(ra, rb) && ctx.diffs.length < ctx.max) {
@@ -132,6 +133,7 @@ export function sweepLast(ctx: Ctx, a: Side, b: Side, pkt: Packet, desc: Desc): 
     }
     const p = setField(pkt, field, lo);
     ctx.classes++;
+    ctx.onClass?.(p);
     const ra = evaluate(a, p, small ? undefined : ixs[0].finder).outcome;
     const rb = evaluate(b, p, small ? undefined : ixs[1].finder).outcome;
     const hi = k + 1 < bounds.length ? bounds[k + 1] - 1n : max;

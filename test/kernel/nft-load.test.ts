@@ -9,6 +9,7 @@ import { NFT_VERSIONS } from '../../backends/nftables/versions.js';
 import { validateNft } from '../../backends/nftables/schema.js';
 import { loadFile, loadText } from '../../src/language/load.js';
 import { lower } from '../../src/lower/lower.js';
+import { finalIr, optimize } from '../../src/optimize/passes.js';
 import { equivalent } from '../../src/verify/engine.js';
 import { rulesSide } from '../../src/verify/side.js';
 import { packetText } from '../../src/verify/compare.js';
@@ -16,7 +17,8 @@ import { requireKernel, run, withNetns } from './netns.js';
 
 // Every spec's nft output, for every target version the installed nft can load, goes
 // into a real kernel with `nft -j -f FILE` (a file: malformed JSON on stdin exits 0), is
-// listed back with `nft -j list ruleset`, and the listing is proven equal to the IR.
+// listed back with `nft -j list ruleset`, and the listing is proven equal to the IR;
+// both the optimized IR (what compile emits) and the lowered one (-O0).
 requireKernel();
 
 const installed = execFileSync('nft', ['--version'], { encoding: 'utf8' }).match(/v(\d+\.\d+\.\d+)/)?.[1] ?? '0';
@@ -31,14 +33,16 @@ describe(`nftables backend on a real kernel (nft ${installed}; targets ${version
   });
   it('re-applying a changed policy with named sets leaves exactly the new sets (nft 1.0.6: add + flush)', () => {
     const pol = (first: number) =>
-      loadText('sets.intercept', `policy sets {\n  inbound { capture ports * }\n  outbound {\n    capture cidrs *\n    exclude ports ${Array.from({ length: 40 }, (_, i) => first + i * 2).join(', ')}\n    exclude cidrs ${Array.from({ length: 20 }, (_, i) => `10.${first % 200}.${i}.0/24`).join(', ')}\n  }\n}\n`, 'intercept').policy!;
-    const a = lower(pol(20000));
-    const b = lower(pol(30001));
+      loadText('sets.intercept', `policy sets {\n  inbound { capture ports * }\n  outbound {\n    capture cidrs *\n    exclude ports ${Array.from({ length: 40 }, (_, i) => first + i * 2).join(', ')}\n    exclude cidrs ${Array.from({ length: 20 }, (_, i) => `10.${first % 200}.${i * 2}.0/24`).join(', ')}\n  }\n}\n`, 'intercept').policy!;
+    // Optimized: each list is one set named after its statement, the same names in both.
+    const opt = (ir: ReturnType<typeof lower>) => finalIr(ir, optimize(ir));
+    const a = opt(lower(pol(20000)));
+    const b = opt(lower(pol(30001)));
     const fa = join(dir, 'sets-a.json');
     const fb = join(dir, 'sets-b.json');
     writeFileSync(fa, emitNftables(a, { nftVersion: '1.0.6', comments: true, counters: false }));
     writeFileSync(fb, emitNftables(b, { nftVersion: '1.0.6', comments: true, counters: false }));
-    expect(readFileSync(fa, 'utf8')).toMatch(/"set": \{/);
+    expect(readFileSync(fa, 'utf8')).toMatch(/"name": "excluded-outbound-cidrs-v4"/);
     withNetns((ns) => {
       expect(run(ns, 'nft', ['-j', '-f', fa]).status).toBe(0);
       const r = run(ns, 'nft', ['-j', '-f', fb]);
@@ -51,13 +55,14 @@ describe(`nftables backend on a real kernel (nft ${installed}; targets ${version
   }, 60_000);
 
   for (const spec of specs) {
-    for (const v of versions) {
-      it(`specs/${spec} for nft ${v}: loads, re-applies without duplicates, lists back equal to the IR`, () => {
+    for (const [level, v] of versions.flatMap((v) => [['-O1', v], ['-O0', v]] as const)) {
+      it(`specs/${spec} ${level} for nft ${v}: loads, re-applies without duplicates, lists back equal to the IR`, () => {
         const policy = loadFile(`specs/${spec}`).policy!;
-        const ir = lower(policy);
+        const lowered = lower(policy);
+        const ir = level === '-O0' ? lowered : finalIr(lowered, optimize(lowered));
         const text = emitNftables(ir, { nftVersion: v, comments: true, counters: false });
         expect(validateNft(JSON.parse(text))).toEqual([]);
-        const file = join(dir, `${spec}.${v}.json`);
+        const file = join(dir, `${spec}${level}.${v}.json`);
         writeFileSync(file, text);
         withNetns((ns) => {
           const r1 = run(ns, 'nft', ['-j', '-f', file]);

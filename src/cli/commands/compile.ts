@@ -5,7 +5,10 @@ import { FIREWALLS } from '../../../backends/shell/emit.js';
 import { codeClass } from '../../diagnostics/catalogue.js';
 import { diag, didYouMean, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { formats } from '../../diagnostics/render.js';
-import { compile, passes, type VerifyFailure } from '../../compile/pipeline.js';
+import { compile, dumpable, dumpAfter as dumpOf, LAYOUTS, type CompileContext, type VerifyFailure } from '../../compile/pipeline.js';
+import { finalIr, optimizePasses } from '../../optimize/passes.js';
+import { costs } from '../../compile/cost.js';
+import type { Family, RuleSet } from '../../ir/types.js';
 import { packetText } from '../../verify/compare.js';
 import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
@@ -35,8 +38,11 @@ Options:
   --firewall F       shell: ${FIREWALLS.join(', ')} (default auto: chosen on the node)
   --no-verify        skip the round-trip check
   --verify-report F  write the verification figures as JSON to F
+  -O LEVEL           0: no optimizer passes; 1 (default): all of them (${optimizePasses.map((p) => p.name).join(', ')}), each proven
+  --layout L         iptables and shell: istio (default: the lowered IR, Istio's chains) or optimized (the optimizer's IR)
+  --cost             print, per backend, the rules a packet is tested against (worst case and mean over every packet class) to stderr
   --timings          print each pass's time to stderr
-  --dump-after PASS  print the state after PASS (${passes.map((p) => p.name).join(', ')}) and stop
+  --dump-after PASS  print the state after PASS (${dumpable().join(', ')}) and stop
   --format F         diagnostics: text (default), json, sarif, github
   -v, --verbose      say what was verified, on stderr
 
@@ -54,7 +60,10 @@ Nothing is written unless every step succeeded.`,
       'no-verify': { type: 'boolean' },
       'verify-report': { type: 'string' },
       timings: { type: 'boolean' },
+      cost: { type: 'boolean' },
       'dump-after': { type: 'string' },
+      'opt-level': { type: 'string', short: 'O' },
+      layout: { type: 'string' },
       format: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
     });
@@ -63,7 +72,9 @@ Nothing is written unless every step succeeded.`,
     const format = oneOf('format', values.format, formats, 'text');
     if (values.emit !== undefined && values.emit !== 'ir') throw new UsageError('usage-bad-option-value', { detail: `--emit takes 'ir' (got '${values.emit}')` });
     const dumpAfter = values['dump-after'];
-    if (dumpAfter && !passes.some((p) => p.name === dumpAfter)) throw new UsageError('usage-bad-option-value', { detail: `--dump-after takes one of: ${passes.map((p) => p.name).join(', ')}` });
+    if (dumpAfter && !dumpable().includes(dumpAfter)) throw new UsageError('usage-bad-option-value', { detail: `--dump-after takes one of: ${dumpable().join(', ')}` });
+    const optLevel = oneOf('opt-level', values['opt-level'], ['0', '1'], '1') === '0' ? 0 : 1;
+    const layout = oneOf('layout', values.layout, LAYOUTS, 'istio');
     const given = (values.backend ?? []).flatMap((b) => b.split(','));
     if (given.some((b) => b.trim() === '')) throw new UsageError('usage-bad-option-value', { detail: `--backend takes backend names separated by commas (${backends.map((b) => b.name).join(', ')}); an empty name is not one` });
     let names = given;
@@ -79,7 +90,7 @@ Nothing is written unless every step succeeded.`,
     const nftVersion = resolved.version;
     const notes: Diagnostic[] = resolved.newer ? [diag('nft-version-assumed', undefined, { asked, used: nftVersion })] : [];
     const firewall = oneOf('firewall', values.firewall, FIREWALLS, 'auto');
-    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter });
+    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter, optLevel, layout });
     // The compiler refuses a backend name as the command line does (a usage error, exit 3).
     const usage = ctx.diagnostics.find((d) => codeClass(d.code) === 'usage');
     if (usage) throw new UsageError(usage);
@@ -89,19 +100,26 @@ Nothing is written unless every step succeeded.`,
     const internal: Diagnostic[] = dumpAfter ? [] : [...ctx.failures, ...ctx.verifyFailures.map(verifyDiagnostic)];
     report(io, format, [...notes, ...ctx.diagnostics, ...internal], sources);
     if (values.timings) {
-      for (const t of ctx.timings) io.err(`${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);
+      for (const t of ctx.timings) io.err(t.within ? `  ${t.pass}: ${t.ms.toFixed(2)} ms\n` : `${t.pass.padEnd(10)} ${t.ms.toFixed(2)} ms\n`);
       // The verify pass, check by check: what a proof cost and how many packet classes it took.
       for (const v of ctx.verifyStats) io.err(`  ${v.stage}: ${v.ms.toFixed(2)} ms, ${v.classes} classes, ${v.result}\n`);
     }
     if (hasErrors(ctx.diagnostics) || !ctx.policy || !ctx.ir) return EXIT.badInput;
     if (dumpAfter) {
-      io.out(passes.find((p) => p.name === dumpAfter)!.dump?.(ctx) ?? `(pass ${dumpAfter} has nothing to dump)\n`);
+      io.out(dumpOf(ctx, dumpAfter));
       return EXIT.ok;
     }
     for (const v of ctx.verifyFailures) {
       const c = v.result.counterexample;
       if (v.result.result !== 'different' || !c) continue;
       io.err(`\n${v.stage}: counterexample: ${packetText(c.packet)}\n  ${JSON.stringify(c.packet)}\n${v.a}:\n${renderTrace(c.a, '  ')}${v.b}:\n${renderTrace(c.b, '  ')}`);
+    }
+    // Per-packet cost, when asked (the figures go into the verify report too).
+    const families = [...ctx.policy.families.value];
+    const cost = values.cost ? costsOf(ctx, families) : undefined;
+    if (cost) {
+      io.err('cost: rules a packet is tested against, over every packet class\n');
+      for (const c of cost) io.err(`  ${c.of.padEnd(28)} rules ${String(c.rules).padStart(5)}  worst ${String(c.worst).padStart(5)}  mean ${c.mean.toFixed(2).padStart(8)}  (${c.classes} classes)\n`);
     }
     if (values['verify-report']) {
       const result = ctx.failures.length || ctx.verifyFailures.some((v) => v.result.result === 'different') ? 'different' : ctx.verifyFailures.length ? 'undecided' : 'equal';
@@ -112,7 +130,8 @@ Nothing is written unless every step succeeded.`,
         checks: ctx.verifyStats.map((c) => ({ ...c, ms: Number(c.ms.toFixed(3)) })),
         classesExplored: ctx.verifyStats.reduce((n, c) => n + c.classes, 0),
         ms: Number(ctx.verifyStats.reduce((n, c) => n + c.ms, 0).toFixed(3)),
-        timings: ctx.timings.map((t) => ({ pass: t.pass, ms: Number(t.ms.toFixed(3)) })),
+        ...(cost ? { cost: cost.map((c) => ({ of: c.of, rules: c.rules, classes: c.classes, worst: c.worst, mean: Number(c.mean.toFixed(3)) })) } : {}),
+        timings: ctx.timings.map((t) => ({ pass: t.within ? `${t.within}:${t.pass}` : t.pass, ms: Number(t.ms.toFixed(3)) })),
       };
       const bad = writeAll([[values['verify-report'], JSON.stringify(rep, null, 2) + '\n']]);
       if (bad) {
@@ -127,8 +146,7 @@ Nothing is written unless every step succeeded.`,
     }
 
     // With the default backends, skip a family the policy does not have.
-    const families = new Set(ctx.policy.families.value);
-    const arts = ctx.artifacts.filter((a) => !defaulted || !a.backend.family || families.has(a.backend.family));
+    const arts = ctx.artifacts.filter((a) => !defaulted || !a.backend.family || families.includes(a.backend.family));
     const irText = JSON.stringify(ctx.ir, null, 2) + '\n';
     const outDir = values.out;
     if (outDir) {
@@ -156,6 +174,14 @@ Nothing is written unless every step succeeded.`,
     return EXIT.ok;
   },
 };
+
+/** The IR, the optimized IR and every artifact read back, with their per-packet cost. */
+function costsOf(ctx: CompileContext, families: Family[]) {
+  const sides: { of: string; rs: RuleSet; families: Family[] }[] = [{ of: 'IR', rs: ctx.ir!, families }];
+  if (ctx.steps.length) sides.push({ of: 'optimized IR', rs: finalIr(ctx.ir!, ctx.steps), families });
+  for (const a of ctx.artifacts) if (a.reimported) sides.push({ of: `${a.backend.name} output`, rs: a.reimported, families: a.backend.family ? [a.backend.family] : families });
+  return costs(sides);
+}
 
 /** A failed or undecided proof as its internal-* diagnostic (the counterexample is printed apart). */
 function verifyDiagnostic(v: VerifyFailure): Diagnostic {
