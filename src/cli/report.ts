@@ -22,14 +22,20 @@ function bounded(ds: Diagnostic[]): { shown: Diagnostic[]; notes: string[] } {
   if (limit === 0 || ds.length <= limit) return { shown: ds, notes: [] };
   const perFile = new Map<string, number>();
   const hidden = new Map<string, number>();
-  const shown: Diagnostic[] = [];
-  for (const d of ds) {
-    const f = d.span?.file ?? d.file ?? '';
-    const n = (perFile.get(f) ?? 0) + 1;
-    perFile.set(f, n);
-    if (n <= limit) shown.push(d);
-    else hidden.set(f, (hidden.get(f) ?? 0) + 1);
+  const keep = new Set<Diagnostic>();
+  // Errors first, then warnings, then notes, so that a file's thousands of warnings never
+  // hide the error that makes it exit 2; shown in their own (position) order.
+  for (const severity of ['error', 'warning', 'info'] as const) {
+    for (const d of ds) {
+      if (d.severity !== severity) continue;
+      const f = d.span?.file ?? d.file ?? '';
+      const n = (perFile.get(f) ?? 0) + 1;
+      perFile.set(f, n);
+      if (n <= limit) keep.add(d);
+      else hidden.set(f, (hidden.get(f) ?? 0) + 1);
+    }
   }
+  const shown = ds.filter((d) => keep.has(d));
   const notes = [...hidden].map(([f, n]) => `... and ${n} more in ${f || 'this run'} (--max-diagnostics N shows more, 0 all)`);
   return { shown, notes };
 }
