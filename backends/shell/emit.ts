@@ -12,6 +12,7 @@ import { oneLine } from '../comment.js';
 import { emitIptables } from '../iptables/emit.js';
 import { emitNftables, nftTableName } from '../nftables/emit.js';
 import type { RuleSet } from '../../src/ir/types.js';
+import { CH } from '../../src/lower/lower.js';
 
 export type Firewall = 'iptables-legacy' | 'iptables-nft' | 'nftables' | 'auto';
 export const FIREWALLS: Firewall[] = ['auto', 'iptables-legacy', 'iptables-nft', 'nftables'];
@@ -85,6 +86,10 @@ export function emitShell(rs: RuleSet, opts: ShellOptions): string {
   L(`FINGERPRINT=${q(fp)}`);
   L(`NFT_TABLE=${q(table)}`);
   L(`FIREWALL="\${MESHCAP_FIREWALL:-${opts.firewall}}"`);
+  // The chains apply and cleanup may remove: every name the lowering gives (an older
+  // version of the policy may have had others of them), never another tool's MESHCAP_*.
+  const own = [...new Set([...Object.values(CH), ...rs.tables.flatMap((t) => t.chains.filter((c) => c.name.startsWith('MESHCAP_')).map((c) => c.name))])].sort();
+  L(`OWN_CHAINS=${q(own.join(' '))}`);
   L(`TABLES4=${q(tables4)}`);
   L(`TABLES6=${q(tables6)}`);
   L(`COUNTS4=${q(counts(rs, 'ipv4').join(' '))}`);

@@ -61,8 +61,10 @@ XT_WAIT=--wait=10
 
 @@PAYLOADS@@
 
-# Remove meshcap's rules of family $1 (4 or 6): rules in built-in chains that carry the
-# meshcap comment or jump to a MESHCAP chain (by number, last first), then the chains.
+# Remove meshcap's rules of family $1 (4 or 6): rules in built-in chains that jump to a
+# chain meshcap owns or carry meshcap's "meshcap FILE:LINE purpose" comment (by number,
+# last first), then those chains. meshcap owns the chains its lowering names ($OWN_CHAINS)
+# and its fingerprint chain; a user's MESHCAP_USER or "meshcap ..." rule is not ours.
 # Every listing must succeed: a failed one would leave old rules under the new ones.
 remove_iptables() {
   bin=$(ipt "$1")
@@ -77,21 +79,41 @@ remove_iptables() {
       say "cannot list table $t with $bin: $(cat "$TMP/list.err")"
       return 1
     fi
-    printf '%s\n' "$listing" | awk '
+    printf '%s\n' "$listing" | awk -v owned=" $OWN_CHAINS " '
+      function ours_chain(c) { return index(owned, " " c " ") > 0 || c ~ /^MESHCAP_FP_[0-9a-f]+$/ }
       $1 == "-A" && $2 ~ /^(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)$/ {
         n[$2]++
-        if (/--comment "?meshcap / || / -j MESHCAP_/) print $2, n[$2]
+        mine = 0
+        for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g") && ours_chain($(i + 1))) mine = 1
+        if ($0 ~ /--comment "?meshcap [^ "]+:[0-9]+ /) mine = 1
+        if (mine) print $2, n[$2]
       }' | sort -k2,2rn >"$TMP/ours"
     while read -r c n; do run "$bin" "$XT_WAIT" -t "$t" -D "$c" "$n" || return 1; done <"$TMP/ours"
-    chains=$(printf '%s\n' "$listing" | awk '$1 == "-N" && $2 ~ /^MESHCAP_/ { print $2 }')
+    chains=$(printf '%s\n' "$listing" | awk -v owned=" $OWN_CHAINS " '$1 == "-N" && (index(owned, " " $2 " ") > 0 || $2 ~ /^MESHCAP_FP_[0-9a-f]+$/) { print $2 }')
     for c in $chains; do run "$bin" "$XT_WAIT" -t "$t" -F "$c" || return 1; done
     for c in $chains; do run "$bin" "$XT_WAIT" -t "$t" -X "$c" || return 1; done
   done
   : "$tables"
 }
 
+# 0: table inet $NFT_TABLE is there and is meshcap's (its rules carry meshcap's comments),
+# 1: it is not there, 2: it is someone else's table of the same name, 3: nft failed.
+nft_table_state() {
+  if ! nft list table inet "$NFT_TABLE" >"$TMP/table.nft" 2>"$TMP/table.err"; then
+    if grep -q 'No such file or directory' "$TMP/table.err"; then return 1; fi
+    say "cannot list table inet $NFT_TABLE: $(cat "$TMP/table.err")"
+    return 3
+  fi
+  if grep -Eq 'comment "meshcap ([^ "]+:[0-9]+ |ipv[46] )' "$TMP/table.nft"; then return 0; fi
+  return 2
+}
+
 remove_nft() {
-  if nft list table inet "$NFT_TABLE" >/dev/null 2>&1; then run nft delete table inet "$NFT_TABLE"; fi
+  rc=0
+  nft_table_state || rc=$?
+  if [ "$rc" = 0 ]; then run nft delete table inet "$NFT_TABLE"; fi
+  if [ "$rc" = 2 ]; then say "table inet $NFT_TABLE is not meshcap's (no meshcap rule in it): left alone"; fi
+  [ "$rc" != 3 ]
 }
 
 # TPROXY's policy routing for family $1 (4 or 6), when the policy has it for that family.
@@ -108,17 +130,25 @@ routing_add() {
   for fam in 4 6; do
     tproxy_on "$fam" || continue
     if [ "$fam" = 4 ]; then everything=0.0.0.0/0; else everything=::/0; fi
+    # Each marker is written before its change: a signal between the two must still let
+    # rollback undo it (undoing what was not yet made fails harmlessly).
     if ! has_tproxy_rule "$fam"; then
-      run ip -"$fam" rule add fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"
       : >"$TMP/added.rule$fam"
+      run ip -"$fam" rule add fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE" || return 1
     fi
-    if ! ip -"$fam" route show table "$TPROXY_TABLE" 2>/dev/null | grep -q '^local default dev lo'; then : >"$TMP/added.route$fam"; fi
-    run ip -"$fam" route replace local "$everything" dev lo table "$TPROXY_TABLE"
+    # A table with no route yet "does not exist" (IPv4): that listing is empty, not failed.
+    routes=$(ip -"$fam" route show table "$TPROXY_TABLE" 2>"$TMP/route.err") || grep -q 'does not exist' "$TMP/route.err" || {
+      say "cannot list routing table $TPROXY_TABLE: $(cat "$TMP/route.err")"
+      return 1
+    }
+    if ! printf '%s\n' "$routes" | grep -q '^local default dev lo'; then : >"$TMP/added.route$fam"; fi
+    run ip -"$fam" route replace local "$everything" dev lo table "$TPROXY_TABLE" || return 1
   done
   for a in $LO_ADDRS; do
-    if ! ip -6 addr show dev lo | grep -q "inet6 $a/128"; then
-      run ip -6 addr add "$a/128" dev lo
+    addrs=$(ip -6 addr show dev lo) || { say "cannot list the addresses of lo"; return 1; }
+    if ! printf '%s\n' "$addrs" | grep -q "inet6 $a/128"; then
       printf '%s\n' "$a" >>"$TMP/added.lo"
+      run ip -6 addr add "$a/128" dev lo || return 1
     fi
   done
 }
@@ -126,11 +156,11 @@ routing_add() {
 # Undo only what this run of apply added (a failed apply must leave the node as it was).
 routing_undo() {
   for fam in 4 6; do
-    if [ -f "$TMP/added.rule$fam" ]; then ip -"$fam" rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"; fi
-    if [ -f "$TMP/added.route$fam" ]; then ip -"$fam" route flush table "$TPROXY_TABLE"; fi
+    if [ -f "$TMP/added.rule$fam" ]; then ip -"$fam" rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE" 2>/dev/null; fi
+    if [ -f "$TMP/added.route$fam" ]; then ip -"$fam" route flush table "$TPROXY_TABLE" 2>/dev/null; fi
   done
   if [ -f "$TMP/added.lo" ]; then
-    while read -r a; do ip -6 addr del "$a/128" dev lo; done <"$TMP/added.lo"
+    while read -r a; do ip -6 addr del "$a/128" dev lo 2>/dev/null; done <"$TMP/added.lo"
   fi
 }
 
@@ -153,7 +183,11 @@ routing_remove() {
 save_state() {
   case "$FIREWALL" in
     nftables)
-      if nft list table inet "$NFT_TABLE" >/dev/null 2>&1; then
+      rc=0
+      nft_table_state || rc=$?
+      if [ "$rc" = 2 ]; then say "table inet $NFT_TABLE exists and is not meshcap's; nothing was changed"; exit 1; fi
+      if [ "$rc" = 3 ]; then say "nothing was changed"; exit 1; fi
+      if [ "$rc" = 0 ]; then
         nft -j list table inet "$NFT_TABLE" >"$TMP/saved.nft.json" || { say "cannot save table inet $NFT_TABLE; nothing was changed"; exit 1; }
       fi ;;
     *)

@@ -18,18 +18,27 @@ export function setDiagnosticLimit(n: number): void {
  * At most `limit` diagnostics per file, and a note counting the rest: a file with
  * thousands of mistakes stays readable. JSON, SARIF and GitHub output keep them all.
  */
-export function bounded<D extends Pick<Diagnostic, 'span' | 'file'>>(ds: D[]): { shown: D[]; notes: string[] } {
+/** A diagnostic, or a lint finding (which has a level where a diagnostic has a severity). */
+type Capped = Pick<Diagnostic, 'span' | 'file'> & { severity?: string; level?: string };
+
+export function bounded<D extends Capped>(ds: D[]): { shown: D[]; notes: string[] } {
   if (limit === 0 || ds.length <= limit) return { shown: ds, notes: [] };
   const perFile = new Map<string, number>();
   const hidden = new Map<string, number>();
-  const shown: D[] = [];
-  for (const d of ds) {
-    const f = d.span?.file ?? d.file ?? '';
-    const n = (perFile.get(f) ?? 0) + 1;
-    perFile.set(f, n);
-    if (n <= limit) shown.push(d);
-    else hidden.set(f, (hidden.get(f) ?? 0) + 1);
+  const keep = new Set<D>();
+  // Errors first, then warnings, then notes, so that a file's thousands of warnings never
+  // hide the error that makes it exit 2; shown in their own (position) order.
+  for (const severity of ['error', 'warning', 'info'] as const) {
+    for (const d of ds) {
+      if ((d.severity ?? d.level) !== severity) continue;
+      const f = d.span?.file ?? d.file ?? '';
+      const n = (perFile.get(f) ?? 0) + 1;
+      perFile.set(f, n);
+      if (n <= limit) keep.add(d);
+      else hidden.set(f, (hidden.get(f) ?? 0) + 1);
+    }
   }
+  const shown = ds.filter((d) => keep.has(d));
   const notes = [...hidden].map(([f, n]) => `... and ${n} more in ${f || 'this run'} (--max-diagnostics N shows more, 0 all)`);
   return { shown, notes };
 }

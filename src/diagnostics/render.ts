@@ -48,7 +48,8 @@ export function renderText(ds: readonly Reportable[], opts: RenderOptions): stri
   for (const d of ds) {
     const sevColor = d.severity === 'error' ? '31;1' : d.severity === 'warning' ? '33;1' : '36;1';
     const where = d.span ? `${d.span.file}:${d.span.start.line}:${d.span.start.col}: ` : d.file ? `${d.file}: ` : '';
-    out.push(`${where}${paint(opts.color, sevColor, `${d.severity}[${d.code}]`)}: ${visible(d.message)}`);
+    // The file name, message and hint may quote the input: all shown through visible().
+    out.push(`${visible(where)}${paint(opts.color, sevColor, `${d.severity}[${d.code}]`)}: ${visible(d.message)}`);
     const src = d.span ? opts.sources.get(d.span.file) : undefined;
     if (d.span && src) {
       const line = d.span.start.line;
@@ -62,7 +63,7 @@ export function renderText(ds: readonly Reportable[], opts: RenderOptions): stri
       out.push(`${line} | ${visible(shown.text)}`);
       out.push(`${pad} | ${' '.repeat(shown.start)}${paint(opts.color, sevColor, '^'.repeat(shown.width))}`);
     }
-    if (d.hint) out.push(`  ${paint(opts.color, '36', 'hint')}: ${d.hint}`);
+    if (d.hint) out.push(`  ${paint(opts.color, '36', 'hint')}: ${visible(d.hint)}`);
     out.push('');
   }
   return out.join('\n');

@@ -53,14 +53,43 @@ function sortedBy(n: number, key: (i: number) => number): Uint32Array {
   return order.sort((a, b) => keys[a] - keys[b] || a - b);
 }
 
+/**
+ * For each port range, the first range of the list that contains it (itself, when none
+ * before it does), in O(n log n): in `order` (lo ascending), a Fenwick tree over hi keeps
+ * the smallest position of the ranges seen so far that reach at least that far.
+ */
+function firstPortContainers(items: PortRange[], order: Uint32Array): Uint32Array {
+  const SIZE = 65536;
+  const tree = new Uint32Array(SIZE + 1).fill(0xffffffff);
+  // Position k of the tree stands for hi = 65535 - k: a prefix of the tree is "hi at least".
+  const update = (hi: number, v: number) => {
+    for (let k = 65535 - hi + 1; k <= SIZE; k += k & -k) if (v < tree[k]) tree[k] = v;
+  };
+  const query = (hi: number) => {
+    let m = 0xffffffff;
+    for (let k = 65535 - hi + 1; k > 0; k -= k & -k) if (tree[k] < m) m = tree[k];
+    return m;
+  };
+  const first = new Uint32Array(items.length);
+  for (let a = 0; a < order.length; ) {
+    let b = a;
+    while (b < order.length && items[order[b]].lo === items[order[a]].lo) update(items[order[b]].hi, order[b++]);
+    for (let k = a; k < b; k++) first[order[k]] = query(items[order[k]].hi);
+    a = b;
+  }
+  return first;
+}
+
 export function portDuplicates(items: PortRange[], report: (d: Diagnostic) => void): void {
   // lo ascending, then hi descending, as one number.
   const order = sortedBy(items.length, (i) => items[i].lo * 65536 + (65535 - items[i].hi));
   const flagged = containedFlags(items.length, [order], (i) => items[i].hi);
+  // Only computed for lists with something to report (a clean list costs one sort).
+  const first = flagged.includes(1) ? firstPortContainers(items, order) : undefined;
   for (let i = 0; i < items.length; i++) {
     if (!flagged[i]) continue;
     const p = items[i];
-    const other = items.find((q, j) => j < i && q.lo <= p.lo && p.hi <= q.hi) ?? items.find((q, j) => j > i && q.lo <= p.lo && p.hi <= q.hi && (q.lo !== p.lo || q.hi !== p.hi));
+    const other = first![i] < i ? items[first![i]] : items.find((q, j) => j > i && q.lo <= p.lo && p.hi <= q.hi && (q.lo !== p.lo || q.hi !== p.hi));
     if (other) report(diag('duplicate-value', p.span ?? undefined, { text: rangeText(p), other: rangeText(other) }));
   }
 }
@@ -81,11 +110,28 @@ export function cidrDuplicates(items: CidrItem[], report: (d: Diagnostic) => voi
     return x.prefix - y.prefix || a - b;
   });
   const flagged = containedFlags(items.length, [v4sorted, v6], (i) => items[i].last);
+  // A CIDR's containers are its own shorter prefixes: at most 33 (129) networks to look
+  // up, each by the first position it has in the list.
+  const key = (c: CidrItem, p: number) => {
+    const host = BigInt((c.family === 'ipv4' ? 32 : 128) - p);
+    return `${c.family}/${(c.first >> host) << host}/${p}`;
+  };
+  const firstAt = new Map<string, number>();
+  if (flagged.includes(1)) for (let i = items.length - 1; i >= 0; i--) firstAt.set(key(items[i], items[i].prefix), i);
+  const earliestContainer = (c: CidrItem): number => {
+    let best = Infinity;
+    for (let p = 0; p <= c.prefix; p++) {
+      const j = firstAt.get(key(c, p));
+      if (j !== undefined && j < best) best = j;
+    }
+    return best;
+  };
   for (let i = 0; i < items.length; i++) {
     if (!flagged[i]) continue;
     const c = items[i];
+    const e = earliestContainer(c);
     const other =
-      items.find((o, j) => j < i && cidrContains(o, c)) ??
+      (e < i ? items[e] : undefined) ??
       items.find((o, j) => j > i && cidrContains(o, c) && o.prefix !== c.prefix);
     if (other) report(diag('duplicate-value', c.span ?? undefined, { text: cidrText(c), other: cidrText(other) }));
   }

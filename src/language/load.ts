@@ -36,7 +36,11 @@ export function parseSource(source: SourceFile, syntax: Syntax): { tree: SyntaxT
 /** Parse, build and validate policy text. */
 export function loadText(path: string, text: string, syntax: Syntax): Loaded {
   const source = new SourceFile(path, text);
-  const parsed = parseSource(source, syntax);
+  return loadParsed(source, parseSource(source, syntax));
+}
+
+/** Build and validate what parseSource made of `source` (for a caller that needs the parse too). */
+export function loadParsed(source: SourceFile, parsed: ReturnType<typeof parseSource>): Loaded {
   const diagnostics = [...parsed.diagnostics];
   const syntaxFailed = parsed.broken;
   const built = buildPolicy(parsed.tree);

@@ -5,7 +5,7 @@ import { printYaml } from '../../../grammar/yaml-printer.js';
 import { diag } from '../../diagnostics/diagnostic.js';
 import { toDslForm, toYamlForm } from '../../language/convert.js';
 import { policyFingerprint } from '../../language/fingerprint.js';
-import { isDirectory, loadText, parseSource, readText, syntaxOf, type Syntax } from '../../language/load.js';
+import { isDirectory, loadParsed, parseSource, readText, syntaxOf, type Syntax } from '../../language/load.js';
 import { SourceFile } from '../../source.js';
 import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, InternalError, UsageError, type Io } from '../io.js';
@@ -23,14 +23,24 @@ export function formatText(path: string, text: string, syntax: Syntax, target: S
   const source = new SourceFile(path, text);
   const parsed = parseSource(source, syntax);
   if (hasErrors(parsed.diagnostics)) return { diagnostics: parsed.diagnostics, source };
-  const before = loadText(path, text, syntax);
+  const before = loadParsed(source, parsed);
   // A YAML policy without its `policy:` name has nothing to print there: writing one
   // (`policy: ""`) would add to the user's file, so such a file is refused with its errors.
   if (parsed.tree.policies.some((p) => !p.name?.text)) return { diagnostics: before.diagnostics.filter((d) => d.severity === 'error'), source };
   const out = target === 'yaml' ? printYaml(toYamlForm(parsed.tree)) : printIntercept(toDslForm(parsed.tree));
+  const outSource = new SourceFile(path, out);
+  const reparsed = parseSource(outSource, target);
+  // A statement the policy rejects can print as text that does not parse (a key '*' or
+  // '1337' in YAML, a quote inside a DSL word): refuse it with the policy's own errors
+  // rather than print what the next fmt or check cannot read.
+  if (hasErrors(reparsed.diagnostics)) {
+    const errors = before.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length) return { diagnostics: errors, source };
+    throw new InternalError('internal-format', { path });
+  }
   // The printers promise to keep the meaning; check it before anything is written.
-  const after = loadText(path, out, target);
   if (before.policy && !hasErrors(before.diagnostics)) {
+    const after = loadParsed(outSource, reparsed);
     if (!after.policy || policyFingerprint(before.policy) !== policyFingerprint(after.policy)) {
       throw new InternalError('internal-format', { path });
     }

@@ -1,0 +1,377 @@
+// Every input surface of the CLI as a fuzz target: where its seeds come from (specs/ and
+// the shared corpus, read at run time), how one case is made from a seed and a PRNG, and
+// the command lines that run it. A case names its files relative to the worker's scratch
+// directory with an `@/` prefix in its argv.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { emitNftables } from '../../backends/nftables/emit.js';
+import { run } from '../../src/cli/run.js';
+import { ISTIO_FLAGS } from '../../src/import/istio.js';
+import { loadFile } from '../../src/language/load.js';
+import { lower } from '../../src/lower/lower.js';
+import { Rand } from '../rand.js';
+import { corpusRoot, splitGolden } from '../harness/istio-corpus.js';
+import { huge, mutate, type Huge, type Input } from './mutate.js';
+
+export interface Step {
+  argv: string[];
+  /** Write this step's stdout to this file (for the next steps) when it exits 0. */
+  stdoutTo?: string;
+  /** The step must print exactly what step N printed (fmt is idempotent). */
+  sameStdoutAs?: number;
+  /** Exit codes this step must give; by default any of 0-3 without an internal error. */
+  codes?: number[];
+  /** Run only when step N exited with one of these codes. */
+  when?: { step: number; codes: number[] };
+}
+
+export interface Case {
+  files: { name: string; data: Input }[];
+  steps: Step[];
+}
+
+export interface Surface {
+  name: string;
+  /** The seeds, read when a run starts. */
+  seeds(): string[];
+  make(r: Rand, seeds: string[]): Case;
+  /** One oversized case of each kind (a 1 MB line, 100,000-deep nesting, 100,000 rules). */
+  huge(kind: Huge, seeds: string[]): Case;
+}
+
+/** The project root (the fuzz files run from test/fuzz or dist/test/fuzz). */
+export function projectRoot(): string {
+  return process.cwd();
+}
+
+const read = (p: string) => readFileSync(p, 'utf8');
+const files = (dir: string, re: RegExp) =>
+  readdirSync(dir)
+    .filter((f) => re.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+const corpus = (...p: string[]) => join(corpusRoot(), 'corpus', ...p);
+const spec = (name: string) => join(projectRoot(), 'specs', name);
+
+const intercepts = () => files(join(projectRoot(), 'specs'), /\.intercept$/).map(read);
+/** The YAML specs, and every .intercept spec converted by fmt --to yaml. */
+const yamls = () => [...files(join(projectRoot(), 'specs'), /\.ya?ml$/).map(read), ...files(join(projectRoot(), 'specs'), /\.intercept$/).map(toYaml)];
+
+function toYaml(file: string): string {
+  let out = '';
+  const code = run(['fmt', '--to', 'yaml', file], { out: (s) => void (out += s), err: () => undefined, color: false });
+  if (code !== 0) throw new Error(`fmt --to yaml ${file} exited ${code}`);
+  return out;
+}
+
+/** A mutated seed, and sometimes another seed's lines spliced in. */
+const mutated = (r: Rand, seeds: string[]) => mutate(r, r.pick(seeds), r.pick(seeds));
+
+const policyRule = (lines: string[]) => {
+  const at = Math.max(1, lines.findIndex((l) => /^\s+outbound\s*\{/.test(l)));
+  return { at, line: '  outbound { exclude ports 80 }' };
+};
+
+function policySurface(name: string, ext: 'intercept' | 'yaml', seeds: () => string[], steps: (f: string) => Step[], nest = { open: '{', close: '}' }): Surface {
+  // 100,000 items of a block list (the YAML form of a long statement list).
+  const yamlRule = (lines: string[]) => {
+    const at = lines.findIndex((l) => l.startsWith('outbound:')) + 1;
+    lines.splice(at, 0, '  exclude-ports:');
+    return { at: at + 1, line: '    - 80' };
+  };
+  return {
+    name,
+    seeds,
+    make: (r, s) => ({ files: [{ name: `p.${ext}`, data: mutated(r, s) }], steps: steps(`@/p.${ext}`) }),
+    huge: (kind, s) => ({
+      files: [{ name: `p.${ext}`, data: huge(kind, s[0], { ...nest, rule: ext === 'yaml' ? yamlRule : policyRule }) }],
+      steps: steps(`@/p.${ext}`),
+    }),
+  };
+}
+
+const policies: Surface = policySurface('policy', 'intercept', intercepts, (f) => [{ argv: ['check', f] }]);
+const yamlPolicies: Surface = policySurface('yaml', 'yaml', yamls, (f) => [{ argv: ['check', f] }], { open: '[', close: ']' });
+
+/** compile, all backends: exit 1 (a failed proof) is a compiler bug, never the input's fault. */
+const compile: Surface = policySurface('compile', 'intercept', intercepts, (f) => [{ argv: ['compile', '--backend', 'iptables,ip6tables,nftables,shell', '-o', '@/out', f], codes: [0, 2] }]);
+
+/** fmt never changes the meaning, and is idempotent; in both syntaxes. */
+const fmt: Surface = {
+  name: 'fmt',
+  seeds: () => [...intercepts().map((text) => encode({ name: 'intercept', text })), ...yamls().map((text) => encode({ name: 'yaml', text }))],
+  make(r, s) {
+    const { name: ext, text: seed } = decode(r.pick(s));
+    const data = r.chance(20) ? seed : mutate(r, seed, decode(r.pick(s)).text);
+    const to = r.chance(30) ? (ext === 'yaml' ? 'intercept' : 'yaml') : ext;
+    return { files: [{ name: `p.${ext}`, data }], steps: fmtSteps(`p.${ext}`, to) };
+  },
+  huge: (kind, s) => ({ files: [{ name: 'p.intercept', data: huge(kind, decode(s[0]).text, { open: '{', close: '}', rule: policyRule }) }], steps: fmtSteps('p.intercept', 'intercept') }),
+};
+
+/** check, fmt (--to), fmt again (the same text), and diff: a policy that checks must mean the same formatted. */
+function fmtSteps(file: string, to: string): Step[] {
+  const out = `f.${to}`;
+  return [
+    { argv: ['check', `@/${file}`] },
+    { argv: ['fmt', '--to', to, `@/${file}`], stdoutTo: out },
+    { argv: ['fmt', `@/${out}`], sameStdoutAs: 1, when: { step: 1, codes: [0] } },
+    { argv: ['diff', `@/${file}`, `@/${out}`], codes: [0], when: { step: 0, codes: [0, 1] } },
+  ];
+}
+
+// ---- istio-iptables flags and config JSON ----------------------------------------------
+
+const GOOD_VALUES = ['15001', '15006', '15008', '1337', '0', '*', '', '80,443', '10.0.0.0/8,192.168.0.0/16', '2001:db8::/32', 'REDIRECT', 'TPROXY', 'eth0', 'eth0,eth1', 'lo', '133', '0x539', 'true', 'false'];
+const BAD_VALUES = ['-1', '65536', '99999999999999999999', '1e400', ' ', ',', '*,80', '80,,443', '10.0.0.1/8', '::/129', '1.2.3.4/33', 'eth*', 'a'.repeat(16), 'x y', 'x\ny', '$(id)', '`id`', "'", '"', '\u0000', '\u202e', '#', ';', '*\n    exclude ports 22', '1337 local-mark 7', '15001 # junk', '}', '{'];
+
+const istioFlags: Surface = {
+  name: 'istio-flags',
+  seeds: () => [],
+  make(r) {
+    const argv = ['import', 'istio-iptables'];
+    if (r.chance(30)) argv.push('--ipv6');
+    for (let i = r.int(0, 2); i > 0; i--) {
+      const f = r.pick(ISTIO_FLAGS);
+      if (f.env) argv.push('--env', `${f.env}=${r.pick(r.chance(70) ? GOOD_VALUES : BAD_VALUES)}`);
+    }
+    if (r.chance(20)) argv.push('--dns-server', r.pick(['10.96.0.10', '::1', 'x', '']));
+    argv.push('--');
+    for (let i = r.int(1, 8); i > 0; i--) {
+      const f = r.pick(ISTIO_FLAGS);
+      const name = f.short && r.chance(50) ? `-${f.short}` : `--${f.long}`;
+      const value = r.chance(75) ? r.pick(GOOD_VALUES) : r.pick(BAD_VALUES);
+      if (f.bool) argv.push(r.chance(70) ? name : `--${f.long}=${value}`);
+      else if (r.chance(80)) argv.push(name, value);
+      else argv.push(`--${f.long}=${value}`);
+    }
+    if (r.chance(5)) argv.push(r.pick(['--no-such-flag', '-Z', 'positional', '--', '-']));
+    return { files: [], steps: importSteps(argv) };
+  },
+  huge(kind) {
+    const v = kind === 'long-line' ? Array.from({ length: 100_000 }, (_, i) => `${1 + (i % 65535)}`).join(',') : kind === 'deep-nesting' ? '['.repeat(100_000) : Array.from({ length: 50_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(',');
+    const flag = kind === 'repeated-rules' ? '-x' : '-b';
+    return { files: [], steps: importSteps(['import', 'istio-iptables', '--', flag, v]) };
+  },
+};
+
+/** import, then the policy it printed must check clean (exit 0 or 1). */
+function importSteps(argv: string[]): Step[] {
+  return [
+    { argv, stdoutTo: 'imported.intercept' },
+    { argv: ['check', '@/imported.intercept'], codes: [0, 1], when: { step: 0, codes: [0, 1] } },
+  ];
+}
+
+// Numbers too big for a double, as JSON text carries them (JSON.parse makes them floats).
+const FIELD_VALUES: unknown[] = [1e20, -1, Infinity, 0, 1.5, '', '*', null, true, [], {}, ['15001'], 'x'.repeat(1000), '\u0000', '65536', '-1', '4294967296', '10.0.0.0/8,'.repeat(50) + '10.0.0.0/8'];
+
+const istioConfig: Surface = {
+  name: 'istio-config',
+  seeds: () => {
+    const m = JSON.parse(read(corpus('istio', 'manifest.json'))) as { config?: Record<string, unknown> }[];
+    return [...new Set(m.filter((c) => c.config).map((c) => JSON.stringify(c.config, null, 1)))];
+  },
+  make(r, s) {
+    let data: Input;
+    if (r.chance(50)) {
+      const obj = JSON.parse(r.pick(s)) as Record<string, unknown>;
+      for (let i = r.int(1, 3); i > 0; i--) obj[r.pick(Object.keys(obj))] = r.pick(FIELD_VALUES);
+      if (r.chance(10)) obj[r.pick(['Unknown', 'proxyPort', '__proto__', ''])] = 1;
+      data = JSON.stringify(obj, null, r.chance(50) ? 1 : 0);
+    } else data = mutated(r, s);
+    return { files: [{ name: 'c.json', data }], steps: importSteps(['import', 'istio-iptables', '--config', '@/c.json']) };
+  },
+  huge(kind, s) {
+    const obj = JSON.parse(s[0]) as Record<string, unknown>;
+    let data: string;
+    if (kind === 'deep-nesting') data = JSON.stringify({ ...obj, ProxyPort: 0 }).replace('"ProxyPort":0', `"ProxyPort":${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    else if (kind === 'long-line') data = JSON.stringify({ ...obj, OutboundPortsExclude: Array.from({ length: 150_000 }, (_, i) => 1 + (i % 65535)).join(',') });
+    else data = JSON.stringify({ ...obj, OutboundIPRangesExclude: Array.from({ length: 50_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(',') });
+    return { files: [{ name: 'c.json', data }], steps: importSteps(['import', 'istio-iptables', '--config', '@/c.json']) };
+  },
+};
+
+// ---- rule sets behind verify --against and diff ---------------------------------------
+
+interface RuleSeed {
+  text: string;
+  /** File name to give a case (the family is read from it). */
+  name: string;
+}
+
+const SEP = '\u0001';
+const encode = (x: RuleSeed) => x.name + SEP + x.text;
+const decode = (s: string): RuleSeed => {
+  const i = s.indexOf(SEP);
+  return { name: s.slice(0, i), text: s.slice(i + 1) };
+};
+
+const iptablesRule = (lines: string[]) => {
+  const at = lines.findIndex((l) => l.startsWith('-A '));
+  return { at: Math.max(0, at), line: at >= 0 ? lines[at] : '-A OUTPUT -j ACCEPT' };
+};
+
+function ruleSurface(name: string, seeds: () => RuleSeed[], nest: { open: string; close: string }, rule: (lines: string[]) => { at: number; line: string }): Surface {
+  const policy = spec('istio-sidecar.intercept');
+  const steps = (f: string, r?: Rand): Step[] => {
+    if (r?.chance(25)) return [{ argv: ['diff', r.chance(50) ? policy : spec('dual-stack.intercept'), f] }];
+    return [{ argv: ['verify', r?.chance(30) ? spec('dual-stack.intercept') : policy, '--against', f, ...(r?.chance(10) ? ['--family', r.pick(['ipv4', 'ipv6'])] : [])] }];
+  };
+  return {
+    name,
+    seeds: () => seeds().map(encode),
+    make(r, s) {
+      const a = decode(r.pick(s));
+      const data = mutate(r, a.text, decode(r.pick(s)).text);
+      return { files: [{ name: a.name, data }], steps: steps(`@/${a.name}`, r) };
+    },
+    huge(kind, s) {
+      const a = decode(s[0]);
+      return { files: [{ name: a.name, data: huge(kind, a.text, { ...nest, rule }) }], steps: steps(`@/${a.name}`) };
+    },
+  };
+}
+
+const iptablesSave = ruleSurface(
+  'iptables-save',
+  () => [
+    ...files(corpus('istio-kernel', 'iptables-save'), /\.txt$/).map((f) => ({ name: f.includes('.v6.') ? 'rules.v6.save' : 'rules.v4.save', text: read(f) })),
+    ...files(corpus('kuma'), /iptables-(legacy|nft)\.golden$/).map((f) => ({ name: f.includes('ip6tables') ? 'rules.v6.save' : 'rules.v4.save', text: read(f) })),
+  ],
+  { open: '(', close: ')' },
+  iptablesRule,
+);
+
+const iptablesRestore = ruleSurface(
+  'iptables-restore',
+  () =>
+    files(corpus('istio', 'iptables'), /\.golden$/).flatMap((f) => {
+      try {
+        const { v4, v6 } = splitGolden(read(f), true);
+        return [v4 && { name: 'rules.v4.rules', text: v4 }, v6 && { name: 'rules.v6.rules', text: v6 }].filter((x): x is RuleSeed => !!x);
+      } catch {
+        return [];
+      }
+    }),
+  { open: '(', close: ')' },
+  iptablesRule,
+);
+
+const nftRule = (lines: string[]) => {
+  const at = lines.findIndex((l) => /"rule"/.test(l));
+  return { at: Math.max(1, at), line: at >= 0 ? lines[at].replace(/,?\s*$/, ',') : '' };
+};
+
+/** Listing form (nft -j list ruleset) from the corpus, command form as meshcap emits it, one item a line. */
+const nftJson = ruleSurface(
+  'nft-json',
+  () => {
+    const listing = files(corpus('istio-kernel', 'nft-json'), /\.json$/).map((f) => ({ name: 'rules.nft.json', text: onePerLine(read(f)) }));
+    const commands = files(join(projectRoot(), 'specs'), /\.intercept$/).map((f) => ({ name: 'rules.nft.json', text: onePerLine(emitNftables(lower(loadFile(f).policy!))) }));
+    return [...commands, ...listing];
+  },
+  { open: '[', close: ']' },
+  nftRule,
+);
+
+/** `{"nftables": [a, b, ...]}` with one item per line, so line mutations hit whole items. */
+export function onePerLine(text: string): string {
+  try {
+    const doc = JSON.parse(text) as { nftables?: unknown[] };
+    if (!Array.isArray(doc.nftables)) return text;
+    return `{"nftables": [\n${doc.nftables.map((x) => JSON.stringify(x)).join(',\n')}\n]}\n`;
+  } catch {
+    return text;
+  }
+}
+
+// ---- packets for trace -------------------------------------------------------------------
+
+const V4 = ['10.1.0.5', '10.2.0.9', '127.0.0.1', '127.0.0.6', '0.0.0.0', '255.255.255.255', '192.168.1.1', '169.254.169.254'];
+const V6 = ['::1', '::6', '2001:db8::1', 'fe80::1', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '::ffff:10.0.0.1'];
+const IFACES = ['eth0', 'lo', 'eth1', 'veth12345678901', 'wg0', 'cni0'];
+
+/** A packet every field of which is valid: trace must accept it (exit 0). */
+export function validPacket(r: Rand, first = false): { compact?: string; json: Record<string, unknown> } {
+  const v6 = r.chance(30);
+  const hook = r.chance(50) ? 'output' : 'prerouting';
+  const protocol = r.pick(v6 ? ['tcp', 'udp', 'sctp', 'icmpv6'] : ['tcp', 'udp', 'sctp', 'icmp']);
+  const addrs = v6 ? V6 : V4;
+  const json: Record<string, unknown> = { hook, protocol, src: r.pick(addrs), dst: r.pick(addrs) };
+  if (protocol !== 'icmp' && protocol !== 'icmpv6') {
+    json.dport = r.pick([0, 1, 53, 80, 15001, 15006, 15008, 65535, r.int(0, 65535)]);
+    if (r.chance(50)) json.sport = r.int(0, 65535);
+  }
+  if (hook === 'output') {
+    if (r.chance(60)) json.uid = r.pick([0, 1337, 1000, 4294967294, 'root', 'istio-proxy']);
+    if (r.chance(40)) json.gid = r.pick([0, 1337, 4294967294]);
+    if (r.chance(40)) json.oif = r.pick(IFACES);
+  } else if (!first && r.chance(15)) {
+    json.looped = true;
+    json.iif = 'lo';
+  } else if (r.chance(40)) json.iif = r.pick(IFACES);
+  if (r.chance(30)) json.mark = r.pick([0, 1337, 0x539, 0xffffffff, r.int(0, 0xffffffff)]);
+  if (r.chance(20)) json.ctmark = r.int(0, 0xffffffff);
+  if (!first && r.chance(40)) json.ctstate = r.pick(['new', 'established', 'related', 'invalid', 'untracked']);
+  if (r.chance(10)) json.transparentSocket = r.chance(50);
+  return { json, compact: compactOf(json) };
+}
+
+function compactOf(p: Record<string, unknown>): string {
+  const ep = (a: unknown, port: unknown) => {
+    const s = String(a).includes(':') ? `[${a as string}]` : String(a);
+    return port === undefined ? s : `${s}:${port as number}`;
+  };
+  const words = [p.hook === 'output' ? 'out' : 'in', String(p.protocol), ep(p.src, p.sport), '->', ep(p.dst, p.dport)];
+  for (const k of ['uid', 'gid', 'iif', 'oif', 'mark', 'ctmark', 'ctstate', 'transparentSocket', 'looped']) if (p[k] !== undefined) words.push(`${k}=${JSON.stringify(p[k]).replace(/^"|"$/g, "")}`);
+  return words.join(' ');
+}
+
+const trace: Surface = {
+  name: 'trace',
+  seeds: () => [],
+  make(r) {
+    const extra = r.pick([[], [], ['--follow'], ['--format', 'json'], ['--backend', 'nftables'], ['--backend', 'shell']]);
+    // --follow starts a connection: its first packet, not one looped back.
+    const p = validPacket(r, extra.includes('--follow'));
+    const pol = spec(r.pick(['istio-sidecar.intercept', 'istio-tproxy.intercept', 'dual-stack.intercept', 'istio-dns-capture.intercept']));
+    const valid = r.chance(50);
+    let packet: string = r.chance(50) ? p.compact! : JSON.stringify(p.json);
+    if (!valid) packet = typeof (packet = mutateText(r, packet)) === 'string' ? packet : packet;
+    const useFile = r.chance(20);
+    const steps: Step[] = [{ argv: ['trace', pol, '--packet', useFile ? '@@/packet.json' : packet, ...extra], codes: valid ? [0] : undefined }];
+    return { files: useFile ? [{ name: 'packet.json', data: valid ? JSON.stringify(p.json) : packet }] : [], steps };
+  },
+  huge(kind) {
+    const packet = kind === 'deep-nesting' ? '['.repeat(100_000) + ']'.repeat(100_000) : kind === 'long-line' ? `out tcp 10.1.0.5:1 -> 10.2.0.9:80 ${'uid=1 '.repeat(170_000)}` : JSON.stringify({ src: '10.1.0.5', dst: '10.2.0.9', dport: 80, hook: 'output'.repeat(100_000) });
+    return { files: [], steps: [{ argv: ['trace', spec('istio-sidecar.intercept'), '--packet', packet] }] };
+  },
+};
+
+/** A mutated packet (argv strings cannot hold NUL: those become spaces). */
+function mutateText(r: Rand, s: string): string {
+  const m = mutate(r, s, s);
+  return (typeof m === 'string' ? m : m.toString('utf8')).replace(/\0/g, ' ');
+}
+
+// ---- diff of two policies or rule sets ----------------------------------------------------
+
+const diff: Surface = {
+  name: 'diff',
+  seeds: () => [...intercepts().map((t) => encode({ name: 'a.intercept', text: t })), ...iptablesSave.seeds().slice(0, 6)],
+  make(r, s) {
+    const a = decode(r.pick(s));
+    const b = decode(r.pick(s));
+    const na = `a-${a.name}`;
+    const nb = `b-${b.name}`;
+    const da = r.chance(50) ? mutate(r, a.text, b.text) : a.text;
+    return { files: [{ name: na, data: da }, { name: nb, data: b.text }], steps: [{ argv: ['diff', `@/${na}`, `@/${nb}`] }] };
+  },
+  huge(kind, s) {
+    const a = decode(s[0]);
+    return { files: [{ name: 'a.intercept', data: huge(kind, a.text, { open: '{', close: '}', rule: policyRule }) }], steps: [{ argv: ['diff', '@/a.intercept', spec('istio-sidecar.intercept')] }] };
+  },
+};
+
+export const SURFACES: Surface[] = [policies, yamlPolicies, fmt, compile, istioFlags, istioConfig, iptablesSave, iptablesRestore, nftJson, trace, diff];
