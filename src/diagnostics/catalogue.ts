@@ -466,6 +466,19 @@ export const catalogue = {
     explain: 'The packet given to trace is not valid; see docs/trace.md for its fields.',
   },
 
+  // ---- applying rules to a node ---------------------------------------------------------------
+  'apply-refused': {
+    severity: 'error',
+    message: '{tool} refused the rules: {detail}',
+    hint: 'nothing of this family was changed (a transaction loads whole or not at all); --dry-run prints it',
+    explain: "`meshcap apply` loads one transaction per family (iptables-restore --noflush, ip6tables-restore --noflush or nft -j -f) and the tool refused it or could not be run: it is missing (install iptables or nftables), the kernel lacks a module the rules use, or another process held the xtables lock for longer than the wait. The tool's own words follow the colon.",
+  },
+  'apply-input': {
+    severity: 'error',
+    message: "'{path}' is neither a policy nor a meshcap artifact",
+    hint: 'apply takes a policy (.intercept, .yaml, .yml) or what compile -o wrote (NAME.iptables.rules, NAME.ip6tables.rules, NAME.nft.json)',
+    explain: '`meshcap apply` takes one policy, which it compiles and proves first, or artifacts written by `meshcap compile -o DIR`, which it recognises by their names.',
+  },
   // ---- the command line (exit 3) ---------------------------------------------------------
   'not-formatted': {
     severity: 'warning',

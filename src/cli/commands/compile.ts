@@ -140,7 +140,7 @@ Nothing is written unless every step succeeded.`,
         report(io, format, [bad], sources);
         return EXIT.badInput;
       }
-      for (const [f] of files) io.err(`wrote ${f}\n`);
+      for (const [f] of files) io.err(`wrote ${f}${loadHint(f)}\n`);
       return EXIT.ok;
     }
     if (values.emit === 'ir' && !values.backend) {
@@ -156,6 +156,14 @@ Nothing is written unless every step succeeded.`,
     return EXIT.ok;
   },
 };
+
+/** How to load an artifact beside other tools' rules (its header says it too). */
+function loadHint(file: string): string {
+  const ipt = /\.(ip6?tables)\.rules$/.exec(file);
+  if (ipt) return ` (load: ${ipt[1]}-restore --noflush < ${file}, or meshcap apply ${file})`;
+  if (file.endsWith('.nft.json')) return ` (load: nft -j -f ${file}, or meshcap apply ${file})`;
+  return '';
+}
 
 /** A failed or undecided proof as its internal-* diagnostic (the counterexample is printed apart). */
 function verifyDiagnostic(v: VerifyFailure): Diagnostic {
