@@ -17,7 +17,7 @@ import { ensureDir, writeAll } from '../write.js';
 export const compileCmd: Command = {
   name: 'compile',
   summary: 'compile a policy to netfilter rules, verified',
-  usage: `meshcap compile [options] POLICY
+  usage: `meshcap compile [options] POLICY|-
 
 Compiles the policy to the chosen backends and proves, on every run and for every
 packet, that the IR does what the policy means and that each output, read back by its
@@ -83,7 +83,7 @@ Nothing is written unless every step succeeded.`,
     // The compiler refuses a backend name as the command line does (a usage error, exit 3).
     const usage = ctx.diagnostics.find((d) => codeClass(d.code) === 'usage');
     if (usage) throw new UsageError(usage);
-    const sources = new Map(ctx.loaded?.source ? [[file, ctx.loaded.source]] : []);
+    const sources = new Map(ctx.loaded?.source ? [[ctx.loaded.source.path, ctx.loaded.source]] : []);
     // meshcap's own failures (internal-* codes) go out with the input's diagnostics, in
     // the same format; they are a bug, not a problem of the input (exit 1, below).
     const internal: Diagnostic[] = dumpAfter ? [] : [...ctx.failures, ...ctx.verifyFailures.map(verifyDiagnostic)];

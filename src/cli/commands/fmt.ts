@@ -5,7 +5,7 @@ import { printYaml } from '../../../grammar/yaml-printer.js';
 import { diag } from '../../diagnostics/diagnostic.js';
 import { toDslForm, toYamlForm } from '../../language/convert.js';
 import { policyFingerprint } from '../../language/fingerprint.js';
-import { isDirectory, loadText, parseSource, readText, syntaxOf, type Syntax } from '../../language/load.js';
+import { expandInputs, guessSyntax, loadText, parseSource, readText, STDIN, STDIN_NAME, syntaxOf, type Syntax } from '../../language/load.js';
 import { SourceFile } from '../../source.js';
 import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, InternalError, UsageError, type Io } from '../io.js';
@@ -43,9 +43,10 @@ const EXT: Record<Syntax, string> = { intercept: '.intercept', yaml: '.yaml' };
 export const fmt: Command = {
   name: 'fmt',
   summary: 'print policies in canonical layout, check or rewrite them, convert between syntaxes',
-  usage: `meshcap fmt [options] FILE...
+  usage: `meshcap fmt [options] FILE|DIR|-...
 
-Prints each policy in its canonical layout (comments kept). With --to it converts
+Prints each policy in its canonical layout (comments kept; a directory: the policies in
+it and its subfolders; -: standard input, printed, never written). With --to it converts
 between the .intercept and YAML syntaxes; the meaning is checked to be unchanged.
 
 Options:
@@ -73,22 +74,23 @@ input, 3 usage error.`,
     const all: Diagnostic[] = [];
     const sources = new Map<string, SourceFile>();
     let unformatted = 0;
-    for (const file of positionals) {
-      if (isDirectory(file)) {
-        all.push(diag('file-unreadable', undefined, { path: file, reason: 'it is a directory' }));
-        continue;
-      }
-      const syntax = syntaxOf(file);
-      if (!syntax) {
+    if (values.write && positionals.includes(STDIN)) throw new UsageError('usage-bad-argument', { detail: 'fmt --write rewrites files in place; standard input (-) has none (fmt - prints the result)' });
+    const inputs = expandInputs(positionals);
+    all.push(...inputs.diagnostics);
+    for (const input of inputs.files) {
+      const file = input === STDIN ? STDIN_NAME : input;
+      const known = input === STDIN ? undefined : syntaxOf(input);
+      if (input !== STDIN && !known) {
         all.push(diag('unknown-file-type', undefined, { path: file }));
         continue;
       }
-      const read = readText(file);
+      const read = readText(input);
       if ('diagnostic' in read) {
         all.push(read.diagnostic);
         continue;
       }
       const text = read.text;
+      const syntax = known ?? guessSyntax(text);
       const target = to ?? syntax;
       const r = formatText(file, text, syntax, target);
       if (r.source) sources.set(file, r.source);
