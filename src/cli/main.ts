@@ -14,4 +14,5 @@ process.exitCode = run(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   color,
+  tty: !!process.stderr.isTTY,
 });

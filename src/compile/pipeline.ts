@@ -47,6 +47,7 @@ export interface CompileContext {
   verifyFailures: VerifyFailure[];
   verifyStats: { stage: string; result: EquivResult['result']; classes: number; ms: number; reason?: string }[];
   timings: { pass: string; ms: number }[];
+  progress?: (step: string) => void;
 }
 
 export interface Pass {
@@ -115,6 +116,7 @@ export const passes: Pass[] = [
     run(ctx) {
       if (!ctx.verify || !ctx.ir || !ctx.policy) return;
       const check = (stage: string, a: Parameters<typeof equivalent>[0], b: Parameters<typeof equivalent>[1], families?: ('ipv4' | 'ipv6')[]) => {
+        ctx.progress?.(`verify: ${stage}`);
         const r = equivalent(a, b, { families });
         ctx.verifyStats.push({ stage, result: r.result, classes: r.classes, ms: r.ms, ...(r.reason ? { reason: r.reason } : {}) });
         if (r.result !== 'equal') ctx.verifyFailures.push({ stage, result: r, a: a.label, b: b.label });
@@ -144,6 +146,8 @@ export interface CompileOptions {
   verify?: boolean;
   /** Stop after this pass. */
   until?: string;
+  /** Told each step as it starts (each pass, each proof): for a progress line. */
+  progress?: (step: string) => void;
 }
 
 export function compile(file: string, opts: CompileOptions): CompileContext {
@@ -161,6 +165,7 @@ export function compile(file: string, opts: CompileOptions): CompileContext {
     verifyFailures: [],
     verifyStats: [],
     timings: [],
+    progress: opts.progress,
   };
   for (const name of opts.backends) {
     const b = backendByName(name);
@@ -170,6 +175,7 @@ export function compile(file: string, opts: CompileOptions): CompileContext {
   }
   for (const p of passes) {
     const t0 = performance.now();
+    if (p.name !== 'verify') ctx.progress?.(p.name);
     p.run(ctx);
     ctx.timings.push({ pass: p.name, ms: performance.now() - t0 });
     if (hasErrors(ctx.diagnostics) || p.name === opts.until) break;

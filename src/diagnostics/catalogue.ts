@@ -43,6 +43,12 @@ export const catalogue = {
     hint: 'nothing was written; a missing output folder is made, but not under a file or where the file system refuses it',
     explain: 'An output file or folder (`-o DIR`, `--verify-report FILE`) cannot be created or written: a parent is a file, the file system refuses it, or permission is denied. meshcap writes every output or none.',
   },
+  'file-exists': {
+    severity: 'error',
+    message: '{path} already exists; not overwritten',
+    hint: '--force overwrites it',
+    explain: 'A command would write a new file (`fmt --to yaml --write` writes NAME.yaml beside NAME.intercept) where a file already is. meshcap does not overwrite a file it was not asked to rewrite unless --force says so.',
+  },
   'unknown-file-type': {
     severity: 'error',
     message: "cannot tell the syntax of '{path}' from its extension",

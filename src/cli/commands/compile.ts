@@ -8,7 +8,7 @@ import { formats } from '../../diagnostics/render.js';
 import { compile, passes, type VerifyFailure } from '../../compile/pipeline.js';
 import { packetText } from '../../verify/compare.js';
 import { expectArgs, oneOf, parse } from '../args.js';
-import { EXIT, UsageError, type Io } from '../io.js';
+import { EXIT, progressLine, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import { renderTrace } from '../trace-render.js';
 import type { Command } from './command.js';
@@ -79,7 +79,9 @@ Nothing is written unless every step succeeded.`,
     const nftVersion = resolved.version;
     const notes: Diagnostic[] = resolved.newer ? [diag('nft-version-assumed', undefined, { asked, used: nftVersion })] : [];
     const firewall = oneOf('firewall', values.firewall, FIREWALLS, 'auto');
-    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter });
+    const progress = progressLine(io);
+    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter, progress: progress.step });
+    progress.done();
     // The compiler refuses a backend name as the command line does (a usage error, exit 3).
     const usage = ctx.diagnostics.find((d) => codeClass(d.code) === 'usage');
     if (usage) throw new UsageError(usage);

@@ -52,6 +52,7 @@ between the .intercept and YAML syntaxes; the meaning is checked to be unchanged
 Options:
   --check              print nothing; exit 1 and name each file that is not formatted
   --write              rewrite files in place (with --to: write FILE with the new extension)
+  --force              with --to and --write: overwrite an existing FILE of the new extension
   --to intercept|yaml  output syntax (default: the file's own)
   --format F           diagnostics format: text (default), json, sarif, github
   -h, --help           this text
@@ -65,6 +66,7 @@ input, 3 usage error.`,
       to: { type: 'string' },
       format: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
+      force: { type: 'boolean' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 'some', 'fmt needs at least one FILE');
@@ -105,8 +107,8 @@ input, 3 usage error.`,
         } else if (values.verbose) io.out(`formatted: ${file}\n`);
       } else if (values.write) {
         const dest = target === syntax ? file : file.replace(/\.[^./]+$/, '') + EXT[target];
-        if (dest !== file && existsSync(dest)) {
-          all.push(diag('file-unreadable', undefined, { path: dest, reason: 'it already exists; not overwritten' }));
+        if (dest !== file && existsSync(dest) && !values.force) {
+          all.push(diag('file-exists', undefined, { path: dest }));
           continue;
         }
         if (dest !== file || r.text !== text) {
