@@ -132,7 +132,7 @@ describe('meshcap compile', () => {
     expect(readFileSync(join(dir, 'istio-sidecar.iptables.rules'), 'utf8')).toBe(emitIptables(ir, 'ipv4'));
     expect(readFileSync(join(dir, 'istio-sidecar.ip6tables.rules'), 'utf8')).toBe(emitIptables(ir, 'ipv6'));
     expect(JSON.parse(readFileSync(join(dir, 'istio-sidecar.ir.json'), 'utf8'))).toEqual(asJson(ir));
-    expect(r.err).toContain(`wrote ${join(dir, 'istio-sidecar.iptables.rules')}`);
+    expect(r.err).toContain(`wrote ${join(dir, 'istio-sidecar.iptables.rules')} (load it with iptables-restore --noflush, or meshcap apply)\n`);
   });
 
   it('-o DIR with --out and one backend writes that one file', () => {

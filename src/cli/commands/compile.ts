@@ -162,8 +162,8 @@ Nothing is written unless every step succeeded.`,
 /** How to load an artifact beside other tools' rules (its header says it too). */
 function loadHint(file: string): string {
   const ipt = /\.(ip6?tables)\.rules$/.exec(file);
-  if (ipt) return ` (load: ${ipt[1]}-restore --noflush < ${file}, or meshcap apply ${file})`;
-  if (file.endsWith('.nft.json')) return ` (load: nft -j -f ${file}, or meshcap apply ${file})`;
+  if (ipt) return ` (load it with ${ipt[1]}-restore --noflush, or meshcap apply)`;
+  if (file.endsWith('.nft.json')) return ' (load it with nft -j -f, or meshcap apply)';
   return '';
 }
 
