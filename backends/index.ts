@@ -50,7 +50,7 @@ function iptablesBackend(family: Family): Backend {
     description: `${tool}-restore input (${family === 'ipv4' ? 'IPv4' : 'IPv6'})`,
     extension: `${tool}.rules`,
     family,
-    emit: (rs, opts) => emitIptables(rs, family, opts),
+    emit: (rs, opts) => emitIptables(rs, family, { ...opts, noflush: true }),
     reimport: (text, path) => importIptables(new SourceFile(path, text), family),
   };
 }

@@ -24,7 +24,7 @@ const badDir = join(here, 'fixtures', 'bad');
  * in test/fixtures/bad-cases.ts or be listed here.
  */
 const notFromPolicyText = (code: string) =>
-  ['file-unreadable', 'file-unwritable', 'unknown-file-type', 'invalid-packet', 'syntax-error', 'nft-version-assumed', 'not-formatted', 'not-utf8'].includes(code) || /^(rules|istio|import|usage|internal|lint)-/.test(code);
+  ['file-unreadable', 'file-unwritable', 'file-exists', 'unknown-file-type', 'invalid-packet', 'syntax-error', 'nft-version-assumed', 'not-formatted', 'not-utf8'].includes(code) || /^(rules|istio|import|usage|internal|lint|apply)-/.test(code);
 
 const sev = (code: string) => catalogue[code as Code].severity;
 

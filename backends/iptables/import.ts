@@ -9,6 +9,7 @@ import type { Action, Chain, CtState, Family, IrCidr, Match, Protocol, Rule, Rul
 import { BUILTIN_CHAINS, iptablesBase, type Hook } from '../../src/ir/types.js';
 import { canonicalAddress, parseAddress } from '../../src/net/ip.js';
 import type { SourceFile, Span } from '../../src/source.js';
+import { foldEntryChains } from './noflush.js';
 
 export interface ImportResult {
   ruleset?: RuleSet;
@@ -230,7 +231,7 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
     closeBlock(cur);
   }
   if (diagnostics.length) return { diagnostics };
-  return { ruleset: { name, tables: [...tables.values()].map((t) => t.table), routing: { loopbackAddresses: [] } }, diagnostics };
+  return { ruleset: { name, tables: [...tables.values()].map((t) => foldEntryChains(t.table)), routing: { loopbackAddresses: [] } }, diagnostics };
 }
 
 function declare(t: TableState, name: string | undefined, span: Span): void {

@@ -9,7 +9,10 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 /** Options every command takes. */
 const COMMON = { help: { type: 'boolean', short: 'h' }, 'max-diagnostics': { type: 'string' } } as const;
 
-export function parse<O extends Options>(argv: string[], options: O) {
+/** What parseArgs returns for a command's options and the common ones (named, for the library's declarations). */
+export type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O & typeof COMMON; allowPositionals: true; strict: true }>>;
+
+export function parse<O extends Options>(argv: string[], options: O): Parsed<O> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: { ...options, ...COMMON }, allowPositionals: true, strict: true });

@@ -10,8 +10,25 @@ export interface Io {
   color: boolean;
   /** Standard input, read whole (`-` as a file name); absent: there is none. */
   stdin?(): Buffer;
-  /** stderr is a terminal: long runs may show a progress line there. */
+  /** stderr is a terminal: long compiles show a progress line there. */
   tty?: boolean;
+}
+
+/** A compile's progress on a terminal: nothing for the first second, then the step it is at, on one line cleared at the end. */
+export function progressLine(io: Io, afterMs = Number(process.env.MESHCAP_PROGRESS_AFTER_MS ?? 1000)): { step: (s: string) => void; done: () => void } {
+  const t0 = performance.now();
+  let shown = false;
+  return {
+    step: (s) => {
+      if (!io.tty || performance.now() - t0 < afterMs) return;
+      io.err(`\r\x1b[Kmeshcap: ${s} ...`);
+      shown = true;
+    },
+    done: () => {
+      if (shown) io.err('\r\x1b[K');
+      shown = false;
+    },
+  };
 }
 
 export const EXIT = {

@@ -4,6 +4,7 @@
 import { check } from './commands/check.js';
 import { lintCmd } from './commands/lint.js';
 import { compileCmd } from './commands/compile.js';
+import { applyCmd } from './commands/apply.js';
 import { traceCmd } from './commands/trace.js';
 import { importCmd } from './commands/import.js';
 import { verifyCmd } from './commands/verify.js';
@@ -20,7 +21,7 @@ import { diag, didYouMean, type Diagnostic } from '../diagnostics/diagnostic.js'
 import { formats, renderText, type Format } from '../diagnostics/render.js';
 import { report } from './report.js';
 
-export const commands: Command[] = [check, lintCmd, fmt, compileCmd, traceCmd, verifyCmd, diffCmd, snapshotCmd, preflightCmd, importCmd, schemaCmd, explain];
+export const commands: Command[] = [check, lintCmd, fmt, compileCmd, applyCmd, traceCmd, verifyCmd, diffCmd, snapshotCmd, preflightCmd, importCmd, schemaCmd, explain];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

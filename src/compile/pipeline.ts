@@ -60,6 +60,7 @@ export interface CompileContext {
   verifyStats: { stage: string; result: EquivResult['result']; classes: number; ms: number; reason?: string }[];
   /** Each pass's time; the optimizer's own passes carry `within: 'optimize'`. */
   timings: { pass: string; ms: number; within?: string }[];
+  progress?: (step: string) => void;
 }
 
 export type Layout = 'istio' | 'optimized';
@@ -170,6 +171,7 @@ export const passes: Pass[] = [
     run(ctx) {
       if (!ctx.verify || !ctx.ir || !ctx.policy) return;
       const check = (stage: string, a: Parameters<typeof equivalent>[0], b: Parameters<typeof equivalent>[1], families?: ('ipv4' | 'ipv6')[]) => {
+        ctx.progress?.(`verify: ${stage}`);
         const r = equivalent(a, b, { families });
         ctx.verifyStats.push({ stage, result: r.result, classes: r.classes, ms: r.ms, ...(r.reason ? { reason: r.reason } : {}) });
         if (r.result !== 'equal') ctx.verifyFailures.push({ stage, result: r, a: a.label, b: b.label });
@@ -227,6 +229,8 @@ export interface CompileOptions {
   verify?: boolean;
   /** Stop after this pass. */
   until?: string;
+  /** Told each step as it starts (each pass, each proof): for a progress line. */
+  progress?: (step: string) => void;
 }
 
 export function compile(file: string, opts: CompileOptions): CompileContext {
@@ -248,6 +252,7 @@ export function compile(file: string, opts: CompileOptions): CompileContext {
     verifyFailures: [],
     verifyStats: [],
     timings: [],
+    progress: opts.progress,
   };
   for (const name of opts.backends) {
     const b = backendByName(name);
@@ -259,6 +264,7 @@ export function compile(file: string, opts: CompileOptions): CompileContext {
   const until = opts.until && optimizePasses.some((p) => p.name === opts.until) ? 'optimize' : opts.until;
   for (const p of passes) {
     const t0 = performance.now();
+    if (p.name !== 'verify') ctx.progress?.(p.name);
     p.run(ctx);
     ctx.timings.push({ pass: p.name, ms: performance.now() - t0 });
     if (p.name === 'optimize') for (const s of ctx.steps) ctx.timings.push({ pass: s.pass, ms: s.ms, within: 'optimize' });

@@ -16,6 +16,12 @@ export interface CatalogueEntry {
   hint?: string;
   /** Longer explanation for `meshcap explain CODE`. */
   explain: string;
+  /** A short input that has this problem (a policy in the .intercept syntax); `explain` shows what meshcap says about it. */
+  bad?: string;
+  /** The same input, corrected. */
+  good?: string;
+  /** Where the docs say more: a path from the repository root and a heading's anchor (default: the section's, docsOf). */
+  docs?: string;
 }
 
 export const catalogue = {
@@ -37,6 +43,12 @@ export const catalogue = {
     hint: 'nothing was written; a missing output folder is made, but not under a file or where the file system refuses it',
     explain: 'An output file or folder (`-o DIR`, `--verify-report FILE`) cannot be created or written: a parent is a file, the file system refuses it, or permission is denied. meshcap writes every output or none.',
   },
+  'file-exists': {
+    severity: 'error',
+    message: '{path} already exists; not overwritten',
+    hint: '--force overwrites it',
+    explain: 'A command would write a new file (`fmt --to yaml --write` writes NAME.yaml beside NAME.intercept) where a file already is. meshcap does not overwrite a file it was not asked to rewrite unless --force says so.',
+  },
   'unknown-file-type': {
     severity: 'error',
     message: "cannot tell the syntax of '{path}' from its extension",
@@ -44,6 +56,8 @@ export const catalogue = {
     explain: 'meshcap picks the syntax by extension: .intercept for the DSL, .yaml/.yml for the YAML twin.',
   },
   'unexpected-character': {
+    bad: "policy p {\n  inbound { capture ports * }\n  interfaces { exclude éth0 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  interfaces { exclude eth0 }\n}\n",
     severity: 'error',
     message: "unexpected character '{text}'",
     hint: 'values are words, numbers, addresses and ranges separated by commas; quotes are not used',
@@ -68,12 +82,16 @@ export const catalogue = {
     explain: "`policy` starts a file's one policy; it cannot appear inside a policy or a block.",
   },
   'unmatched-brace': {
+    bad: "policy p {\n  inbound { capture ports * }\n}\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n}\n",
     severity: 'error',
     message: "'}' closes nothing",
     hint: 'remove it, or add the block it was meant to close',
     explain: "A '}' that has no '{' before it to close.",
   },
   'unnamed-block': {
+    bad: "policy p {\n  inbound { capture ports * }\n  { uid 1337 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  proxy { uid 1337 }\n}\n",
     severity: 'error',
     message: "a block needs a name: '{' here opens nothing",
     hint: "write 'NAME { ... }' (proxy, inbound, outbound, loopback, dns, interfaces)",
@@ -86,6 +104,8 @@ export const catalogue = {
     explain: 'No policy nests blocks more than a few levels deep. A file nested far deeper is not a policy (or lost its closing braces); it is refused at the first brace past the limit, before parsing, so that no input can exhaust the parser.',
   },
   'multi-word-policy-name': {
+    bad: "policy my app {\n  inbound { capture ports * }\n}\n",
+    good: "policy my-app {\n  inbound { capture ports * }\n}\n",
     severity: 'error',
     message: "expected '{', found '{text}'",
     hint: 'a policy name is one word',
@@ -98,36 +118,48 @@ export const catalogue = {
     explain: "Only a block's one-word name comes before its '{' (`inbound {`); a statement with values (`self-redirect on`) takes no braces.",
   },
   'stray-comma': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.0/8\n    , 172.16.0.0/12 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.0/8,\n    172.16.0.0/12 }\n}\n",
     severity: 'error',
     message: "unexpected ','",
     hint: 'a list continues after a trailing comma on the line before, not before its next item',
     explain: "A statement starts with its keyword, not with ','. To continue a list on the next line, end the line before with ','.",
   },
   'double-comma': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs *; groups 1,, 2 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs *; groups 1, 2 }\n}\n",
     severity: 'error',
     message: 'two commas in a row: a value is missing between them',
     hint: 'remove one of them, or write the missing value between them',
     explain: 'List items are separated by one comma each.',
   },
   'list-starts-with-comma': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs , 10.0.0.0/8 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.0/8 }\n}\n",
     severity: 'error',
     message: "no ',' after '{name}': a list starts with a value",
     hint: "remove the ','",
     explain: "A list's first item comes right after the keyword; commas go between items.",
   },
   'list-ends-with-comma': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.0/8, }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.0/8 }\n}\n",
     severity: 'error',
     message: "the list ends with ',': a value is missing after it",
     hint: "remove the ',', or write the value after it",
     explain: "A ',' at the end of a line continues the list on the next line; at the end of the statement (before ';' or '}', or with nothing following) a value is missing.",
   },
   'outside-policy': {
+    bad: "drop-invalid on\npolicy p {\n  inbound { capture ports * }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  drop-invalid on\n}\n",
     severity: 'error',
     message: '{what} stands outside any policy',
     hint: "put it inside 'policy NAME { ... }'",
     explain: "Every block and statement belongs inside the file's `policy NAME { ... }`.",
   },
   'unclosed-block': {
+    bad: "policy p {\n  inbound {\n    capture ports *\n}\n",
+    good: "policy p {\n  inbound {\n    capture ports *\n  }\n}\n",
     severity: 'error',
     message: "block '{name}' is not closed",
     hint: "add '}' after its last statement",
@@ -140,12 +172,16 @@ export const catalogue = {
     explain: 'A policy file must declare exactly one policy.',
   },
   'multiple-policies': {
+    bad: "policy a {\n  inbound { capture ports * }\n}\npolicy b {\n  inbound { capture ports * }\n}\n",
+    good: "policy a {\n  inbound { capture ports * }\n}\n",
     severity: 'error',
     message: "a second policy '{name}' in one file",
     hint: 'put each policy in its own file',
     explain: 'One file holds one policy, so that a file name identifies a rule set on a node.',
   },
   'invalid-policy-name': {
+    bad: "policy 9lives {\n  inbound { capture ports * }\n}\n",
+    good: "policy nine-lives {\n  inbound { capture ports * }\n}\n",
     severity: 'error',
     message: "policy name '{name}' is not usable as a table and chain name",
     hint: 'use 1-32 characters: letters, digits, - and _, starting with a letter',
@@ -167,59 +203,79 @@ export const catalogue = {
 
   // ---- structure ---------------------------------------------------------------------
   'unknown-block': {
+    bad: "policy p {\n  inbund { capture ports * }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n}\n",
     severity: 'error',
     message: "unknown block '{name}'",
     hint: '{suggestion}',
     explain: 'A policy has the blocks proxy, inbound, outbound, loopback, dns and interfaces, and the top-level statements drop-invalid and families.',
   },
   'unknown-keyword': {
+    bad: "policy p {\n  inbound { captur ports * }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n}\n",
     severity: 'error',
     message: "unknown keyword '{name}' in {where}",
     hint: '{suggestion}',
     explain: 'The statement does not exist in this block. `docs/language.md` lists every keyword of every block.',
   },
   'statement-is-block': {
+    bad: "policy p {\n  inbound { capture ports * }\n  families { ipv4 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  families ipv4\n}\n",
     severity: 'error',
     message: "'{name}' is a statement, not a block",
     hint: "write '{name} VALUE' on one line",
     explain: 'Only the blocks (proxy, inbound, ...) take `{ ... }`.',
   },
   'block-is-statement': {
+    bad: "policy p {\n  inbound { capture ports * }\n  dns all\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  dns { capture all }\n}\n",
     severity: 'error',
     message: "'{name}' is a block",
     hint: "write '{name} { ... }'",
     explain: 'proxy, inbound, outbound, loopback, dns and interfaces are blocks and take `{ ... }`.',
   },
   'duplicate-block': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs * }\n  outbound { exclude ports 22 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs *; exclude ports 22 }\n}\n",
     severity: 'error',
     message: "block '{name}' appears more than once",
     hint: 'merge it with the first one, at {first}',
     explain: 'Each block may appear once per policy.',
   },
   'duplicate-key': {
+    bad: "policy p {\n  inbound {\n    capture ports 80\n    capture ports 443\n  }\n}\n",
+    good: "policy p {\n  inbound {\n    capture ports 80, 443\n  }\n}\n",
     severity: 'error',
     message: "'{name}' is set more than once in {where}",
     hint: 'the first is at {first}; list several values on one line, separated by commas',
     explain: 'Each statement may appear once per block; a list goes on one line (or continues after a trailing comma).',
   },
   'missing-value': {
+    bad: "policy {\n  inbound { capture ports * }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n}\n",
     severity: 'error',
     message: "'{name}' needs a value: {expected}",
     explain: 'The statement has no value.',
   },
   'unexpected-value': {
+    bad: "policy p {\n  inbound { capture ports * }\n  proxy { outbound-port 15001 15002 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  proxy { outbound-port 15001 }\n}\n",
     severity: 'error',
     message: "unexpected '{text}' after {after}",
     hint: '{expected}',
     explain: 'The statement has more values than it takes, or a value where a separator was expected.',
   },
   'expected-list-separator': {
+    bad: "policy p {\n  inbound { capture ports 80 443 }\n}\n",
+    good: "policy p {\n  inbound { capture ports 80, 443 }\n}\n",
     severity: 'error',
     message: "expected ',' between '{prev}' and '{text}'",
     hint: 'separate list items with commas',
     explain: 'List items are separated by commas.',
   },
   'single-value-expected': {
+    bad: "policy p {\n  inbound { capture ports * }\n  proxy { outbound-port 15001, 15002 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  proxy { outbound-port 15001 }\n}\n",
     severity: 'error',
     message: "'{name}' takes one value, not a list",
     explain: 'The statement takes a single value.',
@@ -227,29 +283,39 @@ export const catalogue = {
 
   // ---- values --------------------------------------------------------------------------
   'invalid-port': {
+    bad: "policy p {\n  inbound { capture ports 80, 0 }\n}\n",
+    good: "policy p {\n  inbound { capture ports 80 }\n}\n",
     severity: 'error',
     message: "'{text}' is not a port: ports are whole numbers 1-65535",
     explain: 'TCP and UDP ports are 1-65535 (0 is not a usable destination port).',
   },
   'invalid-port-range': {
+    bad: "policy p {\n  inbound { capture ports 9000-8000 }\n}\n",
+    good: "policy p {\n  inbound { capture ports 8000-9000 }\n}\n",
     severity: 'error',
     message: "port range '{text}' runs backwards",
     hint: "write it low-high: '{fixed}'",
     explain: 'A port range a-b needs a <= b.',
   },
   'invalid-address': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.256 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.25 }\n}\n",
     severity: 'error',
     message: "'{text}' is not an IPv4 or IPv6 address",
     hint: '{hint}',
     explain: 'Addresses are dotted-quad IPv4 (no leading zeros) or RFC 4291 IPv6 text, without zone index.',
   },
   'invalid-cidr': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.0/33 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.0/24 }\n}\n",
     severity: 'error',
     message: "'{text}' is not a CIDR",
     hint: '{hint}',
     explain: 'A CIDR is ADDRESS/PREFIX with a prefix 0-32 for IPv4 and 0-128 for IPv6; a bare address means a single host (/32 or /128).',
   },
   'cidr-host-bits': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.1.2.3/8 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.0/8 }\n}\n",
     severity: 'error',
     message: "'{text}' has host bits set below its /{prefix} prefix",
     hint: "did you mean '{canonical}'?",
@@ -257,12 +323,16 @@ export const catalogue = {
       'iptables silently masks host bits and nft refuses them; both usually mean a typo, so meshcap asks for the canonical prefix.',
   },
   'invalid-interface': {
+    bad: "policy p {\n  inbound { capture ports * }\n  interfaces { exclude eth* }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  interfaces { exclude eth+ }\n}\n",
     severity: 'error',
     message: "'{text}' is not a Linux interface name: {reason}",
     explain:
       "Linux interface names are 1-15 bytes with no /, whitespace or :, and not . or ..; a trailing + matches every name with that prefix. A '*' is refused: nft would read it as a wildcard where iptables reads a plain letter.",
   },
   'invalid-id': {
+    bad: "policy p {\n  inbound { capture ports * }\n  proxy { uid -1 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  proxy { uid 1337 }\n}\n",
     severity: 'error',
     message: "'{text}' is not a {what}: use a number 0-4294967294 or a name",
     explain: 'uids and gids are 0-4294967294 (4294967295 is the kernel\'s "no id"), or a user/group name resolved when the rules are loaded.',
@@ -274,42 +344,56 @@ export const catalogue = {
     explain: "An owner range A-B (Kuma's --uid-owner 106-108) stands for every id from A to B. meshcap lowers it to one owner rule per id (the kernel's range match is not used yet), so a range holds at most 256 ids.",
   },
   'invalid-mark': {
+    bad: "policy p {\n  inbound { capture ports *; mode tproxy mark 0 }\n}\n",
+    good: "policy p {\n  inbound { capture ports *; mode tproxy mark 1337 }\n}\n",
     severity: 'error',
     message: "'{text}' is not a 32-bit mark",
     hint: 'use a number 1-4294967295, decimal or 0x hex',
     explain: 'Packet marks are 32-bit; 0 is the unmarked state and cannot be used as a capture mark.',
   },
   'invalid-table': {
+    bad: "policy p {\n  inbound { capture ports *; mode tproxy table 254 }\n}\n",
+    good: "policy p {\n  inbound { capture ports *; mode tproxy table 133 }\n}\n",
     severity: 'error',
     message: "'{text}' is not a routing table id",
     hint: 'use 1-2147483647, avoiding the reserved 253 (default), 254 (main) and 255 (local)',
     explain: 'Policy routing tables are numbered 1 to 2^31-1; 253-255 are the kernel\'s own.',
   },
   'invalid-switch': {
+    bad: "policy p {\n  inbound { capture ports * }\n  loopback { self-redirect yes }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  loopback { self-redirect on }\n}\n",
     severity: 'error',
     message: "'{text}' is not on or off",
     hint: "write '{name} on' or '{name} off'",
     explain: 'Switches take on or off (YAML also takes true and false).',
   },
   'invalid-choice': {
+    bad: "policy p {\n  inbound { capture ports *; mode tproxi }\n}\n",
+    good: "policy p {\n  inbound { capture ports *; mode tproxy }\n}\n",
     severity: 'error',
     message: "'{text}' is not one of {choices}",
     hint: '{suggestion}',
     explain: 'The statement takes one of a fixed set of words.',
   },
   'wildcard-not-allowed': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs *; exclude ports * }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs *; exclude ports 22 }\n}\n",
     severity: 'error',
     message: "'*' is not allowed in '{name}'",
     hint: '{hint}',
     explain: '`*` (everything) is allowed only where docs/language.md says so.',
   },
   'wildcard-in-list': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs 10.0.0.0/8, * }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs * }\n}\n",
     severity: 'error',
     message: "'{word}' cannot be combined with other values",
     hint: "use either '{word}' alone or a list",
     explain: '`*` and `none` stand alone: they are not list items.',
   },
   'duplicate-value': {
+    bad: "policy p {\n  inbound { capture ports 80, 8000-8100, 8080 }\n}\n",
+    good: "policy p {\n  inbound { capture ports 80, 8000-8100 }\n}\n",
     severity: 'warning',
     message: "'{text}' is already covered by '{other}' in this list",
     hint: 'remove it',
@@ -318,6 +402,8 @@ export const catalogue = {
 
   // ---- meaning ---------------------------------------------------------------------------
   'ineffective-exclude': {
+    bad: "policy p {\n  inbound {\n    capture ports 80, 443\n    exclude ports 443\n  }\n}\n",
+    good: "policy p {\n  inbound {\n    capture ports 80\n  }\n}\n",
     severity: 'error',
     message: "{what} can never take effect: {reason}",
     hint: '{hint}',
@@ -325,6 +411,8 @@ export const catalogue = {
       'An exclusion only narrows a wildcard capture. Excluding ports when capture is a list (or none) changes nothing, which usually means the policy does not say what its author meant.',
   },
   'exclude-outside-capture': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound {\n    capture cidrs 10.0.0.0/8\n    exclude cidrs 192.168.0.0/16\n  }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound {\n    capture cidrs 10.0.0.0/8\n    exclude cidrs 10.1.0.0/16\n  }\n}\n",
     severity: 'warning',
     message: "excluded CIDR '{text}' lies outside every captured CIDR",
     hint: 'remove it, or capture the range it belongs to',
@@ -337,6 +425,8 @@ export const catalogue = {
     explain: 'Listing a proxy port among the inbound ports to capture would loop the proxy\'s traffic back into itself.',
   },
   'proxy-port-clash': {
+    bad: "policy p {\n  inbound { capture ports * }\n  proxy { inbound-port 15001 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  proxy { inbound-port 15006 }\n}\n",
     severity: 'error',
     message: '{a} and {b} are both {port}',
     hint: 'each of the proxy\'s listeners needs its own port',
@@ -350,6 +440,8 @@ export const catalogue = {
       "Rules recognise the proxy's own traffic by its owner. Without one, a connection the proxy opens to a real destination is redirected back to the proxy, a loop. Linkerd's proxy-init writes no owner rule when --proxy-uid and --proxy-gid are unset (or 0); meshcap accepts such a policy, and warns.",
   },
   'passthrough-not-loopback': {
+    bad: "policy p {\n  inbound { capture ports * }\n  loopback { passthrough 10.0.0.6, ::6 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  loopback { passthrough 127.0.0.6, ::6 }\n}\n",
     severity: 'error',
     message: "passthrough address '{text}' is not a loopback address",
     hint: 'the proxy binds its inbound passthrough source inside 127.0.0.0/8 (Istio: 127.0.0.6)',
@@ -363,6 +455,8 @@ export const catalogue = {
     explain: 'A value of a family the policy does not compile for would silently do nothing.',
   },
   'ipv6-bypass': {
+    bad: "policy p {\n  inbound { capture ports * }\n  families ipv4\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  families ipv4, ipv6\n}\n",
     severity: 'warning',
     message: 'families does not list ipv6: IPv6 traffic will bypass capture entirely',
     hint: "add 'families ipv4, ipv6' unless the pod has no IPv6 addresses",
@@ -370,36 +464,48 @@ export const catalogue = {
       'Like Istio with IPv6 disabled, meshcap then installs no IPv6 rules, so any IPv6 connection reaches its destination without passing through the proxy.',
   },
   'name-resolved-at-load': {
+    bad: "policy p {\n  inbound { capture ports * }\n  proxy { uid envoy }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  proxy { uid 1337 }\n}\n",
     severity: 'info',
     message: "{what} name '{text}' is resolved when the rules are loaded",
     hint: 'loading fails on a node without it; a numeric id does not depend on the node',
     explain: 'iptables and nft resolve user and group names at load time: the same rules fail to load on a host that lacks the name.',
   },
   'one-per-family': {
+    bad: "policy p {\n  inbound { capture ports * }\n  loopback { localhost 127.0.0.1/32, 127.0.0.2/32, ::1/128 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  loopback { localhost 127.0.0.1/32, ::1/128 }\n}\n",
     severity: 'error',
     message: "'{name}' lists more than one {family} value: '{a}' and '{b}'",
     hint: 'use one prefix that covers both',
     explain: 'The localhost range is matched negated in the self-redirect rule (`! -d CIDR`), which iptables can express for one prefix per family only.',
   },
   'dns-port-excluded': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs *; exclude ports 3306, 50-60 }\n  dns { capture all }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound { capture cidrs *; exclude ports 3306 }\n  dns { capture all }\n}\n",
     severity: 'warning',
     message: "outbound 'exclude ports' lists 53, so DNS capture never sees DNS",
     hint: "remove 53 from 'exclude ports', or turn DNS capture off ('dns { capture off }')",
     explain: 'Excluded outbound ports return before the DNS rules (as in Istio), so excluding port 53 silently disables DNS capture.',
   },
   'interface-in-both': {
+    bad: "policy p {\n  inbound { capture ports * }\n  interfaces {\n    exclude veth+, eth1\n    reroute eth1\n  }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  interfaces {\n    exclude veth+\n    reroute eth1\n  }\n}\n",
     severity: 'error',
     message: "interface '{text}' is both excluded and rerouted",
     hint: 'pick one',
     explain: 'An excluded interface bypasses capture; a rerouted one is captured as outbound. It cannot be both.',
   },
   'nothing-captured': {
+    bad: "policy p {\n  proxy { uid 1337 }\n}\n",
+    good: "policy p {\n  proxy { uid 1337 }\n  inbound { capture ports * }\n}\n",
     severity: 'warning',
     message: 'this policy captures no traffic at all',
     hint: "capture inbound ports (inbound { capture ports * }), outbound CIDRs or ports, or DNS",
     explain: 'With no capture anywhere the compiled rules would only pass traffic through.',
   },
   'group-exclude-with-list': {
+    bad: "policy p {\n  inbound { capture ports * }\n  outbound {\n    capture cidrs *\n    groups 1000\n    exclude groups 1001\n  }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  outbound {\n    capture cidrs *\n    groups 1000\n  }\n}\n",
     severity: 'error',
     message: "'exclude groups' can only narrow 'groups *'",
     hint: "either list the groups to capture, or capture '*' and exclude some",
@@ -542,19 +648,35 @@ export const catalogue = {
 
   // ---- packets -------------------------------------------------------------------------------
   'invalid-packet': {
+    docs: 'docs/cli.md#trace',
     severity: 'error',
     message: 'packet {path}: {detail}',
-    explain: 'The packet given to trace is not valid; see docs/trace.md for its fields.',
+    explain: 'The packet given to trace is not valid: a field is missing, unknown or out of range. docs/cli.md (trace) lists the fields and the compact form.',
   },
 
+  // ---- applying rules to a node ---------------------------------------------------------------
+  'apply-refused': {
+    severity: 'error',
+    message: '{tool} refused the rules: {detail}',
+    hint: 'nothing of this family was changed (a transaction loads whole or not at all); --dry-run prints it',
+    explain: "`meshcap apply` loads one transaction per family (iptables-restore --noflush, ip6tables-restore --noflush or nft -j -f) and the tool refused it or could not be run: it is missing (install iptables or nftables), the kernel lacks a module the rules use, or another process held the xtables lock for longer than the wait. The tool's own words follow the colon.",
+  },
+  'apply-input': {
+    severity: 'error',
+    message: "'{path}' is neither a policy nor a meshcap artifact",
+    hint: 'apply takes a policy (.intercept, .yaml, .yml) or what compile -o wrote (NAME.iptables.rules, NAME.ip6tables.rules, NAME.nft.json)',
+    explain: '`meshcap apply` takes one policy, which it compiles and proves first, or artifacts written by `meshcap compile -o DIR`, which it recognises by their names.',
+  },
   // ---- the command line (exit 3) ---------------------------------------------------------
   'not-formatted': {
+    docs: 'docs/language.md#file-structure',
     severity: 'warning',
     message: '{path} is not in the canonical layout',
     hint: "run 'meshcap fmt --write {path}'",
     explain: '`meshcap fmt --check` found a file whose layout differs from what `meshcap fmt` writes (the policy means the same either way). In text output this is the line `not formatted: FILE`.',
   },
   'nft-version-assumed': {
+    docs: 'docs/cli.md#nft-versions-flush-vs-destroy',
     severity: 'info',
     message: 'nft {asked} is newer than the newest release meshcap knows; emitting for nft {used}',
     hint: 'nft accepts what its older releases accepted; a newer capability is used only once meshcap knows the release',
@@ -674,4 +796,30 @@ export function codeClass(code: Code): CodeClass {
 
 export function isCode(s: string): s is Code {
   return Object.prototype.hasOwnProperty.call(catalogue, s);
+}
+
+/** Codes in catalogue order from `first` to `last`: a section of the table. */
+function section(first: Code, last: Code): Set<string> {
+  const keys = Object.keys(catalogue);
+  return new Set(keys.slice(keys.indexOf(first), keys.indexOf(last) + 1));
+}
+
+const DOCS_BY_SECTION: [Set<string>, string][] = [
+  [section('file-unreadable', 'unknown-file-type'), 'docs/cli.md#diagnostics'],
+  [section('unexpected-character', 'yaml-shape'), 'docs/language.md#lexical-rules'],
+  [section('unknown-block', 'single-value-expected'), 'docs/language.md#file-structure'],
+  [section('invalid-port', 'duplicate-value'), 'docs/language.md#values'],
+  [section('ineffective-exclude', 'group-exclude-with-list'), 'docs/language.md#whole-policy-checks'],
+  [section('rules-syntax', 'rules-invalid-hook'), 'docs/cli.md#verify'],
+  [section('istio-unknown-flag', 'istio-dropped'), 'docs/cli.md#import-istio-iptables'],
+  [section('apply-refused', 'apply-input'), 'docs/cli.md#apply'],
+];
+
+/** Where the docs say more about a code: its own `docs`, else its section's page and heading. */
+export function docsOf(code: Code): string {
+  const e: CatalogueEntry = catalogue[code];
+  if (e.docs) return e.docs;
+  if (code.startsWith('usage-')) return 'docs/cli.md#exit-codes';
+  if (code.startsWith('internal-')) return 'docs/cli.md#how-the-proofs-work';
+  return DOCS_BY_SECTION.find(([codes]) => codes.has(code))?.[1] ?? 'docs/cli.md#diagnostics';
 }

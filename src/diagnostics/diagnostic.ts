@@ -18,7 +18,7 @@ function fill(template: string, args: Args): string {
 }
 
 /** Codes about a whole file, whose `path` argument is that file (elsewhere `path` is a JSON path). */
-const FILE_CODES = new Set<Code>(['file-unreadable', 'unknown-file-type', 'not-utf8', 'lint-no-input']);
+const FILE_CODES = new Set<Code>(['file-unreadable', 'unknown-file-type', 'not-utf8', 'lint-no-input', 'file-exists']);
 
 /**
  * Make a diagnostic from the catalogue. `hint` overrides the catalogue's hint; an empty

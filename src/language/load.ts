@@ -1,6 +1,6 @@
 // Reading a policy file: pick the syntax by extension, parse, build, validate.
-import { readFileSync, statSync } from 'node:fs';
-import { extname } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import type { SyntaxTree } from '../../grammar/syntax-tree.js';
 import { parseIntercept } from '../../grammar/visitor.js';
 import { parseYaml } from '../../grammar/yaml-reader.js';
@@ -11,6 +11,50 @@ import { validatePolicy } from './validate.js';
 import { SourceFile } from '../source.js';
 
 export type Syntax = 'intercept' | 'yaml';
+
+/** `-` on the command line: standard input. */
+export const STDIN = '-';
+/** The name standard input goes by in diagnostics. */
+export const STDIN_NAME = '<stdin>';
+
+/** The syntax of a text with no file name: YAML when its first statement is a `key:`. */
+export function guessSyntax(text: string): Syntax {
+  const first = text.split('\n').find((l) => l.trim() !== '' && !/^\s*#/.test(l)) ?? '';
+  return /^\s*[\w-]+\s*:/.test(first) ? 'yaml' : 'intercept';
+}
+
+/**
+ * The files a command line names: a directory stands for the policies in it and its
+ * subfolders (by extension, in name order; hidden folders and node_modules skipped), `-`
+ * for standard input; anything else as given.
+ */
+export function expandInputs(paths: readonly string[]): { files: string[]; diagnostics: Diagnostic[] } {
+  const files: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const walk = (dir: string, out: string[]) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (e.isDirectory()) {
+        if (!e.name.startsWith('.') && e.name !== 'node_modules') walk(join(dir, e.name), out);
+      } else if (syntaxOf(e.name)) out.push(join(dir, e.name));
+    }
+  };
+  for (const p of paths) {
+    if (p === STDIN || !isDirectory(p)) {
+      files.push(p);
+      continue;
+    }
+    const found: string[] = [];
+    try {
+      walk(p, found);
+    } catch (e) {
+      diagnostics.push(diag('file-unreadable', undefined, { path: p, reason: unreadableReason(e) }));
+      continue;
+    }
+    if (!found.length) diagnostics.push(diag('file-unreadable', undefined, { path: p, reason: 'it is a directory with no .intercept, .yaml or .yml file' }));
+    files.push(...found);
+  }
+  return { files, diagnostics };
+}
 
 export function syntaxOf(path: string): Syntax | undefined {
   const ext = extname(path).toLowerCase();
@@ -111,7 +155,7 @@ export function firstInvalidUtf8(b: Uint8Array): number {
 export function readText(path: string): { text: string } | { diagnostic: Diagnostic } {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = path === STDIN ? readFileSync(0) : readFileSync(path);
   } catch (e) {
     return { diagnostic: diag('file-unreadable', undefined, { path, reason: unreadableReason(e) }) };
   }
@@ -127,6 +171,11 @@ export function readText(path: string): { text: string } | { diagnostic: Diagnos
 }
 
 export function loadFile(path: string): Loaded {
+  if (path === STDIN) {
+    const read = readText(path);
+    if ('diagnostic' in read) return { diagnostics: [read.diagnostic], syntaxFailed: true };
+    return loadText(STDIN_NAME, read.text, guessSyntax(read.text));
+  }
   if (isDirectory(path)) return { diagnostics: [diag('file-unreadable', undefined, { path, reason: 'it is a directory' })], syntaxFailed: true };
   const syntax = syntaxOf(path);
   if (!syntax) return { diagnostics: [diag('unknown-file-type', undefined, { path })], syntaxFailed: true };

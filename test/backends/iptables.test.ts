@@ -89,7 +89,7 @@ describe('emitIptables', () => {
   it('comments every rule by default with the policy line and purpose; comments:false omits them', () => {
     const span = { file: 'p.intercept', start: { line: 7, col: 3, offset: 40 }, end: { line: 7, col: 9, offset: 46 } };
     const withSpan = RS(T('nat', [base('nat', 'output', [{ matches: [tcp], action: { kind: 'redirect', port: 15001 }, origin: { span, purpose: 'the "app" goes to the proxy' } }])]));
-    const on = emitIptables(withSpan, 'ipv4');
+    const on = emitIptables(withSpan, 'ipv4', { comments: true });
     expect(lines(on).filter((l) => l.startsWith('-A'))).toEqual(['-A OUTPUT -p tcp -m comment --comment "meshcap p.intercept:7 the \\"app\\" goes to the proxy" -j REDIRECT --to-ports 15001']);
     const off = emitIptables(withSpan, 'ipv4', { comments: false });
     expect(off).not.toContain('comment');
@@ -126,7 +126,7 @@ describe('emitIptables', () => {
       ]),
       T('nat', [base('nat', 'output', [R({ kind: 'dnat', addr: '10.9.9.9', port: 8080 }, tcp, { kind: 'dport', neg: true, ranges: [[1, 1023]] }), R({ kind: 'drop' }, { kind: 'protocol', neg: false, protocol: 'sctp' }, { kind: 'dport', neg: false, ranges: [[9, 9]] })])]),
     );
-    const text = emitIptables(all, 'ipv4');
+    const text = emitIptables(all, 'ipv4', { comments: true });
     const back = mustImport(text);
     const want = normalized(all);
     // The importer declares every built-in chain of a table; compare the chains the IR has.

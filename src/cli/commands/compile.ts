@@ -11,7 +11,7 @@ import { costs } from '../../compile/cost.js';
 import type { Family, RuleSet } from '../../ir/types.js';
 import { packetText } from '../../verify/compare.js';
 import { expectArgs, oneOf, parse } from '../args.js';
-import { EXIT, UsageError, type Io } from '../io.js';
+import { EXIT, progressLine, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import { renderTrace } from '../trace-render.js';
 import type { Command } from './command.js';
@@ -20,7 +20,7 @@ import { ensureDir, writeAll } from '../write.js';
 export const compileCmd: Command = {
   name: 'compile',
   summary: 'compile a policy to netfilter rules, verified',
-  usage: `meshcap compile [options] POLICY
+  usage: `meshcap compile [options] POLICY|-
 
 Compiles the policy to the chosen backends and proves, on every run and for every
 packet, that the IR does what the policy means and that each output, read back by its
@@ -90,11 +90,13 @@ Nothing is written unless every step succeeded.`,
     const nftVersion = resolved.version;
     const notes: Diagnostic[] = resolved.newer ? [diag('nft-version-assumed', undefined, { asked, used: nftVersion })] : [];
     const firewall = oneOf('firewall', values.firewall, FIREWALLS, 'auto');
-    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter, optLevel, layout });
+    const progress = progressLine(io);
+    const ctx = compile(file, { backends: names, comments: !values['no-comments'], counters: !!values.counters, nftVersion, firewall, verify: !values['no-verify'], until: dumpAfter, optLevel, layout, progress: progress.step });
+    progress.done();
     // The compiler refuses a backend name as the command line does (a usage error, exit 3).
     const usage = ctx.diagnostics.find((d) => codeClass(d.code) === 'usage');
     if (usage) throw new UsageError(usage);
-    const sources = new Map(ctx.loaded?.source ? [[file, ctx.loaded.source]] : []);
+    const sources = new Map(ctx.loaded?.source ? [[ctx.loaded.source.path, ctx.loaded.source]] : []);
     // meshcap's own failures (internal-* codes) go out with the input's diagnostics, in
     // the same format; they are a bug, not a problem of the input (exit 1, below).
     const internal: Diagnostic[] = dumpAfter ? [] : [...ctx.failures, ...ctx.verifyFailures.map(verifyDiagnostic)];
@@ -158,7 +160,7 @@ Nothing is written unless every step succeeded.`,
         report(io, format, [bad], sources);
         return EXIT.badInput;
       }
-      for (const [f] of files) io.err(`wrote ${f}\n`);
+      for (const [f] of files) io.err(`wrote ${f}${loadHint(f)}\n`);
       return EXIT.ok;
     }
     if (values.emit === 'ir' && !values.backend) {
@@ -181,6 +183,14 @@ function costsOf(ctx: CompileContext, families: Family[]) {
   if (ctx.steps.length) sides.push({ of: 'optimized IR', rs: finalIr(ctx.ir!, ctx.steps), families });
   for (const a of ctx.artifacts) if (a.reimported) sides.push({ of: `${a.backend.name} output`, rs: a.reimported, families: a.backend.family ? [a.backend.family] : families });
   return costs(sides);
+}
+
+/** How to load an artifact beside other tools' rules (its header says it too). */
+function loadHint(file: string): string {
+  const ipt = /\.(ip6?tables)\.rules$/.exec(file);
+  if (ipt) return ` (load it with ${ipt[1]}-restore --noflush, or meshcap apply)`;
+  if (file.endsWith('.nft.json')) return ' (load it with nft -j -f, or meshcap apply)';
+  return '';
 }
 
 /** A failed or undecided proof as its internal-* diagnostic (the counterexample is printed apart). */

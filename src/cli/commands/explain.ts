@@ -1,5 +1,8 @@
-import { catalogue, isCode } from '../../diagnostics/catalogue.js';
-import { suggest } from '../../diagnostics/diagnostic.js';
+import { catalogue, docsOf, isCode, type CatalogueEntry, type Code } from '../../diagnostics/catalogue.js';
+import { suggest, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { renderText } from '../../diagnostics/render.js';
+import { loadText } from '../../language/load.js';
+import type { SourceFile } from '../../source.js';
 import { HELP_URI_BASE } from '../../lint/format.js';
 import { isRule, RULES, type LintRule } from '../../lint/rules.js';
 import { expectArgs, parse } from '../args.js';
@@ -12,14 +15,16 @@ export const explain: Command = {
   usage: `meshcap explain CODE
 meshcap explain --list
 
-Prints a diagnostic's severity, message, hint and explanation from the catalogue, or a
+Prints a diagnostic's severity, message, hint and explanation from the catalogue, an
+input that has the problem with what meshcap says about it and the corrected input (where
+the catalogue has them), and where the docs say more; or a
 lint rule's level, rationale and a failing and a passing example (docs/lint.md).`,
   run(argv: string[], io: Io): number {
     const { values, positionals } = parse(argv, { list: { type: 'boolean' } });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     if (values.list) {
       const width = Math.max(...Object.keys(catalogue).map((c) => c.length));
-      for (const [code, e] of Object.entries(catalogue)) io.out(`${code.padEnd(width)} ${e.severity.padEnd(8)} ${e.explain.split('. ')[0].replace(/\.$/, '')}\n`);
+      for (const [code, e] of Object.entries(catalogue)) io.out(`${code.padEnd(width)} ${e.severity.padEnd(8)} ${firstSentence(e.explain)}\n`);
       for (const [id, r] of Object.entries(RULES)) if (!(id in catalogue)) io.out(`${id.padEnd(width)} ${r.level.padEnd(8)} lint: ${r.summary}\n`);
       return EXIT.ok;
     }
@@ -27,15 +32,57 @@ lint rule's level, rationale and a failing and a passing example (docs/lint.md).
     const code = positionals[0];
     if (!isCode(code) && isRule(code)) return (io.out(lintRuleText(code, RULES[code])), EXIT.ok);
     if (!isCode(code)) throw new UsageError('usage-unknown-code', { code, suggestion: suggest(code, [...Object.keys(catalogue), ...Object.keys(RULES)]) });
-    const e = catalogue[code];
-    io.out(`${code} (${e.severity})\n\n  ${e.message}\n${'hint' in e ? `  hint: ${e.hint}\n` : ''}\n${e.explain}\n`);
+    io.out(explainText(code, io.color));
     // A warning of check is also a lint rule: its examples follow.
     if (isRule(code)) io.out(`\n${lintExamples(RULES[code])}lint rule: ${HELP_URI_BASE}#${code}\n`);
     return EXIT.ok;
   },
 };
 
-const indent = (s: string) => s.trimEnd().split('\n').map((l) => `    ${l}`).join('\n') + '\n';
+/** The first sentence of an explanation (an abbreviation's or a code span's full stop does not end it). */
+export function firstSentence(text: string): string {
+  const re = /\.(?=\s|$)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const before = text.slice(0, m.index);
+    if (/\b(e\.g|i\.e|etc|vs)$/.test(before) || (before.split('`').length - 1) % 2 === 1) continue;
+    return before;
+  }
+  return text.replace(/\.$/, '');
+}
+
+/** A template with each hole as its argument's name in capitals: `'{text}' is not a port` -> `'TEXT' is not a port`. */
+function placeholders(template: string): string {
+  return template.replace(/\{(\w+)\}/g, (_m, name: string) => name.toUpperCase());
+}
+
+/** What meshcap says about the entry's bad example: the diagnostic of this code, rendered as check prints it. */
+function exampleDiagnostic(code: Code, bad: string): { d: Diagnostic; source: SourceFile } | undefined {
+  const loaded = loadText('example.intercept', bad, 'intercept');
+  const d = loaded.diagnostics.find((x) => x.code === code);
+  return d && loaded.source ? { d, source: loaded.source } : undefined;
+}
+
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n') + '\n';
+
+export function explainText(code: Code, color = false): string {
+  const e: CatalogueEntry = catalogue[code];
+  const example = e.bad ? exampleDiagnostic(code, e.bad) : undefined;
+  const message = example?.d.message ?? placeholders(e.message);
+  const hint = example ? example.d.hint : e.hint && placeholders(e.hint);
+  let out = `${code} (${e.severity})\n\n  ${message}\n${hint ? `  hint: ${hint}\n` : ''}\n${e.explain}\n`;
+  if (e.bad) {
+    out += `\nFor example, example.intercept:\n${indent(e.bad)}`;
+    if (example) out += `meshcap check example.intercept says:\n${indent(renderText([example.d], { sources: new Map([['example.intercept', example.source]]), color }))}`;
+  }
+  if (e.good) out += `\nCorrected:\n${indent(e.good)}`;
+  out += `\nDocs: ${docsOf(code)}\n`;
+  return out;
+}
 
 function lintExamples(r: LintRule): string {
   return `Fails:\n${indent(r.bad)}\nPasses:\n${indent(r.good)}\n`;

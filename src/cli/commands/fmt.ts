@@ -5,7 +5,7 @@ import { printYaml } from '../../../grammar/yaml-printer.js';
 import { diag } from '../../diagnostics/diagnostic.js';
 import { toDslForm, toYamlForm } from '../../language/convert.js';
 import { policyFingerprint } from '../../language/fingerprint.js';
-import { isDirectory, loadParsed, parseSource, readText, syntaxOf, type Syntax } from '../../language/load.js';
+import { expandInputs, guessSyntax, loadParsed, parseSource, readText, STDIN, STDIN_NAME, syntaxOf, type Syntax } from '../../language/load.js';
 import { SourceFile } from '../../source.js';
 import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, InternalError, UsageError, type Io } from '../io.js';
@@ -53,14 +53,16 @@ const EXT: Record<Syntax, string> = { intercept: '.intercept', yaml: '.yaml' };
 export const fmt: Command = {
   name: 'fmt',
   summary: 'print policies in canonical layout, check or rewrite them, convert between syntaxes',
-  usage: `meshcap fmt [options] FILE...
+  usage: `meshcap fmt [options] FILE|DIR|-...
 
-Prints each policy in its canonical layout (comments kept). With --to it converts
+Prints each policy in its canonical layout (comments kept; a directory: the policies in
+it and its subfolders; -: standard input, printed, never written). With --to it converts
 between the .intercept and YAML syntaxes; the meaning is checked to be unchanged.
 
 Options:
   --check              print nothing; exit 1 and name each file that is not formatted
   --write              rewrite files in place (with --to: write FILE with the new extension)
+  --force              with --to and --write: overwrite an existing FILE of the new extension
   --to intercept|yaml  output syntax (default: the file's own)
   --format F           diagnostics format: text (default), json, sarif, github
   -h, --help           this text
@@ -74,6 +76,7 @@ input, 3 usage error.`,
       to: { type: 'string' },
       format: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
+      force: { type: 'boolean' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 'some', 'fmt needs at least one FILE');
@@ -83,22 +86,23 @@ input, 3 usage error.`,
     const all: Diagnostic[] = [];
     const sources = new Map<string, SourceFile>();
     let unformatted = 0;
-    for (const file of positionals) {
-      if (isDirectory(file)) {
-        all.push(diag('file-unreadable', undefined, { path: file, reason: 'it is a directory' }));
-        continue;
-      }
-      const syntax = syntaxOf(file);
-      if (!syntax) {
+    if (values.write && positionals.includes(STDIN)) throw new UsageError('usage-bad-argument', { detail: 'fmt --write rewrites files in place; standard input (-) has none (fmt - prints the result)' });
+    const inputs = expandInputs(positionals);
+    all.push(...inputs.diagnostics);
+    for (const input of inputs.files) {
+      const file = input === STDIN ? STDIN_NAME : input;
+      const known = input === STDIN ? undefined : syntaxOf(input);
+      if (input !== STDIN && !known) {
         all.push(diag('unknown-file-type', undefined, { path: file }));
         continue;
       }
-      const read = readText(file);
+      const read = readText(input);
       if ('diagnostic' in read) {
         all.push(read.diagnostic);
         continue;
       }
       const text = read.text;
+      const syntax = known ?? guessSyntax(text);
       const target = to ?? syntax;
       const r = formatText(file, text, syntax, target);
       if (r.source) sources.set(file, r.source);
@@ -113,8 +117,8 @@ input, 3 usage error.`,
         } else if (values.verbose) io.out(`formatted: ${file}\n`);
       } else if (values.write) {
         const dest = target === syntax ? file : file.replace(/\.[^./]+$/, '') + EXT[target];
-        if (dest !== file && existsSync(dest)) {
-          all.push(diag('file-unreadable', undefined, { path: dest, reason: 'it already exists; not overwritten' }));
+        if (dest !== file && existsSync(dest) && !values.force) {
+          all.push(diag('file-exists', undefined, { path: dest }));
           continue;
         }
         if (dest !== file || r.text !== text) {

@@ -1,0 +1,161 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { formats } from '../../diagnostics/render.js';
+import { compile } from '../../compile/pipeline.js';
+import { readText } from '../../language/load.js';
+import { applyTransaction } from '../apply.js';
+import { expectArgs, oneOf, parse } from '../args.js';
+import { EXIT, UsageError, type Io } from '../io.js';
+import { report } from '../report.js';
+import type { Command } from './command.js';
+import type { SourceFile } from '../../source.js';
+
+const FLAVOURS = ['default', 'legacy', 'nft'] as const;
+type Flavour = (typeof FLAVOURS)[number];
+
+/** One family's rules to load: an iptables document, or the nft JSON. */
+interface Payload {
+  kind: 'iptables' | 'ip6tables' | 'nftables';
+  text: string;
+}
+
+export const applyCmd: Command = {
+  name: 'apply',
+  summary: "load a policy's rules into this network namespace, beside other tools' rules",
+  usage: `meshcap apply [options] POLICY|ARTIFACT...
+meshcap apply --remove [options] [POLICY|ARTIFACT...]
+
+Compiles and proves the policy (or takes artifacts written by compile -o), then loads
+them into the current network namespace, touching only what is meshcap's: its own
+chains (MESHCAP_*) and one jump from each built-in chain (iptables), or its own table
+(nftables). Applying again replaces meshcap's rules without duplicating a jump; --remove
+deletes them. Each family is one transaction: loaded whole or not at all.
+
+Options:
+  --backend B       iptables, ip6tables, nftables (comma separated; default: iptables and
+                    ip6tables, for the policy's families)
+  --flavour F       iptables tools: default (iptables-restore as installed), legacy, nft
+  --remove          delete meshcap's rules (nftables: the policy's table) instead
+  --dry-run         print each transaction on stdout, change nothing
+  --format F        diagnostics: text (default), json, sarif, github
+  -v, --verbose     say what was loaded, on stderr
+
+Exit: 0 applied, 1 the proof failed, 2 invalid input or a tool refused, 3 usage error.`,
+  run(argv: string[], io: Io): number {
+    const { values, positionals } = parse(argv, {
+      backend: { type: 'string', multiple: true },
+      flavour: { type: 'string' },
+      remove: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      format: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+    });
+    if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
+    if (!values.remove) expectArgs(positionals, 'some', 'apply takes a POLICY or the ARTIFACTs compile -o wrote');
+    const format = oneOf('format', values.format, formats, 'text');
+    const flavour = oneOf('flavour', values.flavour, FLAVOURS, 'default');
+    const known = ['iptables', 'ip6tables', 'nftables'];
+    const given = (values.backend ?? []).flatMap((b) => b.split(','));
+    for (const b of given) if (!known.includes(b)) throw new UsageError('usage-bad-option-value', { detail: `--backend takes ${known.join(', ')} (got '${b}')` });
+    const diagnostics: Diagnostic[] = [];
+    const payloads: Payload[] = [];
+    const sources = new Map<string, SourceFile>();
+    for (const file of positionals) {
+      const got = payloadsOf(file, given);
+      diagnostics.push(...got.diagnostics);
+      if (got.source) sources.set(file, got.source);
+      if (got.status !== EXIT.ok) {
+        report(io, format, diagnostics, sources);
+        return got.status;
+      }
+      payloads.push(...got.payloads);
+    }
+    // Removal needs no artifact for iptables: whatever is meshcap's goes.
+    if (values.remove && !positionals.length) for (const k of given.length ? given : ['iptables', 'ip6tables']) if (k !== 'nftables') payloads.push({ kind: k as Payload['kind'], text: '' });
+    for (const p of payloads) {
+      const d = p.kind === 'nftables' ? applyNft(p.text, !!values.remove, !!values['dry-run'], io) : applyIptables(p, flavour, !!values.remove, !!values['dry-run'], io);
+      if (d) diagnostics.push(d);
+      else if (values.verbose && !values['dry-run']) io.err(`${values.remove ? 'removed' : 'applied'}: ${p.kind}\n`);
+    }
+    report(io, format, diagnostics, sources);
+    return hasErrors(diagnostics) ? EXIT.badInput : EXIT.ok;
+  },
+};
+
+const ARTIFACT = /\.(iptables\.rules|ip6tables\.rules|nft\.json)$/;
+
+function payloadsOf(file: string, given: string[]): { payloads: Payload[]; diagnostics: Diagnostic[]; status: number; source?: SourceFile } {
+  const art = ARTIFACT.exec(file);
+  if (art) {
+    const kind = art[1] === 'nft.json' ? 'nftables' : (art[1].split('.')[0] as Payload['kind']);
+    if (given.length && !given.includes(kind)) return { payloads: [], diagnostics: [], status: EXIT.ok };
+    const read = readText(file);
+    if ('diagnostic' in read) return { payloads: [], diagnostics: [read.diagnostic], status: EXIT.badInput };
+    return { payloads: [{ kind, text: read.text }], diagnostics: [], status: EXIT.ok };
+  }
+  if (!/\.(intercept|ya?ml)$/.test(file)) return { payloads: [], diagnostics: [diag('apply-input', undefined, { path: file })], status: EXIT.badInput };
+  const names = given.length ? given : ['iptables', 'ip6tables'];
+  const ctx = compile(file, { backends: names, verify: true });
+  const diagnostics = [...ctx.diagnostics, ...ctx.failures];
+  if (hasErrors(ctx.diagnostics) || !ctx.policy) return { payloads: [], diagnostics, status: EXIT.badInput, source: ctx.loaded?.source };
+  // A failed proof applies nothing (compile says why, with a counterexample).
+  if (ctx.failures.length || ctx.verifyFailures.length) {
+    for (const v of ctx.verifyFailures) diagnostics.push(diag('internal-verify-different', undefined, { stage: v.stage, classes: v.result.classes }));
+    return { payloads: [], diagnostics, status: EXIT.findings, source: ctx.loaded?.source };
+  }
+  const families = new Set(ctx.policy.families.value);
+  const payloads = ctx.artifacts
+    .filter((a) => given.length || !a.backend.family || families.has(a.backend.family))
+    .map((a) => ({ kind: a.backend.name as Payload['kind'], text: a.text }));
+  return { payloads, diagnostics, status: EXIT.ok, source: ctx.loaded?.source };
+}
+
+function tool(kind: 'iptables' | 'ip6tables', flavour: Flavour, what: 'save' | 'restore'): string {
+  return flavour === 'default' ? `${kind}-${what}` : `${kind}-${flavour}-${what}`;
+}
+
+function runTool(cmd: string, args: string[], input?: string): { ok: boolean; stdout: string; detail: string } {
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8' });
+  if (r.error) return { ok: false, stdout: '', detail: (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? `${cmd} is not installed (not on PATH)` : r.error.message };
+  return { ok: r.status === 0, stdout: r.stdout, detail: (r.stderr || `exit status ${r.status}`).trim().split('\n')[0] };
+}
+
+function applyIptables(p: Payload, flavour: Flavour, remove: boolean, dryRun: boolean, io: Io): Diagnostic | undefined {
+  const kind = p.kind as 'iptables' | 'ip6tables';
+  const save = tool(kind, flavour, 'save');
+  const saved = runTool(save, []);
+  if (!saved.ok) return diag('apply-refused', undefined, { tool: save, detail: saved.detail });
+  const tx = applyTransaction(remove ? '' : p.text, saved.stdout);
+  const restore = tool(kind, flavour, 'restore');
+  if (dryRun) return void io.out(`# ${restore} --noflush\n${tx}`);
+  if (!tx) return undefined;
+  const r = runTool(restore, ['--noflush', '--wait=10'], tx);
+  return r.ok ? undefined : diag('apply-refused', undefined, { tool: restore, detail: r.detail });
+}
+
+/** The nft artifact owns one table: applying replaces it whole (deleted first when present), in one transaction. */
+function applyNft(text: string, remove: boolean, dryRun: boolean, io: Io): Diagnostic | undefined {
+  let doc: { nftables: Record<string, { table?: { family: string; name: string } }>[] };
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch (e) {
+    return diag('apply-refused', undefined, { tool: 'nft', detail: `the artifact is not JSON (${(e as Error).message})` });
+  }
+  const table = Array.isArray(doc?.nftables) ? doc.nftables.map((c) => c.add?.table).find((t) => t) : undefined;
+  if (!table) return diag('apply-refused', undefined, { tool: 'nft', detail: 'the artifact adds no table' });
+  const present = runTool('nft', ['list', 'table', table.family, table.name]).ok;
+  const commands = [...(present ? [{ delete: { table: { family: table.family, name: table.name } } }] : []), ...(remove ? [] : doc.nftables)];
+  const tx = commands.length ? JSON.stringify({ nftables: commands }) + '\n' : '';
+  if (dryRun) return void io.out(`# nft -j -f FILE\n${tx}`);
+  if (!tx) return undefined;
+  // nft reads a file (it cannot open a pipe as /dev/stdin); the transaction is written apart.
+  const dir = mkdtempSync(join(tmpdir(), 'meshcap-apply-'));
+  const file = join(dir, 'tx.nft.json');
+  writeFileSync(file, tx);
+  const r = runTool('nft', ['-j', '-f', file]);
+  rmSync(dir, { recursive: true, force: true });
+  return r.ok ? undefined : diag('apply-refused', undefined, { tool: 'nft', detail: r.detail });
+}

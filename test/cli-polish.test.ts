@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../src/cli/run.js';
+import { cliOutErr, memIo, scratchDir } from './helpers.js';
+
+// --force for overwriting, and the progress line of a compile on a terminal.
+const s = scratchDir();
+afterAll(() => s.cleanup());
+const GOOD = 'policy p {\n  inbound {\n    capture ports 80\n  }\n}\n';
+
+describe('fmt --to --write onto an existing file', () => {
+  it('is file-exists (exit 2) and leaves the file alone; --force overwrites it', () => {
+    const src = s.write('p.intercept', GOOD);
+    const dest = s.write('p.yaml', '# mine\n');
+    const r = cliOutErr('fmt', '--to', 'yaml', '--write', src);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${dest}: error[file-exists]: ${dest} already exists; not overwritten`);
+    expect(r.err).toContain('hint: --force overwrites it');
+    expect(readFileSync(dest, 'utf8')).toBe('# mine\n');
+    const forced = cliOutErr('fmt', '--to', 'yaml', '--write', '--force', src);
+    expect(forced.code, forced.err).toBe(0);
+    expect(readFileSync(dest, 'utf8')).toBe(cliOutErr('fmt', '--to', 'yaml', src).out);
+  });
+});
+
+describe('compile progress', () => {
+  const compileWith = (tty: boolean) => {
+    const io = Object.assign(memIo(), { tty });
+    const before = process.env.MESHCAP_PROGRESS_AFTER_MS;
+    // From the start rather than after a second: what is shown does not depend on the machine's speed.
+    process.env.MESHCAP_PROGRESS_AFTER_MS = '0';
+    try {
+      expect(run(['compile', '--backend', 'iptables', 'specs/istio-sidecar.intercept'], io)).toBe(0);
+    } finally {
+      if (before === undefined) delete process.env.MESHCAP_PROGRESS_AFTER_MS;
+      else process.env.MESHCAP_PROGRESS_AFTER_MS = before;
+    }
+    return io;
+  };
+
+  it('on a terminal, names each pass and proof on one stderr line, cleared at the end; stdout has the rules alone', () => {
+    const io = compileWith(true);
+    const steps = io.stderr.split('\r\x1b[K').filter(Boolean);
+    expect(steps).toEqual(['meshcap: load ...', 'meshcap: lower ...', 'meshcap: check-ir ...', 'meshcap: emit ...', 'meshcap: reimport ...', 'meshcap: verify: policy meaning = IR ...', 'meshcap: verify: IR = iptables output ...']);
+    expect(io.stderr.endsWith('\r\x1b[K')).toBe(true);
+    expect(io.stdout).not.toContain('\x1b');
+  });
+
+  it('not on a terminal, says nothing', () => {
+    expect(compileWith(false).stderr).toBe('');
+  });
+});
