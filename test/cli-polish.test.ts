@@ -41,7 +41,7 @@ describe('compile progress', () => {
   it('on a terminal, names each pass and proof on one stderr line, cleared at the end; stdout has the rules alone', () => {
     const io = compileWith(true);
     const steps = io.stderr.split('\r\x1b[K').filter(Boolean);
-    expect(steps).toEqual(['meshcap: load ...', 'meshcap: lower ...', 'meshcap: check-ir ...', 'meshcap: emit ...', 'meshcap: reimport ...', 'meshcap: verify: policy meaning = IR ...', 'meshcap: verify: IR = iptables output ...']);
+    expect(steps).toEqual(['meshcap: load ...', 'meshcap: lower ...', 'meshcap: check-ir ...', 'meshcap: optimize ...', 'meshcap: emit ...', 'meshcap: reimport ...', 'meshcap: verify: policy meaning = IR ...', 'meshcap: verify: IR = optimized IR ...', 'meshcap: verify: IR = iptables output ...']);
     expect(io.stderr.endsWith('\r\x1b[K')).toBe(true);
     expect(io.stdout).not.toContain('\x1b');
   });

@@ -41,7 +41,7 @@ describe('the npm package', () => {
     expect(readFileSync(main, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     const r = spawnSync(main, ['compile', '-v', '--backend', 'nftables', join(root, 'specs/istio-sidecar.intercept')], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/verified: IR = nftables output: equal over all packets/);
+    expect(r.stderr).toMatch(/verified: optimized IR = nftables output: equal over all packets/);
     expect(JSON.parse(r.stdout)).toHaveProperty('nftables');
   });
 
@@ -69,7 +69,7 @@ console.log(JSON.stringify({ version: version(), name: loaded.policy?.name, ok: 
     const got = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(got).toMatchObject({ name: 'istio-sidecar', ok: true, files: ['istio-sidecar.iptables.rules'], diff: 'equal' });
     expect(got.version).toBe((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version);
-    expect(got.proofs).toEqual(['equal', 'equal']);
+    expect(got.proofs).toEqual(['equal', 'equal', 'equal']); // meaning = IR, IR = optimized IR, IR = iptables output
     expect(got.head).toMatch(/^# Load beside other tools' rules: iptables-restore --noflush/);
     expect(typeof (got.outcome as { verdict?: unknown }).verdict).toBe('string');
     expect((got.bad as string[]).length).toBeGreaterThan(0);

@@ -96,11 +96,28 @@ remove_iptables() {
   : "$tables"
 }
 
+# The text listing of table inet $NFT_TABLE into file $1, cut from the ruleset's (nft's
+# command line cannot name a table whose name is an nft keyword, such as 'tproxy');
+# status 1: the table is not there, 2: nft failed (its words in $TMP/table.err).
+nft_table_text() {
+  nft list ruleset >"$TMP/ruleset.nft" 2>"$TMP/table.err" || return 2
+  awk -v t="table inet $NFT_TABLE {" '$0 == t { on = 1 } on { print } on && $0 == "}" { exit }' "$TMP/ruleset.nft" >"$1" || return 2
+  [ -s "$1" ] || return 1
+}
+
+# One nft JSON command on table inet $NFT_TABLE (list, delete): JSON names any table.
+nft_table_json() {
+  printf '{"nftables":[{"%s":{"table":{"family":"inet","name":"%s"}}}]}\n' "$1" "$NFT_TABLE" >"$TMP/table-$1.json"
+  nft -j -f "$TMP/table-$1.json"
+}
+
 # 0: table inet $NFT_TABLE is there and is meshcap's (its rules carry meshcap's comments),
 # 1: it is not there, 2: it is someone else's table of the same name, 3: nft failed.
 nft_table_state() {
-  if ! nft list table inet "$NFT_TABLE" >"$TMP/table.nft" 2>"$TMP/table.err"; then
-    if grep -q 'No such file or directory' "$TMP/table.err"; then return 1; fi
+  lrc=0
+  nft_table_text "$TMP/table.nft" || lrc=$?
+  if [ "$lrc" = 1 ]; then return 1; fi
+  if [ "$lrc" != 0 ]; then
     say "cannot list table inet $NFT_TABLE: $(cat "$TMP/table.err")"
     return 3
   fi
@@ -111,7 +128,7 @@ nft_table_state() {
 remove_nft() {
   rc=0
   nft_table_state || rc=$?
-  if [ "$rc" = 0 ]; then run nft delete table inet "$NFT_TABLE"; fi
+  if [ "$rc" = 0 ]; then run nft_table_json delete; fi
   if [ "$rc" = 2 ]; then say "table inet $NFT_TABLE is not meshcap's (no meshcap rule in it): left alone"; fi
   [ "$rc" != 3 ]
 }
@@ -188,7 +205,7 @@ save_state() {
       if [ "$rc" = 2 ]; then say "table inet $NFT_TABLE exists and is not meshcap's; nothing was changed"; exit 1; fi
       if [ "$rc" = 3 ]; then say "nothing was changed"; exit 1; fi
       if [ "$rc" = 0 ]; then
-        nft -j list table inet "$NFT_TABLE" >"$TMP/saved.nft.json" || { say "cannot save table inet $NFT_TABLE; nothing was changed"; exit 1; }
+        nft_table_json list >"$TMP/saved.nft.json" || { say "cannot save table inet $NFT_TABLE; nothing was changed"; exit 1; }
       fi ;;
     *)
       if [ -n "$TABLES4" ]; then "$(ipt 4)-save" >"$TMP/saved.v4" || { say "cannot save the IPv4 rules; nothing was changed"; exit 1; }; fi
@@ -231,7 +248,12 @@ apply_rules() {
       payload_nft >"$TMP/rules.nft.json"
       step remove_nft
       # A file, never stdin: nft -j -f - exits 0 on malformed JSON.
-      step run nft -j -f "$TMP/rules.nft.json" ;;
+      step run nft -j -f "$TMP/rules.nft.json"
+      # The fingerprint, for check: an empty chain of the table whose name carries it
+      # (counting rules cannot tell this policy from another version of it). Added after
+      # the rules, so a table that has it has all of them.
+      printf '{"nftables":[{"add":{"chain":{"family":"inet","table":"%s","name":"meshcap-fp-%s"}}}]}\n' "$NFT_TABLE" "$FINGERPRINT" >"$TMP/fp.nft.json"
+      step run nft -j -f "$TMP/fp.nft.json" ;;
     *)
       payload_v4 >"$TMP/rules.v4"
       payload_v6 >"$TMP/rules.v6"
@@ -249,8 +271,11 @@ check_rules() {
   ok=0
   case "$FIREWALL" in
     nftables)
-      if ! nft list table inet "$NFT_TABLE" >"$TMP/now.nft" 2>/dev/null; then
+      if ! nft_table_text "$TMP/now.nft"; then
         say "table inet $NFT_TABLE is missing"; return 1
+      fi
+      if ! grep -q "^[[:space:]]*chain meshcap-fp-$FINGERPRINT {" "$TMP/now.nft"; then
+        say "this policy's fingerprint $FINGERPRINT is not installed"; ok=1
       fi
       payload_nft >"$TMP/rules.nft.json"
       want=$(grep -c '"rule": {' "$TMP/rules.nft.json" || true)

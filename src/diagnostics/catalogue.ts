@@ -425,8 +425,8 @@ export const catalogue = {
     explain: 'Listing a proxy port among the inbound ports to capture would loop the proxy\'s traffic back into itself.',
   },
   'proxy-port-clash': {
-    bad: "policy p {\n  inbound { capture ports * }\n  proxy { inbound-port 15001 }\n}\n",
-    good: "policy p {\n  inbound { capture ports * }\n  proxy { inbound-port 15006 }\n}\n",
+    bad: "policy p {\n  inbound { capture ports * }\n  proxy { inbound-port 15006; tunnel-port 15006 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  proxy { inbound-port 15006; tunnel-port 15008 }\n}\n",
     severity: 'error',
     message: '{a} and {b} are both {port}',
     hint: 'each of the proxy\'s listeners needs its own port',

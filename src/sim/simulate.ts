@@ -182,6 +182,12 @@ export const scanFinder: RuleFinder = (chain, from, packet, hook) => {
 };
 
 const chainIndex = new WeakMap<Table, Map<string, Chain>>();
+const ruleCount = new WeakMap<Table, number>();
+function countRules(t: Table): number {
+  const n = t.chains.reduce((k, c) => k + c.rules.length, 0);
+  ruleCount.set(t, n);
+  return n;
+}
 
 /** A non-terminal statement of a multi-statement (nft) rule. */
 function applyEffect(st: State, a: Action): void {
@@ -230,9 +236,12 @@ function runBase(st: State, table: Table, base: Chain, hook: Hook, find: RuleFin
     [chain, i] = back;
     return undefined;
   };
+  // Rule files are checked for jump loops when read, so this only stops a loop that got
+  // past that check; a long chain of non-terminal rules is no loop (hence the table's size).
   let guard = 0;
+  const limit = 100000 + 4 * (ruleCount.get(table) ?? countRules(table));
   for (;;) {
-    if (++guard > 100000) throw new Error(`rule loop in table ${table.name}`);
+    if (++guard > limit) throw new Error(`rule loop in table ${table.name}`);
     const found = i < chain.rules.length ? find(chain, i, st.packet, hook) : -1;
     if (found < 0) {
       // Falling off the end is an implicit return.

@@ -43,7 +43,7 @@ describe('the init container', () => {
     expect(build).toMatch(/^USER (?!root)\w+/m);
     expect(build.indexOf('USER ')).toBeLessThan(build.indexOf('RUN npm ci'));
     expect(df).toMatch(/apt-get install -y --no-install-recommends iptables nftables iproute2/);
-    expect(df).toMatch(/^COPY deploy\/entrypoint\.sh \/usr\/local\/bin\/meshcap-init$/m);
+    expect(df).toMatch(/^COPY docs\/deploy\/entrypoint\.sh \/usr\/local\/bin\/meshcap-init$/m);
     expect(df).toMatch(/^ENTRYPOINT \["\/usr\/local\/bin\/meshcap-init"\]$/m);
     expect(init.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] });
   });

@@ -407,6 +407,13 @@ describe('base chain order and families (facts §1.10)', () => {
     expect(simulate(rs2, v6()).outcome.verdict).toBe('accept');
   });
 
+  it('a long chain of non-terminal rules is no loop (150,000 MARK rules, then the verdict)', () => {
+    const marks = Array.from({ length: 150_000 }, (_, i) => ({ matches: [], action: { kind: 'mark-set', value: i % 7, mask: 0xffffffff }, origin: { span: null, purpose: 'test' } }));
+    const r = simulate(RS(T('mangle', [base('mangle', 'output', [...marks, R(DROP)])])), pkt(), undefined, false);
+    expect(r.outcome.verdict).toBe('drop');
+    expect(r.outcome.mark).toBe(149_999 % 7);
+  });
+
   it('a hook with no base chain passes the packet unchanged', () => {
     const r = simulate(RS(T('nat', [base('nat', 'output', [R(DROP)])])), pkt({ hook: 'prerouting', mark: 3 }));
     expect(r.outcome).toEqual({ verdict: 'accept', redirect: null, tproxy: null, mark: 3, ctmark: 0, ctZone: null });
