@@ -100,20 +100,28 @@ export function seedUnrelated(ns: string, fw: Firewall): void {
   must(run(ns, 'ip', ['-6', 'addr', 'add', '::7/128', 'dev', 'lo']), 'lo address');
 }
 
-/** iptables-save text without counters and comments, tables that hold nothing dropped. */
+/**
+ * iptables-save text without counters and comments, tables that hold nothing dropped, the
+ * tables in name order: legacy iptables-save lists a namespace's tables newest first (the
+ * order in which anything, even a `-S` listing by `check`, first touched each), which
+ * means nothing.
+ */
 function normalizeSave(text: string): string {
-  const out: string[] = [];
+  const out: string[][] = [];
   let block: string[] = [];
   for (const raw of text.split('\n')) {
     const l = raw.replace(/\[\d+:\d+\]/g, '').trimEnd();
     if (!l || l.startsWith('#')) continue;
     block.push(l);
     if (l === 'COMMIT') {
-      if (block.some((x) => x.startsWith('-A') || /^:\S+ DROP/.test(x) || /^:\S+ - ?$/.test(x))) out.push(...block);
+      if (block.some((x) => x.startsWith('-A') || /^:\S+ DROP/.test(x) || /^:\S+ - ?$/.test(x))) out.push(block);
       block = [];
     }
   }
-  return out.join('\n');
+  return out
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map((b) => b.join('\n'))
+    .join('\n');
 }
 
 /**

@@ -408,7 +408,7 @@ describe('base chain order and families (facts §1.10)', () => {
   });
 
   it('a long chain of non-terminal rules is no loop (150,000 MARK rules, then the verdict)', () => {
-    const marks = Array.from({ length: 150_000 }, (_, i) => ({ matches: [], action: { kind: 'mark-set', value: i % 7, mask: 0xffffffff }, origin: { span: null, purpose: 'test' } }));
+    const marks = Array.from({ length: 150_000 }, (_, i): Rule => ({ matches: [], action: { kind: 'mark-set', value: i % 7, mask: 0xffffffff }, origin: { span: null, purpose: 'test' } }));
     const r = simulate(RS(T('mangle', [base('mangle', 'output', [...marks, R(DROP)])])), pkt(), undefined, false);
     expect(r.outcome.verdict).toBe('drop');
     expect(r.outcome.mark).toBe(149_999 % 7);
