@@ -14,9 +14,10 @@ import { loadText } from '../../src/language/load.js';
 import { Meaning } from '../../src/meaning/meaning.js';
 import { AddrSet, NameSet, OwnerSet, PortSet } from '../../src/meaning/sets.js';
 import { canonicalAddress, parseAddress, parseCidr } from '../../src/net/ip.js';
-import type { Outcome, Packet } from '../../src/sim/packet.js';
+import type { Packet } from '../../src/sim/packet.js';
 import type { Constants } from '../../src/verify/side.js';
 import { rng } from '../harness/battery.js';
+import { policyText, relative } from './policy-text.js';
 
 const MAX: Record<Family, bigint> = { ipv4: (1n << 32n) - 1n, ipv6: (1n << 128n) - 1n };
 
@@ -152,7 +153,7 @@ const HOSTS = ['10.96.0.10', '10.1.2.3', '127.0.0.53', '127.0.0.1', '127.0.0.6',
 const arbParts = fc.record({
   uid: opt(fc.oneof(list(['1337', '1000', 'envoy', '1336-1338']), fc.constant('none'))),
   gid: opt(fc.oneof(list(['1337', '888', 'proxy']), fc.constant('none'))),
-  tunnel: opt(fc.constantFrom('15008', 'none', '80')),
+  tunnelPort: opt(fc.constantFrom('15008', 'none', '80')),
   mode: opt(fc.constantFrom('redirect', 'tproxy', 'tproxy mark 7 table 100 local-mark 8')),
   inCapture: opt(fc.oneof(fc.constant('*'), fc.constant('none'), list(PORTS))),
   inExclude: opt(list(PORTS)),
@@ -172,49 +173,6 @@ const arbParts = fc.record({
   dropInvalid: opt(fc.constantFrom('on', 'off')),
   families: opt(fc.constantFrom('ipv4, ipv6', 'ipv4', 'ipv6')),
 });
-type Parts = typeof arbParts extends fc.Arbitrary<infer T> ? T : never;
-
-function policyText(x: Parts): string {
-  const block = (name: string, lines: [string, string | undefined][]) => {
-    const set = lines.filter(([, v]) => v !== undefined);
-    return set.length ? `  ${name} {\n${set.map(([k, v]) => `    ${k} ${v}\n`).join('')}  }\n` : '';
-  };
-  return (
-    'policy random {\n' +
-    block('proxy', [
-      ['uid', x.uid],
-      ['gid', x.gid],
-      ['tunnel-port', x.tunnel],
-    ]) +
-    block('inbound', [
-      ['mode', x.mode],
-      ['capture ports', x.inCapture],
-      ['exclude ports', x.inCapture === '*' ? x.inExclude : undefined],
-      ['exclude sources', x.inCapture !== undefined && x.inCapture !== 'none' ? x.inExcludeSources : undefined],
-    ]) +
-    block('outbound', [
-      ['capture cidrs', x.outCidrs],
-      ['exclude cidrs', x.outExcludeCidrs],
-      ['capture ports', x.outPorts],
-      ['exclude ports', x.outExcludePorts],
-      ['groups', x.groups],
-      ['exclude groups', x.groups === undefined || x.groups === '*' ? x.excludeGroups : undefined],
-    ]) +
-    block('loopback', [
-      ['passthrough', x.passthrough],
-      ['localhost', x.localhost],
-      ['self-redirect', x.selfRedirect],
-    ]) +
-    block('dns', [['capture', x.dns]]) +
-    block('interfaces', [
-      ['exclude', x.ifExclude],
-      ['reroute', x.ifReroute],
-    ]) +
-    (x.dropInvalid ? `  drop-invalid ${x.dropInvalid}\n` : '') +
-    (x.families ? `  families ${x.families}\n` : '') +
-    '}\n'
-  );
-}
 
 function validPolicy(text: string): Policy | undefined {
   const l = loadText('policy.intercept', text, 'intercept');
@@ -367,12 +325,6 @@ function classOf(f: Field, v: unknown, k: Constants, family: Family): string {
     case 'ctmark':
       return k.marks.includes(v as number) ? `=${String(v)}` : 'other';
   }
-}
-
-/** An outcome with the packet's own mark and connection mark (carried through untouched) written as such. */
-function relative(o: Outcome, p: Packet): string {
-  const rel = (x: number) => (x === p.mark >>> 0 ? 'in' : String(x));
-  return JSON.stringify({ ...o, mark: rel(o.mark), ctmark: o.ctmark === p.ctmark >>> 0 ? 'in' : String(o.ctmark), tproxy: o.tproxy && { port: o.tproxy.port, mark: rel(o.tproxy.mark) } });
 }
 
 /**

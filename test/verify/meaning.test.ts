@@ -19,6 +19,7 @@ import { outcomeText } from '../../src/verify/compare.js';
 import { equivalent, type Constants, type EquivResult } from '../../src/verify/engine.js';
 import { meaningSide } from '../../src/meaning/meaning.js';
 import { rulesSide } from '../../src/verify/side.js';
+import { policyText, relative } from './policy-text.js';
 
 const SPECS = readdirSync('specs')
   .filter((f) => /\.(intercept|ya?ml)$/.test(f))
@@ -118,55 +119,6 @@ const arbPolicyParts = fc.record({
   families: opt(fc.constantFrom('ipv4, ipv6', 'ipv4', 'ipv6', 'ipv4, ipv6')),
 });
 type Parts = typeof arbPolicyParts extends fc.Arbitrary<infer T> ? T : never;
-
-/** The policy text: a block for each group of statements that are set. */
-function policyText(x: Parts): string {
-  const block = (name: string, lines: [string, string | undefined][]) => {
-    const set = lines.filter(([, v]) => v !== undefined);
-    return set.length ? `  ${name} {\n${set.map(([k, v]) => `    ${k} ${v}\n`).join('')}  }\n` : '';
-  };
-  return (
-    'policy random {\n' +
-    block('proxy', [
-      ['uid', x.uid],
-      ['gid', x.gid],
-      ['outbound-port', x.outboundPort],
-      ['inbound-port', x.inboundPort],
-      ['tunnel-port', x.tunnelPort],
-    ]) +
-    block('inbound', [
-      ['mode', x.mode],
-      ['capture ports', x.inCapture],
-      // Exclusions only narrow '*'.
-      ['exclude ports', x.inCapture === '*' ? x.inExclude : undefined],
-      ['exclude sources', x.inCapture !== undefined && x.inCapture !== 'none' ? x.inExcludeSources : undefined],
-    ]) +
-    block('outbound', [
-      ['capture cidrs', x.outCidrs],
-      ['exclude cidrs', x.outExcludeCidrs],
-      ['capture ports', x.outPorts],
-      ['exclude ports', x.outExcludePorts],
-      ['groups', x.groups],
-      ['exclude groups', x.groups === undefined || x.groups === '*' ? x.excludeGroups : undefined],
-    ]) +
-    block('loopback', [
-      ['passthrough', x.passthrough],
-      ['localhost', x.localhost],
-      ['self-redirect', x.selfRedirect],
-    ]) +
-    block('dns', [
-      ['capture', x.dns],
-      ['port', x.dnsPort],
-    ]) +
-    block('interfaces', [
-      ['exclude', x.ifExclude],
-      ['reroute', x.ifReroute],
-    ]) +
-    (x.dropInvalid ? `  drop-invalid ${x.dropInvalid}\n` : '') +
-    (x.families ? `  families ${x.families}\n` : '') +
-    '}\n'
-  );
-}
 
 /** The policy, or undefined when the combination is invalid (a clash, a family not enabled, ...). */
 function validPolicy(x: Parts): Policy | undefined {
@@ -352,12 +304,6 @@ function classOf(f: Field, v: unknown, k: Constants, family: Family): string {
     case 'ctmark':
       return k.marks.includes(v as number) ? `=${String(v)}` : 'other';
   }
-}
-
-/** An outcome with the packet's own mark and connection mark (carried through untouched) written as such. */
-function relative(o: Outcome, p: Packet): string {
-  const rel = (x: number) => (x === p.mark >>> 0 ? 'in' : String(x));
-  return JSON.stringify({ ...o, mark: rel(o.mark), ctmark: o.ctmark === p.ctmark >>> 0 ? 'in' : String(o.ctmark), tproxy: o.tproxy && { port: o.tproxy.port, mark: rel(o.tproxy.mark) } });
 }
 
 /** Values of every field to draw from: what the policy names, and their neighbours. */
