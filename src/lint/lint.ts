@@ -67,7 +67,7 @@ function judge(path: string, text: string, syntax: Syntax, opts: LintOptions, po
   let raw: RawFinding[] = [];
   if (loaded.policy && !diagnostics.some((d) => d.severity === 'error')) {
     const flagged = new Set(diagnostics.filter((d) => d.span).map((d) => spanKey(d.span!)));
-    raw = engineFindings(loaded.policy, { clusterCidrs: opts.clusterCidrs, ports, dnsServers: opts.dnsServers, isUserSet, flagged, proxyOwner });
+    raw = engineFindings(loaded.policy, { clusterCidrs: opts.clusterCidrs, ports, dnsServers: opts.dnsServers, isUserSet, flagged, proxyOwner, ipv6: !cacheable || opts.clusterCidrs.some((c) => c.family === 'ipv6') });
   }
   const r = { diagnostics, raw, source: loaded.source };
   if (cacheable) {
@@ -103,7 +103,8 @@ export function lintText(path: string, text: string, opts: LintOptions, into: Li
       into.errors.push(...errors);
       return into;
     }
-    for (const d of r.diagnostics) fromCheck(d, d.span);
+    // ipv6-bypass is answered by the engine (with a packet), not by check's warning.
+    for (const d of r.diagnostics) if (d.code !== 'ipv6-bypass') fromCheck(d, d.span);
     for (const f of r.raw) if (f.span) pending.push({ rule: f.rule, message: f.message, ...(f.hint ? { hint: f.hint } : {}), span: f.span });
   } else {
     const m = workloadsOf(src, { ...opts.defaults, dnsServers: opts.dnsServers });
@@ -120,13 +121,14 @@ export function lintText(path: string, text: string, opts: LintOptions, into: Li
       // Spans are in the text the policy was judged from (a cached twin may differ in its name's length).
       const textOf = (s: Span) => (r.source?.text ?? '').slice(s.start.offset, s.end.offset);
       for (const d of r.diagnostics) {
-        // A workload's families are the mesh's: IPv6 bypass matters where the cluster has IPv6 (an IPv6 cluster CIDR says so).
-        if (d.code === 'ipv6-bypass' && !opts.clusterCidrs.some((c) => c.family === 'ipv6')) continue;
+        if (d.code === 'ipv6-bypass') continue; // answered by the engine (below)
         const span = at(d.span, d.span ? textOf(d.span) : undefined);
         if (d.severity === 'error') pending.push({ rule: 'malformed-annotation', message: d.message, ...(d.hint ? { hint: d.hint } : {}), span, workload: i });
         else fromCheck(d, span, i);
       }
-      for (const f of r.raw) pending.push({ rule: f.rule, message: f.message, ...(f.hint ? { hint: f.hint } : {}), span: (f.proxyOwner ? px?.span : undefined) ?? b.locate(f.span, f.item) ?? b.workload.ports.find((p) => p.port === f.port)?.span ?? b.workload.span, workload: i });
+      // A workload's families are the mesh's: IPv6 bypass matters where the cluster has IPv6 (an IPv6 cluster CIDR says so).
+      const v6 = opts.clusterCidrs.some((c) => c.family === 'ipv6');
+      for (const f of r.raw) if (f.rule !== 'ipv6-bypass' || v6) pending.push({ rule: f.rule, message: f.message, ...(f.hint ? { hint: f.hint } : {}), span: (f.proxyOwner ? px?.span : undefined) ?? b.locate(f.span, f.item) ?? b.workload.ports.find((p) => p.port === f.port)?.span ?? b.workload.span, workload: i });
     });
   }
   // Suppressions first (a suppressed finding of a rule that is off still uses its suppression).
