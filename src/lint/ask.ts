@@ -38,6 +38,8 @@ export interface Question {
    * fields decided), and the member reported gets the values back.
    */
   fixed?: { hook: Packet['hook']; values: Partial<Packet>; kinds: Match['kind'][] };
+  /** What the question asks beyond the rules (its `about`, `ok`, `expected` and filter), for the cache; without it, a question with those is not cached. */
+  key?: string;
 }
 
 export interface Answer {
@@ -104,6 +106,32 @@ export function ask(ir: RuleSet, families: Family[], q: Question, accept?: (got:
   // Against a reference rule set: a path on which both meet the same rules gives every packet the same outcome.
   const fx = q.fixed ?? (!q.about && q.reference ? onePath(ir, q.reference) : undefined);
   const rules = fx ? narrow(ir, fx) : ir;
+  // Workloads whose rules agree on the path asked about get the same answer: asked once.
+  const cacheable = q.key !== undefined || (!q.about && !accept);
+  const key = cacheable ? JSON.stringify([q.key, fx, families, fx ? reachable(ir, fx.hook) : [reachable(ir, 'output'), reachable(ir, 'prerouting')], q.reference && (fx ? reachable(q.reference, fx.hook) : [reachable(q.reference, 'output'), reachable(q.reference, 'prerouting')])]) : '';
+  const hit = cacheable ? answers.get(key) : undefined;
+  if (hit !== undefined) {
+    if (hit === null || hit === 'undecided') return hit;
+    // The trace on these rules (their statements' places, for the message).
+    const got = simulate(ir, hit.packet);
+    if (sameOutcome(got.outcome, hit.got.outcome)) return { ...hit, got };
+  }
+  const answer = solve(ir, rules, families, q, fx, accept);
+  if (cacheable) {
+    if (answers.size > 20000) answers.clear();
+    answers.set(key, answer);
+  }
+  return answer;
+}
+
+const answers = new Map<string, Answer | null | 'undecided'>();
+
+/** Forget the answers (benchmarks time the asking itself). */
+export function clearAnswers(): void {
+  answers.clear();
+}
+
+function solve(ir: RuleSet, rules: RuleSet, families: Family[], q: Question, fx: Question['fixed'], accept?: (got: Outcome, want: Outcome) => boolean): Answer | null | 'undecided' {
   const question = fx ? { ...q, reference: q.reference && narrow(q.reference, fx) } : q;
   const ref = referenceSide(rules, question);
   const r = equivalent(rulesSide('policy', rules), ref, { families, maxDifferences: accept ? 8 : 1 });

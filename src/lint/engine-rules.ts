@@ -114,6 +114,7 @@ function appConnection(policy: Policy) {
   const gids = new Set(policy.proxy.gids.value.map(ownerValue));
   return {
     about: (p: Packet) => p.hook === 'output' && p.ctstate === 'new' && p.uid !== undefined && !uids.has(p.uid) && !gids.has(p.gid ?? -1) && p.oif !== 'lo' && !inCidr(LOOPBACK[p.family], p.dst),
+    key: JSON.stringify([...uids, '/', ...gids]),
     values: { uid: { owners: [...uids] }, gid: { owners: [...gids] }, oif: { ifaces: [{ name: 'lo', prefix: false }] }, daddr: { cidrs: Object.values(LOOPBACK) } },
   };
 }
@@ -157,6 +158,7 @@ function proxyLoop(policy: Policy, ir: RuleSet, input: EngineInput): RawFinding[
     about: (p) => p.hook === 'output' && p.ctstate === 'new' && p.oif !== 'lo' && !inCidr(LOOPBACK[p.family], p.dst),
     values: { oif: { ifaces: [{ name: 'lo', prefix: false }] }, daddr: { cidrs: Object.values(LOOPBACK) } },
     fixed: { hook: 'output', values: { uid, gid }, kinds: ['uid', 'gid'] },
+    key: 'proxy-loop',
     ok: (o) => !captured(o),
     expected: PASSED,
   });
@@ -170,7 +172,7 @@ function clusterCidr(policy: Policy, ir: RuleSet, variant: RuleSet, item: CidrIt
   const app = appConnection(policy);
   for (const c of input.clusterCidrs) {
     if (c.family !== item.family || !policy.families.value.includes(c.family) || c.last < item.first || item.last < c.first) continue;
-    const r = ask(ir, [c.family], { about: (p) => app.about(p) && inCidr(c, p.dst), values: { ...app.values, daddr: { cidrs: [...app.values.daddr.cidrs, c] } }, reference: variant, fixed: { hook: 'output', values: {}, kinds: [] } }, (got, want) => !captured(got) && captured(want));
+    const r = ask(ir, [c.family], { about: (p) => app.about(p) && inCidr(c, p.dst), values: { ...app.values, daddr: { cidrs: [...app.values.daddr.cidrs, c] } }, reference: variant, fixed: { hook: 'output', values: {}, kinds: [] }, key: JSON.stringify(['cluster', `${c.addr}/${c.prefix}`, app.key]) }, (got, want) => !captured(got) && captured(want));
     if (!found(r)) continue;
     return [{ rule: 'cluster-cidr-excluded', span: item.span, item: text, message: `excluded outbound CIDR '${text}' covers cluster CIDR ${c.addr}/${c.prefix}: ${evidence(r, 'without the exclusion')}`, hint: 'exclude only what must bypass the mesh (a metadata server, an external database), never the cluster ranges' }];
   }
@@ -189,6 +191,7 @@ function inboundPorts(policy: Policy, ir: RuleSet, input: EngineInput): RawFindi
       about: (p) => p.hook === 'prerouting' && p.protocol === 'tcp' && p.ctstate === 'new' && p.iif !== 'lo' && !p.looped,
       values: { iif: { ifaces: [{ name: 'lo', prefix: false }] } },
       fixed: { hook: 'prerouting', values: { dport: cp.port }, kinds: ['dport'] },
+      key: `inbound-port:${policy.proxy.inboundPort.value}`,
       ok: captured,
       expected: redirected(policy.proxy.inboundPort.value),
     });
@@ -211,6 +214,7 @@ function dns(policy: Policy, ir: RuleSet, input: EngineInput): RawFinding[] {
     about: (p) => app.about(p) && p.protocol === 'udp' && (!servers || servers.some((s) => s.family === p.family && inCidr(s, p.dst))),
     values: { ...app.values, daddr: { cidrs: [...app.values.daddr.cidrs, ...(servers ?? [])] } },
     fixed: { hook: 'output', values: { dport: 53 }, kinds: ['dport'] },
+    key: JSON.stringify(['dns', port, servers?.map((x) => `${x.addr}/${x.prefix}`), app.key]),
     ok: (o) => o.redirect?.port === port,
     expected: redirected(port),
   });
@@ -225,7 +229,7 @@ function dns(policy: Policy, ir: RuleSet, input: EngineInput): RawFinding[] {
 function ipv6(policy: Policy, ir: RuleSet): RawFinding[] {
   if (policy.families.value.includes('ipv6')) return [];
   const dual = lower({ ...policy, families: { ...policy.families, value: [...policy.families.value, 'ipv6'] } });
-  const r = ask(ir, ['ipv6'], { reference: dual }, (got, want) => !captured(got) && captured(want));
+  const r = ask(ir, ['ipv6'], { reference: dual, key: 'ipv6' }, (got, want) => !captured(got) && captured(want));
   if (!found(r)) return [];
   return [{ rule: 'ipv6-bypass', span: policy.families.span, message: `IPv6 traffic is not captured at all: ${evidence(r, 'with ipv6 among the families')}`, hint: "add ipv6 to the families (Istio: values.pilot.env.ISTIO_DUAL_STACK / --ipv6), or make sure the pod has no IPv6 address" }];
 }

@@ -5,6 +5,7 @@ import { loadText, type Syntax } from '../language/load.js';
 import { looksLikeManifest, noDefaults, workloadsOf, type MeshDefaults } from '../manifest/index.js';
 import type { Cidr } from '../net/ip.js';
 import { SourceFile, type Span } from '../source.js';
+import { clearAnswers } from './ask.js';
 import { engineFindings, spanKey, type RawFinding } from './engine-rules.js';
 import { isRule, RULES, type Level, type RuleId } from './rules.js';
 import { annotationSuppression, commentSuppressions, suppressionFindings, type Suppression } from './suppress.js';
@@ -56,6 +57,7 @@ const cache = new Map<string, { diagnostics: Diagnostic[]; raw: RawFinding[]; so
 /** Forget the judged policies (benchmarks time the judging itself). */
 export function clearLintCache(): void {
   cache.clear();
+  clearAnswers();
 }
 
 function judge(path: string, text: string, syntax: Syntax, opts: LintOptions, ports: { port: number; container: string }[] | undefined, isUserSet: (s: Span | null, item: string) => boolean, cacheable: boolean, proxyOwner?: { uid: number; gid: number }) {
