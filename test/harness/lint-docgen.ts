@@ -15,7 +15,7 @@ export const LINT_END = '<!-- END GENERATED RULES -->';
 
 const SCOPES: [LintRule['scope'], string][] = [
   ['policy', 'Policy checks (the warnings of `meshcap check`)'],
-  ['engine', 'Answered by the exhaustive engine and the simulator'],
+  ['engine', 'Answered by the exhaustive engine'],
   ['manifest', 'Kubernetes manifests'],
   ['suppression', 'Suppressions'],
 ];
