@@ -8,6 +8,7 @@ import type { Document, Node, Pair, Scalar } from 'yaml';
 import type { Ajv as AjvType, ErrorObject } from 'ajv';
 import { diag, suggest, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { SourceFile, type Span } from '../source.js';
+import { docsBase } from '../compile/version.js';
 import { RULES, type Level } from './rules.js';
 
 const require = createRequire(import.meta.url);
@@ -20,7 +21,7 @@ export const CONFIG_NAMES = ['.meshcap.yaml', '.meshcap.yml'];
 export function configSchema() {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: 'https://meshcap.invalid/schemas/lint-config.json',
+    $id: `${docsBase()}/schemas/lint-config.json`,
     title: 'meshcap lint configuration (.meshcap.yaml)',
     type: 'object',
     additionalProperties: false,
@@ -35,6 +36,7 @@ export function configSchema() {
       failOn: { description: 'The least level that fails the run (exit 1); default warning.', enum: ['error', 'warning', 'info'] },
       meshValues: { description: "Istio's Helm values or IstioOperator file with the mesh defaults, relative to this file.", type: 'string', minLength: 1 },
       clusterCidrs: { description: "The cluster's pod and service CIDRs (cluster-cidr-excluded).", type: 'array', items: { type: 'string', pattern: '^[0-9A-Fa-f:.]+/\\d{1,3}$' } },
+      docsUrl: { description: "Where the documentation is published (SARIF helpUri: DOCS_URL/lint.md#RULE-ID); default: package.json homepage + /blob/main/docs.", type: 'string', pattern: '^https?://\\S+$' },
       dnsServers: { description: "The pods' DNS servers (resolv.conf), which DNS capture names; default 10.96.0.10.", type: 'array', items: { type: 'string', minLength: 1 } },
     },
   } as const;
@@ -49,6 +51,7 @@ export interface LintConfigFile {
   meshValues?: string;
   clusterCidrs: string[];
   dnsServers?: string[];
+  docsUrl?: string;
 }
 
 /** The nearest `.meshcap.yaml` from `dir` upward, or undefined. */
@@ -79,7 +82,7 @@ export function loadConfig(path: string, text: string): { config?: LintConfigFil
   }
   const d = data as Partial<LintConfigFile>;
   return {
-    config: { path, dir: dirname(resolve(path)), rules: d.rules ?? {}, ignore: d.ignore ?? [], failOn: d.failOn, meshValues: d.meshValues, clusterCidrs: d.clusterCidrs ?? [], dnsServers: d.dnsServers },
+    config: { path, dir: dirname(resolve(path)), rules: d.rules ?? {}, ignore: d.ignore ?? [], failOn: d.failOn, meshValues: d.meshValues, clusterCidrs: d.clusterCidrs ?? [], dnsServers: d.dnsServers, docsUrl: d.docsUrl },
     diagnostics: [],
   };
 }

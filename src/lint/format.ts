@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { renderGithub, renderJson, renderText, summaryLine, type Reportable } from '../diagnostics/render.js';
+import { docsBase } from '../compile/version.js';
 import type { SourceFile } from '../source.js';
 import { atLeast, type Finding } from './lint.js';
 import { RULES, type Level } from './rules.js';
@@ -11,8 +12,13 @@ import { RULES, type Level } from './rules.js';
 export const lintFormats = ['text', 'json', 'sarif', 'github', 'junit'] as const;
 export type LintFormat = (typeof lintFormats)[number];
 
-/** Where SARIF's helpUri and `explain` send readers for a rule. */
-export const HELP_URI_BASE = 'https://github.com/meshcap/meshcap/blob/main/docs/lint.md';
+/** Where SARIF's helpUri and `explain` send readers for the rules: docs/lint.md under the documentation's base (package.json `homepage`, or --docs-url / `docsUrl`). */
+export function lintDocsUri(base = docsBase()): string {
+  return `${base.replace(/\/$/, '')}/lint.md`;
+}
+
+/** The SARIF 2.1.0 schema, as OASIS publishes it (errata 01). */
+export const SARIF_SCHEMA = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json';
 
 const asReportable = (f: Finding): Reportable => ({ code: f.rule, severity: f.level, message: f.message, ...(f.hint ? { hint: f.hint } : {}), span: f.span });
 
@@ -31,7 +37,8 @@ export function sarifUri(file: string, base: string): string {
 
 const sarifLevel = (l: Level) => (l === 'info' ? 'note' : l);
 
-export function renderLintSarif(fs: Finding[], sources: Map<string, SourceFile>, base: string, toolVersion: string): string {
+export function renderLintSarif(fs: Finding[], sources: Map<string, SourceFile>, base: string, toolVersion: string, docs = docsBase()): string {
+  const help = lintDocsUri(docs);
   const ids = Object.keys(RULES) as (keyof typeof RULES)[];
   const rules = ids.map((id) => {
     const r = RULES[id];
@@ -40,7 +47,7 @@ export function renderLintSarif(fs: Finding[], sources: Map<string, SourceFile>,
       shortDescription: { text: r.summary },
       fullDescription: { text: r.explain },
       help: { text: `${r.explain}\n\nFails:\n${r.bad}\nPasses:\n${r.good}`, markdown: `${r.explain}\n\nFails:\n\n\`\`\`\n${r.bad}\`\`\`\n\nPasses:\n\n\`\`\`\n${r.good}\`\`\`` },
-      helpUri: `${HELP_URI_BASE}#${id}`,
+      helpUri: `${help}#${id}`,
       defaultConfiguration: { level: sarifLevel(r.level) },
       properties: { tags: ['meshcap', r.scope] },
     };
@@ -64,9 +71,9 @@ export function renderLintSarif(fs: Finding[], sources: Map<string, SourceFile>,
     };
   });
   const log = {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    $schema: SARIF_SCHEMA,
     version: '2.1.0',
-    runs: [{ tool: { driver: { name: 'meshcap', informationUri: HELP_URI_BASE, version: toolVersion, rules } }, results, columnKind: 'utf16CodeUnits' }],
+    runs: [{ tool: { driver: { name: 'meshcap', informationUri: help, version: toolVersion, rules } }, results, columnKind: 'utf16CodeUnits' }],
   };
   return JSON.stringify(log, null, 2) + '\n';
 }

@@ -3,7 +3,7 @@ import { suggest, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { renderText } from '../../diagnostics/render.js';
 import { loadText } from '../../language/load.js';
 import type { SourceFile } from '../../source.js';
-import { HELP_URI_BASE } from '../../lint/format.js';
+import { lintDocsUri } from '../../lint/format.js';
 import { isRule, RULES, type LintRule } from '../../lint/rules.js';
 import { expectArgs, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
@@ -34,7 +34,7 @@ lint rule's level, rationale and a failing and a passing example (docs/lint.md).
     if (!isCode(code)) throw new UsageError('usage-unknown-code', { code, suggestion: suggest(code, [...Object.keys(catalogue), ...Object.keys(RULES)]) });
     io.out(explainText(code, io.color));
     // A warning of check is also a lint rule: its examples follow.
-    if (isRule(code)) io.out(`\n${lintExamples(RULES[code])}lint rule: ${HELP_URI_BASE}#${code}\n`);
+    if (isRule(code)) io.out(`\n${lintExamples(RULES[code])}lint rule: ${lintDocsUri()}#${code}\n`);
     return EXIT.ok;
   },
 };
@@ -89,5 +89,5 @@ function lintExamples(r: LintRule): string {
 }
 
 function lintRuleText(id: string, r: LintRule): string {
-  return `${id} (${r.level}, lint rule: ${r.scope})\n\n  ${r.summary}\n\n${r.explain}\n\n${lintExamples(r)}${HELP_URI_BASE}#${id} (${r.docs})\n`;
+  return `${id} (${r.level}, lint rule: ${r.scope})\n\n  ${r.summary}\n\n${r.explain}\n\n${lintExamples(r)}${lintDocsUri()}#${id} (${r.docs})\n`;
 }

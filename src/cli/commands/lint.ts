@@ -10,7 +10,7 @@ import { isRule, RULES, type Level } from '../../lint/rules.js';
 import { readMeshValues } from '../../manifest/index.js';
 import { parseCidr } from '../../net/ip.js';
 import { SourceFile } from '../../source.js';
-import { version } from '../../compile/version.js';
+import { docsBase, version } from '../../compile/version.js';
 import { oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { bounded, report } from '../report.js';
@@ -41,6 +41,8 @@ Options:
   --rule ID=LEVEL       set a rule's level: off, info, warning, error (repeatable)
   --ignore GLOB         do not lint paths matching GLOB in a directory walk (repeatable)
   --base DIR            SARIF paths are relative to DIR (default: the current directory)
+  --docs-url URL        where the docs are published: SARIF helpUri is URL/lint.md#RULE-ID
+                        (default: package.json homepage + /blob/main/docs; config: docsUrl)
   --stdin-name NAME     the name stdin's findings carry (default <stdin>)
   -v, --verbose         say what was linted
 
@@ -58,6 +60,7 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
       'mesh-values': { type: 'string' },
       'cluster-cidrs': { type: 'string' },
       'dns-server': { type: 'string', multiple: true },
+      'docs-url': { type: 'string' },
       rule: { type: 'string', multiple: true },
       ignore: { type: 'string', multiple: true },
       base: { type: 'string' },
@@ -89,6 +92,8 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
       if (!c.config) return (report(io, 'text', c.diagnostics, new Map([[configPath, new SourceFile(configPath, read.text)]])), EXIT.badInput);
       config = c.config;
     }
+    const docsUrl = values['docs-url'] ?? config?.docsUrl ?? docsBase();
+    if (!/^https?:\/\/\S+$/.test(docsUrl)) throw new UsageError('usage-bad-option-value', { detail: `--docs-url '${docsUrl}' is not an http(s) URL` });
     const opts: LintOptions = defaultOptions();
     opts.levels = { ...(config?.rules ?? {}), ...flagLevels };
     const failOn: Level = flagFailOn ?? config?.failOn ?? 'warning';
@@ -173,7 +178,7 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
         io.out(renderLintJson(findings));
         break;
       case 'sarif':
-        io.out(renderLintSarif(findings, result.sources, values.base ?? process.cwd(), version()));
+        io.out(renderLintSarif(findings, result.sources, values.base ?? process.cwd(), version(), docsUrl));
         break;
       case 'github':
         io.out(renderLintGithub(findings));
