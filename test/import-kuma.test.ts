@@ -73,6 +73,37 @@ describe('import kuma', () => {
     expect(bad.err).toMatch(/unknown .* flag '.*kumaDPUsr'/);
   });
 
+  it("per-uid port exclusions: Kuma's <protocol:>?<ports:>?<uids>, an item per protocol and port range", () => {
+    const r = imp('--kuma-dp-user', '0', '--exclude-outbound-ports-for-uids', 'tcp:1900,1000-2000:106-108', '--exclude-outbound-ports-for-uids', '123', '--exclude-outbound-ports-for-uids', 'udp,tcp::7');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.replace(/,\s+/g, ', ')).toContain('exclude ports-for-uids tcp:1900:106-108, tcp:1000-2000:106-108, tcp:1-65535:123, udp:1-65535:123, udp:1-65535:7, tcp:1-65535:7');
+    const p = policy(r.out);
+    expect(p.outbound.excludePortsForUids.value.map((x) => `${x.protocols.join('+')} ${x.ports.lo}-${x.ports.hi} ${x.uids.length}`)).toEqual(['tcp 1900-1900 3', 'tcp 1000-2000 3', 'tcp 1-65535 1', 'udp 1-65535 1', 'udp 1-65535 1', 'tcp 1-65535 1']);
+    for (const [v, msg] of [
+      ['tcp:22:*', /wildcard '\*' is not allowed for UIDs/],
+      ['icmp:22:5', /invalid or unsupported protocol: 'icmp'/],
+      ['a:b:c:d', /Expected format: <protocol:>\?<ports:>\?<uids>/],
+      ['22:1,2', /It should either be a single item or a range/],
+      ['70000:5', /invalid port range: '70000'/],
+    ] as const) {
+      const bad = imp('--exclude-outbound-ports-for-uids', v);
+      expect(bad.code, v).toBe(2);
+      expect(bad.err, v).toMatch(msg);
+      expect(bad.err, v).toContain('<kumactl arguments>:1:35: error[import-bad-value]');
+    }
+    const o = join(dir, 'off.yaml');
+    writeFileSync(o, 'redirect:\n  outbound:\n    enabled: false\n');
+    const off = cli(['import', 'kuma', '--config', o, '--', '--exclude-outbound-ports-for-uids', '22:5']);
+    expect(off.code, off.err).toBe(0);
+    expect(off.err).toMatch(/outbound redirection is off/);
+    expect(off.out).not.toContain('ports-for-uids');
+    const f = join(dir, 'uids.yaml');
+    writeFileSync(f, 'redirect:\n  outbound:\n    excludePortsForUIDs: ["udp:53:1000"]\n');
+    const c = cli(['import', 'kuma', '--config', f]);
+    expect(c.code, c.err).toBe(0);
+    expect(c.out).toContain('exclude ports-for-uids udp:53:1000');
+  });
+
   it('locates bad values in the arguments (exit 2)', () => {
     const r = imp('--redirect-inbound-port', '70000', '--ip-family-mode', 'ipv6', '--exclude-outbound-ips', '10.0.0.300', '--frobnicate');
     expect(r.code).toBe(2);
@@ -83,7 +114,7 @@ describe('import kuma', () => {
   });
 
   it('refuses by name what the language cannot say yet, and reports what does not shape the rules', () => {
-    for (const f of [['--redirect-all-dns-traffic'], ['--redirect-dns'], ['--vnet', 'docker0:172.17.0.0/16'], ['--exclude-outbound-ports-for-uids', '53:106-108'], ['--iptables-logs']]) {
+    for (const f of [['--redirect-all-dns-traffic'], ['--redirect-dns'], ['--vnet', 'docker0:172.17.0.0/16'], ['--iptables-logs']]) {
       const r = imp(...f);
       expect(r.code, f.join(' ')).toBe(2);
       expect(r.err).toMatch(/error\[import-unsupported\]/);

@@ -329,6 +329,17 @@ describe('lowering the peers\' constructs', () => {
     expect(own.map(({ r }) => (r.matches[0] as { id: number }).id)).toEqual([106, 107, 108]);
   });
 
+  it('per-uid port exclusions come first in the output chain, a rule per protocol and uid', () => {
+    const rs = ir('policy u {\n  proxy { uid 0; gid none }\n  outbound { capture cidrs *; exclude ports-for-uids tcp:1000-2000:106-107, 53:203 }\n}\n');
+    const out = rules(rs, 'MESHCAP_OUTPUT').filter(({ family }) => family === 'ipv4');
+    const head = out.slice(0, 4).map(({ r }) => r.matches.map((m) => (m.kind === 'protocol' ? m.protocol : m.kind === 'dport' ? m.ranges.map((x) => x.join('-')).join(',') : m.kind === 'uid' ? `uid=${m.id}` : m.kind)).join(' '));
+    expect(head).toEqual(['tcp 1000-2000 uid=106', 'tcp 1000-2000 uid=107', 'tcp 53-53 uid=203', 'udp 53-53 uid=203']);
+    expect(out.slice(0, 4).every(({ r }) => r.action.kind === 'return')).toBe(true);
+    // ahead of the proxy's self-redirect
+    const selfRedirect = out.findIndex(({ r }) => r.action.kind === 'jump' && r.action.chain === 'MESHCAP_IN_REDIRECT');
+    expect(selfRedirect).toBeGreaterThan(3);
+  });
+
   it('DNS capture with no proxy owner and no server of a family makes no empty zone chain', () => {
     const rs = ir('policy d {\n  proxy { uid none; gid none }\n  outbound { capture cidrs 10.0.0.0/8 }\n  dns { capture servers fd00::a }\n}\n');
     expect(checkRuleSet(rs)).toEqual([]);

@@ -364,7 +364,9 @@ function parseRule(words: string[], family: Family, span: Span): Rule[] {
       case '--destination-ports':
       case '--sports':
       case '--source-ports': {
-        const multi = w.endsWith('s');
+        // After `-m multiport` (and no `-m tcp` since), getopt reads `--dport` as an
+        // abbreviation of multiport's `--dports`, which is how Kuma's dry runs write it.
+        const multi = w.endsWith('s') || module === 'multiport';
         if (multi && module !== 'multiport') fail(`${w} needs -m multiport`);
         const mod = module && ['tcp', 'udp', 'sctp'].includes(module) ? module : protocol;
         if (!multi && (!mod || !['tcp', 'udp', 'sctp'].includes(mod))) fail(`${w} needs -p tcp or -p udp before it`);
@@ -378,7 +380,8 @@ function parseRule(words: string[], family: Family, span: Span): Rule[] {
         if (module !== 'owner') fail(`${w} needs -m owner`);
         const v = take(i++, w);
         const kind = w === '--uid-owner' ? 'uid' : 'gid';
-        const range = /^([0-9]+)-([0-9]+)$/.exec(v);
+        // libxt_owner's owner_parse_range takes `A-B` and `A:B` alike (Kuma's dry runs write `106:108`).
+        const range = /^([0-9]+)[-:]([0-9]+)$/.exec(v);
         if (range) {
           const [lo, hi] = [Number(range[1]), Number(range[2])];
           if (lo > hi || hi > 4294967294) fail(`${w} ${v} is not a range of ids`);

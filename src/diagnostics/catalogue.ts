@@ -343,6 +343,14 @@ export const catalogue = {
     hint: 'write the range low-high, at most 256 ids (e.g. 106-108)',
     explain: "An owner range A-B (Kuma's --uid-owner 106-108) stands for every id from A to B. meshcap lowers it to one owner rule per id (the kernel's range match is not used yet), so a range holds at most 256 ids.",
   },
+  'invalid-uid-port-exclusion': {
+    bad: "policy p {\n  outbound { capture cidrs *; exclude ports-for-uids icmp:22:106 }\n}\n",
+    good: "policy p {\n  outbound { capture cidrs *; exclude ports-for-uids tcp:22:106 }\n}\n",
+    severity: 'error',
+    message: "'{text}' is not a per-uid port exclusion: {reason}",
+    hint: "write [PROTOCOL:][PORTS:]UIDS: tcp, udp or * (both); a port, a range or * (all); a uid or a range (tcp:22:106-108)",
+    explain: "An item of outbound 'exclude ports-for-uids' says which outbound traffic of some owners is never captured, in the format of Kuma's --exclude-outbound-ports-for-uids, one port range per item: 'tcp:22:106-108' (TCP to port 22 of uids 106 to 108), '53:1000' (TCP and UDP to port 53 of uid 1000), '1001' (everything of uid 1001).",
+  },
   'invalid-mark': {
     bad: "policy p {\n  inbound { capture ports *; mode tproxy mark 0 }\n}\n",
     good: "policy p {\n  inbound { capture ports *; mode tproxy mark 1337 }\n}\n",

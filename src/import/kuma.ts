@@ -248,6 +248,30 @@ export function kumaConfigFromFlags(args: string[], base = kumaDefaults()): Kuma
   return { config: cfg, diagnostics: ds, source: src, origin };
 }
 
+/**
+ * One `--exclude-outbound-ports-for-uids` entry, `<protocol:>?<ports:>?<uids>` as Kuma's
+ * parseExcludePortsForUIDs reads it (pkg/transparentproxy/config/utils.go: protocols and
+ * ports are comma lists, '*' or empty for all; the uids one value or a range; every number
+ * a uint16), as the items of 'exclude ports-for-uids' (one port range each); or why not.
+ */
+export function uidExclusionItems(entry: string): string[] | string {
+  const parts = entry.split(':');
+  if (parts.length > 3) return `invalid format for excluding ports by UIDs: '${entry}'. Expected format: <protocol:>?<ports:>?<uids>`;
+  const [protos, ports, uids] = parts.length === 3 ? parts : parts.length === 2 ? ['*', ...parts] : ['*', '*', parts[0]];
+  if (uids === '*') return "wildcard '*' is not allowed for UIDs";
+  const u16 = (t: string) => /^[0-9]{1,5}$/.test(t.trim()) && +t <= 65535;
+  const valueOrRange = (t: string) => t.split('-').every(u16);
+  const portList = ports === '*' || ports === '' ? ['1-65535'] : csv(ports);
+  if (!portList.length || !portList.every(valueOrRange)) return `invalid port range: '${ports}'`;
+  if (uids.includes(',')) return `invalid UID entry: '${uids}'. It should either be a single item or a range`;
+  if (!valueOrRange(uids)) return `invalid UID range: '${uids}'`;
+  const ps = protos === '*' || protos === '' ? ['tcp', 'udp'] : csv(protos).map((x) => x.toLowerCase());
+  const badProto = ps.find((x) => x !== 'tcp' && x !== 'udp');
+  if (badProto !== undefined) return `invalid or unsupported protocol: '${badProto}'`;
+  const norm = (t: string) => t.split('-').map((x) => String(+x)).join('-');
+  return ps.flatMap((p) => portList.map((r) => `${p}:${norm(r)}:${norm(uids)}`));
+}
+
 /** Options of the import itself: how user names resolve on the host kumactl would run on. */
 export interface KumaImportOptions {
   name?: string;
@@ -270,7 +294,6 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   const unsupported = (key: string, fallback: string, reason: string) => ds.push(diag('import-unsupported', where(key)?.span, { tool: TOOL, flag: label(key, fallback), reason }));
   // Kuma's inputs the language cannot say yet (docs/kuma-differences.md).
   if (cfg.dns.enabled) unsupported(cfg.dns.captureAll ? 'redirect-all-dns-traffic' : 'redirect-dns', cfg.dns.captureAll ? '--redirect-all-dns-traffic' : '--redirect-dns', "Kuma captures DNS over UDP only and examines it after its excluded IPs; meshcap's DNS capture takes UDP and TCP, after the proxy's own traffic");
-  if (cfg.outbound.excludePortsForUIDs.length) unsupported('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids', 'port exclusions for some owners only are not in the language yet');
   if (cfg.vnet.length) unsupported('vnet', '--vnet', "a rerouted interface with a destination exemption and DNS capture on it is not in the language yet ('interfaces { reroute }' takes names only)");
   if (cfg.logs) unsupported('iptables-logs', '--iptables-logs', 'LOG rules are not in the language yet');
   const mode = cfg.ipFamilyMode.toLowerCase();
@@ -296,6 +319,11 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
     }
     return out;
   };
+  const uidItems = cfg.outbound.excludePortsForUIDs.flatMap((x) => {
+    const r = uidExclusionItems(x);
+    if (typeof r === 'string') ds.push(diag('import-bad-value', where('exclude-outbound-ports-for-uids')?.span, { tool: TOOL, flag: label('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids'), detail: r }));
+    return typeof r === 'string' ? [] : r;
+  });
   const inIps = ips('exclude-inbound-ips', '--exclude-inbound-ips', cfg.inbound.excludeIPs);
   const outIps = ips('exclude-outbound-ips', '--exclude-outbound-ips', cfg.outbound.excludeIPs);
   const v6 = families.includes('ipv6');
@@ -323,6 +351,10 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   const outPorts = [...new Set(cfg.outbound.excludePorts)];
   if (cfg.outbound.enabled && outIps.length) L(`    exclude cidrs ${outIps.join(', ')}`, label('exclude-outbound-ips', '--exclude-outbound-ips'));
   if (cfg.outbound.enabled && outPorts.length) L(`    exclude ports ${outPorts.join(', ')}`, label('exclude-outbound-ports', '--exclude-outbound-ports'));
+  // Kuma returns them in nat OUTPUT whether outbound redirection is on or not; with it off
+  // (and no DNS capture) nothing they could spare is captured.
+  if (uidItems.length && !cfg.outbound.enabled && !cfg.dns.enabled) ds.push(diag('import-dropped', where('exclude-outbound-ports-for-uids')?.span, { tool: TOOL, flag: label('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids'), reason: 'outbound redirection is off, so there is nothing to exclude' }));
+  else if (uidItems.length) L(`    exclude ports-for-uids ${[...new Set(uidItems)].join(', ')}`, label('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids'));
   L('  }');
   L('  loopback {');
   L(`    passthrough 127.0.0.6${v6 ? ', ::6' : ''}`);

@@ -50,6 +50,17 @@ export interface Interface {
  */
 export type InboundMode = { kind: 'redirect' } | { kind: 'tproxy'; mark: number; table: number; localMark: number };
 
+/**
+ * One per-owner port exclusion (Kuma's --exclude-outbound-ports-for-uids): outbound
+ * traffic of these protocols, to these destination ports, of these uids is never captured.
+ */
+export interface OwnerPortExclusion {
+  protocols: ('tcp' | 'udp')[];
+  ports: PortRange;
+  uids: Owner[];
+  span: Span | null;
+}
+
 export type DnsCapture = { kind: 'off' } | { kind: 'all' } | { kind: 'servers'; servers: Address[] };
 
 export interface Policy {
@@ -78,6 +89,8 @@ export interface Policy {
     excludeCidrs: Setting<CidrItem[]>;
     capturePorts: Setting<PortRange[]>;
     excludePorts: Setting<PortRange[]>;
+    /** Ports excluded for some owners and protocols, examined before anything else outbound. */
+    excludePortsForUids: Setting<OwnerPortExclusion[]>;
     groups: Setting<Selection<Owner>>;
     excludeGroups: Setting<Owner[]>;
   };

@@ -36,6 +36,7 @@ export function defaultPolicy(name: string, file: string): Policy {
       excludeCidrs: d([]),
       capturePorts: d([]),
       excludePorts: d([]),
+      excludePortsForUids: d([]),
       groups: d({ kind: 'all' }),
       excludeGroups: d([]),
     },

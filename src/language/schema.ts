@@ -4,6 +4,7 @@
 import type { Policy } from './ast.js';
 import type { Span } from '../source.js';
 import * as V from './values.js';
+import { ownerPortList } from './owner-ports.js';
 import type { ValueKind } from './values.js';
 
 export interface StatementSpec {
@@ -62,6 +63,7 @@ export const blocks: BlockSpec[] = [
       stmt('exclude-cidrs', 'exclude cidrs', V.cidrList, (p, v, s) => (p.outbound.excludeCidrs = { value: v as never, span: s }), '(none)', 'Destinations whose traffic is never sent to the outbound port, e.g. the cloud metadata address. DNS capture still applies to them: DNS is examined first, as in Istio.', 'exclude cidrs 169.254.169.254/32, fd00::/8'),
       stmt('capture-ports', 'capture ports', V.portList, (p, v, s) => (p.outbound.capturePorts = { value: v as never, span: s }), '(none)', 'Destination ports captured whatever the destination address (unless excluded).', 'capture ports 9000'),
       stmt('exclude-ports', 'exclude ports', V.portList, (p, v, s) => (p.outbound.excludePorts = { value: v as never, span: s }), '(none)', 'Destination ports never captured, for TCP and UDP.', 'exclude ports 3306'),
+      stmt('exclude-ports-for-uids', 'exclude ports-for-uids', ownerPortList, (p, v, s) => (p.outbound.excludePortsForUids = { value: v as never, span: s }), '(none)', "Outbound traffic of some owners, protocols and destination ports that is never captured, examined before anything else outbound (the proxy's self-redirect and DNS capture included), as Kuma's --exclude-outbound-ports-for-uids does. Each item is [PROTOCOL:][PORTS:]UIDS: 'tcp', 'udp' or '*' (both, the default); a port, a range or '*' (all ports, the default); a uid or a range of uids.", 'exclude ports-for-uids tcp:22:106-108, udp:53:1000, 1001'),
       stmt('groups', 'groups', V.groupSelection, (p, v, s) => (p.outbound.groups = { value: v as never, span: s }), '*', "Owner groups whose outbound traffic is captured: '*' for all, or a list of gids and group names.", 'groups *'),
       stmt('exclude-groups', 'exclude groups', V.groupList, (p, v, s) => (p.outbound.excludeGroups = { value: v as never, span: s }), '(none)', "Owner groups whose outbound traffic is never captured. Only valid with 'groups *'.", 'exclude groups 888'),
     ],

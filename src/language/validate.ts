@@ -92,6 +92,15 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
       }),
     );
   }
+  if (outOk && ok('outbound.exclude-ports-for-uids') && p.outbound.excludePortsForUids.value.length > 0 && !outboundCaptures && p.dns.capture.value.kind === 'off') {
+    report(
+      diag('ineffective-exclude', orUndef(p.outbound.excludePortsForUids.span), {
+        what: "outbound 'exclude ports-for-uids'",
+        reason: 'no outbound traffic is captured',
+        hint: "capture outbound traffic with 'capture cidrs', or remove the exclusion",
+      }),
+    );
+  }
   if (ok('outbound.exclude-groups', 'outbound.groups') && p.outbound.excludeGroups.value.length > 0 && groups.kind !== 'all') {
     report(diag('group-exclude-with-list', orUndef(p.outbound.excludeGroups.span)));
   }

@@ -65,7 +65,7 @@ function selection<T>(args: Atom[], ctx: ValueContext, expected: string, item: (
   return items && { kind: 'list', items };
 }
 
-function list<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: Atom) => T | undefined, allowEmpty = false): T[] | undefined {
+export function list<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: Atom) => T | undefined, allowEmpty = false): T[] | undefined {
   if (!allowEmpty && !needValue(args, ctx, expected)) return undefined;
   // Sized once: when every item is good (the only case returned) there is one per atom.
   const out = new Array<T>(args.length);
@@ -101,7 +101,7 @@ function portNumber(text: string, from = 0, to = text.length): number | undefine
   return n >= 1 && n <= 65535 ? n : undefined;
 }
 
-function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortRange | undefined {
+export function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortRange | undefined {
   // A range is two non-empty parts around the only '-'.
   const text = a.text;
   const dash = text.indexOf('-');
@@ -151,7 +151,7 @@ const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
 export const MAX_OWNER_RANGE = 256;
 
 /** A uid or gid, a name, or a range `A-B` (Kuma's --uid-owner 106-108), as the ids it holds. */
-function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owner[] | undefined {
+export function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owner[] | undefined {
   const id = (t: string) => (/^[0-9]+$/.test(t) && t.length <= 10 && Number(t) <= 4294967294 ? Number(t) : undefined);
   const range = /^([0-9]+)-([0-9]+)$/.exec(a.text);
   if (range) {

@@ -179,6 +179,15 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
 
   // ---- nat OUTPUT ------------------------------------------------------------------------
   nat.add('OUTPUT', [], J(CH.output), p.span, 'locally generated traffic is examined for capture');
+  // Per-owner exclusions come first, ahead of the proxy's self-redirect and DNS, where Kuma
+  // puts them (nat OUTPUT, before its chains).
+  for (const x of p.outbound.excludePortsForUids.value) {
+    for (const proto of x.protocols) {
+      for (const o of x.uids) {
+        nat.add(CH.output, [M.proto(proto), M.dport([[x.ports.lo, x.ports.hi]]), M.owner('uid', o)], RET, x.span ?? sp(p.outbound.excludePortsForUids), `ports excluded for this owner are not captured (${proto.toUpperCase()})`);
+      }
+    }
+  }
   const excl = p.outbound.excludePorts.value;
   if (excl.length) {
     nat.add(CH.output, [M.proto('tcp'), M.dport(ports(excl), false, SET.excludedOutboundPorts)], RET, sp(p.outbound.excludePorts), 'excluded outbound ports are not captured (TCP)');

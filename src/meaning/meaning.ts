@@ -4,11 +4,11 @@
 // backend bug. Written as the language documentation states the behaviour, in the order
 // of precedence docs/language.md gives.
 import type { Policy } from '../language/ast.js';
-import type { Family } from '../ir/types.js';
 import type { Outcome, Packet } from '../sim/packet.js';
 import { addrValue, type SimResult, type TraceStep } from '../sim/simulate.js';
 import type { Constants, ConstantsFor, Side } from '../verify/side.js';
-import { AddrSet, NameSet, OwnerSet, PortSet, type CidrConst } from './sets.js';
+import { listsOf, type Lists } from './lists.js';
+import type { CidrConst } from './sets.js';
 
 const DNS = 53;
 
@@ -28,6 +28,7 @@ const L = {
   outExcludeInCapture: 5,
   inExclude: 6,
   inCapture: 7,
+  ownerPorts: 8,
   // addresses
   servers: 0,
   localhost: 1,
@@ -42,6 +43,8 @@ const L = {
   proxyGids: 1,
   groups: 2,
   excludeGroups: 3,
+  /** The owners of item i of 'exclude ports-for-uids' take label ownerPortItem + i. */
+  ownerPortItem: 10,
   // interfaces
   excludeIf: 0,
   rerouteIf: 1,
@@ -58,62 +61,6 @@ function add<K extends Labelled>(out: Constants, kind: K, items: readonly Consta
     xs.push(x);
     ls.push(label);
   }
-}
-
-/** The policy's lists as lookup structures (sets.ts), built once. */
-interface Lists {
-  proxyUids: OwnerSet;
-  proxyGids: OwnerSet;
-  /** null: every group ('groups *'). */
-  groups: OwnerSet | null;
-  excludeGroups: OwnerSet;
-  excludeIf: NameSet;
-  rerouteIf: NameSet;
-  outExcludePorts: PortSet;
-  outCapturePorts: PortSet;
-  inExcludePorts: PortSet;
-  inExcludeSources: AddrSet;
-  /** 'capture ports' of inbound when it is a list. */
-  inCapturePorts: PortSet;
-  localhost: AddrSet;
-  excludeCidrs: AddrSet;
-  /** localhost and the excluded CIDRs: for a new outbound connection, both leave it alone. */
-  localOrExcluded: AddrSet;
-  /** 'capture cidrs' of outbound when it is a list. */
-  outCidrs: AddrSet;
-  /** The DNS servers, when DNS capture names servers. */
-  servers: AddrSet;
-  passthrough: AddrSet;
-  /** Whether outbound 'capture cidrs' (a list) reaches loopback (127.0.0.0/8, ::1). */
-  loopbackCaptured: Record<Family, boolean>;
-}
-
-function listsOf(p: Policy): Lists {
-  const g = p.outbound.groups.value;
-  const oc = p.outbound.captureCidrs.value;
-  const ic = p.inbound.capturePorts.value;
-  const dns = p.dns.capture.value;
-  const outCidrs = new AddrSet(oc.kind === 'list' ? oc.items : []);
-  return {
-    proxyUids: new OwnerSet(p.proxy.uids.value),
-    proxyGids: new OwnerSet(p.proxy.gids.value),
-    groups: g.kind === 'list' ? new OwnerSet(g.items) : null,
-    excludeGroups: new OwnerSet(p.outbound.excludeGroups.value),
-    excludeIf: new NameSet(p.interfaces.exclude.value),
-    rerouteIf: new NameSet(p.interfaces.reroute.value),
-    outExcludePorts: new PortSet(p.outbound.excludePorts.value),
-    outCapturePorts: new PortSet(p.outbound.capturePorts.value),
-    inExcludePorts: new PortSet(p.inbound.excludePorts.value),
-    inExcludeSources: new AddrSet(p.inbound.excludeSources.value),
-    inCapturePorts: new PortSet(ic.kind === 'list' ? ic.items : []),
-    localhost: new AddrSet(p.loopback.localhost.value),
-    excludeCidrs: new AddrSet(p.outbound.excludeCidrs.value),
-    localOrExcluded: new AddrSet([...p.loopback.localhost.value, ...p.outbound.excludeCidrs.value]),
-    outCidrs,
-    servers: AddrSet.ofAddresses(dns.kind === 'servers' ? dns.servers : []),
-    passthrough: AddrSet.ofAddresses(p.loopback.passthrough.value),
-    loopbackCaptured: { ipv4: outCidrs.meets('ipv4', 0x7f000000n, 0x7fffffffn), ipv6: outCidrs.has('ipv6', 1n) },
-  };
 }
 
 export class Meaning {
@@ -185,6 +132,7 @@ export class Meaning {
         why(what);
         return { outcome: out, path };
       };
+      if ((tcp || proto === 'udp') && l.ownerPorts.has(proto, dport, pkt.uid)) return (why('port excluded for this owner'), { outcome: out, path });
       if ((tcp || proto === 'udp') && l.outExcludePorts.has(dport)) return (why('excluded outbound port'), { outcome: out, path });
       if (pkt.oif === 'lo' && l.passthrough.has(f, src)) return (why('passthrough source'), { outcome: out, path });
       if (proxy) {
@@ -350,6 +298,7 @@ export class Meaning {
         return;
       case 'uid':
         if (proxyMatters) add(out, 'owners', l.proxyUids.values, L.proxyUids);
+        if (natOpen && (tcp || udp)) for (const x of l.ownerPorts.ofProtocol(pkt.protocol)) add(out, 'owners', x.uids.values, L.ownerPortItem + x.index);
         return;
       case 'gid': {
         if (l.proxyUids.has(pkt.uid)) return; // the proxy whatever its group
@@ -374,6 +323,7 @@ export class Meaning {
       case 'dport':
         if (udp && dnsOn && (proxy || dnsHere)) port(DNS, L.dns);
         if (!natOpen || !(tcp || udp)) return;
+        ports(l.ownerPorts.portsFor(pkt.protocol, pkt.uid), L.ownerPorts);
         // UDP is redirected only as DNS (port 53, above): the rest of the ports do not matter.
         if (udp) {
           if (!proxy && dnsHere) port(DNS, L.dns);
@@ -397,7 +347,7 @@ export class Meaning {
     }
     const ported = tcp || udp || pkt.protocol === 'sctp';
     const dport = ported ? pkt.dport : -1;
-    const excludedPort = (tcp || udp) && l.outExcludePorts.has(dport);
+    const excludedPort = (tcp || udp) && (l.outExcludePorts.has(dport) || l.ownerPorts.has(pkt.protocol, dport, pkt.uid));
     // Known from 'daddr' (saddr is fixed):
     const passthrough = lo && l.passthrough.has(f, addrValue(pkt.src));
     switch (field) {

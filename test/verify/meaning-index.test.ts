@@ -162,6 +162,7 @@ const arbParts = fc.record({
   outExcludeCidrs: opt(list(CIDRS)),
   outPorts: opt(list(PORTS)),
   outExcludePorts: opt(list(PORTS)),
+  outExcludeForUids: opt(list(['tcp:22:1000', 'udp:53:1337', '1000', 'tcp:9000-9100:1336-1338', '*:*:envoy', '80:0'])),
   groups: opt(fc.oneof(fc.constant('*'), list(['1000', '2000', 'app', '1337']))),
   excludeGroups: opt(list(['888', '999', '1000', 'batch'])),
   passthrough: opt(fc.oneof(fc.constant('none'), list(HOSTS))),
@@ -192,7 +193,7 @@ function pools(p: Policy) {
   const addPort = (lo: number, hi = lo) => [lo - 1, lo, hi, hi + 1, (lo + hi) >> 1].forEach((x) => x >= 0 && x <= 65535 && ports.add(x));
   const ic = p.inbound.capturePorts.value;
   if (ic.kind === 'list') ic.items.forEach((r) => addPort(r.lo, r.hi));
-  [...p.inbound.excludePorts.value, ...p.outbound.capturePorts.value, ...p.outbound.excludePorts.value].forEach((r) => addPort(r.lo, r.hi));
+  [...p.inbound.excludePorts.value, ...p.outbound.capturePorts.value, ...p.outbound.excludePorts.value, ...p.outbound.excludePortsForUids.value.map((x) => x.ports)].forEach((r) => addPort(r.lo, r.hi));
   [p.proxy.inboundPort.value, p.proxy.outboundPort.value, p.proxy.tunnelPort.value, p.dns.port.value].forEach((x) => x !== null && addPort(x));
   const addrs: Record<Family, Set<string>> = { ipv4: new Set(['0.0.0.0', '255.255.255.255', '8.8.8.8']), ipv6: new Set(['::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db9::1']) };
   const addRange = (f: Family, first: bigint, last: bigint) => {
@@ -204,7 +205,7 @@ function pools(p: Policy) {
   [...p.loopback.passthrough.value, ...(dns.kind === 'servers' ? dns.servers : [])].forEach((a) => addRange(a.family, a.value, a.value));
   const owners = new Set<number | string>([0, 4000000000, 'nobody']);
   const g = p.outbound.groups.value;
-  [...p.proxy.uids.value, ...p.proxy.gids.value, ...(g.kind === 'list' ? g.items : []), ...p.outbound.excludeGroups.value].forEach((o) => {
+  [...p.proxy.uids.value, ...p.proxy.gids.value, ...(g.kind === 'list' ? g.items : []), ...p.outbound.excludeGroups.value, ...p.outbound.excludePortsForUids.value.flatMap((x) => x.uids)].forEach((o) => {
     owners.add(o.kind === 'id' ? o.id : o.name);
     if (o.kind === 'id') owners.add(o.id + 1);
   });

@@ -106,6 +106,7 @@ const arbPolicyParts = fc.record({
   outExcludeCidrs: opt(fc.constantFrom('169.254.169.254/32', '10.96.0.0/12, fd00:ec2::254/128', '10.1.0.0/16', '127.0.0.1/32', 'fd00::/8')),
   outPorts: opt(fc.constantFrom('3306', '9000, 9100-9200', '53', '15006', '1-65535')),
   outExcludePorts: opt(fc.constantFrom('53', '3306, 15020', '22', '15001', '1-1024')),
+  outExcludeForUids: opt(fc.constantFrom('tcp:22:1000', 'udp:53:1000', '1337', 'tcp:*:1337', '53:1000-1001, tcp:8080:0', 'tcp:15006:1337, udp:53:1337')),
   groups: opt(fc.constantFrom('*', '1000', '1000, 2000', 'app, 1337')),
   excludeGroups: opt(fc.constantFrom('888', '888, 999', '1000', '998-1001')),
   passthrough: opt(fc.constantFrom('none', '127.0.0.6, ::6', '127.0.0.6', '127.0.0.7, ::1', '::6', '127.0.0.1')),
@@ -140,6 +141,7 @@ describe('meaning = IR for random valid policies', () => {
     expect(valid.some((p) => p.outbound.groups.value.kind === 'list')).toBe(true);
     expect(valid.some((p) => p.inbound.excludeSources.value.length > 0)).toBe(true);
     expect(valid.some((p) => p.proxy.uids.value.length === 0)).toBe(true);
+    expect(valid.some((p) => p.outbound.excludePortsForUids.value.length > 0)).toBe(true);
     expect(valid.some((p) => p.loopback.localhost.value.length === 0)).toBe(true);
     expect(valid.some((p) => p.proxy.inboundPort.value === p.proxy.outboundPort.value)).toBe(true);
     const over = { inCapture: '*', inExclude: '8080', inExcludeSources: '10.0.0.0/8, fd00::/8', mode: 'redirect', families: 'ipv4, ipv6' } as const;
@@ -312,7 +314,7 @@ function pools(p: Policy) {
   const addPort = (lo: number, hi = lo) => [lo - 1, lo, hi, hi + 1, (lo + hi) >> 1].forEach((x) => x >= 0 && x <= 65535 && ports.add(x));
   const sel = p.inbound.capturePorts.value;
   if (sel.kind === 'list') sel.items.forEach((r) => addPort(r.lo, r.hi));
-  [...p.inbound.excludePorts.value, ...p.outbound.capturePorts.value, ...p.outbound.excludePorts.value].forEach((r) => addPort(r.lo, r.hi));
+  [...p.inbound.excludePorts.value, ...p.outbound.capturePorts.value, ...p.outbound.excludePorts.value, ...p.outbound.excludePortsForUids.value.map((x) => x.ports)].forEach((r) => addPort(r.lo, r.hi));
   [p.proxy.inboundPort.value, p.proxy.outboundPort.value, p.proxy.tunnelPort.value, p.dns.port.value].forEach((x) => x !== null && addPort(x));
   const addrs: Record<Family, Set<string>> = {
     ipv4: new Set(['0.0.0.0', '255.255.255.255', '10.1.0.5', '10.2.0.9', '127.0.0.1', '127.0.0.6', '127.0.0.53', '8.8.8.8', '169.254.169.254']),
@@ -328,7 +330,7 @@ function pools(p: Policy) {
   [...p.loopback.passthrough.value, ...(dns.kind === 'servers' ? dns.servers : [])].forEach((a) => addRange(a.family, a.value, a.value));
   const owners = new Set<number | string>([0, 1000, 1337, 4000000000, 'nobody']);
   const gs = p.outbound.groups.value;
-  [...p.proxy.uids.value, ...p.proxy.gids.value, ...(gs.kind === 'list' ? gs.items : []), ...p.outbound.excludeGroups.value].forEach((o) => {
+  [...p.proxy.uids.value, ...p.proxy.gids.value, ...(gs.kind === 'list' ? gs.items : []), ...p.outbound.excludeGroups.value, ...p.outbound.excludePortsForUids.value.flatMap((x) => x.uids)].forEach((o) => {
     owners.add(o.kind === 'id' ? o.id : o.name);
     if (o.kind === 'id') owners.add(o.id + 1);
   });

@@ -17,6 +17,7 @@ export interface PolicyParts {
   outExcludeCidrs?: string;
   outPorts?: string;
   outExcludePorts?: string;
+  outExcludeForUids?: string;
   groups?: string;
   excludeGroups?: string;
   passthrough?: string;
@@ -57,6 +58,7 @@ export function policyText(x: PolicyParts): string {
       ['exclude cidrs', x.outExcludeCidrs],
       ['capture ports', x.outPorts],
       ['exclude ports', x.outExcludePorts],
+      ['exclude ports-for-uids', x.outExcludeForUids],
       ['groups', x.groups],
       ['exclude groups', x.groups === undefined || x.groups === '*' ? x.excludeGroups : undefined],
     ]) +
