@@ -121,9 +121,13 @@ const values: Record<string, (r: Rand) => string[]> = {
     return [`servers ${servers[0]}`, ...servers.slice(1)];
   },
   'dns.port': (r) => [port(r)],
+  'dns.tcp': (r) => [r.pick(['capture', 'pass'])],
+  'dns.conntrack-zones': onOff,
   'interfaces.exclude': (r) => r.list(1, 4, () => iface(r)),
   'interfaces.reroute': (r) => r.list(1, 4, () => iface(r)),
+  'interfaces.vnet': (r) => r.list(1, 3, () => `${iface(r)}:${cidr(r)}`),
   'policy.drop-invalid': onOff,
+  'policy.order': (r) => [r.pick(['proxy-first', 'exclusions-first'])],
   'policy.families': (r) => r.pick([['ipv4'], ['ipv6'], ['ipv4', 'ipv6'], ['ipv6', 'ipv4']]),
 };
 

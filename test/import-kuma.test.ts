@@ -104,6 +104,30 @@ describe('import kuma', () => {
     expect(c.out).toContain('exclude ports-for-uids udp:53:1000');
   });
 
+  it("DNS (UDP only, the apps' TCP DNS passed, zones unless skipped), --vnet and Kuma's order", () => {
+    const r = imp('--redirect-all-dns-traffic', '--redirect-dns-port', '12345', '--skip-dns-conntrack-zone-split', '--vnet', 'docker0:172.17.0.0/16', '--vnet', 'iface:::1/64');
+    expect(r.code, r.err).toBe(0);
+    const p = policy(r.out);
+    expect(p.dns.capture.value.kind).toBe('all');
+    expect([p.dns.port.value, p.dns.tcp.value, p.dns.conntrackZones.value, p.order.value]).toEqual([12345, 'pass', false, 'exclusions-first']);
+    expect(p.interfaces.vnet.value.map((v) => `${v.iface.name}:${v.cidr.addr}/${v.cidr.prefix}`)).toEqual(['docker0:172.17.0.0/16', 'iface:::/64']);
+    const v4 = imp('--ip-family-mode', 'ipv4', '--vnet', 'iface:::1/64', '--vnet', 'br+:172.18.0.0/16');
+    expect(v4.code, v4.err).toBe(0);
+    expect(v4.err).toMatch(/ignores --vnet iface:::1\/64 here: it is IPv6/);
+    expect(policy(v4.out).interfaces.vnet.value.map((v) => v.iface.name)).toEqual(['br']);
+    // without DNS capture the virtual networks' DNS still goes to the DNS port
+    expect(policy(v4.out).dns.capture.value.kind).toBe('off');
+    const bad = imp('--vnet', 'docker0');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/'docker0' is not INTERFACE:CIDR/);
+    const f = join(dir, 'dns.yaml');
+    writeFileSync(f, 'redirect:\n  dns:\n    enabled: true\n    captureAll: true\n    skipConntrackZoneSplit: true\n  vnet:\n    networks: ["eth1:10.1.0.0/16"]\n');
+    const c = cli(['import', 'kuma', '--config', f]);
+    expect(c.code, c.err).toBe(0);
+    const q = policy(c.out);
+    expect([q.dns.capture.value.kind, q.dns.conntrackZones.value, q.interfaces.vnet.value.length]).toEqual(['all', false, 1]);
+  });
+
   it('locates bad values in the arguments (exit 2)', () => {
     const r = imp('--redirect-inbound-port', '70000', '--ip-family-mode', 'ipv6', '--exclude-outbound-ips', '10.0.0.300', '--frobnicate');
     expect(r.code).toBe(2);
@@ -114,7 +138,7 @@ describe('import kuma', () => {
   });
 
   it('refuses by name what the language cannot say yet, and reports what does not shape the rules', () => {
-    for (const f of [['--redirect-all-dns-traffic'], ['--redirect-dns'], ['--vnet', 'docker0:172.17.0.0/16'], ['--iptables-logs']]) {
+    for (const f of [['--redirect-dns'], ['--iptables-logs']]) {
       const r = imp(...f);
       expect(r.code, f.join(' ')).toBe(2);
       expect(r.err).toMatch(/error\[import-unsupported\]/);

@@ -293,8 +293,7 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   };
   const unsupported = (key: string, fallback: string, reason: string) => ds.push(diag('import-unsupported', where(key)?.span, { tool: TOOL, flag: label(key, fallback), reason }));
   // Kuma's inputs the language cannot say yet (docs/kuma-differences.md).
-  if (cfg.dns.enabled) unsupported(cfg.dns.captureAll ? 'redirect-all-dns-traffic' : 'redirect-dns', cfg.dns.captureAll ? '--redirect-all-dns-traffic' : '--redirect-dns', "Kuma captures DNS over UDP only and examines it after its excluded IPs; meshcap's DNS capture takes UDP and TCP, after the proxy's own traffic");
-  if (cfg.vnet.length) unsupported('vnet', '--vnet', "a rerouted interface with a destination exemption and DNS capture on it is not in the language yet ('interfaces { reroute }' takes names only)");
+  if (cfg.dns.enabled && !cfg.dns.captureAll) unsupported('redirect-dns', '--redirect-dns', "Kuma takes the DNS servers from the host's /etc/resolv.conf when it runs; give them to the policy as 'dns { capture servers ... }', or use --redirect-all-dns-traffic");
   if (cfg.logs) unsupported('iptables-logs', '--iptables-logs', 'LOG rules are not in the language yet');
   const mode = cfg.ipFamilyMode.toLowerCase();
   if (mode !== 'dualstack' && mode !== 'ipv4' && mode !== '') ds.push(diag('import-bad-value', where('ip-family-mode')?.span, { tool: TOOL, flag: label('ip-family-mode', '--ip-family-mode'), detail: "must be one of 'dualstack' or 'ipv4'" }));
@@ -324,6 +323,16 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
     if (typeof r === 'string') ds.push(diag('import-bad-value', where('exclude-outbound-ports-for-uids')?.span, { tool: TOOL, flag: label('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids'), detail: r }));
     return typeof r === 'string' ? [] : r;
   });
+  // --vnet IFACE:CIDR, split at the first ':' (an IPv6 CIDR holds more); host bits masked, as the kernel does.
+  const vnets: string[] = [];
+  for (const v of cfg.vnet) {
+    const at = v.indexOf(':');
+    const c = at > 0 ? parseCidr(v.slice(at + 1).includes('/') ? v.slice(at + 1) : `${v.slice(at + 1)}/${v.slice(at + 1).includes(':') ? 128 : 32}`) : undefined;
+    const canon = c?.ok ? `${c.cidr.addr}/${c.cidr.prefix}` : c?.kind === 'host-bits' ? c.canonical : undefined;
+    if (!canon) ds.push(diag('import-bad-value', where('vnet')?.span, { tool: TOOL, flag: label('vnet', '--vnet'), detail: `'${v}' is not INTERFACE:CIDR` }));
+    else if (!families.includes(canon.includes(':') ? 'ipv6' : 'ipv4')) ds.push(diag('import-dropped', where('vnet')?.span, { tool: TOOL, flag: `${label('vnet', '--vnet')} ${v}`, reason: 'it is IPv6 and --ip-family-mode is ipv4, so no rule uses it' }));
+    else vnets.push(`${v.slice(0, at)}:${canon}`);
+  }
   const inIps = ips('exclude-inbound-ips', '--exclude-inbound-ips', cfg.inbound.excludeIPs);
   const outIps = ips('exclude-outbound-ips', '--exclude-outbound-ips', cfg.outbound.excludeIPs);
   const v6 = families.includes('ipv6');
@@ -361,6 +370,27 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   L(`    localhost 127.0.0.1/32${v6 ? ', ::1/128' : ''}`);
   L('    self-redirect on');
   L('  }');
+  if (cfg.dns.enabled && cfg.dns.captureAll) {
+    // addOutputRules: UDP only (the apps' TCP DNS returned), the zones unless skipped.
+    L('  dns {');
+    L('    capture all', label('redirect-all-dns-traffic', '--redirect-all-dns-traffic'));
+    L(`    port ${cfg.dns.port}`, label('redirect-dns-port', '--redirect-dns-port'));
+    L('    tcp pass');
+    L(`    conntrack-zones ${cfg.dns.skipConntrackZoneSplit ? 'off' : 'on'}`, label('skip-dns-conntrack-zone-split', '--skip-dns-conntrack-zone-split'));
+    L('  }');
+  } else if (vnets.length) {
+    // The virtual networks' DNS goes to the DNS port even without DNS capture (addPreroutingRules).
+    L('  dns {');
+    L(`    port ${cfg.dns.port}`, label('redirect-dns-port', '--redirect-dns-port'));
+    L('  }');
+  }
+  if (vnets.length) {
+    L('  interfaces {');
+    L(`    vnet ${vnets.join(', ')}`, label('vnet', '--vnet'));
+    L('  }');
+  }
+  // Kuma examines its excluded IPs and DNS before its loopback rules (nat OUTPUT, ahead of its chain).
+  L('  order exclusions-first');
   L(`  drop-invalid ${cfg.dropInvalidPackets ? 'on' : 'off'}`, label('drop-invalid-packets', '--drop-invalid-packets'));
   L(`  families ${families.join(', ')}`, label('ip-family-mode', '--ip-family-mode'));
   L('}');

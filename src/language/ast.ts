@@ -61,6 +61,13 @@ export interface OwnerPortExclusion {
   span: Span | null;
 }
 
+/** Kuma's --vnet IFACE:CIDR: traffic arriving on the interface, not to the CIDR, is outbound traffic. */
+export interface VirtualNet {
+  iface: Interface;
+  cidr: CidrItem;
+  span: Span | null;
+}
+
 export type DnsCapture = { kind: 'off' } | { kind: 'all' } | { kind: 'servers'; servers: Address[] };
 
 export interface Policy {
@@ -102,11 +109,21 @@ export interface Policy {
   dns: {
     capture: Setting<DnsCapture>;
     port: Setting<number>;
+    /** 'pass': the apps' DNS over TCP is never captured (Kuma); 'capture': like UDP. */
+    tcp: Setting<'capture' | 'pass'>;
+    /** The conntrack zone split of DNS (raw table); off as Kuma's --skip-dns-conntrack-zone-split. */
+    conntrackZones: Setting<boolean>;
   };
   interfaces: {
     exclude: Setting<Interface[]>;
     reroute: Setting<Interface[]>;
+    vnet: Setting<VirtualNet[]>;
   };
   dropInvalid: Setting<boolean>;
+  /**
+   * 'exclusions-first': outbound 'exclude cidrs' and DNS capture are examined before the
+   * proxy's loopback rules (passthrough, self-redirect), as Kuma orders them.
+   */
+  order: Setting<'proxy-first' | 'exclusions-first'>;
   families: Setting<Family[]>;
 }

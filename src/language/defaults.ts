@@ -45,9 +45,10 @@ export function defaultPolicy(name: string, file: string): Policy {
       localhost: d([cidr('127.0.0.1/32'), cidr('::1/128')]),
       selfRedirect: d(true),
     },
-    dns: { capture: d({ kind: 'off' }), port: d(15053) },
-    interfaces: { exclude: d([]), reroute: d([]) },
+    dns: { capture: d({ kind: 'off' }), port: d(15053), tcp: d('capture'), conntrackZones: d(true) },
+    interfaces: { exclude: d([]), reroute: d([]), vnet: d([]) },
     dropInvalid: d(false),
+    order: d('proxy-first'),
     families: d(['ipv4', 'ipv6']),
   };
 }

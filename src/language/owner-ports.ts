@@ -1,10 +1,11 @@
-// The value of outbound `exclude ports-for-uids`: per-owner, per-protocol port exclusions
-// (Kuma's --exclude-outbound-ports-for-uids, pkg/transparentproxy/config/utils.go
-// parseExcludePortsForUIDs), one item per (protocols, port range, owners).
+// Values with Kuma's item formats: outbound `exclude ports-for-uids`, per-owner, per-protocol
+// port exclusions (--exclude-outbound-ports-for-uids, pkg/transparentproxy/config/utils.go
+// parseExcludePortsForUIDs), one item per (protocols, port range, owners); and
+// `interfaces { vnet }` (--vnet IFACE:CIDR).
 import type { Atom } from '../../grammar/syntax-tree.js';
 import { diag } from '../diagnostics/diagnostic.js';
-import type { OwnerPortExclusion } from './ast.js';
-import { list, ownerItem, portItem, type ValueContext, type ValueKind } from './values.js';
+import type { OwnerPortExclusion, VirtualNet } from './ast.js';
+import { cidrItem, interfaceItem, list, ownerItem, portItem, type ValueContext, type ValueKind } from './values.js';
 
 const PROTOCOLS: Record<string, ('tcp' | 'udp')[]> = { tcp: ['tcp'], udp: ['udp'], '*': ['tcp', 'udp'] };
 
@@ -46,5 +47,24 @@ export const ownerPortList: ValueKind<OwnerPortExclusion[]> = {
   expected: "a list of [PROTOCOL:][PORTS:]UIDS items (tcp:22:106-108, udp:53:1000, 8080:1001, 1002)",
   parse(args, ctx) {
     return list(args, ctx, this.expected, (a) => item(a, ctx));
+  },
+};
+
+/** `IFACE:CIDR` (Kuma's --vnet): the interface, then its exempt destinations; split at the first ':' (names hold none). */
+function vnetItem(a: Atom, ctx: ValueContext): VirtualNet | undefined {
+  const at = a.text.indexOf(':');
+  if (at <= 0 || at === a.text.length - 1) {
+    ctx.report(diag('invalid-vnet', a.span, { text: a.text }));
+    return undefined;
+  }
+  const iface = interfaceItem(part(a, 0, a.text.slice(0, at)), ctx);
+  const cidr = cidrItem(part(a, at + 1, a.text.slice(at + 1)), ctx);
+  return iface && cidr && { iface: { ...iface, span: a.span }, cidr: { ...cidr, span: a.span }, span: a.span };
+}
+
+export const vnetList: ValueKind<VirtualNet[]> = {
+  expected: 'a list of INTERFACE:CIDR items (docker0:172.17.0.0/16, br+:172.18.0.0/16, eth1:fd00::/64)',
+  parse(args, ctx) {
+    return list(args, ctx, this.expected, (a) => vnetItem(a, ctx));
   },
 };

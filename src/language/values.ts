@@ -31,7 +31,7 @@ function needValue(args: Atom[], ctx: ValueContext, expected: string): boolean {
   return true;
 }
 
-function single(args: Atom[], ctx: ValueContext, expected: string): Atom | undefined {
+export function single(args: Atom[], ctx: ValueContext, expected: string): Atom | undefined {
   if (!needValue(args, ctx, expected)) return undefined;
   if (args.length > 1) {
     const extra = args[1];
@@ -126,7 +126,7 @@ export function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortR
   return { lo: p, hi: p, span: a.span };
 }
 
-function cidrItem(a: Atom, ctx: ValueContext): CidrItem | undefined {
+export function cidrItem(a: Atom, ctx: ValueContext): CidrItem | undefined {
   const r = readCidr(a.text);
   if (!r) {
     const c = cidrRead;
@@ -171,7 +171,7 @@ export function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owne
   return undefined;
 }
 
-function interfaceItem(a: Atom, ctx: ValueContext): Interface | undefined {
+export function interfaceItem(a: Atom, ctx: ValueContext): Interface | undefined {
   const prefix = a.text.endsWith('+');
   const name = prefix ? a.text.slice(0, -1) : a.text;
   const bytes = Buffer.byteLength(name, 'utf8');
@@ -355,6 +355,17 @@ function choiceOf(a: Atom, ctx: ValueContext, choices: string[]): string | undef
   if (choices.includes(a.text)) return a.text;
   ctx.report(diag('invalid-choice', a.span, { text: a.text, choices: choices.join(', '), suggestion: suggest(a.text, choices) }));
   return undefined;
+}
+
+/** One word of a fixed set. */
+export function choice<T extends string>(choices: readonly T[]): ValueKind<T> {
+  return {
+    expected: choices.map((c) => `'${c}'`).join(' or '),
+    parse(args, ctx) {
+      const a = single(args, ctx, this.expected);
+      return a && (choiceOf(a, ctx, [...choices]) as T | undefined);
+    },
+  };
 }
 
 export const DEFAULT_TPROXY_MARK = 1337;

@@ -1,6 +1,6 @@
 // The policy's lists as the meaning looks them up (sets.ts), built once per meaning.
 import type { Family } from '../ir/types.js';
-import type { OwnerPortExclusion, Policy } from '../language/ast.js';
+import type { OwnerPortExclusion, Policy, VirtualNet } from '../language/ast.js';
 import { AddrSet, NameSet, OwnerSet, PortSet } from './sets.js';
 
 /** Per-owner port exclusions: an item matches a protocol, a destination port and a uid. */
@@ -27,6 +27,20 @@ export class OwnerPortSet {
 }
 
 /** The policy's lists as lookup structures (sets.ts), built once. */
+/** Virtual networks ('interfaces { vnet }'): each item an interface and its exempt CIDR. */
+export class VnetSet {
+  readonly items: { index: number; family: Family; iface: NameSet; cidr: AddrSet }[];
+
+  constructor(xs: readonly VirtualNet[]) {
+    this.items = xs.map((x, index) => ({ index, family: x.cidr.family, iface: new NameSet([x.iface]), cidr: new AddrSet([x.cidr]) }));
+  }
+
+  /** The items of this family whose interface is `iif`. */
+  matching(f: Family, iif: string): VnetSet['items'] {
+    return this.items.filter((x) => x.family === f && x.iface.has(iif));
+  }
+}
+
 export interface Lists {
   proxyUids: OwnerSet;
   proxyGids: OwnerSet;
@@ -36,6 +50,7 @@ export interface Lists {
   excludeIf: NameSet;
   rerouteIf: NameSet;
   outExcludePorts: PortSet;
+  vnet: VnetSet;
   /** 'exclude ports-for-uids'. */
   ownerPorts: OwnerPortSet;
   outCapturePorts: PortSet;
@@ -70,6 +85,7 @@ export function listsOf(p: Policy): Lists {
     excludeIf: new NameSet(p.interfaces.exclude.value),
     rerouteIf: new NameSet(p.interfaces.reroute.value),
     outExcludePorts: new PortSet(p.outbound.excludePorts.value),
+    vnet: new VnetSet(p.interfaces.vnet.value),
     ownerPorts: new OwnerPortSet(p.outbound.excludePortsForUids.value),
     outCapturePorts: new PortSet(p.outbound.capturePorts.value),
     inExcludePorts: new PortSet(p.inbound.excludePorts.value),

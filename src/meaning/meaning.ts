@@ -49,6 +49,10 @@ const L = {
   excludeIf: 0,
   rerouteIf: 1,
   lo: 2,
+  /** The interface of item i of 'interfaces { vnet }' takes label vnetIf + i (each has its own CIDR). */
+  vnetIf: 10,
+  /** The CIDR of item i of 'interfaces { vnet }' takes label vnetCidr + i. */
+  vnetCidr: 20,
 } as const;
 
 type Labelled = 'ports' | 'cidrs' | 'owners' | 'ifaces';
@@ -105,7 +109,7 @@ export class Meaning {
       const excludedIf = l.excludeIf.has(pkt.oif);
       // DNS conntrack zones (UDP): the proxy's queries zone 1, its answers zone 2, the
       // app's queries to a captured server zone 2.
-      if (dnsOn && proto === 'udp') {
+      if (dnsOn && p.dns.conntrackZones.value && proto === 'udp') {
         if (proxy && dport === DNS) out.ctZone = 1;
         else if (proxy && sport === p.dns.port.value) out.ctZone = 2;
         else if (dnsHere && dport === DNS && isDnsServer(dst)) out.ctZone = 2;
@@ -134,15 +138,23 @@ export class Meaning {
       };
       if ((tcp || proto === 'udp') && l.ownerPorts.has(proto, dport, pkt.uid)) return (why('port excluded for this owner'), { outcome: out, path });
       if ((tcp || proto === 'udp') && l.outExcludePorts.has(dport)) return (why('excluded outbound port'), { outcome: out, path });
+      const tcpDns = p.dns.tcp.value === 'capture';
+      // DNS to the DNS port: UDP, and TCP unless 'tcp pass'; never the proxy's own.
+      const dnsCaptured = !proxy && dnsHere && (proto === 'udp' || (tcp && tcpDns)) && dport === DNS && isDnsServer(dst);
+      if (p.order.value === 'exclusions-first') {
+        if (l.excludeCidrs.has(f, dst)) return (why('excluded CIDR (examined first)'), { outcome: out, path });
+        if (dnsCaptured) return redirect(p.dns.port.value, 'DNS is captured');
+      }
       if (pkt.oif === 'lo' && l.passthrough.has(f, src)) return (why('passthrough source'), { outcome: out, path });
       if (proxy) {
-        const skip = (tunnel !== null && dport === tunnel) || (dnsOn && dport === DNS);
+        const skip = (tunnel !== null && dport === tunnel) || (dnsOn && tcpDns && dport === DNS);
         if (p.loopback.selfRedirect.value && pkt.oif === 'lo' && tcp && !localhost(dst) && !skip) {
           return redirect(p.proxy.inboundPort.value, "the proxy calls the pod's own IP: treated as inbound");
         }
         return (why("the proxy's own traffic"), { outcome: out, path });
       }
-      if (dnsHere && (tcp || proto === 'udp') && dport === DNS && isDnsServer(dst)) return redirect(p.dns.port.value, 'DNS is captured');
+      if (dnsCaptured) return redirect(p.dns.port.value, 'DNS is captured');
+      if (dnsOn && !tcpDns && tcp && dport === DNS) return (why("the apps' DNS over TCP is left alone"), { outcome: out, path });
       if (pkt.oif === 'lo' && !l.loopbackCaptured[f]) return (why('the app talks to itself over lo'), { outcome: out, path });
       if (l.groups && !l.groups.has(pkt.gid)) return (why('group not captured'), { outcome: out, path });
       if (l.excludeGroups.has(pkt.gid)) return (why('excluded group'), { outcome: out, path });
@@ -155,7 +167,7 @@ export class Meaning {
     }
 
     // ---- arriving packets ---------------------------------------------------------------
-    if (dnsHere && proto === 'udp' && sport === DNS && isDnsServer(src)) {
+    if (dnsHere && p.dns.conntrackZones.value && proto === 'udp' && sport === DNS && isDnsServer(src)) {
       out.ctZone = 1;
       why('DNS answer: conntrack zone 1');
     }
@@ -200,6 +212,15 @@ export class Meaning {
       out.mark = mark;
     }
     if (!isNew) return { outcome: out, path };
+    const vnets = l.vnet.matching(f, pkt.iif);
+    if (vnets.length && proto === 'udp' && dport === DNS) {
+      out.redirect = { port: p.dns.port.value };
+      return (why(`DNS arriving on ${pkt.iif} (a virtual network) is captured`), { outcome: out, path });
+    }
+    if (tcp && vnets.some((v) => !v.cidr.has(f, dst))) {
+      out.redirect = { port: p.proxy.outboundPort.value };
+      return (why(`TCP from the virtual network on ${pkt.iif} to outside it is captured as outbound`), { outcome: out, path });
+    }
     if (rerouted) {
       if (l.excludeCidrs.has(f, dst)) return (why('rerouted traffic to an excluded CIDR'), { outcome: out, path });
       if (tcp && (outCap.kind === 'all' || l.outCidrs.has(f, dst))) {
@@ -337,7 +358,7 @@ export class Meaning {
           }
           return;
         }
-        if (dnsHere) port(DNS, L.dns);
+        if (dnsOn) port(DNS, L.dns);
         if (!appCaptured) return; // only DNS can redirect it: port 53, above
         ports(l.outCapturePorts.ranges, L.outCapture);
         // Without captured destinations only the captured ports are redirected.
@@ -357,6 +378,10 @@ export class Meaning {
       case 'daddr': {
         if (udp && dnsOn && !proxy && dnsHere && dport === DNS) cidrs(l.servers.cidrs(f), L.servers);
         if (tproxyPart && lo && proxy && !(mode.kind === 'tproxy' && pkt.mark === mode.mark)) cidrs(l.localhost.cidrs(f), L.localhost);
+        if (p.order.value === 'exclusions-first' && natOpen && (tcp || udp) && !excludedPort) {
+          cidrs(l.excludeCidrs.cidrs(f), L.excludeCidrs);
+          if (!proxy && dnsHere && dport === DNS) cidrs(l.servers.cidrs(f), L.servers);
+        }
         if (!natOpen || !(tcp || udp) || excludedPort || passthrough) return;
         if (proxy) {
           const skip = p.proxy.tunnelPort.value === dport || (dnsOn && dport === DNS);
@@ -394,7 +419,14 @@ export class Meaning {
       return;
     }
     if (field === 'saddr' && udp && dnsHere && pkt.sport === DNS) cidrs(l.servers.cidrs(f), L.servers);
-    // Beyond the DNS zone, only TCP is ever changed on arrival, and not when dropped.
+    // Virtual networks: their DNS over UDP, and TCP to outside their CIDR.
+    if (isNew && !dropped && (tcp || udp)) {
+      if (field === 'iif') for (const v of l.vnet.items) if (v.family === f) add(out, 'ifaces', v.iface.patterns, L.vnetIf + v.index);
+      const vnets = field === 'dport' || field === 'daddr' ? l.vnet.matching(f, pkt.iif) : [];
+      if (field === 'dport' && udp && vnets.length) add(out, 'ports', [[DNS, DNS]], L.dns);
+      if (field === 'daddr' && tcp) for (const v of vnets) cidrs(v.cidr.cidrs(f), L.vnetCidr + v.index);
+    }
+    // Beyond the DNS zone and virtual networks, only TCP is ever changed on arrival, and not when dropped.
     if (!tcp || dropped) return;
     if (field === 'iif') {
       if (tproxy || isNew) {

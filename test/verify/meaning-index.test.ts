@@ -171,6 +171,10 @@ const arbParts = fc.record({
   dns: opt(fc.oneof(fc.constant('all'), fc.constant('off'), list(HOSTS).map((s) => `servers ${s}`))),
   ifExclude: opt(list(['eth1', 'veth+', 'eth+', 'lo', 'tap0', 'v+'])),
   ifReroute: opt(list(['eth2', 'tap+', 'veth7', 'lo'])),
+  vnet: opt(list(['eth2:10.1.0.0/16', 'docker0:172.17.0.0/16', 'v+:fd00::/8', 'tap0:10.1.2.3/32'])),
+  dnsTcp: opt(fc.constantFrom('capture', 'pass')),
+  dnsZones: opt(fc.constantFrom('on', 'off')),
+  order: opt(fc.constantFrom('proxy-first', 'exclusions-first')),
   dropInvalid: opt(fc.constantFrom('on', 'off')),
   families: opt(fc.constantFrom('ipv4, ipv6', 'ipv4', 'ipv6')),
 });
@@ -200,7 +204,7 @@ function pools(p: Policy) {
     for (const v of [first - 1n, first, (first + last) / 2n, last, last + 1n]) if (v >= 0n && v <= MAX[f]) addrs[f].add(canonicalAddress(f, v));
   };
   const oc = p.outbound.captureCidrs.value;
-  [...(oc.kind === 'list' ? oc.items : []), ...p.outbound.excludeCidrs.value, ...p.loopback.localhost.value, ...p.inbound.excludeSources.value].forEach((c) => addRange(c.family, c.first, c.last));
+  [...(oc.kind === 'list' ? oc.items : []), ...p.outbound.excludeCidrs.value, ...p.loopback.localhost.value, ...p.inbound.excludeSources.value, ...p.interfaces.vnet.value.map((v) => v.cidr)].forEach((c) => addRange(c.family, c.first, c.last));
   const dns = p.dns.capture.value;
   [...p.loopback.passthrough.value, ...(dns.kind === 'servers' ? dns.servers : [])].forEach((a) => addRange(a.family, a.value, a.value));
   const owners = new Set<number | string>([0, 4000000000, 'nobody']);
@@ -210,7 +214,7 @@ function pools(p: Policy) {
     if (o.kind === 'id') owners.add(o.id + 1);
   });
   const ifaces = new Set<string>(['', 'lo', 'eth0', 'lo0', 'zz0']);
-  [...p.interfaces.exclude.value, ...p.interfaces.reroute.value].forEach((i) => [i.name, i.name + '0', i.name + 'x', i.name.slice(0, -1)].forEach((n) => ifaces.add(n)));
+  [...p.interfaces.exclude.value, ...p.interfaces.reroute.value, ...p.interfaces.vnet.value.map((v) => v.iface)].forEach((i) => [i.name, i.name + '0', i.name + 'x', i.name.slice(0, -1)].forEach((n) => ifaces.add(n)));
   const marks = new Set<number>([0, 1]);
   const mode = p.inbound.mode.value;
   if (mode.kind === 'tproxy') [mode.mark, mode.localMark, mode.mark + 1, mode.localMark + 1].forEach((x) => marks.add(x >>> 0));

@@ -114,6 +114,10 @@ const arbPolicyParts = fc.record({
   selfRedirect: opt(fc.constantFrom('on', 'off')),
   dns: opt(fc.constantFrom('all', 'off', 'servers 10.96.0.10, fd00::a', 'servers 127.0.0.53', 'servers fd00::a', 'servers 127.0.0.1, ::1')),
   dnsPort: opt(fc.constantFrom('15053', '5353')),
+  dnsTcp: opt(fc.constantFrom('capture', 'pass')),
+  dnsZones: opt(fc.constantFrom('on', 'off')),
+  order: opt(fc.constantFrom('proxy-first', 'exclusions-first')),
+  vnet: opt(fc.constantFrom('docker0:172.17.0.0/16', 'br+:172.18.0.0/16, eth2:fd00::/64', 'eth1:10.0.0.0/8', 'veth+:0.0.0.0/0, veth+:::/0')),
   ifExclude: opt(fc.constantFrom('eth1', 'veth+', 'not-istio-nic, eth9', 'eth+', 'lo', 'eth+, tap0')),
   ifReroute: opt(fc.constantFrom('eth2', 'tap+', 'eth2, veth7', 'lo', 'veth+')),
   dropInvalid: opt(fc.constantFrom('on', 'off')),
@@ -142,6 +146,8 @@ describe('meaning = IR for random valid policies', () => {
     expect(valid.some((p) => p.inbound.excludeSources.value.length > 0)).toBe(true);
     expect(valid.some((p) => p.proxy.uids.value.length === 0)).toBe(true);
     expect(valid.some((p) => p.outbound.excludePortsForUids.value.length > 0)).toBe(true);
+    expect(valid.some((p) => p.interfaces.vnet.value.length > 0)).toBe(true);
+    expect(valid.some((p) => p.order.value === 'exclusions-first' && p.dns.capture.value.kind !== 'off' && p.dns.tcp.value === 'pass')).toBe(true);
     expect(valid.some((p) => p.loopback.localhost.value.length === 0)).toBe(true);
     expect(valid.some((p) => p.proxy.inboundPort.value === p.proxy.outboundPort.value)).toBe(true);
     const over = { inCapture: '*', inExclude: '8080', inExcludeSources: '10.0.0.0/8, fd00::/8', mode: 'redirect', families: 'ipv4, ipv6' } as const;
@@ -325,7 +331,7 @@ function pools(p: Policy) {
     for (const v of [first - 1n, first, (first + last) / 2n, last, last + 1n]) if (v >= 0n && v <= max) addrs[family].add(canonicalAddress(family, v));
   };
   const oc = p.outbound.captureCidrs.value;
-  [...(oc.kind === 'list' ? oc.items : []), ...p.outbound.excludeCidrs.value, ...p.loopback.localhost.value].forEach((c) => addRange(c.family, c.first, c.last));
+  [...(oc.kind === 'list' ? oc.items : []), ...p.outbound.excludeCidrs.value, ...p.loopback.localhost.value, ...p.interfaces.vnet.value.map((v) => v.cidr)].forEach((c) => addRange(c.family, c.first, c.last));
   const dns = p.dns.capture.value;
   [...p.loopback.passthrough.value, ...(dns.kind === 'servers' ? dns.servers : [])].forEach((a) => addRange(a.family, a.value, a.value));
   const owners = new Set<number | string>([0, 1000, 1337, 4000000000, 'nobody']);
@@ -335,7 +341,7 @@ function pools(p: Policy) {
     if (o.kind === 'id') owners.add(o.id + 1);
   });
   const ifaces = new Set<string>(['', 'lo', 'eth0', 'lo0', 'zz0']);
-  [...p.interfaces.exclude.value, ...p.interfaces.reroute.value].forEach((i) => {
+  [...p.interfaces.exclude.value, ...p.interfaces.reroute.value, ...p.interfaces.vnet.value.map((v) => v.iface)].forEach((i) => {
     ifaces.add(i.name);
     if (i.prefix) ['0', '9', 'x'].forEach((s) => ifaces.add(i.name + s));
     else ifaces.add(i.name + '0');

@@ -25,6 +25,10 @@ export interface PolicyParts {
   selfRedirect?: string;
   dns?: string;
   dnsPort?: string;
+  dnsTcp?: string;
+  dnsZones?: string;
+  order?: string;
+  vnet?: string;
   ifExclude?: string;
   ifReroute?: string;
   dropInvalid?: string;
@@ -70,13 +74,17 @@ export function policyText(x: PolicyParts): string {
     block('dns', [
       ['capture', x.dns],
       ['port', x.dnsPort],
+      ['tcp', x.dnsTcp],
+      ['conntrack-zones', x.dnsZones],
     ]) +
     block('interfaces', [
       ['exclude', x.ifExclude],
       ['reroute', x.ifReroute],
+      ['vnet', x.vnet],
     ]) +
     (x.dropInvalid ? `  drop-invalid ${x.dropInvalid}\n` : '') +
     (x.families ? `  families ${x.families}\n` : '') +
+    (x.order ? `  order ${x.order}\n` : '') +
     '}\n'
   );
 }
