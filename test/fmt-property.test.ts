@@ -127,6 +127,7 @@ const values: Record<string, (r: Rand) => string[]> = {
   'interfaces.reroute': (r) => r.list(1, 4, () => iface(r)),
   'interfaces.vnet': (r) => r.list(1, 3, () => `${iface(r)}:${cidr(r)}`),
   'policy.drop-invalid': onOff,
+  'policy.log': (r) => [r.pick(['off', 'on', `on level ${r.int(0, 7)}`])],
   'policy.order': (r) => [r.pick(['proxy-first', 'exclusions-first'])],
   'policy.families': (r) => r.pick([['ipv4'], ['ipv6'], ['ipv4', 'ipv6'], ['ipv6', 'ipv4']]),
 };

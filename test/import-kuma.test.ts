@@ -128,6 +128,17 @@ describe('import kuma', () => {
     expect([q.dns.capture.value.kind, q.dns.conntrackZones.value, q.interfaces.vnet.value.length]).toEqual(['all', false, 1]);
   });
 
+  it('--iptables-logs: LOG rules with Kuma\'s prefixes, at log.level (default 7)', () => {
+    const r = imp('--iptables-logs');
+    expect(r.code, r.err).toBe(0);
+    expect(policy(r.out).log.value).toEqual({ level: 7 });
+    const f = join(dir, 'log.yaml');
+    writeFileSync(f, 'log:\n  enabled: true\n  level: 4\n');
+    expect(policy(cli(['import', 'kuma', '--config', f]).out).log.value).toEqual({ level: 4 });
+    writeFileSync(f, 'log:\n  enabled: true\n  level: 9\n');
+    expect(cli(['import', 'kuma', '--config', f]).err).toMatch(/log\.level: expects a syslog level 0-7/);
+  });
+
   it('locates bad values in the arguments (exit 2)', () => {
     const r = imp('--redirect-inbound-port', '70000', '--ip-family-mode', 'ipv6', '--exclude-outbound-ips', '10.0.0.300', '--frobnicate');
     expect(r.code).toBe(2);
@@ -138,7 +149,7 @@ describe('import kuma', () => {
   });
 
   it('refuses by name what the language cannot say yet, and reports what does not shape the rules', () => {
-    for (const f of [['--redirect-dns'], ['--iptables-logs']]) {
+    for (const f of [['--redirect-dns']]) {
       const r = imp(...f);
       expect(r.code, f.join(' ')).toBe(2);
       expect(r.err).toMatch(/error\[import-unsupported\]/);

@@ -16,6 +16,8 @@ export interface ImportResult {
   diagnostics: Diagnostic[];
 }
 
+/** Syslog levels by number, as libxt_LOG names them. */
+const LOG_LEVELS = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug'];
 const MODULES = new Set(['tcp', 'udp', 'sctp', 'multiport', 'owner', 'mark', 'connmark', 'conntrack', 'state', 'socket', 'comment']);
 const PROTOCOLS = new Set(['tcp', 'udp', 'icmp', 'icmpv6', 'ipv6-icmp', 'sctp']);
 const STATES = new Set(['new', 'established', 'related', 'invalid', 'untracked']);
@@ -513,7 +515,13 @@ function parseTarget(target: string | undefined, isGoto: boolean, opts: [string,
     }
     case 'LOG':
       allowed(['--log-prefix', '--log-level']);
-      return { kind: 'log', prefix: opt.get('--log-prefix') ?? '' };
+    {
+      // iptables takes the level as a number or a syslog name (libxt_LOG.c).
+      const lv = opt.get('--log-level');
+      const level = lv === undefined ? undefined : /^[0-7]$/.test(lv) ? Number(lv) : LOG_LEVELS.indexOf(lv.toLowerCase() === 'warn' ? 'warning' : lv.toLowerCase());
+      if (level === -1) throw new LineError(diag('rules-syntax', span, { detail: `LOG --log-level '${lv}' is not 0-7 or a syslog level name` }));
+      return { kind: 'log', prefix: opt.get('--log-prefix') ?? '', ...(level !== undefined ? { level } : {}) };
+    }
   }
   throw new LineError(diag('rules-unknown-target', span, { name: target }));
 }

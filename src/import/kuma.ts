@@ -22,6 +22,8 @@ export interface KumaConfig {
   vnet: string[];
   dropInvalidPackets: boolean;
   logs: boolean;
+  /** log.level (DefaultConfig: 7, consts.LogLevelDebug). */
+  logLevel: number;
 }
 
 export function kumaDefaults(): KumaConfig {
@@ -34,6 +36,7 @@ export function kumaDefaults(): KumaConfig {
     vnet: [],
     dropInvalidPackets: false,
     logs: false,
+    logLevel: 7,
   };
 }
 
@@ -172,7 +175,7 @@ export function kumaConfigFromFile(text: string, label: string, cfg = kumaDefaul
         vnet: (w, q) => obj(q, w, { networks: (x, r) => cfg.vnet.push(...(strings(r, x) ?? [])) }),
       }),
     dropInvalidPackets: bool((b) => (cfg.dropInvalidPackets = b)),
-    log: (v, p) => obj(p, v, { enabled: bool((b) => (cfg.logs = b)), level: ignored }),
+    log: (v, p) => obj(p, v, { enabled: bool((b) => (cfg.logs = b)), level: (w, q) => (typeof w === 'number' && Number.isInteger(w) && w >= 0 && w <= 7 ? (cfg.logLevel = w) : bad(q, 'expects a syslog level 0-7')) }),
     ...Object.fromEntries(['verbose', 'dryRun', 'wait', 'waitInterval', 'retry', 'storeFirewalld', 'iptablesExecutables', 'comments', 'cniMode'].map((k) => [k, ignored])),
   });
   return { config: cfg, diagnostics: ds, origin };
@@ -294,7 +297,6 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   const unsupported = (key: string, fallback: string, reason: string) => ds.push(diag('import-unsupported', where(key)?.span, { tool: TOOL, flag: label(key, fallback), reason }));
   // Kuma's inputs the language cannot say yet (docs/kuma-differences.md).
   if (cfg.dns.enabled && !cfg.dns.captureAll) unsupported('redirect-dns', '--redirect-dns', "Kuma takes the DNS servers from the host's /etc/resolv.conf when it runs; give them to the policy as 'dns { capture servers ... }', or use --redirect-all-dns-traffic");
-  if (cfg.logs) unsupported('iptables-logs', '--iptables-logs', 'LOG rules are not in the language yet');
   const mode = cfg.ipFamilyMode.toLowerCase();
   if (mode !== 'dualstack' && mode !== 'ipv4' && mode !== '') ds.push(diag('import-bad-value', where('ip-family-mode')?.span, { tool: TOOL, flag: label('ip-family-mode', '--ip-family-mode'), detail: "must be one of 'dualstack' or 'ipv4'" }));
   const families = mode === 'ipv4' ? ['ipv4'] : ['ipv4', 'ipv6'];
@@ -389,6 +391,8 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
     L(`    vnet ${vnets.join(', ')}`, label('vnet', '--vnet'));
     L('  }');
   }
+  // addOutputRules / addPreroutingRules: a LOG jump with the chain's name as prefix.
+  if (cfg.logs) L(`  log on level ${cfg.logLevel}`, label('iptables-logs', '--iptables-logs'));
   // Kuma examines its excluded IPs and DNS before its loopback rules (nat OUTPUT, ahead of its chain).
   L('  order exclusions-first');
   L(`  drop-invalid ${cfg.dropInvalidPackets ? 'on' : 'off'}`, label('drop-invalid-packets', '--drop-invalid-packets'));

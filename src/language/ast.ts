@@ -125,5 +125,7 @@ export interface Policy {
    * proxy's loopback rules (passthrough, self-redirect), as Kuma orders them.
    */
   order: Setting<'proxy-first' | 'exclusions-first'>;
+  /** LOG rules first in nat PREROUTING and OUTPUT (Kuma's --iptables-logs); null: none. `level` absent: the kernel's default. */
+  log: Setting<{ level?: number } | null>;
   families: Setting<Family[]>;
 }

@@ -357,6 +357,27 @@ function choiceOf(a: Atom, ctx: ValueContext, choices: string[]): string | undef
   return undefined;
 }
 
+/** `off`, `on`, or `on level N` (syslog level 0-7). */
+export const logSwitch: ValueKind<{ level?: number } | null> = {
+  expected: "'off', 'on' or 'on level 0-7'",
+  parse(args, ctx) {
+    if (!needValue(args, ctx, this.expected)) return undefined;
+    const [a, k, n, extra] = args;
+    if (a.text === 'off' && args.length === 1) return null;
+    if (a.text !== 'on') {
+      ctx.report(diag('invalid-switch', a.span, { text: a.text, name: ctx.name }));
+      return undefined;
+    }
+    if (args.length === 1) return {};
+    const bad = extra ?? (k.text !== 'level' ? k : n === undefined ? k : !/^[0-7]$/.test(n.text) ? n : undefined);
+    if (bad) {
+      ctx.report(diag('unexpected-value', bad.span, { text: bad.text, after: `'${ctx.name} on'`, expected: `'${ctx.name}' takes ${this.expected}` }));
+      return undefined;
+    }
+    return { level: Number(n.text) };
+  },
+};
+
 /** One word of a fixed set. */
 export function choice<T extends string>(choices: readonly T[]): ValueKind<T> {
   return {

@@ -162,7 +162,10 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
     nat.add(CH.inRedirect, [M.proto('tcp')], { kind: 'redirect', port: p.proxy.inboundPort.value }, sp(p.proxy.inboundPort), "captured inbound TCP goes to the proxy's inbound port");
   }
 
-  // ---- nat PREROUTING: virtual networks, rerouted interfaces, excluded interfaces, inbound ----
+  // ---- nat PREROUTING: logging, virtual networks, rerouted interfaces, excluded interfaces, inbound ----
+  const log = p.log.value;
+  const logAction = (hook: string): Action => ({ kind: 'log', prefix: `${hook}:`, ...(log?.level !== undefined ? { level: log.level } : {}) });
+  if (log) nat.add('PREROUTING', [], logAction('PREROUTING'), sp(p.log), 'arriving connections are logged (LOG does not stop the chain)');
   for (const v of p.interfaces.vnet.value) {
     if (v.cidr.family !== f) continue;
     const iif = M.iif(v.iface.name, v.iface.prefix);
@@ -186,6 +189,7 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
 
   // ---- nat OUTPUT ------------------------------------------------------------------------
   nat.add('OUTPUT', [], J(CH.output), p.span, 'locally generated traffic is examined for capture');
+  if (log) nat.add(CH.output, [], logAction('OUTPUT'), sp(p.log), 'locally generated connections are logged (LOG does not stop the chain)');
   // Per-owner exclusions come first, ahead of the proxy's self-redirect and DNS, where Kuma
   // puts them (nat OUTPUT, before its chains).
   for (const x of p.outbound.excludePortsForUids.value) {

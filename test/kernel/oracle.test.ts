@@ -53,6 +53,10 @@ function configurations(): Compiled[] {
       if (r.rs && ![...kuma.values()].includes(r.text)) kuma.set(m.name.replace(/^(container|kumactl-dryrun)\.|\.(golden|txt|golden\.txt|ip6?tables-(nft|legacy)\.golden)$/g, ''), r.text);
     }
   }
+  // LOG rules (non-terminating) with Kuma's prefixes and level, beside every other input.
+  const logged = importKuma(['--iptables-logs', '--redirect-all-dns-traffic', '--vnet', 'docker0:172.17.0.0/16', '--exclude-outbound-ports-for-uids', 'udp:53:1000'], { 'kuma-dp': 5678 }, 'kuma');
+  if (!logged.rs) throw new Error(`kuma logs: ${logged.errors.join('; ')}`);
+  kuma.set('logs-dns-vnet', logged.text);
   for (const [name, text] of kuma) {
     const file = join(dir, `kuma-${name}.intercept`);
     writeFileSync(file, text);

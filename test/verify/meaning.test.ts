@@ -117,6 +117,7 @@ const arbPolicyParts = fc.record({
   dnsTcp: opt(fc.constantFrom('capture', 'pass')),
   dnsZones: opt(fc.constantFrom('on', 'off')),
   order: opt(fc.constantFrom('proxy-first', 'exclusions-first')),
+  log: opt(fc.constantFrom('on', 'off', 'on level 7')),
   vnet: opt(fc.constantFrom('docker0:172.17.0.0/16', 'br+:172.18.0.0/16, eth2:fd00::/64', 'eth1:10.0.0.0/8', 'veth+:0.0.0.0/0, veth+:::/0')),
   ifExclude: opt(fc.constantFrom('eth1', 'veth+', 'not-istio-nic, eth9', 'eth+', 'lo', 'eth+, tap0')),
   ifReroute: opt(fc.constantFrom('eth2', 'tap+', 'eth2, veth7', 'lo', 'veth+')),

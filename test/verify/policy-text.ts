@@ -28,6 +28,7 @@ export interface PolicyParts {
   dnsTcp?: string;
   dnsZones?: string;
   order?: string;
+  log?: string;
   vnet?: string;
   ifExclude?: string;
   ifReroute?: string;
@@ -85,6 +86,7 @@ export function policyText(x: PolicyParts): string {
     (x.dropInvalid ? `  drop-invalid ${x.dropInvalid}\n` : '') +
     (x.families ? `  families ${x.families}\n` : '') +
     (x.order ? `  order ${x.order}\n` : '') +
+    (x.log ? `  log ${x.log}\n` : '') +
     '}\n'
   );
 }
