@@ -100,6 +100,14 @@ const values: Record<string, (r: Rand) => string[]> = {
   'outbound.exclude-cidrs': (r) => r.list(1, 6, () => cidr(r)),
   'outbound.capture-ports': (r) => r.list(1, 4, () => portOrRange(r)),
   'outbound.exclude-ports': (r) => r.list(1, 4, () => portOrRange(r)),
+  'outbound.exclude-ports-for-uids': (r) =>
+    r.list(1, 4, () => {
+      const uids = r.chance(30) ? `${r.int(100, 110)}-${r.int(110, 120)}` : String(r.int(0, 65535));
+      const k = r.int(0, 2);
+      if (k === 0) return uids;
+      const ports = r.chance(20) ? '*' : portOrRange(r);
+      return k === 1 ? `${ports}:${uids}` : `${r.pick(['tcp', 'udp', '*'])}:${ports}:${uids}`;
+    }),
   'outbound.groups': (r) => (r.chance(50) ? ['*'] : r.list(1, 3, () => owner(r))),
   'outbound.exclude-groups': (r) => r.list(1, 3, () => owner(r)),
   'loopback.passthrough': (r) => (r.chance(20) ? ['none'] : r.list(1, 3, () => loopbackOrV6(r))),
@@ -113,9 +121,14 @@ const values: Record<string, (r: Rand) => string[]> = {
     return [`servers ${servers[0]}`, ...servers.slice(1)];
   },
   'dns.port': (r) => [port(r)],
+  'dns.tcp': (r) => [r.pick(['capture', 'pass'])],
+  'dns.conntrack-zones': onOff,
   'interfaces.exclude': (r) => r.list(1, 4, () => iface(r)),
   'interfaces.reroute': (r) => r.list(1, 4, () => iface(r)),
+  'interfaces.vnet': (r) => r.list(1, 3, () => `${iface(r)}:${cidr(r)}`),
   'policy.drop-invalid': onOff,
+  'policy.log': (r) => [r.pick(['off', 'on', `on level ${r.int(0, 7)}`])],
+  'policy.order': (r) => [r.pick(['proxy-first', 'exclusions-first'])],
   'policy.families': (r) => r.pick([['ipv4'], ['ipv6'], ['ipv4', 'ipv6'], ['ipv6', 'ipv4']]),
 };
 

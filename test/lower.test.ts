@@ -3,7 +3,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { emitIptables } from '../backends/iptables/emit.js';
+import { importIptables } from '../backends/iptables/import.js';
 import { checkRuleSet } from '../src/ir/check.js';
+import { SourceFile } from '../src/source.js';
 import type { Family, RuleSet } from '../src/ir/types.js';
 import { loadFile, loadText } from '../src/language/load.js';
 import { lower } from '../src/lower/lower.js';
@@ -327,6 +330,34 @@ describe('lowering the peers\' constructs', () => {
     const rs = ir('policy o {\n  proxy { uid 106-108; gid none }\n  outbound { capture cidrs * }\n}\n');
     const own = rules(rs, 'MESHCAP_OUTPUT').filter(({ family, r }) => family === 'ipv4' && r.action.kind === 'return' && r.matches.length === 1 && r.matches[0].kind === 'uid');
     expect(own.map(({ r }) => (r.matches[0] as { id: number }).id)).toEqual([106, 107, 108]);
+  });
+
+  it('per-uid port exclusions come first in the output chain, a rule per protocol and uid', () => {
+    const rs = ir('policy u {\n  proxy { uid 0; gid none }\n  outbound { capture cidrs *; exclude ports-for-uids tcp:1000-2000:106-107, 53:203 }\n}\n');
+    const out = rules(rs, 'MESHCAP_OUTPUT').filter(({ family }) => family === 'ipv4');
+    const head = out.slice(0, 4).map(({ r }) => r.matches.map((m) => (m.kind === 'protocol' ? m.protocol : m.kind === 'dport' ? m.ranges.map((x) => x.join('-')).join(',') : m.kind === 'uid' ? `uid=${m.id}` : m.kind)).join(' '));
+    expect(head).toEqual(['tcp 1000-2000 uid=106', 'tcp 1000-2000 uid=107', 'tcp 53-53 uid=203', 'udp 53-53 uid=203']);
+    expect(out.slice(0, 4).every(({ r }) => r.action.kind === 'return')).toBe(true);
+    // ahead of the proxy's self-redirect
+    const selfRedirect = out.findIndex(({ r }) => r.action.kind === 'jump' && r.action.chain === 'MESHCAP_IN_REDIRECT');
+    expect(selfRedirect).toBeGreaterThan(3);
+  });
+
+  it("'log on level 7' puts a non-terminating LOG first in nat PREROUTING and MESHCAP_OUTPUT, read back by both importers", () => {
+    const rs = ir('policy l {\n  inbound { capture ports * }\n  outbound { capture cidrs * }\n  log on level 7\n  families ipv4\n}\n');
+    const nat = rs.tables.find((t) => t.name === 'nat')!;
+    const first = (c: string) => nat.chains.find((x) => x.name === c)!.rules[0].action;
+    expect(first('PREROUTING')).toEqual({ kind: 'log', prefix: 'PREROUTING:', level: 7 });
+    expect(first('MESHCAP_OUTPUT')).toEqual({ kind: 'log', prefix: 'OUTPUT:', level: 7 });
+    const plain = ir('policy l {\n  inbound { capture ports * }\n  outbound { capture cidrs * }\n  families ipv4\n}\n');
+    // LOG changes no outcome: the rule sets with and without it are equal over every packet
+    expect(equivalent(rulesSide('log', rs), rulesSide('plain', plain)).result).toBe('equal');
+    const text = emitIptables(rs, 'ipv4');
+    expect(text).toContain('-j LOG --log-prefix "OUTPUT:" --log-level 7');
+    const back = importIptables(new SourceFile('l.rules', text), 'ipv4').ruleset!;
+    expect(back.tables.flatMap((t) => t.chains.flatMap((c) => c.rules.map((r) => r.action))).filter((a) => a.kind === 'log')).toEqual([first('PREROUTING'), first('MESHCAP_OUTPUT')]);
+    const byName = importIptables(new SourceFile('n.rules', text.replace('--log-level 7', '--log-level debug')), 'ipv4').ruleset!;
+    expect(byName.tables.flatMap((t) => t.chains.flatMap((c) => c.rules.map((r) => r.action))).filter((a) => a.kind === 'log').map((a) => a.kind === 'log' && a.level)).toEqual([7, 7]);
   });
 
   it('DNS capture with no proxy owner and no server of a family makes no empty zone chain', () => {

@@ -158,7 +158,7 @@ function actionText(a: Action, family: Family): string {
     case 'dnat':
       return `-j DNAT --to-destination ${family === 'ipv6' ? `[${a.addr}]` : a.addr}${a.port ? ':' + a.port : ''}`;
     case 'log':
-      return `-j LOG --log-prefix ${quote(a.prefix)}`;
+      return `-j LOG --log-prefix ${quote(a.prefix)}${a.level !== undefined ? ` --log-level ${a.level}` : ''}`;
     case 'counter':
       return '';
   }

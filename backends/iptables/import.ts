@@ -16,6 +16,8 @@ export interface ImportResult {
   diagnostics: Diagnostic[];
 }
 
+/** Syslog levels by number, as libxt_LOG names them. */
+const LOG_LEVELS = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug'];
 const MODULES = new Set(['tcp', 'udp', 'sctp', 'multiport', 'owner', 'mark', 'connmark', 'conntrack', 'state', 'socket', 'comment']);
 const PROTOCOLS = new Set(['tcp', 'udp', 'icmp', 'icmpv6', 'ipv6-icmp', 'sctp']);
 const STATES = new Set(['new', 'established', 'related', 'invalid', 'untracked']);
@@ -364,7 +366,9 @@ function parseRule(words: string[], family: Family, span: Span): Rule[] {
       case '--destination-ports':
       case '--sports':
       case '--source-ports': {
-        const multi = w.endsWith('s');
+        // After `-m multiport` (and no `-m tcp` since), getopt reads `--dport` as an
+        // abbreviation of multiport's `--dports`, which is how Kuma's dry runs write it.
+        const multi = w.endsWith('s') || module === 'multiport';
         if (multi && module !== 'multiport') fail(`${w} needs -m multiport`);
         const mod = module && ['tcp', 'udp', 'sctp'].includes(module) ? module : protocol;
         if (!multi && (!mod || !['tcp', 'udp', 'sctp'].includes(mod))) fail(`${w} needs -p tcp or -p udp before it`);
@@ -378,7 +382,8 @@ function parseRule(words: string[], family: Family, span: Span): Rule[] {
         if (module !== 'owner') fail(`${w} needs -m owner`);
         const v = take(i++, w);
         const kind = w === '--uid-owner' ? 'uid' : 'gid';
-        const range = /^([0-9]+)-([0-9]+)$/.exec(v);
+        // libxt_owner's owner_parse_range takes `A-B` and `A:B` alike (Kuma's dry runs write `106:108`).
+        const range = /^([0-9]+)[-:]([0-9]+)$/.exec(v);
         if (range) {
           const [lo, hi] = [Number(range[1]), Number(range[2])];
           if (lo > hi || hi > 4294967294) fail(`${w} ${v} is not a range of ids`);
@@ -510,7 +515,13 @@ function parseTarget(target: string | undefined, isGoto: boolean, opts: [string,
     }
     case 'LOG':
       allowed(['--log-prefix', '--log-level']);
-      return { kind: 'log', prefix: opt.get('--log-prefix') ?? '' };
+    {
+      // iptables takes the level as a number or a syslog name (libxt_LOG.c).
+      const lv = opt.get('--log-level');
+      const level = lv === undefined ? undefined : /^[0-7]$/.test(lv) ? Number(lv) : LOG_LEVELS.indexOf(lv.toLowerCase() === 'warn' ? 'warning' : lv.toLowerCase());
+      if (level === -1) throw new LineError(diag('rules-syntax', span, { detail: `LOG --log-level '${lv}' is not 0-7 or a syslog level name` }));
+      return { kind: 'log', prefix: opt.get('--log-prefix') ?? '', ...(level !== undefined ? { level } : {}) };
+    }
   }
   throw new LineError(diag('rules-unknown-target', span, { name: target }));
 }

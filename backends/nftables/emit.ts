@@ -13,6 +13,7 @@ import {
   COMMENT_PREFIX,
   DEFAULT_TABLE_NAME,
   NFT_FAMILY,
+  NFT_LOG_LEVELS,
   SET_FLAG_INTERVAL,
   SET_NAME_PREFIX,
   type L3Family,
@@ -200,7 +201,7 @@ class Emitter {
       case 'dnat':
         return [{ dnat: { family: l3(fam), addr: a.addr, ...(a.port ? { port: a.port } : {}) } }];
       case 'log':
-        return [{ log: { prefix: a.prefix } }];
+        return [{ log: { prefix: a.prefix, ...(a.level !== undefined ? { level: NFT_LOG_LEVELS[a.level] } : {}) } }];
       case 'counter':
         return [{ counter: null }];
     }

@@ -18,7 +18,9 @@ import {
   STATEMENT_KINDS,
   type CtKey,
   type MetaKey,
+  NFT_LOG_LEVELS,
   type NftAnd,
+  type NftLogLevel,
   type NftCtBody,
   type NftKeyExpr,
   type NftMetaBody,
@@ -255,7 +257,12 @@ function statement(s: Unchecked<ReadExpr>, p: string): Action {
     case 'counter':
       return { kind: 'counter' };
     case 'log':
-      return { kind: 'log', prefix: isObj<ReadStatementBodies['log']>(v) && typeof v.prefix === 'string' ? v.prefix : '' };
+    {
+      const body = isObj<ReadStatementBodies['log']>(v) ? v : {};
+      const level = typeof body.level === 'string' ? NFT_LOG_LEVELS.indexOf(body.level as NftLogLevel) : -2;
+      if (level === -1) throw new PathError(`${p}.log.level`, `'${String(body.level)}' is not a log level`);
+      return { kind: 'log', prefix: typeof body.prefix === 'string' ? body.prefix : '', ...(level >= 0 ? { level } : {}) };
+    }
     case 'dnat': {
       if (!isObj<ReadStatementBodies['dnat']>(v) || typeof v.addr !== 'string') throw new PathError(`${p}.dnat`, 'expected an address');
       return typeof v.port === 'number' ? { kind: 'dnat', addr: v.addr, port: v.port } : { kind: 'dnat', addr: v.addr };

@@ -132,8 +132,11 @@ export interface NftStatementBodies {
   dnat: { family: L3Family; addr: string; port?: number };
   mangle: { key: NftKeyExpr; value: number | NftKeyExpr | NftXor };
   counter: null;
-  log: { prefix: string };
+  /** nft's syslog level names (libnftables-json(5)); absent, the kernel's default. */
+  log: { prefix: string; level?: NftLogLevel };
 }
+export const NFT_LOG_LEVELS = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug'] as const;
+export type NftLogLevel = (typeof NFT_LOG_LEVELS)[number];
 export type StatementKind = keyof NftStatementBodies;
 export const STATEMENT_KINDS = keysOf<StatementKind>({ accept: true, drop: true, return: true, jump: true, goto: true, redirect: true, tproxy: true, dnat: true, mangle: true, counter: true, log: true });
 export type VerdictKind = 'accept' | 'drop' | 'return' | 'jump' | 'goto';
@@ -258,7 +261,7 @@ export interface ReadMatchBody {
   right: NftRight;
 }
 /** A listing's counter carries its values; `log` may have no prefix. */
-export type ReadStatementBodies = Omit<NftStatementBodies, 'counter' | 'log'> & { counter: ReadCounter | null; log: { prefix?: string } };
+export type ReadStatementBodies = Omit<NftStatementBodies, 'counter' | 'log'> & { counter: ReadCounter | null; log: { prefix?: string; level?: string } };
 export type ReadExpr = OneOf<ReadStatementBodies & { match: ReadMatchBody }>;
 
 /** One item of an input document: a command, or a listing's bare object (meaning add). */

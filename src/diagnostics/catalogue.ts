@@ -343,6 +343,22 @@ export const catalogue = {
     hint: 'write the range low-high, at most 256 ids (e.g. 106-108)',
     explain: "An owner range A-B (Kuma's --uid-owner 106-108) stands for every id from A to B. meshcap lowers it to one owner rule per id (the kernel's range match is not used yet), so a range holds at most 256 ids.",
   },
+  'invalid-uid-port-exclusion': {
+    bad: "policy p {\n  outbound { capture cidrs *; exclude ports-for-uids icmp:22:106 }\n}\n",
+    good: "policy p {\n  outbound { capture cidrs *; exclude ports-for-uids tcp:22:106 }\n}\n",
+    severity: 'error',
+    message: "'{text}' is not a per-uid port exclusion: {reason}",
+    hint: "write [PROTOCOL:][PORTS:]UIDS: tcp, udp or * (both); a port, a range or * (all); a uid or a range (tcp:22:106-108)",
+    explain: "An item of outbound 'exclude ports-for-uids' says which outbound traffic of some owners is never captured, in the format of Kuma's --exclude-outbound-ports-for-uids, one port range per item: 'tcp:22:106-108' (TCP to port 22 of uids 106 to 108), '53:1000' (TCP and UDP to port 53 of uid 1000), '1001' (everything of uid 1001).",
+  },
+  'invalid-vnet': {
+    bad: "policy p {\n  inbound { capture ports * }\n  interfaces { vnet docker0 }\n}\n",
+    good: "policy p {\n  inbound { capture ports * }\n  interfaces { vnet docker0:172.17.0.0/16 }\n}\n",
+    severity: 'error',
+    message: "'{text}' is not a virtual network: it needs an interface, ':' and a CIDR",
+    hint: 'write INTERFACE:CIDR, e.g. docker0:172.17.0.0/16 or br+:fd00::/64',
+    explain: "An item of 'interfaces { vnet }' (Kuma's --vnet) names an interface and the destinations, as a CIDR, that its traffic may reach without the proxy: TCP arriving on the interface to anywhere else goes to the outbound port, and its DNS over UDP to the DNS port.",
+  },
   'invalid-mark': {
     bad: "policy p {\n  inbound { capture ports *; mode tproxy mark 0 }\n}\n",
     good: "policy p {\n  inbound { capture ports *; mode tproxy mark 1337 }\n}\n",
@@ -486,6 +502,14 @@ export const catalogue = {
     message: "outbound 'exclude ports' lists 53, so DNS capture never sees DNS",
     hint: "remove 53 from 'exclude ports', or turn DNS capture off ('dns { capture off }')",
     explain: 'Excluded outbound ports return before the DNS rules (as in Istio), so excluding port 53 silently disables DNS capture.',
+  },
+  'vnet-needs-redirect': {
+    bad: "policy p {\n  inbound { mode tproxy; capture ports * }\n  interfaces { vnet docker0:172.17.0.0/16 }\n}\n",
+    good: "policy p {\n  inbound { mode redirect; capture ports * }\n  interfaces { vnet docker0:172.17.0.0/16 }\n}\n",
+    severity: 'error',
+    message: "'vnet' needs inbound 'mode redirect'",
+    hint: "use 'mode redirect', or reroute the interface with 'reroute'",
+    explain: "A virtual network's traffic is redirected in the nat table before inbound capture looks at it, as Kuma does; with TPROXY inbound capture the mangle table would divert it first, which the language does not define.",
   },
   'interface-in-both': {
     bad: "policy p {\n  inbound { capture ports * }\n  interfaces {\n    exclude veth+, eth1\n    reroute eth1\n  }\n}\n",

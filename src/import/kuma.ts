@@ -22,6 +22,8 @@ export interface KumaConfig {
   vnet: string[];
   dropInvalidPackets: boolean;
   logs: boolean;
+  /** log.level (DefaultConfig: 7, consts.LogLevelDebug). */
+  logLevel: number;
 }
 
 export function kumaDefaults(): KumaConfig {
@@ -34,6 +36,7 @@ export function kumaDefaults(): KumaConfig {
     vnet: [],
     dropInvalidPackets: false,
     logs: false,
+    logLevel: 7,
   };
 }
 
@@ -172,7 +175,7 @@ export function kumaConfigFromFile(text: string, label: string, cfg = kumaDefaul
         vnet: (w, q) => obj(q, w, { networks: (x, r) => cfg.vnet.push(...(strings(r, x) ?? [])) }),
       }),
     dropInvalidPackets: bool((b) => (cfg.dropInvalidPackets = b)),
-    log: (v, p) => obj(p, v, { enabled: bool((b) => (cfg.logs = b)), level: ignored }),
+    log: (v, p) => obj(p, v, { enabled: bool((b) => (cfg.logs = b)), level: (w, q) => (typeof w === 'number' && Number.isInteger(w) && w >= 0 && w <= 7 ? (cfg.logLevel = w) : bad(q, 'expects a syslog level 0-7')) }),
     ...Object.fromEntries(['verbose', 'dryRun', 'wait', 'waitInterval', 'retry', 'storeFirewalld', 'iptablesExecutables', 'comments', 'cniMode'].map((k) => [k, ignored])),
   });
   return { config: cfg, diagnostics: ds, origin };
@@ -248,6 +251,30 @@ export function kumaConfigFromFlags(args: string[], base = kumaDefaults()): Kuma
   return { config: cfg, diagnostics: ds, source: src, origin };
 }
 
+/**
+ * One `--exclude-outbound-ports-for-uids` entry, `<protocol:>?<ports:>?<uids>` as Kuma's
+ * parseExcludePortsForUIDs reads it (pkg/transparentproxy/config/utils.go: protocols and
+ * ports are comma lists, '*' or empty for all; the uids one value or a range; every number
+ * a uint16), as the items of 'exclude ports-for-uids' (one port range each); or why not.
+ */
+export function uidExclusionItems(entry: string): string[] | string {
+  const parts = entry.split(':');
+  if (parts.length > 3) return `invalid format for excluding ports by UIDs: '${entry}'. Expected format: <protocol:>?<ports:>?<uids>`;
+  const [protos, ports, uids] = parts.length === 3 ? parts : parts.length === 2 ? ['*', ...parts] : ['*', '*', parts[0]];
+  if (uids === '*') return "wildcard '*' is not allowed for UIDs";
+  const u16 = (t: string) => /^[0-9]{1,5}$/.test(t.trim()) && +t <= 65535;
+  const valueOrRange = (t: string) => t.split('-').every(u16);
+  const portList = ports === '*' || ports === '' ? ['1-65535'] : csv(ports);
+  if (!portList.length || !portList.every(valueOrRange)) return `invalid port range: '${ports}'`;
+  if (uids.includes(',')) return `invalid UID entry: '${uids}'. It should either be a single item or a range`;
+  if (!valueOrRange(uids)) return `invalid UID range: '${uids}'`;
+  const ps = protos === '*' || protos === '' ? ['tcp', 'udp'] : csv(protos).map((x) => x.toLowerCase());
+  const badProto = ps.find((x) => x !== 'tcp' && x !== 'udp');
+  if (badProto !== undefined) return `invalid or unsupported protocol: '${badProto}'`;
+  const norm = (t: string) => t.split('-').map((x) => String(+x)).join('-');
+  return ps.flatMap((p) => portList.map((r) => `${p}:${norm(r)}:${norm(uids)}`));
+}
+
 /** Options of the import itself: how user names resolve on the host kumactl would run on. */
 export interface KumaImportOptions {
   name?: string;
@@ -269,10 +296,7 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   };
   const unsupported = (key: string, fallback: string, reason: string) => ds.push(diag('import-unsupported', where(key)?.span, { tool: TOOL, flag: label(key, fallback), reason }));
   // Kuma's inputs the language cannot say yet (docs/kuma-differences.md).
-  if (cfg.dns.enabled) unsupported(cfg.dns.captureAll ? 'redirect-all-dns-traffic' : 'redirect-dns', cfg.dns.captureAll ? '--redirect-all-dns-traffic' : '--redirect-dns', "Kuma captures DNS over UDP only and examines it after its excluded IPs; meshcap's DNS capture takes UDP and TCP, after the proxy's own traffic");
-  if (cfg.outbound.excludePortsForUIDs.length) unsupported('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids', 'port exclusions for some owners only are not in the language yet');
-  if (cfg.vnet.length) unsupported('vnet', '--vnet', "a rerouted interface with a destination exemption and DNS capture on it is not in the language yet ('interfaces { reroute }' takes names only)");
-  if (cfg.logs) unsupported('iptables-logs', '--iptables-logs', 'LOG rules are not in the language yet');
+  if (cfg.dns.enabled && !cfg.dns.captureAll) unsupported('redirect-dns', '--redirect-dns', "Kuma takes the DNS servers from the host's /etc/resolv.conf when it runs; give them to the policy as 'dns { capture servers ... }', or use --redirect-all-dns-traffic");
   const mode = cfg.ipFamilyMode.toLowerCase();
   if (mode !== 'dualstack' && mode !== 'ipv4' && mode !== '') ds.push(diag('import-bad-value', where('ip-family-mode')?.span, { tool: TOOL, flag: label('ip-family-mode', '--ip-family-mode'), detail: "must be one of 'dualstack' or 'ipv4'" }));
   const families = mode === 'ipv4' ? ['ipv4'] : ['ipv4', 'ipv6'];
@@ -296,6 +320,21 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
     }
     return out;
   };
+  const uidItems = cfg.outbound.excludePortsForUIDs.flatMap((x) => {
+    const r = uidExclusionItems(x);
+    if (typeof r === 'string') ds.push(diag('import-bad-value', where('exclude-outbound-ports-for-uids')?.span, { tool: TOOL, flag: label('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids'), detail: r }));
+    return typeof r === 'string' ? [] : r;
+  });
+  // --vnet IFACE:CIDR, split at the first ':' (an IPv6 CIDR holds more); host bits masked, as the kernel does.
+  const vnets: string[] = [];
+  for (const v of cfg.vnet) {
+    const at = v.indexOf(':');
+    const c = at > 0 ? parseCidr(v.slice(at + 1).includes('/') ? v.slice(at + 1) : `${v.slice(at + 1)}/${v.slice(at + 1).includes(':') ? 128 : 32}`) : undefined;
+    const canon = c?.ok ? `${c.cidr.addr}/${c.cidr.prefix}` : c?.kind === 'host-bits' ? c.canonical : undefined;
+    if (!canon) ds.push(diag('import-bad-value', where('vnet')?.span, { tool: TOOL, flag: label('vnet', '--vnet'), detail: `'${v}' is not INTERFACE:CIDR` }));
+    else if (!families.includes(canon.includes(':') ? 'ipv6' : 'ipv4')) ds.push(diag('import-dropped', where('vnet')?.span, { tool: TOOL, flag: `${label('vnet', '--vnet')} ${v}`, reason: 'it is IPv6 and --ip-family-mode is ipv4, so no rule uses it' }));
+    else vnets.push(`${v.slice(0, at)}:${canon}`);
+  }
   const inIps = ips('exclude-inbound-ips', '--exclude-inbound-ips', cfg.inbound.excludeIPs);
   const outIps = ips('exclude-outbound-ips', '--exclude-outbound-ips', cfg.outbound.excludeIPs);
   const v6 = families.includes('ipv6');
@@ -323,12 +362,39 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   const outPorts = [...new Set(cfg.outbound.excludePorts)];
   if (cfg.outbound.enabled && outIps.length) L(`    exclude cidrs ${outIps.join(', ')}`, label('exclude-outbound-ips', '--exclude-outbound-ips'));
   if (cfg.outbound.enabled && outPorts.length) L(`    exclude ports ${outPorts.join(', ')}`, label('exclude-outbound-ports', '--exclude-outbound-ports'));
+  // Kuma returns them in nat OUTPUT whether outbound redirection is on or not; with it off
+  // (and no DNS capture) nothing they could spare is captured.
+  if (uidItems.length && !cfg.outbound.enabled && !cfg.dns.enabled) ds.push(diag('import-dropped', where('exclude-outbound-ports-for-uids')?.span, { tool: TOOL, flag: label('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids'), reason: 'outbound redirection is off, so there is nothing to exclude' }));
+  else if (uidItems.length) L(`    exclude ports-for-uids ${[...new Set(uidItems)].join(', ')}`, label('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids'));
   L('  }');
   L('  loopback {');
   L(`    passthrough 127.0.0.6${v6 ? ', ::6' : ''}`);
   L(`    localhost 127.0.0.1/32${v6 ? ', ::1/128' : ''}`);
   L('    self-redirect on');
   L('  }');
+  if (cfg.dns.enabled && cfg.dns.captureAll) {
+    // addOutputRules: UDP only (the apps' TCP DNS returned), the zones unless skipped.
+    L('  dns {');
+    L('    capture all', label('redirect-all-dns-traffic', '--redirect-all-dns-traffic'));
+    L(`    port ${cfg.dns.port}`, label('redirect-dns-port', '--redirect-dns-port'));
+    L('    tcp pass');
+    L(`    conntrack-zones ${cfg.dns.skipConntrackZoneSplit ? 'off' : 'on'}`, label('skip-dns-conntrack-zone-split', '--skip-dns-conntrack-zone-split'));
+    L('  }');
+  } else if (vnets.length) {
+    // The virtual networks' DNS goes to the DNS port even without DNS capture (addPreroutingRules).
+    L('  dns {');
+    L(`    port ${cfg.dns.port}`, label('redirect-dns-port', '--redirect-dns-port'));
+    L('  }');
+  }
+  if (vnets.length) {
+    L('  interfaces {');
+    L(`    vnet ${vnets.join(', ')}`, label('vnet', '--vnet'));
+    L('  }');
+  }
+  // addOutputRules / addPreroutingRules: a LOG jump with the chain's name as prefix.
+  if (cfg.logs) L(`  log on level ${cfg.logLevel}`, label('iptables-logs', '--iptables-logs'));
+  // Kuma examines its excluded IPs and DNS before its loopback rules (nat OUTPUT, ahead of its chain).
+  L('  order exclusions-first');
   L(`  drop-invalid ${cfg.dropInvalidPackets ? 'on' : 'off'}`, label('drop-invalid-packets', '--drop-invalid-packets'));
   L(`  families ${families.join(', ')}`, label('ip-family-mode', '--ip-family-mode'));
   L('}');

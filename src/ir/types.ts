@@ -51,7 +51,8 @@ export type Action =
   | { kind: 'connmark-restore'; nfmask: number; ctmask: number }
   | { kind: 'ct-zone'; zone: number }
   | { kind: 'dnat'; addr: string; port?: number }
-  | { kind: 'log'; prefix: string }
+  /** LOG (non-terminating): `level` is the syslog level 0-7; absent, the kernel's default (4, warning). */
+  | { kind: 'log'; prefix: string; level?: number }
   /** A rule that only counts. */
   | { kind: 'counter' };
 

@@ -50,6 +50,24 @@ export interface Interface {
  */
 export type InboundMode = { kind: 'redirect' } | { kind: 'tproxy'; mark: number; table: number; localMark: number };
 
+/**
+ * One per-owner port exclusion (Kuma's --exclude-outbound-ports-for-uids): outbound
+ * traffic of these protocols, to these destination ports, of these uids is never captured.
+ */
+export interface OwnerPortExclusion {
+  protocols: ('tcp' | 'udp')[];
+  ports: PortRange;
+  uids: Owner[];
+  span: Span | null;
+}
+
+/** Kuma's --vnet IFACE:CIDR: traffic arriving on the interface, not to the CIDR, is outbound traffic. */
+export interface VirtualNet {
+  iface: Interface;
+  cidr: CidrItem;
+  span: Span | null;
+}
+
 export type DnsCapture = { kind: 'off' } | { kind: 'all' } | { kind: 'servers'; servers: Address[] };
 
 export interface Policy {
@@ -78,6 +96,8 @@ export interface Policy {
     excludeCidrs: Setting<CidrItem[]>;
     capturePorts: Setting<PortRange[]>;
     excludePorts: Setting<PortRange[]>;
+    /** Ports excluded for some owners and protocols, examined before anything else outbound. */
+    excludePortsForUids: Setting<OwnerPortExclusion[]>;
     groups: Setting<Selection<Owner>>;
     excludeGroups: Setting<Owner[]>;
   };
@@ -89,11 +109,23 @@ export interface Policy {
   dns: {
     capture: Setting<DnsCapture>;
     port: Setting<number>;
+    /** 'pass': the apps' DNS over TCP is never captured (Kuma); 'capture': like UDP. */
+    tcp: Setting<'capture' | 'pass'>;
+    /** The conntrack zone split of DNS (raw table); off as Kuma's --skip-dns-conntrack-zone-split. */
+    conntrackZones: Setting<boolean>;
   };
   interfaces: {
     exclude: Setting<Interface[]>;
     reroute: Setting<Interface[]>;
+    vnet: Setting<VirtualNet[]>;
   };
   dropInvalid: Setting<boolean>;
+  /**
+   * 'exclusions-first': outbound 'exclude cidrs' and DNS capture are examined before the
+   * proxy's loopback rules (passthrough, self-redirect), as Kuma orders them.
+   */
+  order: Setting<'proxy-first' | 'exclusions-first'>;
+  /** LOG rules first in nat PREROUTING and OUTPUT (Kuma's --iptables-logs); null: none. `level` absent: the kernel's default. */
+  log: Setting<{ level?: number } | null>;
   families: Setting<Family[]>;
 }

@@ -36,6 +36,7 @@ export function defaultPolicy(name: string, file: string): Policy {
       excludeCidrs: d([]),
       capturePorts: d([]),
       excludePorts: d([]),
+      excludePortsForUids: d([]),
       groups: d({ kind: 'all' }),
       excludeGroups: d([]),
     },
@@ -44,9 +45,11 @@ export function defaultPolicy(name: string, file: string): Policy {
       localhost: d([cidr('127.0.0.1/32'), cidr('::1/128')]),
       selfRedirect: d(true),
     },
-    dns: { capture: d({ kind: 'off' }), port: d(15053) },
-    interfaces: { exclude: d([]), reroute: d([]) },
+    dns: { capture: d({ kind: 'off' }), port: d(15053), tcp: d('capture'), conntrackZones: d(true) },
+    interfaces: { exclude: d([]), reroute: d([]), vnet: d([]) },
     dropInvalid: d(false),
+    order: d('proxy-first'),
+    log: d(null),
     families: d(['ipv4', 'ipv6']),
   };
 }

@@ -4,6 +4,7 @@
 import type { Policy } from './ast.js';
 import type { Span } from '../source.js';
 import * as V from './values.js';
+import { ownerPortList, vnetList } from './owner-ports.js';
 import type { ValueKind } from './values.js';
 
 export interface StatementSpec {
@@ -59,9 +60,10 @@ export const blocks: BlockSpec[] = [
     doc: 'Capture of TCP connections the pod opens.',
     statements: [
       stmt('capture-cidrs', 'capture cidrs', V.cidrSelection, (p, v, s) => (p.outbound.captureCidrs = { value: v as never, span: s }), 'none', "Destinations whose outbound TCP is captured: '*' for all, 'none', or a list of CIDRs.", 'capture cidrs *'),
-      stmt('exclude-cidrs', 'exclude cidrs', V.cidrList, (p, v, s) => (p.outbound.excludeCidrs = { value: v as never, span: s }), '(none)', 'Destinations whose traffic is never sent to the outbound port, e.g. the cloud metadata address. DNS capture still applies to them: DNS is examined first, as in Istio.', 'exclude cidrs 169.254.169.254/32, fd00::/8'),
+      stmt('exclude-cidrs', 'exclude cidrs', V.cidrList, (p, v, s) => (p.outbound.excludeCidrs = { value: v as never, span: s }), '(none)', "Destinations whose traffic is never sent to the outbound port, e.g. the cloud metadata address. DNS capture still applies to them: DNS is examined first, as in Istio (with 'order exclusions-first', Kuma's order, they are examined before DNS and the proxy's loopback rules).", 'exclude cidrs 169.254.169.254/32, fd00::/8'),
       stmt('capture-ports', 'capture ports', V.portList, (p, v, s) => (p.outbound.capturePorts = { value: v as never, span: s }), '(none)', 'Destination ports captured whatever the destination address (unless excluded).', 'capture ports 9000'),
       stmt('exclude-ports', 'exclude ports', V.portList, (p, v, s) => (p.outbound.excludePorts = { value: v as never, span: s }), '(none)', 'Destination ports never captured, for TCP and UDP.', 'exclude ports 3306'),
+      stmt('exclude-ports-for-uids', 'exclude ports-for-uids', ownerPortList, (p, v, s) => (p.outbound.excludePortsForUids = { value: v as never, span: s }), '(none)', "Outbound traffic of some owners, protocols and destination ports that is never captured, examined before anything else outbound (the proxy's self-redirect and DNS capture included), as Kuma's --exclude-outbound-ports-for-uids does. Each item is [PROTOCOL:][PORTS:]UIDS: 'tcp', 'udp' or '*' (both, the default); a port, a range or '*' (all ports, the default); a uid or a range of uids.", 'exclude ports-for-uids tcp:22:106-108, udp:53:1000, 1001'),
       stmt('groups', 'groups', V.groupSelection, (p, v, s) => (p.outbound.groups = { value: v as never, span: s }), '*', "Owner groups whose outbound traffic is captured: '*' for all, or a list of gids and group names.", 'groups *'),
       stmt('exclude-groups', 'exclude groups', V.groupList, (p, v, s) => (p.outbound.excludeGroups = { value: v as never, span: s }), '(none)', "Owner groups whose outbound traffic is never captured. Only valid with 'groups *'.", 'exclude groups 888'),
     ],
@@ -77,10 +79,12 @@ export const blocks: BlockSpec[] = [
   },
   {
     id: 'dns',
-    doc: 'Capture of DNS (port 53, UDP and TCP) to the proxy\'s DNS listener.',
+    doc: 'Capture of DNS (port 53, UDP and, unless \'tcp pass\', TCP) to the proxy\'s DNS listener.',
     statements: [
       stmt('capture', 'capture', V.dnsCapture, (p, v, s) => (p.dns.capture = { value: v as never, span: s }), 'off', "'all' captures DNS to any server, 'servers A, B' only to those, 'off' none.", 'capture servers 10.96.0.10, fd00::a'),
       stmt('port', 'port', V.port, (p, v, s) => (p.dns.port = { value: v as number, span: s }), '15053', "The proxy's DNS listener port.", 'port 15053'),
+      stmt('tcp', 'tcp', V.choice(['capture', 'pass'] as const), (p, v, s) => (p.dns.tcp = { value: v as 'capture' | 'pass', span: s }), 'capture', "DNS over TCP: 'capture' sends it to the DNS port as UDP is; 'pass' leaves the apps' TCP to port 53 uncaptured, by DNS and by outbound capture alike, whatever its destination (Kuma's 'allow applications to perform DNS queries over TCP'). With 'pass' the proxy's own TCP to port 53 of the pod's IP over lo is self-redirected like its other ports.", 'tcp pass'),
+      stmt('conntrack-zones', 'conntrack-zones', V.onOff, (p, v, s) => (p.dns.conntrackZones = { value: v as boolean, span: s }), 'on', "Whether DNS over UDP gets conntrack zones (raw table): the proxy's upstream queries and their answers zone 1, the apps' queries and the proxy's answers zone 2, so that the two legs of a captured query do not clash in conntrack. 'off' as Kuma's --skip-dns-conntrack-zone-split.", 'conntrack-zones off'),
     ],
   },
   {
@@ -89,6 +93,7 @@ export const blocks: BlockSpec[] = [
     statements: [
       stmt('exclude', 'exclude', V.interfaceList, (p, v, s) => (p.interfaces.exclude = { value: v as never, span: s }), '(none)', "Traffic arriving on these interfaces is never captured. A trailing '+' matches a prefix.", 'exclude not-istio-nic'),
       stmt('reroute', 'reroute', V.interfaceList, (p, v, s) => (p.interfaces.reroute = { value: v as never, span: s }), '(none)', 'Traffic arriving on these interfaces (VM virtual interfaces) is captured as outbound.', 'reroute eth1, eth2'),
+      stmt('vnet', 'vnet', vnetList, (p, v, s) => (p.interfaces.vnet = { value: v as never, span: s }), '(none)', "Virtual networks behind an interface (Kuma's --vnet IFACE:CIDR): new connections arriving on the interface are examined before anything else inbound; DNS over UDP (port 53) goes to the DNS port, TCP to a destination outside the CIDR goes to the outbound port, and the rest (TCP to the CIDR, other UDP) is examined as inbound traffic. An item whose CIDR is of the other family makes no rules in this family. Needs 'mode redirect'.", 'vnet docker0:172.17.0.0/16, br+:172.18.0.0/16'),
     ],
   },
   {
@@ -96,6 +101,8 @@ export const blocks: BlockSpec[] = [
     doc: 'Statements directly inside the policy.',
     statements: [
       stmt('drop-invalid', 'drop-invalid', V.onOff, (p, v, s) => (p.dropInvalid = { value: v as boolean, span: s }), 'off', 'Drop packets that conntrack marks INVALID (avoids resets on out-of-window TCP).', 'drop-invalid on'),
+      stmt('log', 'log', V.logSwitch, (p, v, s) => (p.log = { value: v as { level?: number } | null, span: s }), 'off', "LOG rules first in meshcap's nat PREROUTING and OUTPUT chains, as Kuma's --iptables-logs writes them: the first packet of every connection they examine is logged by the kernel with the prefix 'PREROUTING:' or 'OUTPUT:', at the syslog level given (0-7; without it, the kernel's default, 4). LOG is non-terminating: nothing is captured differently.", 'log on level 7'),
+      stmt('order', 'order', V.choice(['proxy-first', 'exclusions-first'] as const), (p, v, s) => (p.order = { value: v as 'proxy-first' | 'exclusions-first', span: s }), 'proxy-first', "The order of the outbound checks where meshcap's peers differ. 'proxy-first' (Istio's): the proxy's passthrough and self-redirect, then DNS capture, then outbound 'exclude cidrs'. 'exclusions-first' (Kuma's): 'exclude cidrs' first, then DNS capture, then the proxy's loopback rules. 'exclude ports-for-uids' is first in both, 'exclude ports' before DNS in both.", 'order exclusions-first'),
       stmt('families', 'families', V.families, (p, v, s) => (p.families = { value: v as never, span: s }), 'ipv4, ipv6', 'Address families to capture. A family not listed gets no rules at all, so its traffic bypasses the proxy.', 'families ipv4, ipv6'),
     ],
   },

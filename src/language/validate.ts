@@ -92,6 +92,15 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
       }),
     );
   }
+  if (outOk && ok('outbound.exclude-ports-for-uids') && p.outbound.excludePortsForUids.value.length > 0 && !outboundCaptures && p.dns.capture.value.kind === 'off') {
+    report(
+      diag('ineffective-exclude', orUndef(p.outbound.excludePortsForUids.span), {
+        what: "outbound 'exclude ports-for-uids'",
+        reason: 'no outbound traffic is captured',
+        hint: "capture outbound traffic with 'capture cidrs', or remove the exclusion",
+      }),
+    );
+  }
   if (ok('outbound.exclude-groups', 'outbound.groups') && p.outbound.excludeGroups.value.length > 0 && groups.kind !== 'all') {
     report(diag('group-exclude-with-list', orUndef(p.outbound.excludeGroups.span)));
   }
@@ -157,6 +166,7 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
   familyCheck(p.loopback.localhost.value, 'CIDR');
   familyCheck(p.loopback.passthrough.value, 'address');
   if (dns.kind === 'servers') familyCheck(dns.servers, 'address');
+  familyCheck(p.interfaces.vnet.value.map((v) => v.cidr), 'CIDR');
   if (ok('policy.families') && !enabled.has('ipv6')) report(diag('ipv6-bypass', orUndef(p.families.span)));
 
   // A proxy with neither uid nor gid cannot be told apart: its own connections are captured again.
@@ -187,10 +197,18 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
     }
   }
 
+  for (const v of p.interfaces.vnet.value) {
+    const same = (i: { name: string; prefix: boolean }) => i.name === v.iface.name && i.prefix === v.iface.prefix;
+    if (p.interfaces.exclude.value.some(same) || p.interfaces.reroute.value.some(same)) report(diag('interface-in-both', orUndef(v.span), { text: ifKey(v.iface) }));
+  }
+  if (ok('interfaces.vnet', 'inbound.mode', 'inbound.capture-ports') && p.interfaces.vnet.value.length > 0 && p.inbound.mode.value.kind === 'tproxy' && inCap.kind !== 'none') {
+    report(diag('vnet-needs-redirect', orUndef(p.interfaces.vnet.span)));
+  }
+
   // Anything captured at all?
   const captures =
-    inCap.kind !== 'none' || outboundCaptures || p.dns.capture.value.kind !== 'off' || p.interfaces.reroute.value.length > 0;
-  if (!captures && ok('inbound.capture-ports', 'outbound.capture-cidrs', 'outbound.capture-ports', 'dns.capture', 'interfaces.reroute')) report(diag('nothing-captured', orUndef(p.span)));
+    inCap.kind !== 'none' || outboundCaptures || p.dns.capture.value.kind !== 'off' || p.interfaces.reroute.value.length > 0 || p.interfaces.vnet.value.length > 0;
+  if (!captures && ok('inbound.capture-ports', 'outbound.capture-cidrs', 'outbound.capture-ports', 'dns.capture', 'interfaces.reroute', 'interfaces.vnet')) report(diag('nothing-captured', orUndef(p.span)));
 
   return out;
 }

@@ -31,7 +31,7 @@ function needValue(args: Atom[], ctx: ValueContext, expected: string): boolean {
   return true;
 }
 
-function single(args: Atom[], ctx: ValueContext, expected: string): Atom | undefined {
+export function single(args: Atom[], ctx: ValueContext, expected: string): Atom | undefined {
   if (!needValue(args, ctx, expected)) return undefined;
   if (args.length > 1) {
     const extra = args[1];
@@ -65,7 +65,7 @@ function selection<T>(args: Atom[], ctx: ValueContext, expected: string, item: (
   return items && { kind: 'list', items };
 }
 
-function list<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: Atom) => T | undefined, allowEmpty = false): T[] | undefined {
+export function list<T>(args: Atom[], ctx: ValueContext, expected: string, item: (a: Atom) => T | undefined, allowEmpty = false): T[] | undefined {
   if (!allowEmpty && !needValue(args, ctx, expected)) return undefined;
   // Sized once: when every item is good (the only case returned) there is one per atom.
   const out = new Array<T>(args.length);
@@ -101,7 +101,7 @@ function portNumber(text: string, from = 0, to = text.length): number | undefine
   return n >= 1 && n <= 65535 ? n : undefined;
 }
 
-function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortRange | undefined {
+export function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortRange | undefined {
   // A range is two non-empty parts around the only '-'.
   const text = a.text;
   const dash = text.indexOf('-');
@@ -126,7 +126,7 @@ function portItem(a: Atom, ctx: ValueContext, allowRange: boolean): PortRange | 
   return { lo: p, hi: p, span: a.span };
 }
 
-function cidrItem(a: Atom, ctx: ValueContext): CidrItem | undefined {
+export function cidrItem(a: Atom, ctx: ValueContext): CidrItem | undefined {
   const r = readCidr(a.text);
   if (!r) {
     const c = cidrRead;
@@ -151,7 +151,7 @@ const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
 export const MAX_OWNER_RANGE = 256;
 
 /** A uid or gid, a name, or a range `A-B` (Kuma's --uid-owner 106-108), as the ids it holds. */
-function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owner[] | undefined {
+export function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owner[] | undefined {
   const id = (t: string) => (/^[0-9]+$/.test(t) && t.length <= 10 && Number(t) <= 4294967294 ? Number(t) : undefined);
   const range = /^([0-9]+)-([0-9]+)$/.exec(a.text);
   if (range) {
@@ -171,7 +171,7 @@ function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owner[] | u
   return undefined;
 }
 
-function interfaceItem(a: Atom, ctx: ValueContext): Interface | undefined {
+export function interfaceItem(a: Atom, ctx: ValueContext): Interface | undefined {
   const prefix = a.text.endsWith('+');
   const name = prefix ? a.text.slice(0, -1) : a.text;
   const bytes = Buffer.byteLength(name, 'utf8');
@@ -355,6 +355,38 @@ function choiceOf(a: Atom, ctx: ValueContext, choices: string[]): string | undef
   if (choices.includes(a.text)) return a.text;
   ctx.report(diag('invalid-choice', a.span, { text: a.text, choices: choices.join(', '), suggestion: suggest(a.text, choices) }));
   return undefined;
+}
+
+/** `off`, `on`, or `on level N` (syslog level 0-7). */
+export const logSwitch: ValueKind<{ level?: number } | null> = {
+  expected: "'off', 'on' or 'on level 0-7'",
+  parse(args, ctx) {
+    if (!needValue(args, ctx, this.expected)) return undefined;
+    const [a, k, n, extra] = args;
+    if (a.text === 'off' && args.length === 1) return null;
+    if (a.text !== 'on') {
+      ctx.report(diag('invalid-switch', a.span, { text: a.text, name: ctx.name }));
+      return undefined;
+    }
+    if (args.length === 1) return {};
+    const bad = extra ?? (k.text !== 'level' ? k : n === undefined ? k : !/^[0-7]$/.test(n.text) ? n : undefined);
+    if (bad) {
+      ctx.report(diag('unexpected-value', bad.span, { text: bad.text, after: `'${ctx.name} on'`, expected: `'${ctx.name}' takes ${this.expected}` }));
+      return undefined;
+    }
+    return { level: Number(n.text) };
+  },
+};
+
+/** One word of a fixed set. */
+export function choice<T extends string>(choices: readonly T[]): ValueKind<T> {
+  return {
+    expected: choices.map((c) => `'${c}'`).join(' or '),
+    parse(args, ctx) {
+      const a = single(args, ctx, this.expected);
+      return a && (choiceOf(a, ctx, [...choices]) as T | undefined);
+    },
+  };
 }
 
 export const DEFAULT_TPROXY_MARK = 1337;

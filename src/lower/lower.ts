@@ -162,7 +162,17 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
     nat.add(CH.inRedirect, [M.proto('tcp')], { kind: 'redirect', port: p.proxy.inboundPort.value }, sp(p.proxy.inboundPort), "captured inbound TCP goes to the proxy's inbound port");
   }
 
-  // ---- nat PREROUTING: rerouted interfaces, excluded interfaces, inbound ---------------------
+  // ---- nat PREROUTING: logging, virtual networks, rerouted interfaces, excluded interfaces, inbound ----
+  const log = p.log.value;
+  const logAction = (hook: string): Action => ({ kind: 'log', prefix: `${hook}:`, ...(log?.level !== undefined ? { level: log.level } : {}) });
+  if (log) nat.add('PREROUTING', [], logAction('PREROUTING'), sp(p.log), 'arriving connections are logged (LOG does not stop the chain)');
+  for (const v of p.interfaces.vnet.value) {
+    if (v.cidr.family !== f) continue;
+    const iif = M.iif(v.iface.name, v.iface.prefix);
+    const name = `${v.iface.name}${v.iface.prefix ? '+' : ''}`;
+    nat.add('PREROUTING', [iif, M.proto('udp'), M.dport([[DNS_PORT, DNS_PORT]])], { kind: 'redirect', port: dnsPort }, v.span, `DNS over UDP arriving on ${name} goes to the proxy's DNS port`);
+    nat.add('PREROUTING', [iif, M.proto('tcp'), M.daddr([cidr(v.cidr)], true)], { kind: 'redirect', port: p.proxy.outboundPort.value }, v.span, `TCP arriving on ${name} to outside its network goes to the proxy's outbound port`);
+  }
   for (const i of reroute) {
     const name = `${i.name}${i.prefix ? '+' : ''}`;
     const iif = M.iif(i.name, i.prefix);
@@ -179,17 +189,52 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
 
   // ---- nat OUTPUT ------------------------------------------------------------------------
   nat.add('OUTPUT', [], J(CH.output), p.span, 'locally generated traffic is examined for capture');
+  if (log) nat.add(CH.output, [], logAction('OUTPUT'), sp(p.log), 'locally generated connections are logged (LOG does not stop the chain)');
+  // Per-owner exclusions come first, ahead of the proxy's self-redirect and DNS, where Kuma
+  // puts them (nat OUTPUT, before its chains).
+  for (const x of p.outbound.excludePortsForUids.value) {
+    for (const proto of x.protocols) {
+      for (const o of x.uids) {
+        nat.add(CH.output, [M.proto(proto), M.dport([[x.ports.lo, x.ports.hi]]), M.owner('uid', o)], RET, x.span ?? sp(p.outbound.excludePortsForUids), `ports excluded for this owner are not captured (${proto.toUpperCase()})`);
+      }
+    }
+  }
   const excl = p.outbound.excludePorts.value;
   if (excl.length) {
     nat.add(CH.output, [M.proto('tcp'), M.dport(ports(excl), false, SET.excludedOutboundPorts)], RET, sp(p.outbound.excludePorts), 'excluded outbound ports are not captured (TCP)');
     nat.add(CH.output, [M.proto('udp'), M.dport(ports(excl), false, SET.excludedOutboundPorts)], RET, sp(p.outbound.excludePorts), 'excluded outbound ports are not captured (UDP)');
+  }
+  const exclusionsFirst = p.order.value === 'exclusions-first';
+  const tcpDns = p.dns.tcp.value === 'capture';
+  const dnsProtocols = tcpDns ? (['tcp', 'udp'] as const) : (['udp'] as const);
+  const excludeCidrs = () => {
+    for (const x of excludedCidrs) nat.add(CH.output, [M.daddr([x], false, SET.excludedOutboundCidrs)], RET, sp(p.outbound.excludeCidrs), 'traffic to an excluded CIDR is not captured');
+  };
+  const dnsCapture = () => {
+    if (!dnsRedirect) return;
+    nat.add(CH.output, [], J(CH.outputDns), dnsSpan, 'DNS is examined for capture');
+    const dsts = dns.kind === 'all' ? [undefined] : dnsServers;
+    for (const proto of dnsProtocols) {
+      for (const s of dsts) {
+        nat.add(CH.outputDns, [M.proto(proto), M.dport([[DNS_PORT, DNS_PORT]]), ...(s ? [M.daddr([hostCidr(s)])] : [])], { kind: 'redirect', port: dnsPort }, s?.span ?? dnsSpan, `DNS over ${proto.toUpperCase()}${s ? ' to ' + s.text : ''} goes to the proxy's DNS port`);
+      }
+    }
+  };
+  if (exclusionsFirst) {
+    // Kuma's order: excluded destinations, then DNS (the proxy's own DNS left out), then
+    // the proxy's loopback rules.
+    excludeCidrs();
+    if (dnsRedirect) {
+      for (const proto of dnsProtocols) for (const { kind, o } of owners) nat.add(CH.output, [M.proto(proto), M.dport([[DNS_PORT, DNS_PORT]]), M.owner(kind, o)], RET, dnsSpan, "the proxy's own DNS is not captured");
+    }
+    dnsCapture();
   }
   for (const a of passthrough) {
     nat.add(CH.output, [lo(), M.saddr([hostCidr(a)])], RET, a.span, "the proxy's passthrough to the app is never captured again");
   }
   if (p.loopback.selfRedirect.value) {
     const skip: [number, number][] = [];
-    if (dnsOn) skip.push([DNS_PORT, DNS_PORT]);
+    if (dnsOn && tcpDns) skip.push([DNS_PORT, DNS_PORT]);
     if (tunnel !== null) skip.push([tunnel, tunnel]);
     skip.sort((a, b) => a[0] - b[0]);
     for (const { kind, o } of owners) {
@@ -199,15 +244,9 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   for (const { kind, o } of owners) {
     nat.add(CH.output, [M.owner(kind, o)], RET, o.span ?? ownersSpan, "the proxy's own traffic is not captured");
   }
-  if (dnsRedirect) {
-    nat.add(CH.output, [], J(CH.outputDns), dnsSpan, 'DNS is examined for capture');
-    const dsts = dns.kind === 'all' ? [undefined] : dnsServers;
-    for (const proto of ['tcp', 'udp'] as const) {
-      for (const s of dsts) {
-        nat.add(CH.outputDns, [M.proto(proto), M.dport([[DNS_PORT, DNS_PORT]]), ...(s ? [M.daddr([hostCidr(s)])] : [])], { kind: 'redirect', port: dnsPort }, s?.span ?? dnsSpan, `DNS over ${proto.toUpperCase()}${s ? ' to ' + s.text : ''} goes to the proxy's DNS port`);
-      }
-    }
-  }
+  if (!exclusionsFirst) dnsCapture();
+  // The apps' DNS over TCP left alone (Kuma); the proxy's has been dealt with above.
+  if (dnsOn && !tcpDns) nat.add(CH.output, [M.proto('tcp'), M.dport([[DNS_PORT, DNS_PORT]])], RET, sp(p.dns.tcp), "the apps' DNS over TCP is not captured");
   // After the proxy's returns and DNS, what is left on lo is the app talking to itself.
   // (Istio returns it earlier, which lets TCP port 53 on lo fall through to outbound
   // capture: difference D5.) A captured loopback CIDR keeps lo traffic in play.
@@ -223,7 +262,7 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
     nat.add(CH.output, [M.owner('gid', g)], RET, g.span, 'traffic of an excluded group is not captured');
   }
   if (localhost.length) nat.add(CH.output, [M.daddr(localhost, false, SET.localhost)], RET, localhostSpan, 'traffic to localhost is not captured');
-  for (const x of excludedCidrs) nat.add(CH.output, [M.daddr([x], false, SET.excludedOutboundCidrs)], RET, sp(p.outbound.excludeCidrs), 'traffic to an excluded CIDR is not captured');
+  if (!exclusionsFirst) excludeCidrs();
   if (capturePorts.length) {
     nat.add(CH.output, [M.proto('tcp'), M.dport(ports(capturePorts), false, SET.capturedOutboundPorts)], J(CH.redirect), sp(p.outbound.capturePorts), 'traffic to a captured port is captured whatever its destination');
   }
@@ -233,7 +272,7 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   // ---- raw: conntrack zones for DNS (UDP) ------------------------------------------------------
   const srvZones = dns.kind === 'all' ? [undefined] : dnsServers;
   // Without proxy owners and without a server of this family, the zone chain would be empty.
-  if (dnsOn && (owners.length > 0 || srvZones.length > 0)) {
+  if (dnsOn && p.dns.conntrackZones.value && (owners.length > 0 || srvZones.length > 0)) {
     raw.add('OUTPUT', [], J(CH.outputDns), dnsSpan, 'DNS conntrack zones');
     for (const { kind, o } of owners) {
       raw.add(CH.outputDns, [M.proto('udp'), M.dport([[DNS_PORT, DNS_PORT]]), M.owner(kind, o)], { kind: 'ct-zone', zone: 1 }, dnsSpan, "the proxy's upstream DNS queries use conntrack zone 1");

@@ -4,11 +4,11 @@
 // backend bug. Written as the language documentation states the behaviour, in the order
 // of precedence docs/language.md gives.
 import type { Policy } from '../language/ast.js';
-import type { Family } from '../ir/types.js';
 import type { Outcome, Packet } from '../sim/packet.js';
 import { addrValue, type SimResult, type TraceStep } from '../sim/simulate.js';
 import type { Constants, ConstantsFor, Side } from '../verify/side.js';
-import { AddrSet, NameSet, OwnerSet, PortSet, type CidrConst } from './sets.js';
+import { listsOf, type Lists } from './lists.js';
+import type { CidrConst } from './sets.js';
 
 const DNS = 53;
 
@@ -28,6 +28,7 @@ const L = {
   outExcludeInCapture: 5,
   inExclude: 6,
   inCapture: 7,
+  ownerPorts: 8,
   // addresses
   servers: 0,
   localhost: 1,
@@ -42,10 +43,16 @@ const L = {
   proxyGids: 1,
   groups: 2,
   excludeGroups: 3,
+  /** The owners of item i of 'exclude ports-for-uids' take label ownerPortItem + i. */
+  ownerPortItem: 10,
   // interfaces
   excludeIf: 0,
   rerouteIf: 1,
   lo: 2,
+  /** The interface of item i of 'interfaces { vnet }' takes label vnetIf + i (each has its own CIDR). */
+  vnetIf: 10,
+  /** The CIDR of item i of 'interfaces { vnet }' takes label vnetCidr + i. */
+  vnetCidr: 20,
 } as const;
 
 type Labelled = 'ports' | 'cidrs' | 'owners' | 'ifaces';
@@ -58,62 +65,6 @@ function add<K extends Labelled>(out: Constants, kind: K, items: readonly Consta
     xs.push(x);
     ls.push(label);
   }
-}
-
-/** The policy's lists as lookup structures (sets.ts), built once. */
-interface Lists {
-  proxyUids: OwnerSet;
-  proxyGids: OwnerSet;
-  /** null: every group ('groups *'). */
-  groups: OwnerSet | null;
-  excludeGroups: OwnerSet;
-  excludeIf: NameSet;
-  rerouteIf: NameSet;
-  outExcludePorts: PortSet;
-  outCapturePorts: PortSet;
-  inExcludePorts: PortSet;
-  inExcludeSources: AddrSet;
-  /** 'capture ports' of inbound when it is a list. */
-  inCapturePorts: PortSet;
-  localhost: AddrSet;
-  excludeCidrs: AddrSet;
-  /** localhost and the excluded CIDRs: for a new outbound connection, both leave it alone. */
-  localOrExcluded: AddrSet;
-  /** 'capture cidrs' of outbound when it is a list. */
-  outCidrs: AddrSet;
-  /** The DNS servers, when DNS capture names servers. */
-  servers: AddrSet;
-  passthrough: AddrSet;
-  /** Whether outbound 'capture cidrs' (a list) reaches loopback (127.0.0.0/8, ::1). */
-  loopbackCaptured: Record<Family, boolean>;
-}
-
-function listsOf(p: Policy): Lists {
-  const g = p.outbound.groups.value;
-  const oc = p.outbound.captureCidrs.value;
-  const ic = p.inbound.capturePorts.value;
-  const dns = p.dns.capture.value;
-  const outCidrs = new AddrSet(oc.kind === 'list' ? oc.items : []);
-  return {
-    proxyUids: new OwnerSet(p.proxy.uids.value),
-    proxyGids: new OwnerSet(p.proxy.gids.value),
-    groups: g.kind === 'list' ? new OwnerSet(g.items) : null,
-    excludeGroups: new OwnerSet(p.outbound.excludeGroups.value),
-    excludeIf: new NameSet(p.interfaces.exclude.value),
-    rerouteIf: new NameSet(p.interfaces.reroute.value),
-    outExcludePorts: new PortSet(p.outbound.excludePorts.value),
-    outCapturePorts: new PortSet(p.outbound.capturePorts.value),
-    inExcludePorts: new PortSet(p.inbound.excludePorts.value),
-    inExcludeSources: new AddrSet(p.inbound.excludeSources.value),
-    inCapturePorts: new PortSet(ic.kind === 'list' ? ic.items : []),
-    localhost: new AddrSet(p.loopback.localhost.value),
-    excludeCidrs: new AddrSet(p.outbound.excludeCidrs.value),
-    localOrExcluded: new AddrSet([...p.loopback.localhost.value, ...p.outbound.excludeCidrs.value]),
-    outCidrs,
-    servers: AddrSet.ofAddresses(dns.kind === 'servers' ? dns.servers : []),
-    passthrough: AddrSet.ofAddresses(p.loopback.passthrough.value),
-    loopbackCaptured: { ipv4: outCidrs.meets('ipv4', 0x7f000000n, 0x7fffffffn), ipv6: outCidrs.has('ipv6', 1n) },
-  };
 }
 
 export class Meaning {
@@ -158,7 +109,7 @@ export class Meaning {
       const excludedIf = l.excludeIf.has(pkt.oif);
       // DNS conntrack zones (UDP): the proxy's queries zone 1, its answers zone 2, the
       // app's queries to a captured server zone 2.
-      if (dnsOn && proto === 'udp') {
+      if (dnsOn && p.dns.conntrackZones.value && proto === 'udp') {
         if (proxy && dport === DNS) out.ctZone = 1;
         else if (proxy && sport === p.dns.port.value) out.ctZone = 2;
         else if (dnsHere && dport === DNS && isDnsServer(dst)) out.ctZone = 2;
@@ -185,16 +136,25 @@ export class Meaning {
         why(what);
         return { outcome: out, path };
       };
+      if ((tcp || proto === 'udp') && l.ownerPorts.has(proto, dport, pkt.uid)) return (why('port excluded for this owner'), { outcome: out, path });
       if ((tcp || proto === 'udp') && l.outExcludePorts.has(dport)) return (why('excluded outbound port'), { outcome: out, path });
+      const tcpDns = p.dns.tcp.value === 'capture';
+      // DNS to the DNS port: UDP, and TCP unless 'tcp pass'; never the proxy's own.
+      const dnsCaptured = !proxy && dnsHere && (proto === 'udp' || (tcp && tcpDns)) && dport === DNS && isDnsServer(dst);
+      if (p.order.value === 'exclusions-first') {
+        if (l.excludeCidrs.has(f, dst)) return (why('excluded CIDR (examined first)'), { outcome: out, path });
+        if (dnsCaptured) return redirect(p.dns.port.value, 'DNS is captured');
+      }
       if (pkt.oif === 'lo' && l.passthrough.has(f, src)) return (why('passthrough source'), { outcome: out, path });
       if (proxy) {
-        const skip = (tunnel !== null && dport === tunnel) || (dnsOn && dport === DNS);
+        const skip = (tunnel !== null && dport === tunnel) || (dnsOn && tcpDns && dport === DNS);
         if (p.loopback.selfRedirect.value && pkt.oif === 'lo' && tcp && !localhost(dst) && !skip) {
           return redirect(p.proxy.inboundPort.value, "the proxy calls the pod's own IP: treated as inbound");
         }
         return (why("the proxy's own traffic"), { outcome: out, path });
       }
-      if (dnsHere && (tcp || proto === 'udp') && dport === DNS && isDnsServer(dst)) return redirect(p.dns.port.value, 'DNS is captured');
+      if (dnsCaptured) return redirect(p.dns.port.value, 'DNS is captured');
+      if (dnsOn && !tcpDns && tcp && dport === DNS) return (why("the apps' DNS over TCP is left alone"), { outcome: out, path });
       if (pkt.oif === 'lo' && !l.loopbackCaptured[f]) return (why('the app talks to itself over lo'), { outcome: out, path });
       if (l.groups && !l.groups.has(pkt.gid)) return (why('group not captured'), { outcome: out, path });
       if (l.excludeGroups.has(pkt.gid)) return (why('excluded group'), { outcome: out, path });
@@ -207,7 +167,7 @@ export class Meaning {
     }
 
     // ---- arriving packets ---------------------------------------------------------------
-    if (dnsHere && proto === 'udp' && sport === DNS && isDnsServer(src)) {
+    if (dnsHere && p.dns.conntrackZones.value && proto === 'udp' && sport === DNS && isDnsServer(src)) {
       out.ctZone = 1;
       why('DNS answer: conntrack zone 1');
     }
@@ -252,6 +212,15 @@ export class Meaning {
       out.mark = mark;
     }
     if (!isNew) return { outcome: out, path };
+    const vnets = l.vnet.matching(f, pkt.iif);
+    if (vnets.length && proto === 'udp' && dport === DNS) {
+      out.redirect = { port: p.dns.port.value };
+      return (why(`DNS arriving on ${pkt.iif} (a virtual network) is captured`), { outcome: out, path });
+    }
+    if (tcp && vnets.some((v) => !v.cidr.has(f, dst))) {
+      out.redirect = { port: p.proxy.outboundPort.value };
+      return (why(`TCP from the virtual network on ${pkt.iif} to outside it is captured as outbound`), { outcome: out, path });
+    }
     if (rerouted) {
       if (l.excludeCidrs.has(f, dst)) return (why('rerouted traffic to an excluded CIDR'), { outcome: out, path });
       if (tcp && (outCap.kind === 'all' || l.outCidrs.has(f, dst))) {
@@ -350,6 +319,7 @@ export class Meaning {
         return;
       case 'uid':
         if (proxyMatters) add(out, 'owners', l.proxyUids.values, L.proxyUids);
+        if (natOpen && (tcp || udp)) for (const x of l.ownerPorts.ofProtocol(pkt.protocol)) add(out, 'owners', x.uids.values, L.ownerPortItem + x.index);
         return;
       case 'gid': {
         if (l.proxyUids.has(pkt.uid)) return; // the proxy whatever its group
@@ -374,6 +344,7 @@ export class Meaning {
       case 'dport':
         if (udp && dnsOn && (proxy || dnsHere)) port(DNS, L.dns);
         if (!natOpen || !(tcp || udp)) return;
+        ports(l.ownerPorts.portsFor(pkt.protocol, pkt.uid), L.ownerPorts);
         // UDP is redirected only as DNS (port 53, above): the rest of the ports do not matter.
         if (udp) {
           if (!proxy && dnsHere) port(DNS, L.dns);
@@ -387,7 +358,7 @@ export class Meaning {
           }
           return;
         }
-        if (dnsHere) port(DNS, L.dns);
+        if (dnsOn) port(DNS, L.dns);
         if (!appCaptured) return; // only DNS can redirect it: port 53, above
         ports(l.outCapturePorts.ranges, L.outCapture);
         // Without captured destinations only the captured ports are redirected.
@@ -397,7 +368,7 @@ export class Meaning {
     }
     const ported = tcp || udp || pkt.protocol === 'sctp';
     const dport = ported ? pkt.dport : -1;
-    const excludedPort = (tcp || udp) && l.outExcludePorts.has(dport);
+    const excludedPort = (tcp || udp) && (l.outExcludePorts.has(dport) || l.ownerPorts.has(pkt.protocol, dport, pkt.uid));
     // Known from 'daddr' (saddr is fixed):
     const passthrough = lo && l.passthrough.has(f, addrValue(pkt.src));
     switch (field) {
@@ -407,6 +378,10 @@ export class Meaning {
       case 'daddr': {
         if (udp && dnsOn && !proxy && dnsHere && dport === DNS) cidrs(l.servers.cidrs(f), L.servers);
         if (tproxyPart && lo && proxy && !(mode.kind === 'tproxy' && pkt.mark === mode.mark)) cidrs(l.localhost.cidrs(f), L.localhost);
+        if (p.order.value === 'exclusions-first' && natOpen && (tcp || udp) && !excludedPort) {
+          cidrs(l.excludeCidrs.cidrs(f), L.excludeCidrs);
+          if (!proxy && dnsHere && dport === DNS) cidrs(l.servers.cidrs(f), L.servers);
+        }
         if (!natOpen || !(tcp || udp) || excludedPort || passthrough) return;
         if (proxy) {
           const skip = p.proxy.tunnelPort.value === dport || (dnsOn && dport === DNS);
@@ -444,7 +419,14 @@ export class Meaning {
       return;
     }
     if (field === 'saddr' && udp && dnsHere && pkt.sport === DNS) cidrs(l.servers.cidrs(f), L.servers);
-    // Beyond the DNS zone, only TCP is ever changed on arrival, and not when dropped.
+    // Virtual networks: their DNS over UDP, and TCP to outside their CIDR.
+    if (isNew && !dropped && (tcp || udp)) {
+      if (field === 'iif') for (const v of l.vnet.items) if (v.family === f) add(out, 'ifaces', v.iface.patterns, L.vnetIf + v.index);
+      const vnets = field === 'dport' || field === 'daddr' ? l.vnet.matching(f, pkt.iif) : [];
+      if (field === 'dport' && udp && vnets.length) add(out, 'ports', [[DNS, DNS]], L.dns);
+      if (field === 'daddr' && tcp) for (const v of vnets) cidrs(v.cidr.cidrs(f), L.vnetCidr + v.index);
+    }
+    // Beyond the DNS zone and virtual networks, only TCP is ever changed on arrival, and not when dropped.
     if (!tcp || dropped) return;
     if (field === 'iif') {
       if (tproxy || isNew) {

@@ -552,6 +552,13 @@ describe('iptables importer: owner ranges', () => {
     const neg = read('-A X -p tcp -m owner ! --uid-owner 106-108 -j REDIRECT --to-ports 15001');
     for (const [uid, port] of [[105, 15001], [106, null], [108, null], [109, 15001]] as const) expect(simulate(neg.ruleset!, pkt(uid)).outcome.redirect?.port ?? null, String(uid)).toBe(port);
   });
+  it("reads 106:108 as 106-108 (libxt_owner takes both), and --dport after -m multiport as multiport's --dports", () => {
+    const r = read('-A X -m multiport -p tcp --dport 80,1000:2000 -m owner --uid-owner 106:108 -j REDIRECT --to-ports 15001');
+    expect(r.diagnostics).toEqual([]);
+    for (const [uid, dport, port] of [[105, 80, null], [106, 80, 15001], [108, 1500, 15001], [107, 81, null], [109, 1000, null]] as const) expect(simulate(r.ruleset!, { ...pkt(uid), dport }).outcome.redirect?.port ?? null, `${uid} ${dport}`).toBe(port);
+    // with -m tcp after it, --dport is tcp's, which takes one port or range
+    expect(read('-A X -m multiport -p tcp -m tcp --dport 80,81 -j RETURN').diagnostics[0].message).toMatch(/not a port or port range/);
+  });
   it('refuses a backwards range and one over 256 ids', () => {
     expect(read('-A X -m owner --uid-owner 108-106 -j RETURN').diagnostics[0].message).toMatch(/not a range of ids/);
     expect(read('-A X -m owner --gid-owner 1-1000 -j RETURN').diagnostics[0].message).toMatch(/holds 1000 ids/);

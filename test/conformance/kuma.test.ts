@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { importKuma, kumaManifest, kumaTable, KUMA_BEGIN, KUMA_END, runKumaAll, runKumaCase } from '../harness/kuma-conformance.js';
+import { importIptables } from '../../backends/iptables/import.js';
+import { goldenText, importKuma, kumaManifest, kumaTable, KUMA_BEGIN, KUMA_END, runKumaAll, runKumaCase } from '../harness/kuma-conformance.js';
+import { SourceFile } from '../../src/source.js';
 import { policyFingerprint } from '../../src/language/fingerprint.js';
 import { loadFile, loadText } from '../../src/language/load.js';
 import { lower } from '../../src/lower/lower.js';
@@ -31,7 +33,7 @@ describe("conformance with Kuma's transparent proxy goldens (exhaustive)", () =>
 
   it('every golden is compared, or not importable for a named reason, or has no Kuma rules', () => {
     for (const r of results) expect(r.status, r.name).toMatch(/^$|^not importable yet: --|^n\/a: /);
-    expect(results.filter((r) => !r.status).length).toBeGreaterThanOrEqual(7);
+    expect(results.filter((r) => !r.status).length).toBeGreaterThanOrEqual(17);
   });
 
   it('the comparison can fail: another inbound port, or no loopback passthrough, is caught', () => {
@@ -39,6 +41,28 @@ describe("conformance with Kuma's transparent proxy goldens (exhaustive)", () =>
     const args = m.config.kumactl_args!;
     expect(runKumaCase({ ...m, config: { ...m.config, kumactl_args: [...args, '--redirect-inbound-port', '15007'] } })[0].differing).toBeGreaterThan(0);
     expect(runKumaCase({ ...m, config: { ...m.config, kumactl_args: [...args, '--exclude-inbound-ips', '10.0.0.0/8'] } })[0].differing).toBeGreaterThan(0);
+  });
+
+  it("each construct the multiple-flags goldens need is needed: without it Kuma's rules differ", () => {
+    const m = kumaManifest().find((x) => x.name === 'container.ubuntu-24-04-with-multiple-flags.iptables-nft.golden')!;
+    const base = importKuma(m.config.kumactl_args!, { 'kuma-dp': 5678 }).text;
+    expect(base).toMatch(/order exclusions-first/);
+    const golden = goldenText(m.name);
+    if ('unreadable' in golden) throw new Error(golden.unreadable);
+    const kuma = importIptables(new SourceFile(m.name, golden.text), golden.family, m.name).ruleset!;
+    const differing = (text: string) => equivalent(rulesSide('meshcap', lower(loadText('x.intercept', text, 'intercept').policy!)), rulesSide('kuma', kuma), { families: ['ipv4'] }).result;
+    expect(differing(base)).toBe('equal');
+    for (const [from, to] of [
+      ['order exclusions-first', 'order proxy-first'],
+      ['tcp pass', 'tcp capture'],
+      ['conntrack-zones on', 'conntrack-zones off'],
+      [/ {4}vnet .*\n/, ''],
+      [/ {4}exclude ports-for-uids .*\n/, ''],
+    ] as const) {
+      const changed = base.replace(from, to);
+      expect(changed, String(from)).not.toBe(base);
+      expect(differing(changed), String(from)).toBe('different');
+    }
   });
 
   it('docs/conformance.md has the current Kuma table', () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { RuleSet } from '../../src/ir/types.js';
 import { policyFromConfig } from '../../src/import/istio.js';
 import { caseConfig, istioCases } from '../harness/istio-corpus.js';
+import { importKuma, kumaManifest } from '../harness/kuma-conformance.js';
 import { importLinkerd, labCases } from '../harness/linkerd-conformance.js';
 import { requireKernel } from './netns.js';
 import { requireAgentRuntime, sweepStaleLabs } from './oracle/lab.js';
@@ -42,6 +43,24 @@ function configurations(): Compiled[] {
     const file = join(dir, `linkerd-${pod}.intercept`);
     writeFileSync(file, importLinkerd(args, pod.slice(0, 32)).text);
     out.push(compileForOracle(`linkerd corpus ${pod}`, file));
+  }
+  // Kuma: every distinct argument list of the corpus that imports (per-uid port exclusions,
+  // excluded inbound sources and ports, Kuma's loopback rules), once each.
+  const kuma = new Map<string, string>();
+  for (const m of kumaManifest()) {
+    for (const args of m.config.kumactl_args_variants ?? [m.config.kumactl_args ?? []]) {
+      const r = importKuma(args, { root: 0, 'kuma-dp': m.config.kuma_dp_user_uid ?? 5678 }, 'kuma');
+      if (r.rs && ![...kuma.values()].includes(r.text)) kuma.set(m.name.replace(/^(container|kumactl-dryrun)\.|\.(golden|txt|golden\.txt|ip6?tables-(nft|legacy)\.golden)$/g, ''), r.text);
+    }
+  }
+  // LOG rules (non-terminating) with Kuma's prefixes and level, beside every other input.
+  const logged = importKuma(['--iptables-logs', '--redirect-all-dns-traffic', '--vnet', 'docker0:172.17.0.0/16', '--exclude-outbound-ports-for-uids', 'udp:53:1000'], { 'kuma-dp': 5678 }, 'kuma');
+  if (!logged.rs) throw new Error(`kuma logs: ${logged.errors.join('; ')}`);
+  kuma.set('logs-dns-vnet', logged.text);
+  for (const [name, text] of kuma) {
+    const file = join(dir, `kuma-${name}.intercept`);
+    writeFileSync(file, text);
+    out.push(compileForOracle(`kuma corpus ${name}`, file));
   }
   // Random policies: combinations nobody wrote. Fixed seeds, so a failure replays;
   // MESHCAP_ORACLE_RANDOM=N runs N of them (seeds 1..N).

@@ -162,6 +162,7 @@ const arbParts = fc.record({
   outExcludeCidrs: opt(list(CIDRS)),
   outPorts: opt(list(PORTS)),
   outExcludePorts: opt(list(PORTS)),
+  outExcludeForUids: opt(list(['tcp:22:1000', 'udp:53:1337', '1000', 'tcp:9000-9100:1336-1338', '*:*:envoy', '80:0'])),
   groups: opt(fc.oneof(fc.constant('*'), list(['1000', '2000', 'app', '1337']))),
   excludeGroups: opt(list(['888', '999', '1000', 'batch'])),
   passthrough: opt(fc.oneof(fc.constant('none'), list(HOSTS))),
@@ -170,6 +171,10 @@ const arbParts = fc.record({
   dns: opt(fc.oneof(fc.constant('all'), fc.constant('off'), list(HOSTS).map((s) => `servers ${s}`))),
   ifExclude: opt(list(['eth1', 'veth+', 'eth+', 'lo', 'tap0', 'v+'])),
   ifReroute: opt(list(['eth2', 'tap+', 'veth7', 'lo'])),
+  vnet: opt(list(['eth2:10.1.0.0/16', 'docker0:172.17.0.0/16', 'v+:fd00::/8', 'tap0:10.1.2.3/32'])),
+  dnsTcp: opt(fc.constantFrom('capture', 'pass')),
+  dnsZones: opt(fc.constantFrom('on', 'off')),
+  order: opt(fc.constantFrom('proxy-first', 'exclusions-first')),
   dropInvalid: opt(fc.constantFrom('on', 'off')),
   families: opt(fc.constantFrom('ipv4, ipv6', 'ipv4', 'ipv6')),
 });
@@ -192,24 +197,24 @@ function pools(p: Policy) {
   const addPort = (lo: number, hi = lo) => [lo - 1, lo, hi, hi + 1, (lo + hi) >> 1].forEach((x) => x >= 0 && x <= 65535 && ports.add(x));
   const ic = p.inbound.capturePorts.value;
   if (ic.kind === 'list') ic.items.forEach((r) => addPort(r.lo, r.hi));
-  [...p.inbound.excludePorts.value, ...p.outbound.capturePorts.value, ...p.outbound.excludePorts.value].forEach((r) => addPort(r.lo, r.hi));
+  [...p.inbound.excludePorts.value, ...p.outbound.capturePorts.value, ...p.outbound.excludePorts.value, ...p.outbound.excludePortsForUids.value.map((x) => x.ports)].forEach((r) => addPort(r.lo, r.hi));
   [p.proxy.inboundPort.value, p.proxy.outboundPort.value, p.proxy.tunnelPort.value, p.dns.port.value].forEach((x) => x !== null && addPort(x));
   const addrs: Record<Family, Set<string>> = { ipv4: new Set(['0.0.0.0', '255.255.255.255', '8.8.8.8']), ipv6: new Set(['::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db9::1']) };
   const addRange = (f: Family, first: bigint, last: bigint) => {
     for (const v of [first - 1n, first, (first + last) / 2n, last, last + 1n]) if (v >= 0n && v <= MAX[f]) addrs[f].add(canonicalAddress(f, v));
   };
   const oc = p.outbound.captureCidrs.value;
-  [...(oc.kind === 'list' ? oc.items : []), ...p.outbound.excludeCidrs.value, ...p.loopback.localhost.value, ...p.inbound.excludeSources.value].forEach((c) => addRange(c.family, c.first, c.last));
+  [...(oc.kind === 'list' ? oc.items : []), ...p.outbound.excludeCidrs.value, ...p.loopback.localhost.value, ...p.inbound.excludeSources.value, ...p.interfaces.vnet.value.map((v) => v.cidr)].forEach((c) => addRange(c.family, c.first, c.last));
   const dns = p.dns.capture.value;
   [...p.loopback.passthrough.value, ...(dns.kind === 'servers' ? dns.servers : [])].forEach((a) => addRange(a.family, a.value, a.value));
   const owners = new Set<number | string>([0, 4000000000, 'nobody']);
   const g = p.outbound.groups.value;
-  [...p.proxy.uids.value, ...p.proxy.gids.value, ...(g.kind === 'list' ? g.items : []), ...p.outbound.excludeGroups.value].forEach((o) => {
+  [...p.proxy.uids.value, ...p.proxy.gids.value, ...(g.kind === 'list' ? g.items : []), ...p.outbound.excludeGroups.value, ...p.outbound.excludePortsForUids.value.flatMap((x) => x.uids)].forEach((o) => {
     owners.add(o.kind === 'id' ? o.id : o.name);
     if (o.kind === 'id') owners.add(o.id + 1);
   });
   const ifaces = new Set<string>(['', 'lo', 'eth0', 'lo0', 'zz0']);
-  [...p.interfaces.exclude.value, ...p.interfaces.reroute.value].forEach((i) => [i.name, i.name + '0', i.name + 'x', i.name.slice(0, -1)].forEach((n) => ifaces.add(n)));
+  [...p.interfaces.exclude.value, ...p.interfaces.reroute.value, ...p.interfaces.vnet.value.map((v) => v.iface)].forEach((i) => [i.name, i.name + '0', i.name + 'x', i.name.slice(0, -1)].forEach((n) => ifaces.add(n)));
   const marks = new Set<number>([0, 1]);
   const mode = p.inbound.mode.value;
   if (mode.kind === 'tproxy') [mode.mark, mode.localMark, mode.mark + 1, mode.localMark + 1].forEach((x) => marks.add(x >>> 0));

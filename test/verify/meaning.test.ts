@@ -106,6 +106,7 @@ const arbPolicyParts = fc.record({
   outExcludeCidrs: opt(fc.constantFrom('169.254.169.254/32', '10.96.0.0/12, fd00:ec2::254/128', '10.1.0.0/16', '127.0.0.1/32', 'fd00::/8')),
   outPorts: opt(fc.constantFrom('3306', '9000, 9100-9200', '53', '15006', '1-65535')),
   outExcludePorts: opt(fc.constantFrom('53', '3306, 15020', '22', '15001', '1-1024')),
+  outExcludeForUids: opt(fc.constantFrom('tcp:22:1000', 'udp:53:1000', '1337', 'tcp:*:1337', '53:1000-1001, tcp:8080:0', 'tcp:15006:1337, udp:53:1337')),
   groups: opt(fc.constantFrom('*', '1000', '1000, 2000', 'app, 1337')),
   excludeGroups: opt(fc.constantFrom('888', '888, 999', '1000', '998-1001')),
   passthrough: opt(fc.constantFrom('none', '127.0.0.6, ::6', '127.0.0.6', '127.0.0.7, ::1', '::6', '127.0.0.1')),
@@ -113,6 +114,11 @@ const arbPolicyParts = fc.record({
   selfRedirect: opt(fc.constantFrom('on', 'off')),
   dns: opt(fc.constantFrom('all', 'off', 'servers 10.96.0.10, fd00::a', 'servers 127.0.0.53', 'servers fd00::a', 'servers 127.0.0.1, ::1')),
   dnsPort: opt(fc.constantFrom('15053', '5353')),
+  dnsTcp: opt(fc.constantFrom('capture', 'pass')),
+  dnsZones: opt(fc.constantFrom('on', 'off')),
+  order: opt(fc.constantFrom('proxy-first', 'exclusions-first')),
+  log: opt(fc.constantFrom('on', 'off', 'on level 7')),
+  vnet: opt(fc.constantFrom('docker0:172.17.0.0/16', 'br+:172.18.0.0/16, eth2:fd00::/64', 'eth1:10.0.0.0/8', 'veth+:0.0.0.0/0, veth+:::/0')),
   ifExclude: opt(fc.constantFrom('eth1', 'veth+', 'not-istio-nic, eth9', 'eth+', 'lo', 'eth+, tap0')),
   ifReroute: opt(fc.constantFrom('eth2', 'tap+', 'eth2, veth7', 'lo', 'veth+')),
   dropInvalid: opt(fc.constantFrom('on', 'off')),
@@ -140,6 +146,9 @@ describe('meaning = IR for random valid policies', () => {
     expect(valid.some((p) => p.outbound.groups.value.kind === 'list')).toBe(true);
     expect(valid.some((p) => p.inbound.excludeSources.value.length > 0)).toBe(true);
     expect(valid.some((p) => p.proxy.uids.value.length === 0)).toBe(true);
+    expect(valid.some((p) => p.outbound.excludePortsForUids.value.length > 0)).toBe(true);
+    expect(valid.some((p) => p.interfaces.vnet.value.length > 0)).toBe(true);
+    expect(valid.some((p) => p.order.value === 'exclusions-first' && p.dns.capture.value.kind !== 'off' && p.dns.tcp.value === 'pass')).toBe(true);
     expect(valid.some((p) => p.loopback.localhost.value.length === 0)).toBe(true);
     expect(valid.some((p) => p.proxy.inboundPort.value === p.proxy.outboundPort.value)).toBe(true);
     const over = { inCapture: '*', inExclude: '8080', inExcludeSources: '10.0.0.0/8, fd00::/8', mode: 'redirect', families: 'ipv4, ipv6' } as const;
@@ -312,7 +321,7 @@ function pools(p: Policy) {
   const addPort = (lo: number, hi = lo) => [lo - 1, lo, hi, hi + 1, (lo + hi) >> 1].forEach((x) => x >= 0 && x <= 65535 && ports.add(x));
   const sel = p.inbound.capturePorts.value;
   if (sel.kind === 'list') sel.items.forEach((r) => addPort(r.lo, r.hi));
-  [...p.inbound.excludePorts.value, ...p.outbound.capturePorts.value, ...p.outbound.excludePorts.value].forEach((r) => addPort(r.lo, r.hi));
+  [...p.inbound.excludePorts.value, ...p.outbound.capturePorts.value, ...p.outbound.excludePorts.value, ...p.outbound.excludePortsForUids.value.map((x) => x.ports)].forEach((r) => addPort(r.lo, r.hi));
   [p.proxy.inboundPort.value, p.proxy.outboundPort.value, p.proxy.tunnelPort.value, p.dns.port.value].forEach((x) => x !== null && addPort(x));
   const addrs: Record<Family, Set<string>> = {
     ipv4: new Set(['0.0.0.0', '255.255.255.255', '10.1.0.5', '10.2.0.9', '127.0.0.1', '127.0.0.6', '127.0.0.53', '8.8.8.8', '169.254.169.254']),
@@ -323,17 +332,17 @@ function pools(p: Policy) {
     for (const v of [first - 1n, first, (first + last) / 2n, last, last + 1n]) if (v >= 0n && v <= max) addrs[family].add(canonicalAddress(family, v));
   };
   const oc = p.outbound.captureCidrs.value;
-  [...(oc.kind === 'list' ? oc.items : []), ...p.outbound.excludeCidrs.value, ...p.loopback.localhost.value].forEach((c) => addRange(c.family, c.first, c.last));
+  [...(oc.kind === 'list' ? oc.items : []), ...p.outbound.excludeCidrs.value, ...p.loopback.localhost.value, ...p.interfaces.vnet.value.map((v) => v.cidr)].forEach((c) => addRange(c.family, c.first, c.last));
   const dns = p.dns.capture.value;
   [...p.loopback.passthrough.value, ...(dns.kind === 'servers' ? dns.servers : [])].forEach((a) => addRange(a.family, a.value, a.value));
   const owners = new Set<number | string>([0, 1000, 1337, 4000000000, 'nobody']);
   const gs = p.outbound.groups.value;
-  [...p.proxy.uids.value, ...p.proxy.gids.value, ...(gs.kind === 'list' ? gs.items : []), ...p.outbound.excludeGroups.value].forEach((o) => {
+  [...p.proxy.uids.value, ...p.proxy.gids.value, ...(gs.kind === 'list' ? gs.items : []), ...p.outbound.excludeGroups.value, ...p.outbound.excludePortsForUids.value.flatMap((x) => x.uids)].forEach((o) => {
     owners.add(o.kind === 'id' ? o.id : o.name);
     if (o.kind === 'id') owners.add(o.id + 1);
   });
   const ifaces = new Set<string>(['', 'lo', 'eth0', 'lo0', 'zz0']);
-  [...p.interfaces.exclude.value, ...p.interfaces.reroute.value].forEach((i) => {
+  [...p.interfaces.exclude.value, ...p.interfaces.reroute.value, ...p.interfaces.vnet.value.map((v) => v.iface)].forEach((i) => {
     ifaces.add(i.name);
     if (i.prefix) ['0', '9', 'x'].forEach((s) => ifaces.add(i.name + s));
     else ifaces.add(i.name + '0');

@@ -17,6 +17,7 @@ export interface PolicyParts {
   outExcludeCidrs?: string;
   outPorts?: string;
   outExcludePorts?: string;
+  outExcludeForUids?: string;
   groups?: string;
   excludeGroups?: string;
   passthrough?: string;
@@ -24,6 +25,11 @@ export interface PolicyParts {
   selfRedirect?: string;
   dns?: string;
   dnsPort?: string;
+  dnsTcp?: string;
+  dnsZones?: string;
+  order?: string;
+  log?: string;
+  vnet?: string;
   ifExclude?: string;
   ifReroute?: string;
   dropInvalid?: string;
@@ -57,6 +63,7 @@ export function policyText(x: PolicyParts): string {
       ['exclude cidrs', x.outExcludeCidrs],
       ['capture ports', x.outPorts],
       ['exclude ports', x.outExcludePorts],
+      ['exclude ports-for-uids', x.outExcludeForUids],
       ['groups', x.groups],
       ['exclude groups', x.groups === undefined || x.groups === '*' ? x.excludeGroups : undefined],
     ]) +
@@ -68,13 +75,18 @@ export function policyText(x: PolicyParts): string {
     block('dns', [
       ['capture', x.dns],
       ['port', x.dnsPort],
+      ['tcp', x.dnsTcp],
+      ['conntrack-zones', x.dnsZones],
     ]) +
     block('interfaces', [
       ['exclude', x.ifExclude],
       ['reroute', x.ifReroute],
+      ['vnet', x.vnet],
     ]) +
     (x.dropInvalid ? `  drop-invalid ${x.dropInvalid}\n` : '') +
     (x.families ? `  families ${x.families}\n` : '') +
+    (x.order ? `  order ${x.order}\n` : '') +
+    (x.log ? `  log ${x.log}\n` : '') +
     '}\n'
   );
 }
