@@ -41,7 +41,7 @@ function factorOnce(c: Chain, taken: Set<string>): [Chain, Chain] | undefined {
       const i = r.matches.findIndex((m) => matchKey(m) === key);
       return { ...r, matches: r.matches.filter((_, j) => j !== i) };
     });
-    const entry: Rule = { ...ret, action: { kind: 'goto', chain: name } };
+    const entry: Rule = { ...ret, action: { kind: 'goto', chain: name }, origin: { ...ret.origin, purpose: `${ret.origin.purpose}, after the rules that test the same` } };
     const rules = [...c.rules.slice(0, from), entry, ...c.rules.slice(at, k), ...c.rules.slice(k + 1)];
     return [{ ...c, rules }, { name, rules: run }];
   }
