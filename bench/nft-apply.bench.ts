@@ -28,7 +28,7 @@ export function applyPolicy(c: number, p: number): string {
 }
 
 /** What a person would write by hand for the same capture: one table, two sets, no dispatch. */
-function handWritten(c: number, p: number): string {
+export function handWritten(c: number, p: number): string {
   return `table inet hand {
   set cidrs4 { type ipv4_addr; flags interval; elements = { ${cidrs(c).join(', ')} } }
   set ports { type inet_service; flags interval; elements = { ${ports(p).join(', ')} } }

@@ -144,6 +144,12 @@ describe('proven equal on the specs and random policies', () => {
     expect(proven2(ir, finalIr(ir, steps))).toBe('equal');
   });
 
+  it.each(files.filter((f) => f.startsWith('specs/') || /random-[0-3]\./.test(f)))('%s: --layout optimized reads back and is proven for every backend', (file) => {
+    const ctx = compile(file, { backends: ['iptables', 'ip6tables', 'nftables', 'shell'], layout: 'optimized' });
+    expect([...ctx.diagnostics.filter((d) => d.severity === 'error'), ...ctx.failures].map((d) => d.message)).toEqual([]);
+    expect(ctx.verifyFailures.map((v) => v.stage)).toEqual([]);
+  });
+
   it('the compile proves IR = optimized IR and each artifact against the IR it was emitted from', () => {
     const ctx = compile('specs/dual-stack.intercept', { backends: ['iptables', 'nftables', 'shell'] });
     expect(ctx.verifyFailures).toEqual([]);

@@ -2,7 +2,7 @@
 // unconditional verdict, or shadowed by an earlier verdict that takes all their packets),
 // trailing returns (falling off a chain's end is the same return), jumps to chains that
 // only return, and chains nothing jumps to.
-import type { Chain, Rule, RuleSet, Table } from '../ir/types.js';
+import type { Chain, Match, Rule, RuleSet, Table } from '../ir/types.js';
 import { covers, isTerminal, matchKey, readsMutable } from './rules.js';
 
 /** How many earlier verdicts each rule is compared with (the test is quadratic). */
@@ -111,7 +111,7 @@ export function inlineChains(rs: RuleSet): RuleSet {
             const atEnd = i === c.rules.length - 1 && (!j.matches.length || one !== undefined);
             if (!anywhere && !atEnd) continue;
             done = callee.name;
-            const inlined = callee.rules.map((r) => ({ ...r, matches: [...j.matches, ...r.matches] }));
+            const inlined = callee.rules.map((r) => ({ ...r, matches: withJumpMatches(j, r) }));
             return { ...c, rules: [...c.rules.slice(0, i), ...inlined, ...c.rules.slice(i + 1)] };
           }
           return c;
@@ -121,6 +121,12 @@ export function inlineChains(rs: RuleSet): RuleSet {
       }
     }),
   };
+}
+
+/** An inlined rule's matches: the jump's, then its own but those the jump already tests (iptables refuses `-p tcp` twice). */
+function withJumpMatches(j: Rule, r: Rule): Match[] {
+  const own = new Set(j.matches.map(matchKey));
+  return [...j.matches, ...r.matches.filter((m) => !own.has(matchKey(m)))];
 }
 
 const plainJump = (r: Rule) => r.action.kind === 'jump' && !(r.effects ?? []).length && !r.matches.some(readsMutable);
@@ -159,8 +165,7 @@ function inlineOneRuleChains(chains: Chain[]): Chain[] {
         const to = targetOf(j);
         const r = to !== undefined ? one.get(to) : undefined;
         if (!r) return j;
-        const own = new Set(j.matches.map(matchKey));
-        return { ...r, matches: [...j.matches, ...r.matches.filter((m) => !own.has(matchKey(m)))] };
+        return { ...r, matches: withJumpMatches(j, r) };
       }),
     }));
 }
