@@ -46,7 +46,8 @@ function perConnect(file: string | undefined, json: boolean, connects: number): 
   try {
     const ip = (...a: string[]) => sh('ip', ['netns', 'exec', ns, 'ip', ...a]);
     ip('link', 'set', 'lo', 'up');
-    ip('link', 'add', 'd0', 'type', 'dummy');
+    ip('link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1');
+    ip('link', 'set', 'd1', 'up');
     ip('addr', 'add', '10.255.0.1/8', 'dev', 'd0');
     ip('link', 'set', 'd0', 'up');
     if (file) sh('ip', ['netns', 'exec', ns, 'nft', ...(json ? ['-j'] : []), '-f', file]);
