@@ -290,7 +290,7 @@ describe('meshcap trace', () => {
       expect(j.path.length, b).toBeGreaterThan(0);
     }
     // The nft output's own chains: the trace walks the inet table's chains.
-    expect(cli('trace', SPEC, '--backend', 'nftables', '--packet', outJson).out).toMatch(/^istio-sidecar\/v4-nat-OUTPUT #\d+ +redirect to port 15001/m);
+    expect(cli('trace', SPEC, '--backend', 'nftables', '--packet', outJson).out).toMatch(/^istio-sidecar\/output #\d+ +redirect to port 15001/m);
   });
 
   it('--follow: a redirected connection comes back in through lo and ends at the proxy', () => {

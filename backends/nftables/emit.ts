@@ -1,13 +1,17 @@
 // IR -> libnftables JSON (`nft -j -f FILE`), command form, applied in one transaction:
-// one `inet` table for both families. The IR keeps iptables' layout (a table per family
-// and kind); here each IR base chain becomes a regular chain per family, entered from
-// one base chain per (kind, hook) through `meta nfproto` dispatch, so nothing meant for
-// one family can catch the other. Every command is built as the types of objects.ts, so
-// a key nft would silently ignore (a typo) does not compile.
+// one `inet` table for both families. An inet IR table (the optimizer's share-families
+// pass) is written as it is: base chains named for their hooks, regular chains with
+// readable names (`inbound`, `redirect-outbound`), a rule whose address lists hold both
+// families written once per family (`ip daddr` / `ip6 daddr`, each implying its family).
+// A per-family IR table (iptables' layout, `-O0`) becomes regular chains per family,
+// entered from one base chain per (kind, hook) through `meta nfproto` dispatch, so
+// nothing meant for one family can catch the other. Every command is built as the types
+// of objects.ts, so a key nft would silently ignore (a typo) does not compile.
 import { FULL_MASK, type Action, type Chain, type Family, type IrCidr, type Match, type Rule, type RuleSet, type Table } from '../../src/ir/types.js';
 import { forEachChain } from '../../src/ir/walk.js';
 import { parseCidr } from '../../src/net/ip.js';
 import { outermost, unionPorts } from '../../src/net/intervals.js';
+import { CH } from '../../src/lower/lower.js';
 import { oneLine } from '../comment.js';
 import {
   COMMENT_PREFIX,
@@ -49,10 +53,98 @@ export function nftTableName(rs: RuleSet): string {
   return rs.name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 32) || DEFAULT_TABLE_NAME;
 }
 
-/** The nft chain that carries an IR chain. */
+/** The nft chain that carries a per-family IR chain. */
 export function nftChainName(t: Table, c: string): string {
   if (t.family === 'inet') return c;
   return `${famTag(t.family)}-${t.name}-${c}`;
+}
+
+/** What the lowering's chains are called in nft: what they do, in nft's lower-case style. */
+const READABLE: Record<string, string> = {
+  [CH.inbound]: 'inbound',
+  [CH.inRedirect]: 'redirect-inbound',
+  [CH.redirect]: 'redirect-outbound',
+  [CH.output]: 'outbound',
+  [CH.outputDns]: 'outbound-dns',
+  [CH.divert]: 'divert-inbound',
+  [CH.tproxy]: 'tproxy-inbound',
+  [CH.drop]: 'drop-invalid',
+};
+
+export function readableChainName(c: string): string {
+  if (READABLE[c]) return READABLE[c];
+  // A chain the optimizer split off one of the lowering's (`MESHCAP_OUTPUT_OIF_LO`): its name, and what it adds.
+  const from = Object.keys(READABLE).filter((k) => c.startsWith(`${k}_`)).sort((a, b) => b.length - a.length)[0];
+  const rest = from ? c.slice(from.length + 1) : c;
+  return (from ? `${READABLE[from]}-` : '') + rest.toLowerCase().replace(/_/g, '-');
+}
+
+/**
+ * nft names for the chains of inet IR tables: a base chain by its hook (with its kind when
+ * two kinds share the hook), a regular chain readable; none taken by `taken`.
+ */
+function inetNames(tables: readonly Table[], taken: Set<string>): Map<Table, Map<string, string>> {
+  const perHook = new Map<string, number>();
+  for (const t of tables) for (const c of t.chains) if (c.base) perHook.set(c.base.hook, (perHook.get(c.base.hook) ?? 0) + 1);
+  const out = new Map<Table, Map<string, string>>();
+  for (const t of tables) {
+    const m = new Map<string, string>();
+    for (const c of t.chains) {
+      const want = c.base ? (perHook.get(c.base.hook) === 1 ? c.base.hook : `${t.name}-${c.base.hook}`) : readableChainName(c.name);
+      let name = taken.has(want) ? `${t.name}-${want}` : want;
+      for (let n = 2; taken.has(name); n++) name = `${want}-${n}`;
+      taken.add(name);
+      m.set(c.name, name);
+    }
+    out.set(t, m);
+  }
+  return out;
+}
+
+const familyOfAddr = (a: string): Family => (a.includes(':') ? 'ipv6' : 'ipv4');
+const addrOf = (a: Action): string | undefined => (a.kind === 'dnat' || a.kind === 'tproxy' ? a.addr : undefined);
+
+/**
+ * The families an inet IR rule is written for, one nft rule each; [undefined]: one rule
+ * for both (it looks at nothing family-specific).
+ */
+export function ruleFamilies(r: Rule): (Family | undefined)[] {
+  let fams = new Set<Family>(['ipv4', 'ipv6']);
+  let specific = false;
+  const keep = (fs: Family[]) => (fams = new Set([...fams].filter((f) => fs.includes(f))));
+  for (const m of r.matches) {
+    if (m.kind === 'nfproto') {
+      specific = true;
+      if (m.neg) fams.delete(m.family);
+      else keep([m.family]);
+    } else if (m.kind === 'saddr' || m.kind === 'daddr') {
+      specific = true;
+      if (!m.neg) keep(m.cidrs.map((c) => c.family));
+    }
+  }
+  for (const a of [...(r.effects ?? []), r.action]) {
+    const addr = addrOf(a);
+    if (addr === undefined) continue;
+    specific = true;
+    keep([familyOfAddr(addr)]);
+  }
+  return specific ? (['ipv4', 'ipv6'] as const).filter((f) => fams.has(f)) : [undefined];
+}
+
+/** An inet IR rule's matches as written for family f: address lists cut to f, f's dependency explicit where no address says it. */
+function matchesFor(r: Rule, f: Family): Match[] {
+  const out: Match[] = [];
+  for (const m of r.matches) {
+    if (m.kind === 'nfproto') continue;
+    if (m.kind === 'saddr' || m.kind === 'daddr') {
+      const cidrs = m.cidrs.filter((c) => c.family === f);
+      // A negated list without f's addresses holds for every f packet.
+      if (cidrs.length) out.push({ ...m, cidrs });
+      continue;
+    }
+    out.push(m);
+  }
+  return out.some((m) => m.kind === 'saddr' || m.kind === 'daddr') ? out : [{ kind: 'nfproto', neg: false, family: f }, ...out];
 }
 
 function addrRight(cs: IrCidr[]): NftElement[] {
@@ -166,7 +258,15 @@ class Emitter {
     return { '^': [{ '&': [key, ~mask >>> 0] }, value] };
   }
 
-  statements(a: Action, fam: Family, t: Table): NftExpr[] {
+  /** An inet IR table's chains: IR name -> nft name. */
+  inet = new Map<Table, Map<string, string>>();
+
+  chainName(t: Table, c: string): string {
+    return this.inet.get(t)?.get(c) ?? nftChainName(t, c);
+  }
+
+  /** `fam` undefined: a statement for both families (an inet rule that names no address). */
+  statements(a: Action, fam: Family | undefined, t: Table): NftExpr[] {
     const meta: NftKeyExpr = { meta: { key: 'mark' } };
     const ct: NftKeyExpr = { ct: { key: 'mark' } };
     switch (a.kind) {
@@ -177,13 +277,13 @@ class Emitter {
       case 'return':
         return [{ return: null }];
       case 'jump':
-        return [{ jump: { target: nftChainName(t, a.chain) } }];
+        return [{ jump: { target: this.chainName(t, a.chain) } }];
       case 'goto':
-        return [{ goto: { target: nftChainName(t, a.chain) } }];
+        return [{ goto: { target: this.chainName(t, a.chain) } }];
       case 'redirect':
         return [{ redirect: { port: a.port } }];
       case 'tproxy': {
-        const out: NftExpr[] = [{ tproxy: { family: l3(fam), port: a.port, ...(a.addr ? { addr: a.addr } : {}) } }];
+        const out: NftExpr[] = [{ tproxy: { ...(fam ? { family: l3(fam) } : {}), port: a.port, ...(a.addr ? { addr: a.addr } : {}) } }];
         if (a.mask !== 0) out.push({ mangle: { key: meta, value: this.markValue(meta, a.mark, a.mask) } });
         out.push({ accept: null });
         return out;
@@ -199,7 +299,7 @@ class Emitter {
       case 'ct-zone':
         return [{ mangle: { key: { ct: { key: 'zone' } }, value: a.zone } }];
       case 'dnat':
-        return [{ dnat: { family: l3(fam), addr: a.addr, ...(a.port ? { port: a.port } : {}) } }];
+        return [{ dnat: { family: l3(fam ?? familyOfAddr(a.addr)), addr: a.addr, ...(a.port ? { port: a.port } : {}) } }];
       case 'log':
         return [{ log: { prefix: a.prefix, ...(a.level !== undefined ? { level: NFT_LOG_LEVELS[a.level] } : {}) } }];
       case 'counter':
@@ -207,11 +307,11 @@ class Emitter {
     }
   }
 
-  rule(chain: string, r: Rule, t: Table, fam: Family): NftCommand {
-    const expr: NftExpr[] = r.matches.map((m) => this.match(m, fam));
+  rule(chain: string, r: Rule, t: Table, fam: Family, matches: Match[] = r.matches, statementFam: Family | undefined = fam): NftCommand {
+    const expr: NftExpr[] = matches.map((m) => this.match(m, fam));
     if (this.opts.counters) expr.push({ counter: null });
-    for (const e of r.effects ?? []) expr.push(...this.statements(e, fam, t));
-    expr.push(...this.statements(r.action, fam, t));
+    for (const e of r.effects ?? []) expr.push(...this.statements(e, statementFam, t));
+    expr.push(...this.statements(r.action, statementFam, t));
     const rule: NftRule = { family: NFT_FAMILY, table: this.table, chain, expr, ...(this.opts.comments ? { comment: commentOf(r) } : {}) };
     return { add: { rule } };
   }
@@ -232,9 +332,11 @@ export function emitNftables(rs: RuleSet, opts: Partial<NftOptions> = {}): strin
   const o: NftOptions = { comments: opts.comments ?? true, counters: opts.counters ?? false, nftVersion: opts.nftVersion ?? DEFAULT_NFT_VERSION };
   const caps = capabilities(o.nftVersion);
   if (!caps) throw new NftEmitError(`nft version ${o.nftVersion} is not in the capability table`);
-  if (rs.tables.some((t) => t.family === 'inet')) throw new NftEmitError('the nftables emitter takes the per-family IR the lowering produces');
   const table = nftTableName(rs);
   const e = new Emitter(table, o, caps);
+  const taken = new Set<string>();
+  for (const t of rs.tables) for (const c of t.chains) if (t.family !== 'inet') taken.add(nftChainName(t, c.name)).add(c.base ? dispatchChainName(t.name, c.base.hook) : '');
+  e.inet = inetNames(rs.tables.filter((t) => t.family === 'inet'), taken);
   const ref = { family: NFT_FAMILY, name: table } as const;
   const head: NftCommand[] = [];
   if (caps.destroy) {
@@ -252,7 +354,20 @@ export function emitNftables(rs: RuleSet, opts: Partial<NftOptions> = {}): strin
   const dispatch = new Map<string, { base: NonNullable<Chain['base']>; rules: NftCommand[] }>();
   const tables = [...rs.tables].sort((a, b) => KIND_ORDER.indexOf(a.name) - KIND_ORDER.indexOf(b.name));
   forEachChain({ ...rs, tables }, (c, t) => {
-    const fam = t.family as Family;
+    if (t.family === 'inet') {
+      const name = e.chainName(t, c.name);
+      const b = c.base;
+      chains.push({ add: { chain: { family: NFT_FAMILY, table, name, ...(b ? { type: b.type, hook: b.hook, prio: b.priority, policy: b.policy } : {}) } } });
+      for (const r of c.rules) {
+        for (const f of ruleFamilies(r)) {
+          // The match side needs a family for its addresses only; the statements name one only for an address.
+          if (f === undefined) rules.push(e.rule(name, r, t, 'ipv4', r.matches, undefined));
+          else rules.push(e.rule(name, r, t, f, matchesFor(r, f), [...(r.effects ?? []), r.action].some((a) => addrOf(a) !== undefined) ? f : undefined));
+        }
+      }
+      return;
+    }
+    const fam = t.family;
     const name = nftChainName(t, c.name);
     chains.push({ add: { chain: { family: NFT_FAMILY, table, name } } });
     for (const r of c.rules) rules.push(e.rule(name, r, t, fam));

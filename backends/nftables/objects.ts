@@ -128,7 +128,8 @@ export interface NftStatementBodies {
   jump: { target: string };
   goto: { target: string };
   redirect: { port: number };
-  tproxy: { family: L3Family; port: number; addr?: string };
+  /** In an inet table, without an address: for both families. */
+  tproxy: { family?: L3Family; port: number; addr?: string };
   dnat: { family: L3Family; addr: string; port?: number };
   mangle: { key: NftKeyExpr; value: number | NftKeyExpr | NftXor };
   counter: null;

@@ -14,7 +14,7 @@ import { lower } from '../lower/lower.js';
 import { equivalent, type EquivResult } from '../verify/engine.js';
 import { Meaning, meaningSide } from '../meaning/meaning.js';
 import { rulesSide } from '../verify/side.js';
-import { finalIr, optimize, optimizePasses, type OptimizePass, type OptimizeStep } from '../optimize/passes.js';
+import { familyIr, finalIr, optimize, optimizePasses, type OptimizePass, type OptimizeStep } from '../optimize/passes.js';
 
 export interface Artifact {
   backend: Backend;
@@ -71,7 +71,8 @@ const optimizedFor = (ctx: CompileContext, b: Backend) => ctx.steps.length > 0 &
 /** The IR a backend emits: nftables the optimized one; iptables and the script keep Istio's layout (the lowered IR) unless asked. */
 export function irFor(ctx: CompileContext, b: Backend): RuleSet | undefined {
   if (!ctx.ir) return undefined;
-  return optimizedFor(ctx, b) ? finalIr(ctx.ir, ctx.steps) : ctx.ir;
+  if (!optimizedFor(ctx, b)) return ctx.ir;
+  return b.name === 'nftables' ? finalIr(ctx.ir, ctx.steps) : familyIr(ctx.ir, ctx.steps, ctx.optimizePasses);
 }
 
 const irLabel = (ctx: CompileContext, b: Backend) => (optimizedFor(ctx, b) ? 'optimized IR' : 'IR');

@@ -2,9 +2,12 @@
 // `optimize` pass between `check-ir` and `emit` and proves the result equal to its input
 // over all packets (a pass whose result is not is named, with the counterexample).
 // nftables emits the optimized IR; the iptables backends and the script keep Istio's
-// familiar layout (the lowered IR) unless asked for `--layout optimized`.
+// familiar layout (the lowered IR) unless asked for `--layout optimized`, and then take
+// the IR before the first pass that makes inet tables (iptables has none).
 import type { RuleSet } from '../ir/types.js';
 import { foldSets } from './fold.js';
+import { factorChains } from './factor.js';
+import { shareFamilies } from './families.js';
 import { deadRules, emptyJumps, inlineChains, unusedChains } from './prune.js';
 
 export interface OptimizePass {
@@ -12,6 +15,8 @@ export interface OptimizePass {
   /** What it does, for `--help` and the docs. */
   summary: string;
   run(rs: RuleSet): RuleSet;
+  /** Its output holds inet tables: nftables only. */
+  inet?: true;
 }
 
 export const optimizePasses: readonly OptimizePass[] = [
@@ -20,6 +25,8 @@ export const optimizePasses: readonly OptimizePass[] = [
   { name: 'empty-jumps', summary: 'jumps to chains that only return go', run: emptyJumps },
   { name: 'inline-chains', summary: 'a chain entered from one place replaces its jump, where packets then meet fewer rules', run: inlineChains },
   { name: 'unused-chains', summary: 'chains no base chain reaches go', run: unusedChains },
+  { name: 'factor-chains', summary: 'rules before `M return` that all test M move to a chain entered by one `M goto`, so packets without M skip them', run: factorChains },
+  { name: 'share-families', summary: "a kind's IPv4 and IPv6 tables become one inet table: rules alike for both are shared, the rest keep to their family", run: shareFamilies, inet: true },
 ];
 
 export interface OptimizeStep {
@@ -40,6 +47,13 @@ export function optimize(rs: RuleSet, passes: readonly OptimizePass[] = optimize
     cur = after;
   }
   return steps;
+}
+
+/** The IR after every pass that keeps a table per family (what the iptables backends can emit). */
+export function familyIr(ir: RuleSet, steps: readonly OptimizeStep[], passes: readonly OptimizePass[] = optimizePasses): RuleSet {
+  const inet = new Set(passes.filter((p) => p.inet).map((p) => p.name));
+  const k = steps.findIndex((s) => inet.has(s.pass));
+  return k < 0 ? finalIr(ir, steps) : steps[k].before;
 }
 
 /** The IR after every pass. */

@@ -2,8 +2,8 @@
 // unconditional verdict, or shadowed by an earlier verdict that takes all their packets),
 // trailing returns (falling off a chain's end is the same return), jumps to chains that
 // only return, and chains nothing jumps to.
-import type { Chain, Rule, RuleSet, Table } from '../ir/types.js';
-import { covers, isTerminal, readsMutable } from './rules.js';
+import type { Chain, Match, Rule, RuleSet, Table } from '../ir/types.js';
+import { covers, isTerminal, matchKey, readsMutable } from './rules.js';
 
 /** How many earlier verdicts each rule is compared with (the test is quadratic). */
 const SHADOW_WINDOW = 64;
@@ -89,7 +89,7 @@ export function inlineChains(rs: RuleSet): RuleSet {
   return {
     ...rs,
     tables: rs.tables.map((t) => {
-      let chains = t.chains;
+      let chains = inlineOneRuleChains(t.chains);
       for (;;) {
         const refs = new Map<string, number>();
         for (const c of chains) for (const r of c.rules) {
@@ -111,7 +111,7 @@ export function inlineChains(rs: RuleSet): RuleSet {
             const atEnd = i === c.rules.length - 1 && (!j.matches.length || one !== undefined);
             if (!anywhere && !atEnd) continue;
             done = callee.name;
-            const inlined = callee.rules.map((r) => ({ ...r, matches: [...j.matches, ...r.matches] }));
+            const inlined = callee.rules.map((r) => ({ ...r, matches: withJumpMatches(j, r) }));
             return { ...c, rules: [...c.rules.slice(0, i), ...inlined, ...c.rules.slice(i + 1)] };
           }
           return c;
@@ -121,4 +121,51 @@ export function inlineChains(rs: RuleSet): RuleSet {
       }
     }),
   };
+}
+
+/** An inlined rule's matches: the jump's, then its own but those the jump already tests (iptables refuses `-p tcp` twice). */
+function withJumpMatches(j: Rule, r: Rule): Match[] {
+  const own = new Set(j.matches.map(matchKey));
+  return [...j.matches, ...r.matches.filter((m) => !own.has(matchKey(m)))];
+}
+
+const plainJump = (r: Rule) => r.action.kind === 'jump' && !(r.effects ?? []).length && !r.matches.some(readsMutable);
+
+/**
+ * A chain of one rule that does not leave it (not a return or goto), entered only by plain
+ * jumps, replaces every one of them: the jump's matches, then its rule. A packet that
+ * matches both does what the rule does and goes on after the jump, as before; one that
+ * does not goes on too. One rule fewer, and a packet that jumps meets one rule less.
+ */
+function inlineOneRuleChains(chains: Chain[]): Chain[] {
+  const refs = new Map<string, Rule[]>();
+  for (const c of chains) for (const r of c.rules) {
+    const to = targetOf(r);
+    if (to) refs.set(to, [...(refs.get(to) ?? []), r]);
+  }
+  const one = new Map<string, Rule>();
+  for (const c of chains) {
+    const [r] = c.rules;
+    const uses = refs.get(c.name) ?? [];
+    if (c.base || c.rules.length !== 1 || r.action.kind === 'return' || r.action.kind === 'goto' || targetOf(r) === c.name) continue;
+    if (uses.length < 2 || !uses.every(plainJump)) continue;
+    one.set(c.name, r);
+  }
+  // One level at a time: a chain inlined here is not also a rule being inlined elsewhere.
+  for (const r of one.values()) {
+    const to = targetOf(r);
+    if (to) one.delete(to);
+  }
+  if (!one.size) return chains;
+  return chains
+    .filter((c) => !one.has(c.name))
+    .map((c) => ({
+      ...c,
+      rules: c.rules.map((j) => {
+        const to = targetOf(j);
+        const r = to !== undefined ? one.get(to) : undefined;
+        if (!r) return j;
+        return { ...r, matches: withJumpMatches(j, r) };
+      }),
+    }));
 }

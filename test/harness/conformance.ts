@@ -83,7 +83,7 @@ export const knownDifferences: KnownDifference[] = [
   },
 ];
 
-function ours(c: CorpusCase): RuleSet {
+export function ours(c: CorpusCase): RuleSet {
   const { config } = caseConfig(c);
   const { text } = policyFromConfig(config, 'istio');
   const l = loadText(`${c.name}.intercept`, text, 'intercept');

@@ -13,7 +13,8 @@ import { randomPolicy } from './oracle/random-policy.js';
 import { cleanWorkDir, compileForOracle, FLAVOURS, runCase, type CaseResult, type Compiled } from './oracle/oracle.js';
 
 // The kernel oracle (issue 7): every spec, every Istio sidecar configuration of the corpus
-// and a few random policies, compiled, loaded by every backend and firewall flavour into
+// and a few random policies, compiled optimized (and the specs and random policies also
+// with -O0), loaded by every backend and firewall flavour into
 // fresh namespaces, and real connections sent through them; each landing must be the one
 // the simulator predicts over the same rules. MESHCAP_ORACLE_ONLY=substring narrows it to
 // matching configurations. docs/conformance.md describes it and holds its figures.
@@ -69,6 +70,11 @@ function configurations(): Compiled[] {
     writeFileSync(file, randomPolicy(seed));
     out.push(compileForOracle(`random policy seed ${seed}`, file));
   }
+  // -O0 too, on a fixed subset (the specs and the random policies: every match kind and
+  // action the lowering writes), so the unoptimized layouts (Istio's for iptables and the
+  // script, nft's per-family dispatch) meet the kernel without doubling the run.
+  for (const f of readdirSync('specs').sort()) out.push(compileForOracle(`specs/${f}`, join('specs', f), 'O0'));
+  for (let seed = 1; seed <= RANDOM_POLICIES; seed++) out.push(compileForOracle(`random policy seed ${seed}`, join(dir, `random-${seed}.intercept`), 'O0'));
   return out.filter((c) => !only || c.label.includes(only));
 }
 
@@ -103,9 +109,10 @@ afterAll(() => {
     // every flavour, at least 2,000 probes.
     const total = results.reduce((n, r) => n + r.probes, 0);
     const corpus = new Set(results.filter((r) => r.label.startsWith('istio corpus')).map((r) => r.label)).size;
-    const specs = new Set(results.filter((r) => r.label.startsWith('specs/')).map((r) => r.label)).size;
-    if (results.length !== CONFIGS.length * FLAVOURS.length || specs !== readdirSync('specs').length || total < 2000 || corpus < 10)
-      throw new Error(`kernel oracle coverage too small: ${results.length} of ${CONFIGS.length * FLAVOURS.length} cases ran, ${specs} specs, ${total} probes, ${corpus} corpus configurations`);
+    const specs = (o0: boolean) => new Set(results.filter((r) => r.label.startsWith('specs/') && r.label.endsWith(' -O0') === o0).map((r) => r.label)).size;
+    const n = readdirSync('specs').length;
+    if (results.length !== CONFIGS.length * FLAVOURS.length || specs(false) !== n || specs(true) !== n || total < 2000 || corpus < 10)
+      throw new Error(`kernel oracle coverage too small: ${results.length} of ${CONFIGS.length * FLAVOURS.length} cases ran, ${specs(false)} specs optimized and ${specs(true)} with -O0, ${total} probes, ${corpus} corpus configurations`);
   }
 });
 

@@ -41,12 +41,17 @@ export interface Compiled {
   artifacts: Map<string, Artifact>;
 }
 
-/** Compile a policy file for every backend (the reimport pass reads each artifact back). */
-export function compileForOracle(label: string, file: string): Compiled {
-  const ctx = compile(file, { backends: ['iptables', 'ip6tables', 'nftables', 'shell'], verify: false });
+/**
+ * Compile a policy file for every backend (the reimport pass reads each artifact back):
+ * optimized (every backend gets the optimizer's output: nftables one chain set for both
+ * families, iptables and the script `--layout optimized`), or `-O0` (the lowered IR: Istio's
+ * layout, and nft's per-family chains behind a dispatch).
+ */
+export function compileForOracle(label: string, file: string, variant: 'optimized' | 'O0' = 'optimized'): Compiled {
+  const ctx = compile(file, { backends: ['iptables', 'ip6tables', 'nftables', 'shell'], verify: false, ...(variant === 'O0' ? { optLevel: 0 } : { layout: 'optimized' }) });
   const problems = [...ctx.diagnostics.filter((d) => d.severity === 'error'), ...ctx.failures].map((d) => d.message);
   if (problems.length || !ctx.ir) throw new Error(`${label} does not compile: ${problems.join('; ')}`);
-  return { label, ir: ctx.ir, artifacts: new Map(ctx.artifacts.map((a) => [a.backend.name, a])) };
+  return { label: variant === 'O0' ? `${label} -O0` : label, ir: ctx.ir, artifacts: new Map(ctx.artifacts.map((a) => [a.backend.name, a])) };
 }
 
 interface Loaded {
