@@ -92,11 +92,12 @@ console.log(JSON.stringify({ version: version(), name: loaded.policy?.name, ok: 
 describe('the package from git', () => {
   const g = scratchDir('meshcap-git-');
   const repo = join(g.dir, 'repo.git');
-  const url = `git+file://${repo}#main`;
+  const url = `git+file://${repo}`;
   const env = { ...process.env, npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? g.dir, '.npm') };
   beforeAll(() => {
     execFileSync('git', ['init', '-q', '--bare', repo]);
     execFileSync('git', ['push', '-q', repo, 'HEAD:refs/heads/main'], { cwd: root });
+    execFileSync('git', ['--git-dir', repo, 'symbolic-ref', 'HEAD', 'refs/heads/main']);
   }, 60_000);
   afterAll(() => g.cleanup());
   const works = (prefix: string) => {
@@ -112,7 +113,8 @@ describe('the package from git', () => {
   it('npm pack of the git URL builds it (prepare), and npm install -g of that gives a working meshcap', () => {
     const packed = spawnSync(npm, ['pack', '--prefer-offline', '--json', '--pack-destination', g.dir, url], { cwd: g.dir, encoding: 'utf8', env });
     expect(packed.status, packed.stderr).toBe(0);
-    const info = (JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[])[0];
+    // The build's own lines (prepare) come first on stdout, then npm's JSON.
+    const info = (JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[/m))) as { filename: string; files: { path: string }[] }[])[0];
     expect(info.files.map((f) => f.path)).toContain('dist/src/cli/main.js');
     expect(info.files.map((f) => f.path)).toContain('backends/nftables/schema.validate.cjs');
     const prefix = join(g.dir, 'packed');
