@@ -800,6 +800,14 @@ export const catalogue = {
     hint: 'nothing of this family was changed (a transaction loads whole or not at all); --dry-run prints it',
     explain: "`meshcap apply` loads one transaction per family (iptables-restore --noflush, ip6tables-restore --noflush or nft -j -f) and the tool refused it or could not be run: it is missing (install iptables or nftables), the kernel lacks a module the rules use, or another process held the xtables lock for longer than the wait. The tool's own words follow the colon.",
   },
+  'apply-not-owned': {
+    bad: { command: 'meshcap apply --backend nftables p.intercept', files: { 'p.intercept': P }, illustrative: "when the namespace has a table inet p that another tool made" },
+    good: { command: 'meshcap apply --backend nftables p.intercept', files: { 'p.intercept': P.replace('policy p', 'policy p-capture') }, illustrative: 'a policy whose name (the table\'s) is not taken' },
+    severity: 'error',
+    message: 'table {family} {name} exists and is not meshcap\'s ({reason}); nothing was changed',
+    hint: "the policy's name is the table's: rename the policy, or delete the table if it is a stale one of meshcap's (nft delete table {family} {name})",
+    explain: "The nft artifact owns one table, named after the policy, and `meshcap apply` replaces it whole; so it first makes sure a table of that name is meshcap's: one of its rules carries meshcap's provenance comment (`meshcap FILE:LINE ...`, as the shell script checks too) or it holds the empty chain `meshcap-apply` that apply adds as its mark. Another tool's table of the same name is never replaced or, with --remove, deleted.",
+  },
   'apply-input': {
     bad: { command: 'meshcap apply p.txt', files: { 'p.txt': P } },
     good: { command: 'meshcap apply --dry-run p.intercept', files: { 'p.intercept': P } },
