@@ -3,7 +3,7 @@
 import type { CstNode, IToken } from 'chevrotain';
 import { createTokenInstance } from './chevrotain.js';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.js';
-import { diag } from '../src/diagnostics/diagnostic.js';
+import { diag, didYouMean } from '../src/diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../src/source.js';
 import { parser } from './parser.js';
 import type { Atom, Block, Comment, Item, PolicyNode, Statement, SyntaxTree } from './syntax-tree.js';
@@ -110,7 +110,9 @@ class SyntaxTreeBuilder extends BaseVisitor {
     const first = run ? this.firstPart(run) : -1;
     if (lc && real(lc) && first >= 0) {
       // `self-redirect on { ... }`: not a block (whose name is one word), not a statement.
-      this.structuralAt(diag('multi-word-block-name', this.partSpan(first), { name: head.image, text: this.partText(first) }));
+      // `polcy p { ... }`: a misspelt 'policy' reads as a block with a two-word name.
+      const policy = head.image !== 'policy' ? didYouMean(head.image, ['policy']) : undefined;
+      this.structuralAt(diag('multi-word-block-name', this.partSpan(first), { name: head.image, text: this.partText(first) }, policy && `${policy} a policy is written 'policy NAME { ... }'`));
       return undefined;
     }
     if (lc && real(lc)) {

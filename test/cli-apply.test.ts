@@ -4,6 +4,7 @@ import { applyTransaction, ownedState } from '../src/cli/apply.js';
 import { loadFile } from '../src/language/load.js';
 import { lower } from '../src/lower/lower.js';
 import { cliOutErr, scratchDir } from './helpers.js';
+import { NFT_MARK, nftTableOwner } from '../src/cli/commands/apply.js';
 
 // The transaction `meshcap apply` loads, from an artifact and a node's listing (the kernel
 // tests in test/kernel/coexist.test.ts load it for real).
@@ -79,3 +80,18 @@ describe('meshcap apply: the transaction', () => {
     expect(r.out).toMatch(/^# nft -j -f FILE\n\{"nftables":\[/);
   });
 });
+
+describe("whose nft table it is", () => {
+  const table = { table: { family: 'inet', name: 'p' } };
+  it("absent, meshcap's by a rule's provenance comment, the shell's fingerprint or apply's mark chain, else another tool's", () => {
+    expect(nftTableOwner([{ table: { family: 'inet', name: 'q' } }], 'inet', 'p')).toBe('absent');
+    expect(nftTableOwner([{ table: { family: 'ip', name: 'p' } }], 'inet', 'p')).toBe('absent');
+    expect(nftTableOwner([table, { rule: { family: 'inet', table: 'p', comment: 'meshcap p.intercept:3 inbound TCP is examined for capture' } }], 'inet', 'p')).toBe('ours');
+    expect(nftTableOwner([table, { chain: { family: 'inet', table: 'p', name: NFT_MARK } }], 'inet', 'p')).toBe('ours');
+    expect(nftTableOwner([table, { chain: { family: 'inet', table: 'p', name: 'meshcap-fp-0a1b' } }], 'inet', 'p')).toBe('ours');
+    expect(nftTableOwner([table, { rule: { family: 'inet', table: 'p', comment: 'meshcap is great' } }, { chain: { family: 'inet', table: 'p', name: 'output' } }], 'inet', 'p')).toBe('theirs');
+    // a mark in another table of the same name but another family says nothing
+    expect(nftTableOwner([table, { chain: { family: 'ip', table: 'p', name: NFT_MARK } }], 'inet', 'p')).toBe('theirs');
+  });
+});
+

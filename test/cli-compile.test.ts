@@ -1,5 +1,6 @@
 // The compile, trace and import commands, run in-process through run() with captured output.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -129,7 +130,7 @@ describe('meshcap compile', () => {
     const r = cli('compile', '-o', dir, '--emit', 'ir', SPEC);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe('');
-    expect(readdirSync(dir).sort()).toEqual(['istio-sidecar.ip6tables.rules', 'istio-sidecar.iptables.rules', 'istio-sidecar.ir.json']);
+    expect(readdirSync(dir).sort()).toEqual(['istio-sidecar.ip6tables.rules', 'istio-sidecar.iptables.rules', 'istio-sidecar.ir.json', 'istio-sidecar.summary.json']);
     expect(readFileSync(join(dir, 'istio-sidecar.iptables.rules'), 'utf8')).toBe(emitIptables(ir, 'ipv4'));
     expect(readFileSync(join(dir, 'istio-sidecar.ip6tables.rules'), 'utf8')).toBe(emitIptables(ir, 'ipv6'));
     expect(JSON.parse(readFileSync(join(dir, 'istio-sidecar.ir.json'), 'utf8'))).toEqual(asJson(ir));
@@ -140,7 +141,7 @@ describe('meshcap compile', () => {
     const dir = tmpPath('out1');
     const r = cli('compile', '--out', dir, '--backend', 'ip6tables', SPEC);
     expect(r.code, r.err).toBe(0);
-    expect(readdirSync(dir)).toEqual(['istio-sidecar.ip6tables.rules']);
+    expect(readdirSync(dir).sort()).toEqual(['istio-sidecar.ip6tables.rules', 'istio-sidecar.summary.json']);
   });
 
   it('an invalid policy: exit 2, a diagnostic, and nothing written', () => {
@@ -589,7 +590,7 @@ describe('compile -o and --verify-report: an output that cannot be written', () 
     const out = join(scratch, 'a', 'b');
     const r = cli('compile', SPEC, '-o', out);
     expect(r.code, r.err).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['istio-sidecar.ip6tables.rules', 'istio-sidecar.iptables.rules']);
+    expect(readdirSync(out).sort()).toEqual(['istio-sidecar.ip6tables.rules', 'istio-sidecar.iptables.rules', 'istio-sidecar.summary.json']);
   });
 
   it.each([
@@ -607,9 +608,80 @@ describe('compile -o and --verify-report: an output that cannot be written', () 
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
 
+  it('the summary: each file with its SHA-256 and how to load it, and the proofs', () => {
+    const out = join(scratch, 'summary');
+    expect(cli('compile', SPEC, '--backend', 'iptables,nftables,shell', '-o', out).code).toBe(0);
+    const s = JSON.parse(readFileSync(join(out, 'istio-sidecar.summary.json'), 'utf8')) as { meshcapSummary: number; policy: string; source: string; verified: boolean; proofs: { stage: string; result: string }[]; files: { name: string; backend: string; sha256: string; load?: string }[] };
+    expect(s).toMatchObject({ meshcapSummary: 1, policy: 'istio-sidecar', source: SPEC, verified: true });
+    expect(s.files.map((f) => f.name)).toEqual(['istio-sidecar.iptables.rules', 'istio-sidecar.nft.json', 'istio-sidecar.sh']);
+    for (const f of s.files) expect(f.sha256).toBe(createHash('sha256').update(readFileSync(join(out, f.name))).digest('hex'));
+    expect(s.files[0].load).toBe('iptables-restore --noflush < istio-sidecar.iptables.rules (or meshcap apply istio-sidecar.iptables.rules)');
+    expect(s.files[1].load).toMatch(/^nft -j -f istio-sidecar\.nft\.json/);
+    expect(s.proofs.length).toBeGreaterThan(3);
+    expect(s.proofs.every((p) => p.result === 'equal')).toBe(true);
+  });
+
   it('--verify-report into a folder that cannot exist: file-unwritable, exit 2', () => {
     const r = cli('compile', SPEC, '--verify-report', '/proc/meshcap-nope/report.json');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^error\[file-unwritable\]: cannot write \/proc\/meshcap-nope\/report\.json/);
+  });
+});
+
+describe('--force: meshcap replaces only what it wrote', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'meshcap-force-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const art = (out: string) => join(out, 'istio-sidecar.iptables.rules');
+
+  it('compile -o again into the same folder replaces its own files', () => {
+    const out = join(scratch, 'again');
+    expect(cli('compile', SPEC, '-o', out).code).toBe(0);
+    const first = readFileSync(art(out), 'utf8');
+    const r = cli('compile', SPEC, '-o', out, '--no-comments');
+    expect(r.code, r.err).toBe(0);
+    expect(readFileSync(art(out), 'utf8')).not.toBe(first);
+  });
+
+  it('a file meshcap did not write, or one changed since: file-exists for each, exit 2, nothing written; --force replaces them', () => {
+    const out = join(scratch, 'theirs');
+    expect(cli('compile', SPEC, '-o', out).code).toBe(0);
+    writeFileSync(art(out), 'edited by hand\n');
+    const v6 = join(out, 'istio-sidecar.ip6tables.rules');
+    rmSync(join(out, 'istio-sidecar.summary.json'));
+    writeFileSync(v6, 'somebody else\'s\n');
+    const before = readdirSync(out).sort();
+    const r = cli('compile', SPEC, '-o', out);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`error[file-exists]: ${art(out)} already exists; not overwritten`);
+    expect(r.err).toContain(`error[file-exists]: ${v6} already exists; not overwritten`);
+    expect(r.err).toContain('hint: meshcap replaces only the files it wrote there (listed, unchanged, in istio-sidecar.summary.json); --force replaces it');
+    expect(readFileSync(art(out), 'utf8')).toBe('edited by hand\n');
+    expect(readdirSync(out).sort()).toEqual(before);
+    const f = cli('compile', SPEC, '-o', out, '--force');
+    expect(f.code, f.err).toBe(0);
+    expect(readFileSync(art(out), 'utf8')).toContain('# Generated by meshcap');
+  });
+
+  it('a summary file that is not meshcap\'s is not replaced either', () => {
+    const out = join(scratch, 'summary');
+    mkdirSync(out);
+    writeFileSync(join(out, 'istio-sidecar.summary.json'), 'notes\n');
+    const r = cli('compile', SPEC, '-o', out);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('error[file-exists]');
+    expect(readFileSync(join(out, 'istio-sidecar.summary.json'), 'utf8')).toBe('notes\n');
+  });
+
+  it('--verify-report replaces a report, refuses any other file without --force', () => {
+    const f = join(scratch, 'report.json');
+    expect(cli('compile', SPEC, '--verify-report', f).code).toBe(0);
+    expect(cli('compile', SPEC, '--verify-report', f).code).toBe(0);
+    writeFileSync(f, '{"mine": true}\n');
+    const r = cli('compile', SPEC, '--verify-report', f);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`error[file-exists]: ${f} already exists; not overwritten`);
+    expect(readFileSync(f, 'utf8')).toBe('{"mine": true}\n');
+    expect(cli('compile', SPEC, '--verify-report', f, '--force').code).toBe(0);
+    expect(JSON.parse(readFileSync(f, 'utf8'))).toMatchObject({ meshcapVerifyReport: 1, result: 'equal' });
   });
 });

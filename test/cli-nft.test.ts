@@ -79,7 +79,7 @@ describe('meshcap compile --backend nftables', () => {
     const r = cli('compile', '--backend', 'nftables', '-o', dir, TPROXY);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe('');
-    expect(readdirSync(dir)).toEqual(['istio-tproxy.nft.json']);
+    expect(readdirSync(dir).sort()).toEqual(['istio-tproxy.nft.json', 'istio-tproxy.summary.json']);
     const text = readFileSync(join(dir, 'istio-tproxy.nft.json'), 'utf8');
     expect(r.err).toContain(join(dir, 'istio-tproxy.nft.json'));
     expect(text).toBe(cli('compile', '--backend', 'nftables', TPROXY).out);

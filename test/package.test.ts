@@ -84,3 +84,52 @@ console.log(JSON.stringify({ version: version(), name: loaded.policy?.name, ok: 
     expect(v.stdout).toMatch(/^meshcap \d+\.\d+\.\d+/);
   }, 120_000);
 });
+
+// From git: a bare repository of this commit (HEAD: commit before running this) stands for
+// the remote. npm clones it and runs `prepare` (the build) with the devDependencies; it
+// reads the npm cache first (--prefer-offline), so it needs the registry only for what
+// the cache lacks (CI reaches the registry).
+describe('the package from git', () => {
+  const g = scratchDir('meshcap-git-');
+  const repo = join(g.dir, 'repo.git');
+  const url = `git+file://${repo}`;
+  const env = { ...process.env, npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? g.dir, '.npm') };
+  beforeAll(() => {
+    execFileSync('git', ['init', '-q', '--bare', repo]);
+    execFileSync('git', ['push', '-q', repo, 'HEAD:refs/heads/main'], { cwd: root });
+    execFileSync('git', ['--git-dir', repo, 'symbolic-ref', 'HEAD', 'refs/heads/main']);
+  }, 60_000);
+  afterAll(() => g.cleanup());
+  const works = (prefix: string) => {
+    const v = spawnSync(join(prefix, 'bin', 'meshcap'), ['--version'], { encoding: 'utf8' });
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/^meshcap \d+\.\d+\.\d+/);
+    const c = spawnSync(join(prefix, 'bin', 'meshcap'), ['compile', '-v', join(root, 'specs/istio-sidecar.intercept')], { encoding: 'utf8' });
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/verified: IR = iptables output: equal over all packets/);
+    expect(c.stdout).toContain('-A MESHCAP_OUTPUT');
+  };
+
+  it('npm pack of the git URL builds it (prepare), and npm install -g of that gives a working meshcap', () => {
+    const packed = spawnSync(npm, ['pack', '--prefer-offline', '--json', '--pack-destination', g.dir, url], { cwd: g.dir, encoding: 'utf8', env });
+    expect(packed.status, packed.stderr).toBe(0);
+    // The build's own lines (prepare) come first on stdout, then npm's JSON.
+    const info = (JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[/m))) as { filename: string; files: { path: string }[] }[])[0];
+    expect(info.files.map((f) => f.path)).toContain('dist/src/cli/main.js');
+    expect(info.files.map((f) => f.path)).toContain('backends/nftables/schema.validate.cjs');
+    const prefix = join(g.dir, 'packed');
+    const r = spawnSync(npm, ['install', '-g', '--prefer-offline', '--no-audit', '--no-fund', '--prefix', prefix, join(g.dir, info.filename)], { encoding: 'utf8', env });
+    expect(r.status, r.stderr).toBe(0);
+    works(prefix);
+  }, 300_000);
+
+  it('npm install -g git+URL: a working meshcap, or (npm 11 before its fix) a refusal that says why and what to run', () => {
+    const prefix = join(g.dir, 'direct');
+    const r = spawnSync(npm, ['install', '-g', '--prefer-offline', '--no-audit', '--no-fund', '--prefix', prefix, url], { encoding: 'utf8', env });
+    if (r.status === 0) return works(prefix);
+    expect(r.stderr).toContain('meshcap: the build needs its devDependencies (TypeScript) and npm did not install them');
+    expect(r.stderr).toContain('npm install -g "$(npm pack git+URL | tail -1)"');
+    expect(r.stderr).not.toContain('tsc: not found');
+  }, 300_000);
+});
+

@@ -1,7 +1,9 @@
 // Writing a command's results: folders made one level at a time (Node's recursive mkdir
 // loops forever under /proc), and files written to temporary names, then renamed, so a
 // failed run leaves nothing half-written. Failures are diagnostics, never exceptions.
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// An existing file is replaced only when meshcap can tell it wrote it (and, for compile's
+// artifacts, that it was not changed since), or with --force: docs/cli.md, "Writing files".
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 
@@ -70,4 +72,34 @@ export function writeAll(files: [path: string, text: string][]): Diagnostic | un
     }
   }
   return undefined;
+}
+
+/**
+ * file-exists for each path where a file is that meshcap may not replace: one that `mine`
+ * does not recognise as meshcap's own output, unless `force`. Folders are writeAll's to refuse.
+ */
+export function overwriteRefusals(paths: readonly string[], force: boolean, mine: (path: string, text: string) => boolean, hint?: string): Diagnostic[] {
+  if (force) return [];
+  const out: Diagnostic[] = [];
+  for (const p of paths) {
+    if (!statSync(p, { throwIfNoEntry: false })?.isFile()) continue;
+    let text: string;
+    try {
+      text = readFileSync(p, 'utf8');
+    } catch {
+      text = '';
+    }
+    if (!mine(p, text)) out.push(diag('file-exists', undefined, { path: p }, hint));
+  }
+  return out;
+}
+
+/** Whether a text is a JSON object with this key: how meshcap's JSON outputs say whose they are. */
+export function jsonWithKey(text: string, key: string): boolean {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null && key in v;
+  } catch {
+    return false;
+  }
 }

@@ -4,7 +4,7 @@ import { importIptables } from '../../backends/iptables/import.js';
 import { importNftables } from '../../backends/nftables/import.js';
 import { importShell } from '../../backends/shell/import.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { jumpProblems } from '../ir/check.js';
+import { checkRuleSet, jumpProblems } from '../ir/check.js';
 import type { Family, RuleSet } from '../ir/types.js';
 import { readText, syntaxOf } from '../language/load.js';
 import { Meaning } from '../meaning/meaning.js';
@@ -71,16 +71,28 @@ export function findingsOf(side: LoadedSide): Diagnostic[] {
   return side.diagnostics.filter((d) => d.code === 'rules-split-flavours');
 }
 
-/** An imported rule set whose jumps the kernel would refuse (a missing chain, a loop) is bad input. */
+/**
+ * An imported rule set the kernel would refuse is bad input: a jump to a missing chain, a
+ * loop, or a match or target in a chain its hooks do not allow (an owner match reached
+ * from PREROUTING).
+ */
 function checked(side: LoadedSide): LoadedSide {
   if (!side.rs) return side;
-  const problems = jumpProblems(side.rs);
-  if (!problems.length) return side;
+  const rs = side.rs;
+  const problems = jumpProblems(rs);
   const ds = problems.map((p) =>
     p.kind === 'missing'
       ? diag('rules-missing-chain', p.rule.origin.span ?? undefined, { name: p.target, table: p.table })
       : diag('rules-jump-loop', p.rule.origin.span ?? undefined, { chain: p.chain, target: p.target, table: p.table }),
   );
+  // Hooks are only known once every jump resolves.
+  if (!problems.length)
+    for (const p of checkRuleSet(rs)) {
+      if (!p.hook) continue;
+      const rule = rs.tables.find((t) => t.name === p.table && t.family === p.family)?.chains.find((c) => c.name === p.chain)?.rules[p.index - 1];
+      ds.push(diag('rules-invalid-hook', rule?.origin.span ?? undefined, { detail: `${p.table}/${p.chain} #${p.index}: ${p.message}` }));
+    }
+  if (!ds.length) return side;
   const file = side.label;
   return { ...side, rs: undefined, families: [], diagnostics: [...side.diagnostics, ...ds.map((d) => (d.span ? d : { ...d, file }))] };
 }

@@ -16,40 +16,94 @@ export interface CatalogueEntry {
   hint?: string;
   /** Longer explanation for `meshcap explain CODE`. */
   explain: string;
-  /** A short input that has this problem (a policy in the .intercept syntax); `explain` shows what meshcap says about it. */
-  bad?: string;
+  /**
+   * A short input that has this problem: a policy in the .intercept syntax, or a command
+   * line where no policy text can show it; `explain` shows what meshcap says about a policy.
+   */
+  bad?: string | CommandExample;
   /** The same input, corrected. */
-  good?: string;
+  good?: string | CommandExample;
   /** Where the docs say more: a path from the repository root and a heading's anchor (default: the section's, docsOf). */
   docs?: string;
 }
 
+/**
+ * An example that is not a policy text: a command line (words split as a shell splits
+ * them), run in an empty folder holding `files`. test/explain.test.ts runs each one.
+ */
+export interface CommandExample {
+  command: string;
+  files?: Readonly<Record<string, string>>;
+  /** The files are written in Latin-1 rather than UTF-8 (the not-UTF-8 example). */
+  latin1?: boolean;
+  /** Shown, not run: what it takes (a meshcap bug, or a node's kernel and tools) that no command line brings about. */
+  illustrative?: string;
+}
+
+/** The policy the command-line examples run on. */
+const P = 'policy p {\n  inbound {\n    capture ports *\n  }\n}\n';
+
+/** An iptables-save nat table of these lines. */
+const nat = (...lines: string[]) => ['*nat', ...lines, 'COMMIT', ''].join('\n');
+
+/** A `meshcap snapshot` file holding IPv4 iptables-save text of each flavour given. */
+const snapshot = (flavours: Partial<Record<'iptables-legacy' | 'iptables-nft', string>>) =>
+  JSON.stringify(
+    {
+      meshcapSnapshot: 1,
+      taken: '2026-12-07T00:00:00Z',
+      namespace: { netns: 'pod' },
+      kernel: '6.1.0',
+      tools: {},
+      sources: Object.entries(flavours).map(([name, text]) => ({ name, format: 'iptables-save', family: 'ipv4', command: `${name}-save`, text })),
+      routing: {},
+      sysctls: {},
+    },
+    null,
+    2,
+  ) + '\n';
+
 export const catalogue = {
   // ---- reading the input -------------------------------------------------------------
   'file-unreadable': {
+    bad: { command: 'meshcap check polcy.intercept', files: { 'policy.intercept': P } },
+    good: { command: 'meshcap check policy.intercept', files: { 'policy.intercept': P } },
+    docs: 'docs/cli.md#files-directories-and-standard-input',
     severity: 'error',
     message: 'cannot read {path}: {reason}',
     explain: 'The file named on the command line does not exist or cannot be read.',
   },
   'not-utf8': {
+    bad: { command: 'meshcap check p.intercept', files: { 'p.intercept': `# café, saved as Latin-1\n${P}` }, latin1: true },
+    good: { command: 'meshcap check p.intercept', files: { 'p.intercept': `# café, saved as UTF-8\n${P}` } },
+    docs: 'docs/cli.md#files-directories-and-standard-input',
     severity: 'error',
     message: '{path} is not UTF-8 text: byte {byte} at line {line}, column {col} is not part of any character',
     hint: 'save the file as UTF-8 (comments too); nothing was read or rewritten',
     explain: 'Policies and rule files are UTF-8 text. A file with bytes that are not UTF-8 is refused as a whole rather than read with replacement characters, which `fmt --write` would then write back in place of the original bytes.',
   },
   'file-unwritable': {
+    bad: { command: 'meshcap compile -o out p.intercept', files: { 'p.intercept': P, out: 'a file where the output folder should be\n' } },
+    good: { command: 'meshcap compile -o build p.intercept', files: { 'p.intercept': P, out: 'a file where the output folder should be\n' } },
+    docs: 'docs/cli.md#writing-files---force',
     severity: 'error',
     message: 'cannot write {path}: {reason}',
     hint: 'nothing was written; a missing output folder is made, but not under a file or where the file system refuses it',
     explain: 'An output file or folder (`-o DIR`, `--verify-report FILE`) cannot be created or written: a parent is a file, the file system refuses it, or permission is denied. meshcap writes every output or none.',
   },
   'file-exists': {
+    bad: { command: 'meshcap fmt --to yaml --write p.intercept', files: { 'p.intercept': P, 'p.yaml': 'policy: older\n' } },
+    good: { command: 'meshcap fmt --to yaml --write --force p.intercept', files: { 'p.intercept': P, 'p.yaml': 'policy: older\n' } },
+    docs: 'docs/cli.md#writing-files---force',
     severity: 'error',
     message: '{path} already exists; not overwritten',
     hint: '--force overwrites it',
     explain: 'A command would write a new file (`fmt --to yaml --write` writes NAME.yaml beside NAME.intercept) where a file already is. meshcap does not overwrite a file it was not asked to rewrite unless --force says so.',
   },
   'unknown-file-type': {
+    bad: { command: 'meshcap check p.txt', files: { 'p.txt': P } },
+    good: { command: 'meshcap check p.intercept', files: { 'p.intercept': P } },
+    docs: 'docs/cli.md#files-directories-and-standard-input',
     severity: 'error',
     message: "cannot tell the syntax of '{path}' from its extension",
     hint: 'policies end in .intercept, .yaml or .yml',
@@ -64,18 +118,24 @@ export const catalogue = {
     explain: 'The lexer met a character that cannot start any token of the .intercept language.',
   },
   'syntax-error': {
+    bad: { command: 'meshcap check p.intercept', files: { 'p.intercept': P }, illustrative: 'no known input reaches this code: every mistake the parser knows has a code of its own' },
+    good: { command: 'meshcap check p.intercept', files: { 'p.intercept': P } },
     severity: 'error',
     message: 'syntax error: {detail}',
     explain:
       'The parser met something the grammar does not allow and that no more specific code describes. The known mistakes have their own codes (unclosed-block, unmatched-brace, missing-open-brace, nested-policy, unnamed-block, multi-word-policy-name, multi-word-block-name, stray-comma, double-comma, list-starts-with-comma, list-ends-with-comma, outside-policy); meshcap recovers and keeps parsing, so one run reports every syntax error in a file.',
   },
   'missing-open-brace': {
+    bad: 'policy p\n{\n  inbound { capture ports * }\n}\n',
+    good: P,
     severity: 'error',
     message: "expected '{', found {found}",
     hint: "a policy is written 'policy NAME { ... }', with the '{' on the same line",
     explain: "A policy's name is followed by the '{' that opens its body, on the same line.",
   },
   'nested-policy': {
+    bad: 'policy p {\n  policy q {\n    inbound { capture ports * }\n  }\n}\n',
+    good: P,
     severity: 'error',
     message: "expected '}', found 'policy': a policy cannot stand inside a block",
     hint: "close the block before it; a file holds one policy",
@@ -98,6 +158,8 @@ export const catalogue = {
     explain: "A '{' opens a block only after the block's name (`inbound {`).",
   },
   'nesting-too-deep': {
+    bad: 'policy p {\n  inbound { capture ports * }\n  a { b { c { d { e { f { g { h { i { j { k { l { m { n { o { p { } } } } } } } } } } } } } } } }\n}\n',
+    good: P,
     severity: 'error',
     message: "blocks nest {max} levels deep at most; this '{' opens level {depth}",
     hint: 'a policy nests three levels (policy, block, sub-block): close the blocks above this one',
@@ -112,6 +174,8 @@ export const catalogue = {
     explain: "A policy's name is a single word: `policy my-app { ... }`. Anything else between it and the '{' is an error.",
   },
   'multi-word-block-name': {
+    bad: 'policy p {\n  inbound extra { capture ports * }\n}\n',
+    good: P,
     severity: 'error',
     message: "expected '{' after '{name}', found '{text}'",
     hint: 'a block name is one word; statements take no { }',
@@ -166,6 +230,8 @@ export const catalogue = {
     explain: 'Every `{` needs a matching `}`.',
   },
   'missing-policy': {
+    bad: '# the policy is still to be written\n',
+    good: `# the policy\n${P}`,
     severity: 'error',
     message: 'no policy in this file',
     hint: 'a policy file holds one `policy NAME { ... }` (YAML: a top-level `policy: NAME` key)',
@@ -189,12 +255,18 @@ export const catalogue = {
       'The policy name becomes the nftables table name and appears in comments; it must be a plain identifier.',
   },
   'yaml-syntax': {
+    bad: { command: 'meshcap check p.yaml', files: { 'p.yaml': 'policy: p\ninbound:\n  capture-ports: [9080, 9443\n' } },
+    good: { command: 'meshcap check p.yaml', files: { 'p.yaml': 'policy: p\ninbound:\n  capture-ports: [9080, 9443]\n' } },
+    docs: 'docs/language.md#the-yaml-twin',
     severity: 'error',
     message: 'YAML: {detail}',
     hint: "quote values that start with '*' (\"*\"), since a bare * is a YAML alias",
     explain: 'The YAML file could not be parsed as YAML.',
   },
   'yaml-shape': {
+    bad: { command: 'meshcap check p.yaml', files: { 'p.yaml': 'policy: p\ninbound: 9080\n' } },
+    good: { command: 'meshcap check p.yaml', files: { 'p.yaml': 'policy: p\ninbound:\n  capture-ports: 9080\n' } },
+    docs: 'docs/language.md#the-yaml-twin',
     severity: 'error',
     message: '{detail}',
     explain:
@@ -338,6 +410,8 @@ export const catalogue = {
     explain: 'uids and gids are 0-4294967294 (4294967295 is the kernel\'s "no id"), or a user/group name resolved when the rules are loaded.',
   },
   'invalid-owner-range': {
+    bad: 'policy p {\n  proxy { uid 1337-1300 }\n  inbound { capture ports * }\n}\n',
+    good: 'policy p {\n  proxy { uid 1300-1337 }\n  inbound { capture ports * }\n}\n',
     severity: 'error',
     message: "'{text}' is not a usable {what} range: {reason}",
     hint: 'write the range low-high, at most 256 ids (e.g. 106-108)',
@@ -435,6 +509,8 @@ export const catalogue = {
     explain: 'Excluding a range that is not captured has no effect.',
   },
   'proxy-port-captured': {
+    bad: 'policy p {\n  proxy { inbound-port 15006 }\n  inbound { capture ports 15006, 9080 }\n}\n',
+    good: 'policy p {\n  proxy { inbound-port 15006 }\n  inbound { capture ports 9080 }\n}\n',
     severity: 'error',
     message: "inbound capture lists the proxy's own {which} port {port}",
     hint: 'remove it from the list: traffic to the proxy must reach the proxy, not be redirected again',
@@ -449,6 +525,8 @@ export const catalogue = {
     explain: 'The outbound, inbound, tunnel and DNS ports of the proxy must all differ.',
   },
   'proxy-unrecognised': {
+    bad: 'policy p {\n  proxy { uid none; gid none }\n  outbound { capture cidrs * }\n}\n',
+    good: 'policy p {\n  proxy { uid 1337; gid none }\n  outbound { capture cidrs * }\n}\n',
     severity: 'warning',
     message: "the proxy has neither a uid nor a gid ('uid none', 'gid none'): its own outbound connections are captured again",
     hint: "give the proxy's uid ('uid 2102') unless something else keeps its traffic out of capture",
@@ -465,6 +543,8 @@ export const catalogue = {
       'The passthrough address is the source the proxy uses when it forwards inbound traffic to the app over lo; it must be a loopback address (IPv4: 127.0.0.0/8) or it would not be matched on lo.',
   },
   'family-not-enabled': {
+    bad: 'policy p {\n  outbound { capture cidrs 10.0.0.0/8, fd00::/8 }\n  families ipv4\n}\n',
+    good: 'policy p {\n  outbound { capture cidrs 10.0.0.0/8, fd00::/8 }\n  families ipv4, ipv6\n}\n',
     severity: 'error',
     message: "'{text}' is an {label} {what}, but 'families' does not list {family}",
     hint: "add {family} to 'families', or remove this value",
@@ -538,59 +618,82 @@ export const catalogue = {
 
   // ---- importing rule sets ---------------------------------------------------------------
   'rules-syntax': {
+    bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', 'OUTPUT -p tcp -j RETURN') } },
+    good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp -j RETURN') } },
     severity: 'error',
     message: '{detail}',
     explain: 'A line of an iptables-restore or iptables-save file could not be read.',
   },
   'rules-unknown-module': {
+    bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp -m multiports --dports 80,443 -j RETURN') } },
+    good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp -m multiport --dports 80,443 -j RETURN') } },
     severity: 'error',
     message: "unknown match module '{name}'",
     hint: 'meshcap reads the modules tcp, udp, multiport, owner, mark, connmark, conntrack, state, socket and comment',
     explain: 'The rule uses a match meshcap does not model; it is reported rather than silently dropped, since dropping it would change the rule.',
   },
   'rules-unknown-target': {
+    bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE') } },
+    good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':POSTROUTING ACCEPT [0:0]') } },
     severity: 'error',
     message: "unknown target '{name}'",
     hint: 'meshcap reads ACCEPT, DROP, RETURN, REDIRECT, TPROXY, MARK, CONNMARK, CT, DNAT, LOG and jumps to chains',
     explain: 'The rule uses a target meshcap does not model.',
   },
   'rules-unknown-option': {
+    bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp --dprt 80 -j RETURN') } },
+    good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp --dport 80 -j RETURN') } },
     severity: 'error',
     message: "option '{name}' is not understood here",
     hint: '{hint}',
     explain: 'An option that the preceding module or target does not take, or that meshcap does not model.',
   },
   'rules-missing-chain': {
+    bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp -j ISTIO_OUTPUT') } },
+    good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', ':ISTIO_OUTPUT - [0:0]', '-A OUTPUT -p tcp -j ISTIO_OUTPUT') } },
     severity: 'error',
     message: "chain '{name}' is not declared in table {table}",
     hint: "declare it (':{name} - [0:0]' in iptables-restore text, an 'add chain' command in nft JSON) or jump to a chain that exists",
     explain: 'A rule refers to a chain that does not exist. iptables-legacy-restore refuses this; iptables-nft-restore --test accepts it (netfilter-facts §2).',
   },
   'rules-jump-loop': {
+    bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', '-A OUTPUT -j A', '-A A -j B', '-A B -j A') } },
+    good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', '-A OUTPUT -j A', '-A A -j B', '-A B -j RETURN') } },
     severity: 'error',
     message: "this jump from chain '{chain}' to '{target}' closes a loop in table {table}",
     hint: 'a chain may not be reached again from itself; the kernel refuses the whole table (ELOOP)',
     explain: 'Following the jumps and gotos of a table leads back to a chain already on the way. The kernel refuses such a table when it is loaded, so the rule set cannot be what a node runs.',
   },
   'rules-invalid-hook': {
+    bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', '-A PREROUTING -m owner --uid-owner 1337 -j RETURN') } },
+    good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', '-A OUTPUT -m owner --uid-owner 1337 -j RETURN') } },
     severity: 'error',
     message: '{detail}',
     explain: 'The kernel refuses this rule in this chain (e.g. an owner match outside OUTPUT/POSTROUTING, -i in OUTPUT, REDIRECT outside nat, TPROXY outside mangle PREROUTING).',
   },
 
   'rules-snapshot': {
+    bad: { command: 'meshcap verify p.intercept --against node.snapshot', files: { 'p.intercept': P, 'node.snapshot': '{"meshcapSnapshot": 1, "rules": []}\n' } },
+    good: { command: 'meshcap verify p.intercept --against node.snapshot', files: { 'p.intercept': P, 'node.snapshot': snapshot({ 'iptables-nft': nat(':OUTPUT ACCEPT [0:0]') }) } },
+    docs: 'docs/snapshot.md#format-version-1',
     severity: 'error',
     message: 'not a readable snapshot: {detail}',
     hint: "take one with 'meshcap snapshot -o FILE' (docs/snapshot.md gives the format)",
     explain: 'The file looks like a meshcap snapshot (a JSON document starting with "meshcapSnapshot") but cannot be read as one.',
   },
   'rules-snapshot-collect': {
+    bad: { command: 'meshcap snapshot --netns no-such-namespace' },
+    good: { command: 'meshcap snapshot' },
+    docs: 'docs/cli.md#snapshot',
     severity: 'error',
     message: 'cannot take a snapshot: {detail}',
     hint: '{hint}',
     explain: 'meshcap snapshot runs iptables-save, nft and ip in the namespace; here the namespace could not be entered or no tool could read it.',
   },
   'rules-split-flavours': {
+    bad: { command: 'meshcap verify p.intercept --against node.snapshot', files: { 'p.intercept': P, 'node.snapshot': snapshot({ 'iptables-legacy': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp --dport 80 -j REDIRECT --to-ports 15001'), 'iptables-nft': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp --dport 80 -j REDIRECT --to-ports 8080') }) } },
+    good: { command: 'meshcap verify p.intercept --against node.snapshot', files: { 'p.intercept': P, 'node.snapshot': snapshot({ 'iptables-nft': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp --dport 80 -j REDIRECT --to-ports 15001', '-A OUTPUT -p tcp --dport 80 -j REDIRECT --to-ports 8080') }) } },
+    docs: 'docs/snapshot.md#format-version-1',
     severity: 'warning',
     message: '{family} rules are split between iptables-legacy (hooks: {legacy}) and iptables-nft (hooks: {nft}); both run, on shared hooks ({shared}) in an order no listing shows: {order}',
     hint: 'keep one flavour: the node and the mesh should use the same iptables (update-alternatives --config iptables); istio/istio#15519',
@@ -598,6 +701,9 @@ export const catalogue = {
   },
 
   'rules-preflight-missing': {
+    bad: { command: 'meshcap preflight --firewall iptables-legacy p.intercept', files: { 'p.intercept': P }, illustrative: "on a node whose kernel or tools lack what the rules need (here: no iptables-legacy, or no nat table in the kernel)" },
+    good: { command: 'meshcap preflight --firewall nftables p.intercept', files: { 'p.intercept': P }, illustrative: 'the firewall the node has' },
+    docs: 'docs/cli.md#preflight',
     severity: 'error',
     message: '{firewall} ({family}) cannot do {what}: {reason}; needed by {from}',
     hint: '{hint}',
@@ -606,50 +712,73 @@ export const catalogue = {
 
   // ---- Istio import ------------------------------------------------------------------------
   'istio-unknown-flag': {
+    bad: { command: 'meshcap import istio-iptables -- --envoy-port 15001 --proxy-uuid 1337' },
+    good: { command: 'meshcap import istio-iptables -- --envoy-port 15001 --proxy-uid 1337' },
     severity: 'error',
     message: "unknown istio-iptables flag '{name}'",
     hint: '{suggestion}',
     explain: 'The flag is not one istio-iptables takes.',
   },
   'istio-bad-value': {
+    bad: { command: 'meshcap import istio-iptables -- -p 1500l -u 1337' },
+    good: { command: 'meshcap import istio-iptables -- -p 15001 -u 1337' },
     severity: 'error',
     message: "{flag}: {detail}",
     explain: 'The value of an istio-iptables flag or config field is malformed.',
   },
   'istio-ignored': {
+    bad: { command: 'meshcap import istio-iptables -- -p 15001 -u 1337 --dry-run' },
+    good: { command: 'meshcap import istio-iptables -- -p 15001 -u 1337' },
     severity: 'info',
     message: "{flag} has no effect on the rules and is ignored",
     explain: 'Flags that control validation, probes, dry runs or logging do not change the rule set.',
   },
   'istio-dropped': {
+    bad: { command: 'meshcap import istio-iptables -- -p 15001 -z 15006 -u 1337 -b 9080 -d 15090' },
+    good: { command: "meshcap import istio-iptables -- -p 15001 -z 15006 -u 1337 -b '*' -d 15090" },
     severity: 'warning',
     message: '{flag} is ignored by istio-iptables here: {reason}',
     hint: 'meshcap leaves it out of the policy, which is what istio-iptables does',
     explain: 'istio-iptables silently ignores some combinations (e.g. inbound exclusions when inbound capture is a list); meshcap says so.',
   },
   'import-unknown-flag': {
+    bad: { command: 'meshcap import linkerd-proxy-init -- --incoming-proxy-port 4143 --outgoing-proxy-port 4140 --proxy-uid 2102 --inbound-ports-to-ignor 4190' },
+    good: { command: 'meshcap import linkerd-proxy-init -- --incoming-proxy-port 4143 --outgoing-proxy-port 4140 --proxy-uid 2102 --inbound-ports-to-ignore 4190' },
+    docs: 'docs/cli.md#import-linkerd-proxy-init',
     severity: 'error',
     message: "unknown {tool} flag '{name}'",
     hint: '{suggestion}',
     explain: 'The flag is not one the tool being imported (Linkerd proxy-init, kumactl install transparent-proxy) takes; the tool itself would refuse to run.',
   },
   'import-bad-value': {
+    bad: { command: 'meshcap import linkerd-proxy-init -- --incoming-proxy-port 4l43 --outgoing-proxy-port 4140 --proxy-uid 2102' },
+    good: { command: 'meshcap import linkerd-proxy-init -- --incoming-proxy-port 4143 --outgoing-proxy-port 4140 --proxy-uid 2102' },
+    docs: 'docs/cli.md#import-linkerd-proxy-init',
     severity: 'error',
     message: '{tool} {flag}: {detail}',
     explain: 'A flag of the tool being imported has a value the tool refuses, or one whose rules could not work (the tool would fail, or redirect to a port nothing can listen on). Nothing is written.',
   },
   'import-unsupported': {
+    bad: { command: 'meshcap import kuma -- --redirect-outbound-port 15001 --iptables-logs' },
+    good: { command: 'meshcap import kuma -- --redirect-outbound-port 15001' },
+    docs: 'docs/cli.md#import-kuma',
     severity: 'error',
     message: '{tool} {flag} cannot be imported yet: {reason}',
     hint: 'see docs/kuma-differences.md; meshcap writes no policy rather than one that means something else',
     explain: "The input shapes the peer's rules in a way the policy language cannot say yet. meshcap refuses it by name instead of writing a policy that would treat some packets differently.",
   },
   'import-ignored': {
+    bad: { command: 'meshcap import linkerd-proxy-init -- --incoming-proxy-port 4143 --outgoing-proxy-port 4140 --proxy-uid 2102 --simulate' },
+    good: { command: 'meshcap import linkerd-proxy-init -- --incoming-proxy-port 4143 --outgoing-proxy-port 4140 --proxy-uid 2102' },
+    docs: 'docs/cli.md#import-linkerd-proxy-init',
     severity: 'info',
     message: '{tool} {flag} has no effect on the rules and is ignored',
     explain: 'Flags that control logging, dry runs, which iptables binary runs, waits and retries do not change what the rules do.',
   },
   'import-dropped': {
+    bad: { command: 'meshcap import linkerd-proxy-init -- --incoming-proxy-port 4143 --outgoing-proxy-port 4140 --proxy-uid 2102 --ipv6 false' },
+    good: { command: 'meshcap import linkerd-proxy-init -- --incoming-proxy-port 4143 --outgoing-proxy-port 4140 --proxy-uid 2102 --ipv6=false' },
+    docs: 'docs/cli.md#import-linkerd-proxy-init',
     severity: 'warning',
     message: '{tool} ignores {flag} here: {reason}',
     hint: 'meshcap leaves it out of the policy, which is what the tool does',
@@ -658,12 +787,18 @@ export const catalogue = {
 
   // ---- lint's inputs (the findings themselves are lint rules: src/lint/rules.ts) -----------
   'lint-config-invalid': {
+    bad: { command: 'meshcap lint p.intercept', files: { 'p.intercept': P, '.meshcap.yaml': 'rules:\n  nothing-captured: loud\n' } },
+    good: { command: 'meshcap lint p.intercept', files: { 'p.intercept': P, '.meshcap.yaml': 'rules:\n  nothing-captured: error\n' } },
+    docs: 'docs/lint.md#configuration-meshcapyaml',
     severity: 'error',
     message: '{path}: {detail}',
     hint: "'meshcap schema lint-config' prints the schema",
     explain: 'The lint configuration (`.meshcap.yaml`, or the file given with --config) does not match the schema meshcap ships: an unknown setting or rule id, a level that is not off, info, warning or error, a cluster CIDR that is not ADDRESS/PREFIX. Nothing is linted; lint exits 2.',
   },
   'lint-no-input': {
+    bad: { command: 'meshcap lint notes', files: { 'notes/README.md': '# nothing to lint here\n' } },
+    good: { command: 'meshcap lint policies', files: { 'policies/p.intercept': P } },
+    docs: 'docs/lint.md#inputs',
     severity: 'error',
     message: '{path} holds no policy or manifest to lint',
     hint: 'lint reads .intercept, .yaml and .yml files (directories recursively), and - for stdin',
@@ -672,6 +807,8 @@ export const catalogue = {
 
   // ---- packets -------------------------------------------------------------------------------
   'invalid-packet': {
+    bad: { command: "meshcap trace p.intercept --packet 'out tcp 10.1.0.5:40000 -> 10.2.0.9:90800'", files: { 'p.intercept': P } },
+    good: { command: "meshcap trace p.intercept --packet 'out tcp 10.1.0.5:40000 -> 10.2.0.9:9080'", files: { 'p.intercept': P } },
     docs: 'docs/cli.md#trace',
     severity: 'error',
     message: 'packet {path}: {detail}',
@@ -680,12 +817,24 @@ export const catalogue = {
 
   // ---- applying rules to a node ---------------------------------------------------------------
   'apply-refused': {
+    bad: { command: 'meshcap apply p.intercept', files: { 'p.intercept': P }, illustrative: 'as a user who is not root: iptables-restore refuses (Permission denied)' },
+    good: { command: 'sudo meshcap apply p.intercept', files: { 'p.intercept': P }, illustrative: 'as root, in the namespace to configure' },
     severity: 'error',
     message: '{tool} refused the rules: {detail}',
     hint: 'nothing of this family was changed (a transaction loads whole or not at all); --dry-run prints it',
     explain: "`meshcap apply` loads one transaction per family (iptables-restore --noflush, ip6tables-restore --noflush or nft -j -f) and the tool refused it or could not be run: it is missing (install iptables or nftables), the kernel lacks a module the rules use, or another process held the xtables lock for longer than the wait. The tool's own words follow the colon.",
   },
+  'apply-not-owned': {
+    bad: { command: 'meshcap apply --backend nftables p.intercept', files: { 'p.intercept': P }, illustrative: "when the namespace has a table inet p that another tool made" },
+    good: { command: 'meshcap apply --backend nftables p.intercept', files: { 'p.intercept': P.replace('policy p', 'policy p-capture') }, illustrative: 'a policy whose name (the table\'s) is not taken' },
+    severity: 'error',
+    message: 'table {family} {name} exists and is not meshcap\'s ({reason}); nothing was changed',
+    hint: "the policy's name is the table's: rename the policy, or delete the table if it is a stale one of meshcap's (nft delete table {family} {name})",
+    explain: "The nft artifact owns one table, named after the policy, and `meshcap apply` replaces it whole; so it first makes sure a table of that name is meshcap's: one of its rules carries meshcap's provenance comment (`meshcap FILE:LINE ...`, as the shell script checks too) or it holds the empty chain `meshcap-apply` that apply adds as its mark. Another tool's table of the same name is never replaced or, with --remove, deleted.",
+  },
   'apply-input': {
+    bad: { command: 'meshcap apply p.txt', files: { 'p.txt': P } },
+    good: { command: 'meshcap apply --dry-run p.intercept', files: { 'p.intercept': P } },
     severity: 'error',
     message: "'{path}' is neither a policy nor a meshcap artifact",
     hint: 'apply takes a policy (.intercept, .yaml, .yml) or what compile -o wrote (NAME.iptables.rules, NAME.ip6tables.rules, NAME.nft.json)',
@@ -693,6 +842,8 @@ export const catalogue = {
   },
   // ---- the command line (exit 3) ---------------------------------------------------------
   'not-formatted': {
+    bad: { command: 'meshcap fmt --check --format json p.intercept', files: { 'p.intercept': 'policy p {\ninbound {capture ports *}\n}\n' } },
+    good: { command: 'meshcap fmt --check --format json p.intercept', files: { 'p.intercept': P } },
     docs: 'docs/language.md#file-structure',
     severity: 'warning',
     message: '{path} is not in the canonical layout',
@@ -700,6 +851,8 @@ export const catalogue = {
     explain: '`meshcap fmt --check` found a file whose layout differs from what `meshcap fmt` writes (the policy means the same either way). In text output this is the line `not formatted: FILE`.',
   },
   'nft-version-assumed': {
+    bad: { command: 'meshcap compile --backend nftables --nft-version 9.0 p.intercept', files: { 'p.intercept': P } },
+    good: { command: 'meshcap compile --backend nftables --nft-version 1.1.1 p.intercept', files: { 'p.intercept': P } },
     docs: 'docs/cli.md#nft-versions-flush-vs-destroy',
     severity: 'info',
     message: 'nft {asked} is newer than the newest release meshcap knows; emitting for nft {used}',
@@ -707,99 +860,135 @@ export const catalogue = {
     explain: 'The --nft-version given is newer than every release in the capability table (backends/nftables/versions.ts). meshcap emits for the newest release it knows, whose input the newer nft accepts.',
   },
   'usage-unknown-command': {
+    bad: { command: 'meshcap compil p.intercept', files: { 'p.intercept': P } },
+    good: { command: 'meshcap compile p.intercept', files: { 'p.intercept': P } },
     severity: 'error',
     message: "unknown command '{name}'; the commands are: {commands}",
     explain: "The first argument is not one of meshcap's commands (`meshcap --help` lists them).",
   },
   'usage-unknown-option': {
+    bad: { command: 'meshcap compile --backnd iptables p.intercept', files: { 'p.intercept': P } },
+    good: { command: 'meshcap compile --backend iptables p.intercept', files: { 'p.intercept': P } },
     severity: 'error',
     message: "unknown option '{option}'",
     hint: "to pass a value that starts with '-', put it after '--'",
     explain: 'The command does not take this option; `meshcap COMMAND --help` lists the ones it takes.',
   },
   'usage-missing-option-value': {
+    bad: { command: 'meshcap compile p.intercept --backend', files: { 'p.intercept': P } },
+    good: { command: 'meshcap compile p.intercept --backend iptables', files: { 'p.intercept': P } },
     severity: 'error',
     message: "option '{option}' needs a value",
     explain: 'The option takes a value (`--format json`), and none was given.',
   },
   'usage-bad-option-value': {
+    bad: { command: 'meshcap check --format xml p.intercept', files: { 'p.intercept': P } },
+    good: { command: 'meshcap check --format sarif p.intercept', files: { 'p.intercept': P } },
     severity: 'error',
     message: '{detail}',
     explain: 'An option was given a value it does not take (`--format xml`, `--max 0`, ...); the message says what it takes.',
   },
   'usage-conflicting-options': {
+    bad: { command: 'meshcap fmt --check --write p.intercept', files: { 'p.intercept': P } },
+    good: { command: 'meshcap fmt --write p.intercept', files: { 'p.intercept': P } },
     severity: 'error',
     message: '{detail}',
     explain: 'Two options (or an option and arguments) that cannot be used together.',
   },
   'usage-unknown-backend': {
+    bad: { command: 'meshcap compile --backend nftabels p.intercept', files: { 'p.intercept': P } },
+    good: { command: 'meshcap compile --backend nftables p.intercept', files: { 'p.intercept': P } },
     severity: 'error',
     message: "unknown backend '{name}'; the backends are: {backends}",
     explain: 'A --backend that meshcap does not have.',
   },
   'usage-missing-argument': {
+    bad: { command: 'meshcap compile', files: { 'p.intercept': P } },
+    good: { command: 'meshcap compile p.intercept', files: { 'p.intercept': P } },
     severity: 'error',
     message: '{detail}',
     explain: 'The command needs an argument (a file, a policy, --packet, --against, ...) that was not given.',
   },
   'usage-extra-argument': {
+    bad: { command: 'meshcap compile p.intercept q.intercept', files: { 'p.intercept': P, 'q.intercept': P.replace('policy p', 'policy q') } },
+    good: { command: 'meshcap compile p.intercept', files: { 'p.intercept': P, 'q.intercept': P.replace('policy p', 'policy q') } },
     severity: 'error',
     message: '{detail}',
     explain: 'The command was given more arguments than it takes.',
   },
   'usage-bad-argument': {
+    bad: { command: 'meshcap schema nft' },
+    good: { command: 'meshcap schema nftables' },
     severity: 'error',
     message: '{detail}',
     explain: 'An argument is not one the command takes (`meshcap import linkerd`, `meshcap schema xml`).',
   },
   'usage-unknown-code': {
+    bad: { command: 'meshcap explain bad-port' },
+    good: { command: 'meshcap explain invalid-port' },
     severity: 'error',
     message: "no diagnostic '{code}': {suggestion}",
     explain: '`meshcap explain` takes a code of the catalogue; `meshcap explain --list` lists them.',
   },
   // ---- meshcap's own failures (a bug: please report it) ------------------------------------
   'internal-check-ir': {
+    bad: { command: 'meshcap compile p.intercept', files: { 'p.intercept': P }, illustrative: 'a meshcap bug: the lowering made a rule the kernel would refuse; nothing was written' },
+    good: { command: 'meshcap compile --emit ir p.intercept', files: { 'p.intercept': P }, illustrative: 'the IR, to attach to the report with the policy' },
     severity: 'error',
     message: 'lowering produced a rule the kernel would refuse: {family} {table} {chain} #{index}: {problem}',
     hint: 'this is a meshcap bug; please report it with the policy',
     explain: 'The check-ir pass found a rule in the lowered IR that the kernel refuses (e.g. an owner match outside OUTPUT). Nothing is written; compile exits 1.',
   },
   'internal-schema': {
+    bad: { command: 'meshcap compile --backend nftables p.intercept', files: { 'p.intercept': P }, illustrative: "a meshcap bug: the nft JSON does not match meshcap's schema; nothing was written" },
+    good: { command: 'meshcap compile --backend iptables p.intercept', files: { 'p.intercept': P }, illustrative: 'another backend, until the bug is fixed' },
     severity: 'error',
     message: "the {backend} output does not match meshcap's schema: {problems}",
     hint: 'this is a meshcap bug; please report it with the policy',
     explain: 'nft ignores unknown keys, so every nftables output is validated against `meshcap schema nftables`; this one does not match. Nothing is written; compile exits 1.',
   },
   'internal-reimport': {
+    bad: { command: 'meshcap compile --backend nftables p.intercept', files: { 'p.intercept': P }, illustrative: "a meshcap bug: the output does not read back with meshcap's own importer; nothing was written" },
+    good: { command: 'meshcap compile --backend iptables p.intercept', files: { 'p.intercept': P }, illustrative: 'another backend, until the bug is fixed' },
     severity: 'error',
     message: 'the {backend} output does not read back: {problems}',
     hint: 'this is a meshcap bug; please report it with the policy',
     explain: "Each output is read back by its backend's own importer before it is verified; this one could not be read. Nothing is written; compile exits 1.",
   },
   'internal-routing': {
+    bad: { command: 'meshcap compile --backend shell p.intercept', files: { 'p.intercept': P }, illustrative: "a meshcap bug: the script's policy routing is not the IR's; nothing was written" },
+    good: { command: 'meshcap compile --backend iptables p.intercept', files: { 'p.intercept': P }, illustrative: 'another backend, until the bug is fixed' },
     severity: 'error',
     message: "the {backend} output's routing ({got}) is not the IR's ({want})",
     hint: 'this is a meshcap bug; please report it with the policy',
     explain: "The policy routing (TPROXY rule and table) that an output installs differs from the IR's. Nothing is written; compile exits 1.",
   },
   'internal-verify-different': {
+    bad: { command: 'meshcap compile p.intercept', files: { 'p.intercept': P }, illustrative: 'a meshcap bug: an output does not do what the policy means; nothing was written' },
+    good: { command: 'meshcap compile --verify-report report.json p.intercept', files: { 'p.intercept': P }, illustrative: 'the proof with its counterexample, to attach to the report' },
     severity: 'error',
     message: 'verification failed: {stage}: they differ ({classes} packet classes explored)',
     hint: 'this is a meshcap bug; the counterexample and both traces follow on stderr',
     explain: 'compile proves on every run that the IR does what the policy means and that each output does what the IR does; here two of them treat some packet differently. Nothing is written; compile exits 1.',
   },
   'internal-verify-undecided': {
+    bad: { command: 'meshcap compile p.intercept', files: { 'p.intercept': P }, illustrative: 'the proof reached a limit before an answer' },
+    good: { command: 'meshcap compile --verify-report report.json p.intercept', files: { 'p.intercept': P }, illustrative: 'the proof, to attach to the report (--no-verify writes unproven rules)' },
     severity: 'error',
     message: 'verification undecided: {stage}: {reason}',
     explain: 'The equivalence check could not reach an answer within its limits. Nothing is written; compile exits 1.',
   },
   'internal-format': {
+    bad: { command: 'meshcap fmt --write p.intercept', files: { 'p.intercept': P }, illustrative: 'a meshcap bug: the layout would change what the policy means; nothing was written' },
+    good: { command: 'meshcap fmt --check p.intercept', files: { 'p.intercept': P }, illustrative: 'the file stays as it is; report it with the file' },
     severity: 'error',
     message: 'formatting {path} would change its meaning; nothing was written',
     hint: 'this is a meshcap bug; please report it with the file',
     explain: '`fmt` checks that the text it prints means the same as its input before writing anything; here it would not.',
   },
   'internal-error': {
+    bad: { command: 'meshcap compile p.intercept', files: { 'p.intercept': P }, illustrative: 'a meshcap bug: an unexpected exception' },
+    good: { command: 'MESHCAP_DEBUG=1 meshcap compile p.intercept', files: { 'p.intercept': P }, illustrative: 'the stack trace, to attach to the report' },
     severity: 'error',
     message: 'internal error: {detail}',
     hint: 'this is a meshcap bug; MESHCAP_DEBUG=1 shows the stack trace',

@@ -12,6 +12,8 @@ export interface IrProblem {
   /** 1-based rule index */
   index: number;
   message: string;
+  /** The rule is valid, but not in a chain these hooks reach (an imported rule set's error: rules-invalid-hook). */
+  hook?: boolean;
 }
 
 /** Which hooks reach each chain of a table. */
@@ -91,21 +93,21 @@ export function checkRuleSet(rs: RuleSet): IrProblem[] {
     if (!info) perTable.set(t, (info = { names: new Set(t.chains.map((x) => x.name)), hooks: reachingHooks(t) }));
     const { names } = info;
     const hs = [...(info.hooks.get(c.name) ?? [])];
-    const bad = (message: string) => out.push({ table: t.name, family: t.family, chain: c.name, index: i + 1, message });
+    const bad = (message: string, hook = false) => out.push({ table: t.name, family: t.family, chain: c.name, index: i + 1, message, ...(hook && { hook }) });
     for (const m of r.matches) {
-      if ((m.kind === 'uid' || m.kind === 'gid') && hs.some((h) => h !== 'output' && h !== 'postrouting')) bad(`owner match reached from ${hs.join('/')}: valid only in OUTPUT and POSTROUTING`);
-      if (m.kind === 'iif' && hs.some((h) => h === 'output' || h === 'postrouting')) bad(`-i reached from ${hs.join('/')}: valid only in PREROUTING, INPUT and FORWARD`);
-      if (m.kind === 'oif' && hs.some((h) => h === 'prerouting' || h === 'input')) bad(`-o reached from ${hs.join('/')}: valid only in OUTPUT, POSTROUTING and FORWARD`);
+      if ((m.kind === 'uid' || m.kind === 'gid') && hs.some((h) => h !== 'output' && h !== 'postrouting')) bad(`owner match reached from ${hs.join('/')}: valid only in OUTPUT and POSTROUTING`, true);
+      if (m.kind === 'iif' && hs.some((h) => h === 'output' || h === 'postrouting')) bad(`-i reached from ${hs.join('/')}: valid only in PREROUTING, INPUT and FORWARD`, true);
+      if (m.kind === 'oif' && hs.some((h) => h === 'prerouting' || h === 'input')) bad(`-o reached from ${hs.join('/')}: valid only in OUTPUT, POSTROUTING and FORWARD`, true);
       if ((m.kind === 'sport' || m.kind === 'dport') && t.family !== 'inet' && !r.matches.some((x) => x.kind === 'protocol' && !x.neg && (x.protocol === 'tcp' || x.protocol === 'udp' || x.protocol === 'sctp'))) bad(`a port match needs a tcp, udp or sctp protocol match`);
     }
     const a = r.action;
     if ((a.kind === 'jump' || a.kind === 'goto') && !names.has(a.chain)) bad(`${a.kind} to missing chain ${a.chain}`);
     if ((a.kind === 'redirect' || a.kind === 'dnat') && (t.name !== 'nat' && !(t.family === 'inet' || hs.length === 0)) ) bad(`${a.kind} outside the nat table`);
-    if ((a.kind === 'redirect' || a.kind === 'dnat') && hs.some((h) => h !== 'prerouting' && h !== 'output')) bad(`${a.kind} reached from ${hs.join('/')}: valid only in PREROUTING and OUTPUT`);
+    if ((a.kind === 'redirect' || a.kind === 'dnat') && hs.some((h) => h !== 'prerouting' && h !== 'output')) bad(`${a.kind} reached from ${hs.join('/')}: valid only in PREROUTING and OUTPUT`, true);
     if (a.kind === 'redirect' && !r.matches.some((x) => x.kind === 'protocol' && !x.neg)) bad('redirect needs a protocol match');
     if (a.kind === 'tproxy' && !r.matches.some((x) => x.kind === 'protocol' && !x.neg && (x.protocol === 'tcp' || x.protocol === 'udp'))) bad('TPROXY needs a tcp or udp protocol match');
     if (a.kind === 'tproxy' && (t.name !== 'mangle' && t.family !== 'inet')) bad('TPROXY outside the mangle table');
-    if (a.kind === 'tproxy' && hs.some((h) => h !== 'prerouting')) bad(`TPROXY reached from ${hs.join('/')}: valid only in PREROUTING`);
+    if (a.kind === 'tproxy' && hs.some((h) => h !== 'prerouting')) bad(`TPROXY reached from ${hs.join('/')}: valid only in PREROUTING`, true);
     if (a.kind === 'ct-zone' && t.name !== 'raw' && t.family !== 'inet') bad('CT outside the raw table');
   });
   return out;

@@ -223,4 +223,33 @@ table inet kube-proxy {
       });
     });
   }
+
+  it("a same-named table another tool made is never replaced nor removed (apply-not-owned); meshcap's own without comments is", { timeout: 60_000 }, () => {
+    withNetns((ns) => {
+      const theirs = 'table inet istio-sidecar {\n  chain theirs {\n    type filter hook output priority 0; policy accept;\n    tcp dport 9999 counter accept\n  }\n}\n';
+      expect(run(ns, 'nft', ['-f', '-'], theirs).status).toBe(0);
+      const list = () => run(ns, 'nft', ['list', 'ruleset']).stdout;
+      const before = list();
+      for (const args of [['specs/istio-sidecar.intercept'], ['--remove', 'specs/istio-sidecar.intercept']]) {
+        const r = run(ns, process.execPath, [CLI, 'apply', '--backend', 'nftables', ...args]);
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stderr).toContain("error[apply-not-owned]: table inet istio-sidecar exists and is not meshcap's");
+        expect(list()).toBe(before);
+      }
+      expect(run(ns, 'nft', ['delete', 'table', 'inet', 'istio-sidecar']).status).toBe(0);
+      // Without provenance comments, the mark chain says the table is meshcap's.
+      const dir = `/tmp/meshcap-owner-${process.pid}`;
+      const c = run(ns, process.execPath, [CLI, 'compile', '--no-comments', '--backend', 'nftables', '-o', dir, 'specs/istio-sidecar.intercept']);
+      expect(c.status, c.stderr).toBe(0);
+      const art = `${dir}/istio-sidecar.nft.json`;
+      for (const args of [[art], [art], ['--remove', art]]) {
+        const r = run(ns, process.execPath, [CLI, 'apply', ...args]);
+        expect(r.status, r.stderr).toBe(0);
+        if (args[0] !== '--remove') expect(list()).toContain('chain meshcap-apply {');
+      }
+      expect(list()).not.toContain('istio-sidecar');
+      run(ns, 'rm', ['-rf', dir]);
+    });
+  });
 });
+

@@ -31,7 +31,7 @@ meshcap apply --remove [options] [POLICY|ARTIFACT...]
 Compiles and proves the policy (or takes artifacts written by compile -o), then loads
 them into the current network namespace, touching only what is meshcap's: its own
 chains (MESHCAP_*) and one jump from each built-in chain (iptables), or its own table
-(nftables). Applying again replaces meshcap's rules without duplicating a jump; --remove
+(nftables; a table of that name another tool made is refused: apply-not-owned). Applying again replaces meshcap's rules without duplicating a jump; --remove
 deletes them. Each family is one transaction: loaded whole or not at all.
 
 Options:
@@ -136,7 +136,29 @@ function applyIptables(p: Payload, flavour: Flavour, remove: boolean, dryRun: bo
   return r.ok ? undefined : diag('apply-refused', undefined, { tool: restore, detail: r.detail });
 }
 
-/** The nft artifact owns one table: applying replaces it whole (deleted first when present), in one transaction. */
+/** The empty chain apply adds to the table it loads: its mark of ownership, whatever the comments. */
+export const NFT_MARK = 'meshcap-apply';
+
+/** A rule comment of meshcap's (the shell script's test too): `meshcap FILE:LINE purpose` or `meshcap ipv4 ...`. */
+const OUR_COMMENT = /^meshcap ([^ ]+:\d+ |ipv[46] )/;
+
+type NftItem = { table?: { family: string; name: string }; chain?: { family: string; table: string; name: string }; rule?: { family: string; table: string; comment?: string } };
+
+/**
+ * Whose table FAMILY NAME is in a `nft -j list ruleset` listing: absent, meshcap's (a rule
+ * with meshcap's comment, or apply's mark chain) or another tool's.
+ */
+export function nftTableOwner(listing: NftItem[], family: string, name: string): 'absent' | 'ours' | 'theirs' {
+  const here = (x: { family: string; table?: string; name?: string } | undefined, key: 'table' | 'name') => x?.family === family && x[key] === name;
+  if (!listing.some((i) => here(i.table, 'name'))) return 'absent';
+  const ours = listing.some((i) => (here(i.rule, 'table') && OUR_COMMENT.test(i.rule?.comment ?? '')) || (here(i.chain, 'table') && (i.chain?.name === NFT_MARK || /^meshcap-fp-[0-9a-f]+$/.test(i.chain?.name ?? ''))));
+  return ours ? 'ours' : 'theirs';
+}
+
+/**
+ * The nft artifact owns one table: applying replaces it whole (deleted first when present),
+ * in one transaction, and only when the table there is meshcap's.
+ */
 function applyNft(text: string, remove: boolean, dryRun: boolean, io: Io): Diagnostic | undefined {
   let doc: { nftables: Record<string, { table?: { family: string; name: string } }>[] };
   try {
@@ -146,8 +168,19 @@ function applyNft(text: string, remove: boolean, dryRun: boolean, io: Io): Diagn
   }
   const table = Array.isArray(doc?.nftables) ? doc.nftables.map((c) => c.add?.table).find((t) => t) : undefined;
   if (!table) return diag('apply-refused', undefined, { tool: 'nft', detail: 'the artifact adds no table' });
-  const present = runTool('nft', ['list', 'table', table.family, table.name]).ok;
-  const commands = [...(present ? [{ delete: { table: { family: table.family, name: table.name } } }] : []), ...(remove ? [] : doc.nftables)];
+  // The whole ruleset, in JSON: nft's command line cannot name a table called after a keyword ('tproxy').
+  const listed = runTool('nft', ['-j', 'list', 'ruleset']);
+  if (!listed.ok) return diag('apply-refused', undefined, { tool: 'nft', detail: listed.detail });
+  let items: NftItem[];
+  try {
+    items = (JSON.parse(listed.stdout) as { nftables: NftItem[] }).nftables;
+  } catch (e) {
+    return diag('apply-refused', undefined, { tool: 'nft', detail: `its listing is not JSON (${(e as Error).message})` });
+  }
+  const owner = nftTableOwner(items, table.family, table.name);
+  if (owner === 'theirs') return diag('apply-not-owned', undefined, { family: table.family, name: table.name, reason: `no rule of it carries meshcap's comment and it has no ${NFT_MARK} chain` });
+  const mark = { add: { chain: { family: table.family, table: table.name, name: NFT_MARK } } };
+  const commands = [...(owner === 'ours' ? [{ delete: { table: { family: table.family, name: table.name } } }] : []), ...(remove ? [] : [...doc.nftables, mark])];
   const tx = commands.length ? JSON.stringify({ nftables: commands }) + '\n' : '';
   if (dryRun) return void io.out(`# nft -j -f FILE\n${tx}`);
   if (!tx) return undefined;

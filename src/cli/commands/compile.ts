@@ -15,7 +15,11 @@ import { EXIT, progressLine, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import { renderTrace } from '../trace-render.js';
 import type { Command } from './command.js';
-import { ensureDir, writeAll } from '../write.js';
+import { ensureDir, jsonWithKey, overwriteRefusals, writeAll } from '../write.js';
+import { ownedByMeshcap, summaryName, summaryText } from '../summary.js';
+
+/** The key that marks a --verify-report file as meshcap's (replaced without --force). */
+const REPORT_KEY = 'meshcapVerifyReport';
 
 export const compileCmd: Command = {
   name: 'compile',
@@ -30,7 +34,10 @@ traces (exit 1).
 Options:
   --backend B        ${backends.map((b) => b.name).join(', ')} (repeatable or comma separated;
                      default: iptables and ip6tables, for the policy's families)
-  -o, --out DIR      write every artifact to DIR (NAME.iptables.rules, NAME.ip6tables.rules, NAME.nft.json) instead of stdout
+  -o, --out DIR      write every artifact to DIR (NAME.iptables.rules, NAME.ip6tables.rules, NAME.nft.json),
+                     with NAME.summary.json (each file's SHA-256 and how to load it, the proofs),
+                     instead of stdout
+  --force            replace existing files meshcap did not write (or that changed since)
   --emit ir          print (or write) the IR as JSON as well
   --no-comments      omit the provenance comment on each rule
   --nft-version V    nft release to target (default ${DEFAULT_NFT_VERSION}; known: ${Object.keys(NFT_VERSIONS).join(', ')})
@@ -52,6 +59,7 @@ Nothing is written unless every step succeeded.`,
     const { values, positionals } = parse(argv, {
       backend: { type: 'string', multiple: true },
       out: { type: 'string', short: 'o' },
+      force: { type: 'boolean' },
       emit: { type: 'string' },
       'no-comments': { type: 'boolean' },
       counters: { type: 'boolean' },
@@ -126,6 +134,7 @@ Nothing is written unless every step succeeded.`,
     if (values['verify-report']) {
       const result = ctx.failures.length || ctx.verifyFailures.some((v) => v.result.result === 'different') ? 'different' : ctx.verifyFailures.length ? 'undecided' : 'equal';
       const rep = {
+        [REPORT_KEY]: 1,
         policy: ctx.policy.name,
         file,
         result,
@@ -135,9 +144,10 @@ Nothing is written unless every step succeeded.`,
         ...(cost ? { cost: cost.map((c) => ({ of: c.of, rules: c.rules, classes: c.classes, worst: c.worst, mean: Number(c.mean.toFixed(3)) })) } : {}),
         timings: ctx.timings.map((t) => ({ pass: t.within ? `${t.within}:${t.pass}` : t.pass, ms: Number(t.ms.toFixed(3)) })),
       };
-      const bad = writeAll([[values['verify-report'], JSON.stringify(rep, null, 2) + '\n']]);
-      if (bad) {
-        report(io, format, [bad], sources);
+      const refused = overwriteRefusals([values['verify-report']], !!values.force, (_p, text) => jsonWithKey(text, REPORT_KEY));
+      const bad = refused.length ? refused : [writeAll([[values['verify-report'], JSON.stringify(rep, null, 2) + '\n']])].filter((d) => d !== undefined);
+      if (bad.length) {
+        report(io, format, bad, sources);
         return EXIT.badInput;
       }
     }
@@ -153,11 +163,16 @@ Nothing is written unless every step succeeded.`,
     const outDir = values.out;
     if (outDir) {
       // Write to temporary names, then rename: a failed run leaves nothing half-written.
-      const files: [string, string][] = arts.map((a) => [join(outDir, `${ctx.policy!.name}.${a.backend.extension}`), a.text]);
-      if (values.emit === 'ir') files.push([join(outDir, `${ctx.policy.name}.ir.json`), irText]);
-      const bad = ensureDir(outDir) ?? writeAll(files);
-      if (bad) {
-        report(io, format, [bad], sources);
+      const name = ctx.policy.name;
+      const written = arts.map((a) => ({ path: join(outDir, `${name}.${a.backend.extension}`), text: a.text, backend: a.backend.name }));
+      if (values.emit === 'ir') written.push({ path: join(outDir, `${name}.ir.json`), text: irText, backend: 'ir' });
+      const summary = summaryText({ policy: name, source: file, verified: ctx.verify, proofs: ctx.verifyStats.map((v) => ({ stage: v.stage, result: v.result, classes: v.classes })) }, written);
+      const files: [string, string][] = [...written.map((w): [string, string] => [w.path, w.text]), [join(outDir, summaryName(name)), summary]];
+      const dirBad = ensureDir(outDir);
+      const bad = dirBad ? [dirBad] : overwriteRefusals(files.map(([f]) => f), !!values.force, ownedByMeshcap(outDir, name), `meshcap replaces only the files it wrote there (listed, unchanged, in ${summaryName(name)}); --force replaces it`);
+      const failed = bad.length ? bad : [writeAll(files)].filter((d) => d !== undefined);
+      if (failed.length) {
+        report(io, format, failed, sources);
         return EXIT.badInput;
       }
       for (const [f] of files) io.err(`wrote ${f}${loadHint(f)}\n`);

@@ -1,4 +1,4 @@
-import { catalogue, docsOf, isCode, type CatalogueEntry, type Code } from '../../diagnostics/catalogue.js';
+import { catalogue, docsOf, isCode, type CatalogueEntry, type Code, type CommandExample } from '../../diagnostics/catalogue.js';
 import { suggest, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { renderText } from '../../diagnostics/render.js';
 import { loadText } from '../../language/load.js';
@@ -71,17 +71,44 @@ const indent = (text: string) =>
 
 export function explainText(code: Code, color = false): string {
   const e: CatalogueEntry = catalogue[code];
-  const example = e.bad ? exampleDiagnostic(code, e.bad) : undefined;
+  const example = typeof e.bad === 'string' ? exampleDiagnostic(code, e.bad) : undefined;
   const message = example?.d.message ?? placeholders(e.message);
   const hint = example ? example.d.hint : e.hint && placeholders(e.hint);
   let out = `${code} (${e.severity})\n\n  ${message}\n${hint ? `  hint: ${hint}\n` : ''}\n${e.explain}\n`;
-  if (e.bad) {
+  if (typeof e.bad === 'string') {
     out += `\nFor example, example.intercept:\n${indent(e.bad)}`;
     if (example) out += `meshcap check example.intercept says:\n${indent(renderText([example.d], { sources: new Map([['example.intercept', example.source]]), color }))}`;
-  }
-  if (e.good) out += `\nCorrected:\n${indent(e.good)}`;
+  } else if (e.bad) out += `\nFor example:\n${commandText(e.bad)}`;
+  if (typeof e.good === 'string') out += `\nCorrected:\n${indent(e.good)}`;
+  else if (e.good) out += `\nCorrected:\n${commandText(e.good, typeof e.bad === 'object' ? e.bad : undefined)}`;
   out += `\nDocs: ${docsOf(code)}\n`;
   return out;
+}
+
+/** A command-line example: the command, what it takes when it is not run, and its files (those `like` does not already show). */
+function commandText(x: CommandExample, like?: CommandExample): string {
+  let out = `    $ ${x.command}\n`;
+  if (x.illustrative) out += `    (${x.illustrative})\n`;
+  for (const [name, text] of Object.entries(x.files ?? {})) {
+    if (like?.files?.[name] === text && !like.latin1 === !x.latin1) continue;
+    out += `  ${name}${x.latin1 ? ' (Latin-1)' : ''}:\n${indent(text).replace(/^ {4}/gm, '      ')}`;
+  }
+  return out;
+}
+
+/**
+ * A command line's words as a POSIX shell splits them (quotes kept together), its leading
+ * VAR=value assignments apart: what test/explain.test.ts runs.
+ */
+export function commandWords(command: string): { env: Record<string, string>; words: string[] } {
+  const words: string[] = [];
+  for (const m of command.matchAll(/(?:'[^']*'|"[^"]*"|[^\s'"])+/g)) words.push(m[0].replace(/'([^']*)'|"([^"]*)"/g, (_q, a: string | undefined, b: string | undefined) => a ?? b ?? ''));
+  const env: Record<string, string> = {};
+  while (words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
+    const [k, ...v] = words.shift()!.split('=');
+    env[k] = v.join('=');
+  }
+  return { env, words };
 }
 
 function lintExamples(r: LintRule): string {

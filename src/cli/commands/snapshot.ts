@@ -5,7 +5,7 @@ import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import { expectArgs, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
-import { writeAll } from '../write.js';
+import { jsonWithKey, overwriteRefusals, writeAll } from '../write.js';
 import type { Command } from './command.js';
 
 /** --netns NAME or --pid PID (at most one), for the commands that read a live namespace. */
@@ -37,12 +37,14 @@ versions. Rules of other tools are kept: they run on the same hooks. The file
 Options:
   --netns NAME   a named namespace (ip netns)
   --pid PID      the namespace of a process
-  -o FILE        write the snapshot there (default: stdout)
+  -o FILE        write the snapshot there (default: stdout); an existing file only
+                 when it is a snapshot
+  --force        with -o: replace any existing file
 
 Exit: 0 taken (findings about the rules, such as rules split between iptables
 flavours, are printed on stderr), 2 the namespace could not be read, 3 usage error.`,
   run(argv: string[], io: Io): number {
-    const { values, positionals } = parse(argv, { netns: { type: 'string' }, pid: { type: 'string' }, output: { type: 'string', short: 'o' } });
+    const { values, positionals } = parse(argv, { netns: { type: 'string' }, pid: { type: 'string' }, output: { type: 'string', short: 'o' }, force: { type: 'boolean' } });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
     expectArgs(positionals, 0, 'snapshot takes no arguments');
     const t = takeSnapshot(whereOf(values));
@@ -57,9 +59,10 @@ flavours, are printed on stderr), 2 the namespace could not be read, 3 usage err
     if (l.diagnostics.length) report(io, 'text', l.diagnostics, l.sources);
     if (values.output === undefined) io.out(text);
     else {
-      const d = writeAll([[values.output, text]]);
-      if (d) {
-        report(io, 'text', [d], new Map());
+      const refused = overwriteRefusals([values.output], !!values.force, (_p, old) => jsonWithKey(old, 'meshcapSnapshot'));
+      const d = refused.length ? refused : [writeAll([[values.output, text]])].filter((x) => x !== undefined);
+      if (d.length) {
+        report(io, 'text', d, new Map());
         return EXIT.badInput;
       }
       const rules = (x: string, nft: boolean) => (nft ? x.match(/"rule":/g) : x.match(/^-A /gm))?.length ?? 0;
