@@ -184,6 +184,17 @@ describe('CIDRs', () => {
         { ...run, numRuns: 300 },
       );
     });
+
+    it(`${f}: with a limit, the first limit + 1 CIDRs of the full list (or all of it when shorter)`, () => {
+      fc.assert(
+        fc.property(addr, addr, fc.integer({ min: 0, max: 6 }), (x, y, limit) => {
+          const [lo, hi] = x < y ? [x, y] : [y, x];
+          const all = rangeToCidrs(f, lo, hi);
+          expect(rangeToCidrs(f, lo, hi, limit)).toEqual(all.slice(0, limit + 1));
+        }),
+        { ...run, numRuns: 300 },
+      );
+    });
   }
 
   it('cidrToRange refuses host bits and bad text', () => {

@@ -6,6 +6,7 @@
 // `meshcap apply` (src/cli/apply.ts) re-applies and removes it; the header says how to
 // load it by hand.
 import type { Chain, Table } from '../../src/ir/types.js';
+import { CH } from '../../src/lower/lower.js';
 
 export class NoflushError extends Error {}
 
@@ -14,6 +15,21 @@ export const OWN_PREFIX = 'MESHCAP_';
 
 /** The own chain a built-in chain jumps to in the noflush form. */
 export const entryChain = (hook: string) => `${OWN_PREFIX}${hook}_ENTRY`;
+
+export const BUILTIN_CHAINS = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+
+/** The empty chain in which the shell script keeps the fingerprint of what it applied. */
+export const FINGERPRINT_CHAIN = /^MESHCAP_FP_[0-9a-f]+$/;
+
+/**
+ * The chains meshcap owns, and so may flush and delete beside other tools' rules (the
+ * shell script's OWN_CHAINS, `meshcap apply`'s listing of the node): the names its
+ * lowering gives, the entry chains, the fingerprint chain. Not every MESHCAP_* name: a
+ * user's MESHCAP_USER chain is the user's.
+ */
+export const OWN_CHAINS: readonly string[] = [...Object.values(CH), ...BUILTIN_CHAINS.map(entryChain)].sort();
+
+export const isOwnChain = (name: string) => OWN_CHAINS.includes(name) || FINGERPRINT_CHAIN.test(name);
 
 /**
  * The noflush form of a table: each non-empty built-in chain's rules move to its entry

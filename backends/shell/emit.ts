@@ -10,9 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { oneLine } from '../comment.js';
 import { emitIptables } from '../iptables/emit.js';
+import { OWN_CHAINS } from '../iptables/noflush.js';
 import { emitNftables, nftTableName } from '../nftables/emit.js';
 import type { RuleSet } from '../../src/ir/types.js';
-import { CH } from '../../src/lower/lower.js';
 
 export type Firewall = 'iptables-legacy' | 'iptables-nft' | 'nftables' | 'auto';
 export const FIREWALLS: Firewall[] = ['auto', 'iptables-legacy', 'iptables-nft', 'nftables'];
@@ -45,19 +45,26 @@ function loadRuntime(): string {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Per (family, table, built-in chain): how many rules apply adds there. For `check`. */
-function counts(rs: RuleSet, family: 'ipv4' | 'ipv6'): string[] {
-  const out: string[] = [];
-  for (const t of rs.tables) {
-    if (t.family !== family) continue;
-    for (const c of t.chains) if (c.rules.length) out.push(`${t.name}:${c.name}:${c.rules.length}`);
+/**
+ * Per (table, chain) of one family's payload: how many rules apply adds there (every rule
+ * of the payload carries meshcap's comment), for `check`.
+ */
+function counts(payload: string): string[] {
+  const n = new Map<string, number>();
+  let table = '';
+  for (const line of payload.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    const m = /^-A (\S+) /.exec(line);
+    if (m) n.set(`${table}:${m[1]}`, (n.get(`${table}:${m[1]}`) ?? 0) + 1);
   }
-  return out;
+  return [...n].map(([k, v]) => `${k}:${v}`);
 }
 
 export function emitShell(rs: RuleSet, opts: ShellOptions): string {
-  const v4 = rs.tables.some((t) => t.family === 'ipv4') ? emitIptables(rs, 'ipv4', { comments: true, builtinHeaders: false }) : '';
-  const v6 = rs.tables.some((t) => t.family === 'ipv6') ? emitIptables(rs, 'ipv6', { comments: true, builtinHeaders: false }) : '';
+  // The iptables artifact's noflush form: own chains, and one jump from each built-in chain
+  // into its entry chain, so that the script and `meshcap apply` own the same things.
+  const v4 = rs.tables.some((t) => t.family === 'ipv4') ? emitIptables(rs, 'ipv4', { comments: true, noflush: true }) : '';
+  const v6 = rs.tables.some((t) => t.family === 'ipv6') ? emitIptables(rs, 'ipv6', { comments: true, noflush: true }) : '';
   const nft = emitNftables(rs, { comments: true, counters: false, nftVersion: opts.nftVersion });
   const fp = createHash('sha256').update(v4).update(v6).update(nft).update(JSON.stringify(rs.routing)).digest('hex').slice(0, 12);
   const srcHash = opts.source ? createHash('sha256').update(opts.source.text).digest('hex') : 'unknown';
@@ -86,14 +93,14 @@ export function emitShell(rs: RuleSet, opts: ShellOptions): string {
   L(`FINGERPRINT=${q(fp)}`);
   L(`NFT_TABLE=${q(table)}`);
   L(`FIREWALL="\${MESHCAP_FIREWALL:-${opts.firewall}}"`);
-  // The chains apply and cleanup may remove: every name the lowering gives (an older
-  // version of the policy may have had others of them), never another tool's MESHCAP_*.
-  const own = [...new Set([...Object.values(CH), ...rs.tables.flatMap((t) => t.chains.filter((c) => c.name.startsWith('MESHCAP_')).map((c) => c.name))])].sort();
-  L(`OWN_CHAINS=${q(own.join(' '))}`);
+  // The chains apply and cleanup may remove (and the fingerprint chain): every name the
+  // lowering gives and the entry chains (an older version of the policy may have had
+  // others of them), never another tool's or the user's MESHCAP_*.
+  L(`OWN_CHAINS=${q(OWN_CHAINS.join(' '))}`);
   L(`TABLES4=${q(tables4)}`);
   L(`TABLES6=${q(tables6)}`);
-  L(`COUNTS4=${q(counts(rs, 'ipv4').join(' '))}`);
-  L(`COUNTS6=${q(counts(rs, 'ipv6').join(' '))}`);
+  L(`COUNTS4=${q(counts(v4).join(' '))}`);
+  L(`COUNTS6=${q(counts(v6).join(' '))}`);
   L(`TPROXY_MARK=${q(tp ? String(tp.mark) : '')}`);
   L(`TPROXY_TABLE=${q(tp ? String(tp.table) : '')}`);
   L(`TPROXY_V4=${q(tp && tp.families.includes('ipv4') ? '1' : '')}`);

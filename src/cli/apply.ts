@@ -4,9 +4,10 @@
 // loads one --noflush transaction per family that deletes meshcap's jumps found in other
 // chains, creates or flushes the chains the artifact declares and fills them, adds the
 // artifact's jumps once, and deletes meshcap's chains the artifact no longer has. Other
-// tools' chains, rules and policies are never named in it. What meshcap owns: chains whose
-// names start with OWN_PREFIX, and the rules of other chains that jump or go to them.
-import { OWN_PREFIX } from '../../backends/iptables/noflush.js';
+// tools' chains, rules and policies are never named in it. What meshcap owns (the same as
+// the shell script): the chains isOwnChain names, and the rules of other chains that jump
+// or go to them.
+import { isOwnChain } from '../../backends/iptables/noflush.js';
 import { splitWords } from '../../backends/iptables/import.js';
 
 interface SavedTable {
@@ -28,11 +29,11 @@ export function ownedState(saved: string): Map<string, SavedTable> {
     } else if (!cur || line === '' || line.startsWith('#') || line === 'COMMIT') continue;
     else if (line.startsWith(':')) {
       const name = line.slice(1).split(/\s/)[0];
-      if (name.startsWith(OWN_PREFIX)) cur.own.add(name);
+      if (isOwnChain(name)) cur.own.add(name);
     } else {
       const w = splitWords(line.replace(/^\[\d+:\d+\]\s+/, ''));
-      if (w[0] !== '-A' || w[1].startsWith(OWN_PREFIX)) continue;
-      const t = w.findIndex((x, i) => (x === '-j' || x === '-g') && w[i + 1]?.startsWith(OWN_PREFIX));
+      if (w[0] !== '-A' || isOwnChain(w[1])) continue;
+      const t = w.findIndex((x, i) => (x === '-j' || x === '-g') && isOwnChain(w[i + 1] ?? ''));
       if (t > 0) cur.jumps.push(line.replace(/^\[\d+:\d+\]\s+/, ''));
     }
   }

@@ -85,12 +85,16 @@ export function cidrToRange(c: { addr: string; prefix: number }): Range | undefi
   return p.ok ? [p.cidr.first, p.cidr.last] : undefined;
 }
 
-/** Smallest list of CIDRs covering [lo, hi], in address order. */
-export function rangeToCidrs(family: Family, lo: bigint, hi: bigint): string[] {
+/**
+ * Smallest list of CIDRs covering [lo, hi], in address order. With `limit`, stops after
+ * limit + 1 of them (enough to tell a caller the range needs more than `limit`: an IPv6
+ * range can need 254, each costly to print).
+ */
+export function rangeToCidrs(family: Family, lo: bigint, hi: bigint, limit = Infinity): string[] {
   const bits = family === 'ipv4' ? 32 : 128;
   const out: string[] = [];
   let cur = lo;
-  while (cur <= hi) {
+  while (cur <= hi && out.length <= limit) {
     let size = 0;
     while (size < bits) {
       const blk = 1n << BigInt(size + 1);

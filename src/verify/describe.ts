@@ -21,7 +21,7 @@ export function describe(desc: Desc, pkt: Packet): string {
 function showRange(field: IField, family: Family, lo: bigint, hi: bigint, max: bigint): string | undefined {
   if (lo === 0n && hi === max) return undefined;
   if (field === 'sport' || field === 'dport') return lo === hi ? String(lo) : `${lo}-${hi}`;
-  const cidrs = rangeToCidrs(family, lo, hi);
+  const cidrs = rangeToCidrs(family, lo, hi, 3);
   if (cidrs.length <= 3) return cidrs.join(', ');
   return `${canonicalAddress(family, lo)}–${canonicalAddress(family, hi)}`;
 }
