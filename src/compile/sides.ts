@@ -2,6 +2,7 @@
 // existing rule set (iptables-restore / iptables-save text).
 import { importIptables } from '../../backends/iptables/import.js';
 import { importNftables } from '../../backends/nftables/import.js';
+import { importNftText, isNftText } from '../../backends/nftables/import-text.js';
 import { importShell } from '../../backends/shell/import.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { jumpProblems } from '../ir/check.js';
@@ -47,6 +48,11 @@ export function loadSide(path: string, family?: Family): LoadedSide {
   if (/^\s*\{/.test(text)) {
     // nft JSON (command form or `nft -j list ruleset`): one inet table, both families.
     const n = importNftables(text, path);
+    return checked({ label: path, rs: n.ruleset, families: n.ruleset ? familiesOf(n.ruleset) : [], diagnostics: n.diagnostics, sources });
+  }
+  if (isNftText(text)) {
+    // `nft list ruleset` text, as pasted: read into the JSON importer's objects.
+    const n = importNftText(text, path);
     return checked({ label: path, rs: n.ruleset, families: n.ruleset ? familiesOf(n.ruleset) : [], diagnostics: n.diagnostics, sources });
   }
   if (/^#!/.test(text) && /<<'MESHCAP_V[46]'\n/.test(text)) {

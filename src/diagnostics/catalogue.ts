@@ -518,6 +518,12 @@ export const catalogue = {
     message: '{detail}',
     explain: 'A line of an iptables-restore or iptables-save file could not be read.',
   },
+  'rules-nft-text': {
+    severity: 'error',
+    message: '{detail}',
+    hint: 'meshcap reads `nft list ruleset` text of inet, ip and ip6 tables: chains, interval sets, and the matches and statements meshcap emits (meta, ct, ip/ip6 addresses, tcp/udp/th ports, socket, verdicts, redirect, tproxy, dnat, mangle, counter, log)',
+    explain: 'A line of an nft text listing (`nft list ruleset`, as pasted) could not be read; it is reported rather than dropped, since dropping it would change the rule set.',
+  },
   'rules-unknown-module': {
     severity: 'error',
     message: "unknown match module '{name}'",
