@@ -54,7 +54,7 @@ function tokenize(text: string): Tok[] {
       i++;
     } else {
       let j = i;
-      while (j < text.length && !/[\s{};,"#]/.test(text[j])) j++;
+      while (j < text.length && !/[ \t\r\n{};,"#]/.test(text[j])) j++;
       out.push({ kind: 'word', text: text.slice(i, j), start: i, end: j });
       i = j;
     }
@@ -106,6 +106,13 @@ class Cursor {
   }
 }
 
+/** Whether a block goes on (the next token is not its `}`); the end of the text inside one is an error. */
+function inBlock(c: Cursor): boolean {
+  const t = c.peek();
+  if (!t) throw new TextError({ start: c.eof, end: c.eof }, "expected '}', found the end of the text");
+  return t.text !== '}';
+}
+
 interface Located {
   /** Shaped as the JSON listing's objects; untrusted like JSON until import.ts narrows it. */
   item: Record<string, Record<string, unknown>>;
@@ -123,7 +130,8 @@ export function importNftText(text: string, file: string, name = file): NftImpor
     for (c.skipNl(); c.peek(); c.skipNl()) table(c, items, errors);
   } catch (e) {
     if (!(e instanceof TextError)) throw e;
-    errors.push(e);
+    // Past a broken table or chain, nothing more is read (its objects may be half made).
+    return { diagnostics: [...errors, e].map((x) => located(src, x.tok, x.message)) };
   }
   // A rule that cannot be read is reported and the others still are, so one run shows every bad rule.
   const textErrors = errors.map((e) => located(src, e.tok, e.message));
@@ -152,7 +160,7 @@ function table(c: Cursor, items: Located[], errors: TextError[]): void {
   const open = c.expect('{');
   items.push({ item: { table: { family, name: name.text } }, span: [kw.start, open.end] });
   const tname = name.text;
-  for (c.skipNl(); c.peek()?.text !== '}'; c.skipNl()) {
+  for (c.skipNl(); inBlock(c); c.skipNl()) {
     const t = c.word("'chain', 'set' or '}'");
     if (t.text === 'chain') chain(c, items, family, tname, t, errors);
     else if (t.text === 'set') set(c, items, family, tname, t);
@@ -168,7 +176,7 @@ function set(c: Cursor, items: Located[], family: ReadTableFamily, tname: string
   let type = '';
   const flags: string[] = [];
   const elem: unknown[] = [];
-  for (c.skipNl(); c.peek()?.text !== '}'; c.skipNl()) {
+  for (c.skipNl(); inBlock(c); c.skipNl()) {
     const t = c.word('a set property');
     const rest = c.line();
     if (t.text === 'type') {
@@ -190,7 +198,7 @@ function chain(c: Cursor, items: Located[], family: ReadTableFamily, tname: stri
   const open = c.expect('{');
   const at = items.length;
   items.push({ item: { chain: { family, table: tname, name: name.text } }, span: [kw.start, open.end] });
-  for (c.skipNl(); c.peek()?.text !== '}'; c.skipNl()) {
+  for (c.skipNl(); inBlock(c); c.skipNl()) {
     const first = c.peek()!;
     if (first.text === 'type') {
       base(c, items[at]);
@@ -279,7 +287,7 @@ function rule(toks: Tok[]): { expr: unknown[]; spans: [number, number][]; commen
   };
   const push = (e: unknown, from: Tok) => {
     expr.push(e);
-    spans.push([from.start, toks[i - 1].end]);
+    spans.push([from.start, toks[Math.min(i, toks.length) - 1].end]);
   };
   /** The value tokens of a match: up to the next keyword (a set in braces is one value). */
   const operand = (): Tok[] => {
@@ -339,11 +347,11 @@ function rule(toks: Tok[]): { expr: unknown[]; spans: [number, number][]; commen
       i++;
       push({ [w]: { target: target.text } }, t);
     } else if (w === 'counter') {
-      while (toks[i]?.text === 'packets' || toks[i]?.text === 'bytes') i += 2;
+      while ((toks[i]?.text === 'packets' || toks[i]?.text === 'bytes') && /^\d+$/.test(toks[i + 1]?.text ?? '')) i += 2;
       push({ counter: null }, t);
     } else if (w === 'log') {
       let prefix: string | undefined;
-      while (toks[i] && ['prefix', 'level', 'flags', 'group'].includes(toks[i].text)) {
+      while (toks[i + 1] && ['prefix', 'level', 'flags', 'group'].includes(toks[i].text)) {
         if (toks[i].text === 'prefix') prefix = toks[i + 1]?.text;
         i += 2;
       }
