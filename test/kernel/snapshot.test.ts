@@ -131,4 +131,50 @@ describe('meshcap snapshot of a namespace with rules in both iptables flavours',
       expect(t.out).toContain(`${file}#iptables-nft:`);
     });
   }, 60_000);
+
+  it('diff --live: what applying a policy would change in a namespace, the same as diff of its snapshot', () => {
+    const out = join(tmp, 'out-diff');
+    expect(cliOutErr('compile', '--backend', 'iptables,ip6tables', '-o', out, 'specs/istio-sidecar.intercept').code).toBe(0);
+    withNetns((ns) => {
+      // Nothing applied: the policy captures what the namespace passes.
+      const empty = cliOutErr('diff', '--live', '--netns', ns, 'specs/istio-sidecar.intercept', '--format', 'json');
+      expect(empty.code, empty.err).toBe(1);
+      const before = JSON.parse(empty.out) as { result: string; total: number; changes: { before: { redirect?: unknown }; after: { redirect?: { port: number } } }[] };
+      expect(before.result).toBe('different');
+      expect(before.changes.some((c) => !c.before.redirect && c.after.redirect?.port === 15001)).toBe(true);
+      // Applied: no packet changes; another policy: the changes, each with the deciding live rule.
+      // IPv4 only: IPv6 is still not captured, and the diff says so.
+      expect(run(ns, 'iptables-legacy-restore', [], readFileSync(join(out, 'istio-sidecar.iptables.rules'), 'utf8')).status).toBe(0);
+      const half = cliOutErr('diff', '--live', '--netns', ns, 'specs/istio-sidecar.intercept');
+      expect(half.code).toBe(1);
+      expect(half.out).toMatch(/outbound IPv6 TCP .*: pass → redirect 15001/);
+      expect(half.out).not.toMatch(/IPv4/);
+      expect(run(ns, 'ip6tables-legacy-restore', [], readFileSync(join(out, 'istio-sidecar.ip6tables.rules'), 'utf8')).status).toBe(0);
+      const same = cliOutErr('diff', '--live', '--netns', ns, 'specs/istio-sidecar.intercept');
+      expect(same.code, same.out + same.err).toBe(0);
+      expect(same.out).toMatch(/^no packet changes \(ipv4, ipv6; \d+ packet classes compared\)/);
+      const other = cliOutErr('diff', '--live', '--netns', ns, 'specs/kuma-default.intercept');
+      expect(other.code).toBe(1);
+      expect(other.out).toMatch(new RegExp(`change from live:netns ${ns} to specs/kuma-default\\.intercept`));
+      expect(other.out).toMatch(new RegExp(`A: live:netns ${ns}#iptables-legacy:\\d+ iptables-legacy/nat/MESHCAP_OUTPUT`));
+      // The same as diff of a snapshot file against the policy.
+      const file = join(tmp, 'diff-snap.json');
+      expect(cliOutErr('snapshot', '--netns', ns, '-o', file).code).toBe(0);
+      const fromFile = cliOutErr('diff', file, 'specs/kuma-default.intercept', '--format', 'json');
+      const live = cliOutErr('diff', '--live', '--netns', ns, 'specs/kuma-default.intercept', '--format', 'json');
+      const strip = (t: string) => (JSON.parse(t) as { changes: { description: string }[]; total: number }).changes.map((c) => c.description);
+      expect(strip(live.out)).toEqual(strip(fromFile.out));
+      expect(strip(live.out).length).toBeGreaterThan(0);
+    });
+  }, 60_000);
+
+  it('diff --live: a namespace that cannot be entered is bad input; --netns without --live is a usage error', () => {
+    const r = cliOutErr('diff', '--live', '--netns', `mc-none-${process.pid}`, 'specs/istio-sidecar.intercept');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('error[rules-snapshot-collect]');
+    const u = cliOutErr('diff', '--netns', 'x', 'specs/istio-sidecar.intercept', 'specs/kuma-default.intercept');
+    expect(u.code).toBe(3);
+    expect(u.err).toContain('usage-conflicting-options');
+    expect(cliOutErr('diff', '--live', 'a.intercept', 'b.intercept').code).toBe(3);
+  });
 });
