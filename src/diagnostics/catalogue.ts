@@ -579,6 +579,24 @@ export const catalogue = {
     explain: 'The kernel runs the base chains of iptables-legacy, iptables-nft and native nft tables on the same hook one after another, by priority; legacy and nft tables of the same name have the same priority, and the kernel runs the one registered last first (seen), which no listing shows. meshcap reads iptables-nft first and proves whether the order matters by comparing both.',
   },
 
+  'rules-preflight-other-rules': {
+    severity: 'warning',
+    message: 'other rules already run on the hooks the policy uses in {where}, outside {firewall}: {rules}',
+    hint: 'they run beside the rules meshcap applies (equal priorities: the last registered first); after apply, `meshcap verify POLICY --live` proves whether they change any outcome, or apply with the firewall they use (--firewall)',
+    explain: 'The kernel runs every base chain of a hook, from iptables-legacy, iptables-nft and native nft tables, by priority; rules of another tool in another flavour can pre-empt the mesh (kumahq/kuma#11267). preflight --netns lists them before anything is applied.',
+  },
+  'rules-preflight-routing': {
+    severity: 'error',
+    message: "TPROXY's policy routing ({family}: fwmark {mark} lookup {table}) collides with {where}: {detail}",
+    hint: "choose another mark or table in the policy (inbound { mode tproxy mark N table N }), or remove the rule or routes that hold them",
+    explain: "TPROXY needs `ip rule add fwmark MARK lookup TABLE` and a local default route in TABLE; a rule already using the mark or the table, other routes in the table, or a rule evaluated first would send diverted packets elsewhere.",
+  },
+  'rules-preflight-sysctl': {
+    severity: 'warning',
+    message: '{name} is {value} in {where}: {detail}',
+    hint: 'pod namespaces keep the default; see docs/facts.md for what the proofs assume',
+    explain: 'The proofs leave out packets the kernel cannot produce under the default sysctls (docs/facts.md); a namespace that changes them can produce packets no proof covered.',
+  },
   'rules-preflight-missing': {
     severity: 'error',
     message: '{firewall} ({family}) cannot do {what}: {reason}; needed by {from}',
