@@ -74,7 +74,7 @@ export function snapshotSide(label: string, text: string): LoadedSide {
 
 /** The findings about a rule set a command shows even when it goes on (rules split between iptables flavours). */
 export function findingsOf(side: LoadedSide): Diagnostic[] {
-  return side.diagnostics.filter((d) => d.code === 'rules-split-flavours');
+  return side.diagnostics.filter((d) => d.code === 'rules-split-flavours' || d.code === 'rules-unmodelled');
 }
 
 /** An imported rule set whose jumps the kernel would refuse (a missing chain, a loop) is bad input. */

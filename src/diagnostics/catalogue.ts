@@ -530,10 +530,16 @@ export const catalogue = {
     hint: 'meshcap reads the modules tcp, udp, multiport, owner, mark, connmark, conntrack, state, socket and comment',
     explain: 'The rule uses a match meshcap does not model; it is reported rather than silently dropped, since dropping it would change the rule.',
   },
+  'rules-unmodelled': {
+    severity: 'warning',
+    message: "'{text}' is not modelled: the rule may or may not match, and a proof whose outcome depends on it says unknown, naming it",
+    hint: 'another tool\'s rule (kube-proxy, Docker, a CNI) is kept as it is; meshcap models the matches `meshcap explain rules-unknown-module` lists',
+    explain: 'A snapshot keeps other tools\' rules, since they run on the same hooks. A match meshcap does not model (addrtype, statistic, set, limit, ...) is read as one that may or may not hold: the simulator tries both, and where the outcome depends on it, the proof reports unknown with the rule, never a false equal.',
+  },
   'rules-unknown-target': {
     severity: 'error',
     message: "unknown target '{name}'",
-    hint: 'meshcap reads ACCEPT, DROP, RETURN, REDIRECT, TPROXY, MARK, CONNMARK, CT, DNAT, LOG and jumps to chains',
+    hint: 'meshcap reads ACCEPT, DROP, RETURN, REDIRECT, TPROXY, MARK, CONNMARK, CT, DNAT, LOG, SNAT and MASQUERADE (in nat) and jumps to chains',
     explain: 'The rule uses a target meshcap does not model.',
   },
   'rules-unknown-option': {
