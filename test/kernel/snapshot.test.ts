@@ -177,4 +177,53 @@ describe('meshcap snapshot of a namespace with rules in both iptables flavours',
     expect(u.err).toContain('usage-conflicting-options');
     expect(cliOutErr('diff', '--live', 'a.intercept', 'b.intercept').code).toBe(3);
   });
+
+  it("kube-proxy- and Docker-like rules (addrtype, MASQUERADE, mark matches, comments) stay readable: equal where they cannot change the outcome, undecided naming the rule where they can", () => {
+    const out = join(tmp, 'out-others');
+    expect(cliOutErr('compile', '--backend', 'iptables,ip6tables', '-o', out, 'specs/istio-sidecar.intercept').code).toBe(0);
+    const theirs = (extra: string[]) =>
+      [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        ':POSTROUTING ACCEPT [0:0]',
+        ':DOCKER - [0:0]',
+        ':KUBE-POSTROUTING - [0:0]',
+        ':KUBE-MARK-MASQ - [0:0]',
+        '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER',
+        '-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER',
+        '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
+        '-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE',
+        '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
+        '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
+        '-A DOCKER -i docker0 -j RETURN',
+        ...extra,
+        'COMMIT',
+        '',
+      ].join('\n');
+    const verifyIn = (extra: string[]) =>
+      withNetns((ns) => {
+        expect(run(ns, 'iptables-legacy-restore', [], readFileSync(join(out, 'istio-sidecar.iptables.rules'), 'utf8')).status).toBe(0);
+        expect(run(ns, 'ip6tables-legacy-restore', [], readFileSync(join(out, 'istio-sidecar.ip6tables.rules'), 'utf8')).status).toBe(0);
+        const n = run(ns, 'iptables-nft-restore', [], theirs(extra));
+        expect(n.status, n.stderr).toBe(0);
+        const file = join(tmp, `others-${extra.length}.json`);
+        const s = cliOutErr('snapshot', '--netns', ns, '-o', file);
+        expect(s.code, s.err).toBe(0);
+        return { file, v: cliOutErr('verify', 'specs/istio-sidecar.intercept', '--against', file) };
+      });
+    // Docker's chain only returns, the source NAT comes after capture: whatever addrtype
+    // says, meshcap's rules decide. (kube-proxy's `MARK --xor-mark 0x4000` would not be
+    // quiet: it changes the packet mark, which a proof compares.)
+    const quiet = verifyIn([]);
+    expect(quiet.v.code, quiet.v.out + quiet.v.err).toBe(0);
+    expect(quiet.v.out).toMatch(/^equal: /);
+    expect(quiet.v.err).toMatch(/warning\[rules-unmodelled\]: '-m addrtype --dst-type LOCAL' is not modelled/);
+    expect(quiet.v.err).toContain(`${quiet.file}#iptables-nft:`);
+    // A published port: to a local address, Docker's DNAT pre-empts the mesh, if addrtype holds.
+    const loud = verifyIn(['-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8081 -j DNAT --to-destination 172.17.0.2:80']);
+    expect(loud.v.code).toBe(2);
+    expect(loud.v.out).toMatch(/^undecided: unknown: \d+ packet class\(es\) depend on rules meshcap does not model, e\.g\. out tcp \S+ -> \S+:8081 .*; the rules: .*#iptables-nft:\d+: -m addrtype --dst-type LOCAL/);
+    expect(loud.v.out).not.toMatch(/^equal/m);
+  }, 60_000);
 });
