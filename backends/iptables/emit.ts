@@ -128,6 +128,9 @@ function matchText(m: Match, protocol: string | undefined): string {
       return `-m socket${m.transparent ? ' --transparent' : ''}`;
     case 'nfproto':
       throw new EmitError('a family match belongs to nft inet tables; iptables tables have one family');
+    case 'unmodelled':
+      // Only imported rules hold one; their own words, so a trace shows the rule as it was.
+      return m.text;
   }
 }
 

@@ -19,6 +19,14 @@ export interface ImportResult {
 /** Syslog levels by number, as libxt_LOG names them. */
 const LOG_LEVELS = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug'];
 const MODULES = new Set(['tcp', 'udp', 'sctp', 'multiport', 'owner', 'mark', 'connmark', 'conntrack', 'state', 'socket', 'comment']);
+/**
+ * Modules of other tools' rules (kube-proxy, Docker, CNIs) that meshcap does not model:
+ * read as an unmodelled match (may or may not hold: docs/snapshot.md) with a warning, so
+ * a node's rules stay readable. Any other module (a typo too) is still an error.
+ */
+const UNMODELLED_MODULES = new Set(['addrtype', 'statistic', 'set', 'recent', 'limit', 'hashlimit', 'connlimit', 'physdev', 'mac', 'iprange', 'pkttype', 'rpfilter', 'icmp', 'icmp6', 'length', 'ipvs', 'nfacct', 'connbytes', 'helper', 'policy', 'rt', 'tcpmss', 'ttl', 'hl', 'cgroup', 'cpu', 'devgroup', 'realm', 'quota', 'time', 'u32']);
+/** SNAT and MASQUERADE end the nat chain (NF_ACCEPT) and rewrite only the source, after the capture's hooks. */
+const SOURCE_NAT = new Set(['SNAT', 'MASQUERADE']);
 const PROTOCOLS = new Set(['tcp', 'udp', 'icmp', 'icmpv6', 'ipv6-icmp', 'sctp']);
 const STATES = new Set(['new', 'established', 'related', 'invalid', 'untracked']);
 
@@ -121,6 +129,8 @@ interface TableState {
 
 export function importIptables(src: SourceFile, family: Family, name = src.path): ImportResult {
   const diagnostics: Diagnostic[] = [];
+  /** Warnings about rules read with a part meshcap does not model. */
+  const notes: Diagnostic[] = [];
   const tables = new Map<string, TableState>();
   let cur: TableState | undefined;
   /** A block is loaded as a whole: every jump in it must reach a chain the table then has. */
@@ -215,7 +225,8 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
           }
           if (pos < 0 || pos > chain.rules.length) throw new LineError(diag('rules-syntax', span, { detail: `-I ${w[1]} ${pos + 1}: the chain has ${chain.rules.length} rules` }));
         }
-        const rules = parseRule(rest, family, span);
+        const rules = parseRule(rest, family, span, t.table.name);
+        for (const m of rules[0].matches) if (m.kind === 'unmodelled') notes.push(diag('rules-unmodelled', span, { text: m.text }));
         const rule = rules[0];
         if (rule.action.kind === 'jump' || rule.action.kind === 'goto') t.jumps.push({ chain: rule.action.chain, span });
         chain.rules.splice(pos, 0, ...rules);
@@ -233,7 +244,7 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
     closeBlock(cur);
   }
   if (diagnostics.length) return { diagnostics };
-  return { ruleset: { name, tables: [...tables.values()].map((t) => foldEntryChains(t.table)), routing: { loopbackAddresses: [] } }, diagnostics };
+  return { ruleset: { name, tables: [...tables.values()].map((t) => foldEntryChains(t.table)), routing: { loopbackAddresses: [] } }, diagnostics: notes };
 }
 
 function declare(t: TableState, name: string | undefined, span: Span): void {
@@ -264,7 +275,7 @@ const MAX_OWNER_RANGE = 256;
  * (at most one of them matches a packet, so they mean the rule), and a negated one as one
  * negated match per id. The IR has no owner range.
  */
-function parseRule(words: string[], family: Family, span: Span): Rule[] {
+function parseRule(words: string[], family: Family, span: Span, table: string): Rule[] {
   const matches: Match[] = [];
   let ownerRange: { at: number; ids: number[] } | undefined;
   let negNext = false;
@@ -346,6 +357,21 @@ function parseRule(words: string[], family: Family, span: Span): Rule[] {
       case '-m':
       case '--match': {
         const v = take(i++, w);
+        if (UNMODELLED_MODULES.has(v)) {
+          // The module and its options, as the rule says them, up to the next match or target.
+          const text = [w, v];
+          while (i + 1 < words.length) {
+            const x = words[i + 1];
+            const opt = x === '!' ? words[i + 2] : x;
+            if (!opt?.startsWith('--') || isMatchOption(opt)) break;
+            text.push(...(x === '!' ? [x, opt] : [x]));
+            i += x === '!' ? 2 : 1;
+            while (i + 1 < words.length && !words[i + 1].startsWith('-') && words[i + 1] !== '!') text.push(words[++i]);
+          }
+          matches.push({ kind: 'unmodelled', id: `${span.file}:${span.start.line}#${matches.length}`, text: text.join(' ') });
+          module = undefined;
+          continue;
+        }
         if (!MODULES.has(v)) throw new LineError(diag('rules-unknown-module', span, { name: v }));
         module = v;
         continue;
@@ -429,11 +455,17 @@ function parseRule(words: string[], family: Family, span: Span): Rule[] {
     }
   }
   if (module === 'socket' && !matches.some((m) => m.kind === 'socket')) matches.push({ kind: 'socket', transparent: false });
-  const action = parseTarget(target, isGoto, targetOpts, family, span);
+  const action = table === 'nat' && target !== undefined && SOURCE_NAT.has(target) ? sourceNat(target, targetOpts, span) : parseTarget(target, isGoto, targetOpts, family, span);
   const origin = { span, purpose: comment ?? 'imported rule' };
   if (!ownerRange) return [{ matches, action, origin }];
   const { at, ids } = ownerRange;
   return ids.map((id) => ({ matches: matches.map((m, k) => (k === at ? { ...m, id } as Match : m)), action, origin }));
+}
+
+function sourceNat(target: string, opts: [string, string | undefined][], span: Span): Action {
+  const allowed = target === 'SNAT' ? ['--to-source', '--random', '--random-fully', '--persistent'] : ['--to-ports', '--random', '--random-fully'];
+  for (const [k] of opts) if (!allowed.includes(k)) throw new LineError(diag('rules-unknown-option', span, { name: k, hint: `${target} takes ${allowed.join(', ')}` }));
+  return { kind: 'accept' };
 }
 
 function isMatchOption(w: string): boolean {

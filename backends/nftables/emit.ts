@@ -249,6 +249,8 @@ class Emitter {
         return { match: { op: '==', left: { socket: { key: 'transparent' } }, right: 1 } };
       case 'nfproto':
         return { match: { op: op(m.neg), left: { meta: { key: 'nfproto' } }, right: m.family } };
+      case 'unmodelled':
+        throw new NftEmitError(`'${m.text}' is another tool's match meshcap does not model; it is never emitted`);
     }
   }
 

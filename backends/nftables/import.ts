@@ -38,6 +38,8 @@ const TABLE_FAMILIES: Record<ReadTableFamily, TableFamily> = { inet: 'inet', ip:
 interface Ctx {
   tables: Map<string, { table: Table; chains: Map<string, Chain>; sets: Sets }>;
   file: string;
+  /** Where a JSON path's object came from (the text importer's spans); absent for JSON. */
+  locate?: (path: string) => Span;
 }
 
 export function importNftables(text: string, file: string, name = file): NftImportResult {
@@ -48,7 +50,13 @@ export function importNftables(text: string, file: string, name = file): NftImpo
   } catch (e) {
     return { diagnostics: [diag('rules-syntax', fileSpan(), { detail: `not JSON: ${(e as Error).message}` })] };
   }
-  const ctx: Ctx = { tables: new Map(), file };
+  return importNftDocument(doc, file, name);
+}
+
+/** A parsed document (JSON, or what import-text.ts makes of a text listing) -> IR. */
+export function importNftDocument(doc: unknown, file: string, name = file, locate?: (path: string) => Span): NftImportResult {
+  const fileSpan = (): Span => ({ file, start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } });
+  const ctx: Ctx = { tables: new Map(), file, locate };
   const ds: Diagnostic[] = [];
   if (!isObj<ReadDocument>(doc) || !isArr(doc.nftables)) return { diagnostics: [diag('rules-syntax', fileSpan(), { detail: "$: expected an object with an array 'nftables'" })] };
   doc.nftables.forEach((item, i) => {
@@ -56,8 +64,10 @@ export function importNftables(text: string, file: string, name = file): NftImpo
     try {
       command(ctx, item, path);
     } catch (e) {
-      if (e instanceof PathError) ds.push(diag('rules-syntax', fileSpan(), { detail: `${e.path}: ${e.message}` }));
-      else throw e;
+      if (!(e instanceof PathError)) throw e;
+      // Text: the span of the offending expression says where; JSON: its path does.
+      if (locate) ds.push(diag('rules-nft-text', locate(e.path), { detail: e.message }));
+      else ds.push(diag('rules-syntax', fileSpan(), { detail: `${e.path}: ${e.message}` }));
     }
   });
   if (ds.length) return { diagnostics: ds };
@@ -139,6 +149,7 @@ function object(ctx: Ctx, v: unknown, path: string, insert: boolean): void {
       if (!c) throw new PathError(`${p}.chain`, `chain '${show(r.chain)}' does not exist in table ${show(r.table)}`);
       if (!isArr(r.expr)) throw new PathError(`${p}.expr`, 'expected an array');
       const rule = parseRule(r.expr, `${p}.expr`, t.table, t.sets, typeof r.comment === 'string' ? r.comment : undefined, ctx.file);
+      if (ctx.locate) rule.origin.span = ctx.locate(p);
       if (insert) c.rules.unshift(rule);
       else c.rules.push(rule);
       return;

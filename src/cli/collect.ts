@@ -27,7 +27,8 @@ function prefix(w: Where): string[] {
   return [];
 }
 
-function exec(w: Where, cmd: string[]): { ok: boolean; out: string; err: string } {
+/** A command run in the namespace (its output, or why it failed). */
+export function exec(w: Where, cmd: string[]): { ok: boolean; out: string; err: string } {
   const full = [...prefix(w), ...cmd];
   const r = spawnSync(full[0], full.slice(1), { encoding: 'utf8', timeout: 20000, maxBuffer: 256 * 1024 * 1024 });
   if (r.error) return { ok: false, out: '', err: (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? `${full[0]}: not installed` : r.error.message };

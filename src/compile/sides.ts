@@ -2,6 +2,7 @@
 // existing rule set (iptables-restore / iptables-save text).
 import { importIptables } from '../../backends/iptables/import.js';
 import { importNftables } from '../../backends/nftables/import.js';
+import { importNftText, isNftText } from '../../backends/nftables/import-text.js';
 import { importShell } from '../../backends/shell/import.js';
 import { diag, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkRuleSet, jumpProblems } from '../ir/check.js';
@@ -49,6 +50,11 @@ export function loadSide(path: string, family?: Family): LoadedSide {
     const n = importNftables(text, path);
     return checked({ label: path, rs: n.ruleset, families: n.ruleset ? familiesOf(n.ruleset) : [], diagnostics: n.diagnostics, sources });
   }
+  if (isNftText(text)) {
+    // `nft list ruleset` text, as pasted: read into the JSON importer's objects.
+    const n = importNftText(text, path);
+    return checked({ label: path, rs: n.ruleset, families: n.ruleset ? familiesOf(n.ruleset) : [], diagnostics: n.diagnostics, sources });
+  }
   if (/^#!/.test(text) && /<<'MESHCAP_V[46]'\n/.test(text)) {
     // A meshcap shell script: its iptables payloads (both families) and its routing.
     const sh = importShell(text, path);
@@ -68,7 +74,7 @@ export function snapshotSide(label: string, text: string): LoadedSide {
 
 /** The findings about a rule set a command shows even when it goes on (rules split between iptables flavours). */
 export function findingsOf(side: LoadedSide): Diagnostic[] {
-  return side.diagnostics.filter((d) => d.code === 'rules-split-flavours');
+  return side.diagnostics.filter((d) => d.code === 'rules-split-flavours' || d.code === 'rules-unmodelled');
 }
 
 /**

@@ -110,7 +110,10 @@ export function loadSnapshot(path: string, text: string): LoadedSnapshot {
   }
   const routing = routingOf(s);
   const rs: RuleSet = { name: path, tables, routing };
-  const families = [...new Set(tables.flatMap((t): Family[] => (t.family === 'inet' ? ['ipv4', 'ipv6'] : [t.family])))];
+  // A family whose iptables could be read speaks for the namespace even with no rules in it:
+  // no rules is what the kernel then does (an empty namespace passes everything).
+  const readFamilies = s.sources.filter((x) => x.format === 'iptables-save' && typeof x.text === 'string').map((x) => x.family ?? 'ipv4');
+  const families = [...new Set([...tables.flatMap((t): Family[] => (t.family === 'inet' ? ['ipv4', 'ipv6'] : [t.family])), ...readFamilies])].sort();
   if (!ds.some((d) => d.severity === 'error')) ds.push(...splitFindings(path, bySource, rs));
   return { rs, families, diagnostics: ds, sources };
 }

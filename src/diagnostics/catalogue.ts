@@ -624,6 +624,12 @@ export const catalogue = {
     message: '{detail}',
     explain: 'A line of an iptables-restore or iptables-save file could not be read.',
   },
+  'rules-nft-text': {
+    severity: 'error',
+    message: '{detail}',
+    hint: 'meshcap reads `nft list ruleset` text of inet, ip and ip6 tables: chains, interval sets, and the matches and statements meshcap emits (meta, ct, ip/ip6 addresses, tcp/udp/th ports, socket, verdicts, redirect, tproxy, dnat, mangle, counter, log)',
+    explain: 'A line of an nft text listing (`nft list ruleset`, as pasted) could not be read; it is reported rather than dropped, since dropping it would change the rule set.',
+  },
   'rules-unknown-module': {
     bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp -m multiports --dports 80,443 -j RETURN') } },
     good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp -m multiport --dports 80,443 -j RETURN') } },
@@ -632,12 +638,18 @@ export const catalogue = {
     hint: 'meshcap reads the modules tcp, udp, multiport, owner, mark, connmark, conntrack, state, socket and comment',
     explain: 'The rule uses a match meshcap does not model; it is reported rather than silently dropped, since dropping it would change the rule.',
   },
+  'rules-unmodelled': {
+    severity: 'warning',
+    message: "'{text}' is not modelled: the rule may or may not match, and a proof whose outcome depends on it says unknown, naming it",
+    hint: 'another tool\'s rule (kube-proxy, Docker, a CNI) is kept as it is; meshcap models the matches `meshcap explain rules-unknown-module` lists',
+    explain: 'A snapshot keeps other tools\' rules, since they run on the same hooks. A match meshcap does not model (addrtype, statistic, set, limit, ...) is read as one that may or may not hold: the simulator tries both, and where the outcome depends on it, the proof reports unknown with the rule, never a false equal.',
+  },
   'rules-unknown-target': {
     bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE') } },
     good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':POSTROUTING ACCEPT [0:0]') } },
     severity: 'error',
     message: "unknown target '{name}'",
-    hint: 'meshcap reads ACCEPT, DROP, RETURN, REDIRECT, TPROXY, MARK, CONNMARK, CT, DNAT, LOG and jumps to chains',
+    hint: 'meshcap reads ACCEPT, DROP, RETURN, REDIRECT, TPROXY, MARK, CONNMARK, CT, DNAT, LOG, SNAT and MASQUERADE (in nat) and jumps to chains',
     explain: 'The rule uses a target meshcap does not model.',
   },
   'rules-unknown-option': {
@@ -700,6 +712,24 @@ export const catalogue = {
     explain: 'The kernel runs the base chains of iptables-legacy, iptables-nft and native nft tables on the same hook one after another, by priority; legacy and nft tables of the same name have the same priority, and the kernel runs the one registered last first (seen), which no listing shows. meshcap reads iptables-nft first and proves whether the order matters by comparing both.',
   },
 
+  'rules-preflight-other-rules': {
+    severity: 'warning',
+    message: 'other rules already run on the hooks the policy uses in {where}, outside {firewall}: {rules}',
+    hint: 'they run beside the rules meshcap applies (equal priorities: the last registered first); after apply, `meshcap verify POLICY --live` proves whether they change any outcome, or apply with the firewall they use (--firewall)',
+    explain: 'The kernel runs every base chain of a hook, from iptables-legacy, iptables-nft and native nft tables, by priority; rules of another tool in another flavour can pre-empt the mesh (kumahq/kuma#11267). preflight --netns lists them before anything is applied.',
+  },
+  'rules-preflight-routing': {
+    severity: 'error',
+    message: "TPROXY's policy routing ({family}: fwmark {mark} lookup {table}) collides with {where}: {detail}",
+    hint: "choose another mark or table in the policy (inbound { mode tproxy mark N table N }), or remove the rule or routes that hold them",
+    explain: "TPROXY needs `ip rule add fwmark MARK lookup TABLE` and a local default route in TABLE; a rule already using the mark or the table, other routes in the table, or a rule evaluated first would send diverted packets elsewhere.",
+  },
+  'rules-preflight-sysctl': {
+    severity: 'warning',
+    message: '{name} is {value} in {where}: {detail}',
+    hint: 'pod namespaces keep the default; see docs/facts.md for what the proofs assume',
+    explain: 'The proofs leave out packets the kernel cannot produce under the default sysctls (docs/facts.md); a namespace that changes them can produce packets no proof covered.',
+  },
   'rules-preflight-missing': {
     bad: { command: 'meshcap preflight --firewall iptables-legacy p.intercept', files: { 'p.intercept': P }, illustrative: "on a node whose kernel or tools lack what the rules need (here: no iptables-legacy, or no nat table in the kernel)" },
     good: { command: 'meshcap preflight --firewall nftables p.intercept', files: { 'p.intercept': P }, illustrative: 'the firewall the node has' },

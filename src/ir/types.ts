@@ -33,7 +33,14 @@ export type Match =
   | { kind: 'ctstate'; neg: boolean; states: CtState[] }
   | { kind: 'socket'; transparent: boolean }
   /** The packet's family (nft `meta nfproto`, and the implicit dependency of `ip daddr` in inet tables). */
-  | { kind: 'nfproto'; neg: boolean; family: Family };
+  | { kind: 'nfproto'; neg: boolean; family: Family }
+  /**
+   * A match of another tool's rule that meshcap does not model (`-m addrtype`, `-m
+   * statistic`, nft `fib`): it may or may not hold, so the simulator tries both and an
+   * outcome that depends on it is unknown (docs/snapshot.md). Only importers make it.
+   * `id` is unique per match of a rule set; `text` is the rule's own words for it.
+   */
+  | { kind: 'unmodelled'; id: string; text: string };
 
 export type Action =
   | { kind: 'accept' }

@@ -43,6 +43,8 @@ export interface Outcome {
   /** The connection's mark after the packet: later packets of the connection read it (CONNMARK --restore-mark). */
   ctmark: number;
   ctZone: number | null;
+  /** Set when the outcome depends on matches meshcap does not model: where they are (file:line and text). */
+  unknown?: string[];
 }
 
 export const hookPath: Record<Packet['hook'], Hook[]> = {

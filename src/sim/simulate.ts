@@ -111,8 +111,24 @@ export function matches(m: Match, p: Packet, hook: Hook): boolean {
     case 'socket':
       // The model knows only transparent sockets; both forms match a packet of one.
       return !!p.transparentSocket;
+    case 'unmodelled': {
+      const v = assumed?.get(m.id);
+      if (v !== undefined) return v;
+      consulted?.set(m.id, `${m.id.replace(/#\d+$/, '')}: ${m.text}`);
+      return false;
+    }
   }
 }
+
+/**
+ * Unmodelled matches (other tools' rules): the truth assumed for each in this run, and
+ * the ones a run met without an assumption. Module state, set only inside simulate(),
+ * which runs to completion (no await), so no two runs share it.
+ */
+let assumed: Map<string, boolean> | undefined;
+let consulted: Map<string, string> | undefined;
+/** At most this many unmodelled matches on one packet's way are tried both ways (2^N runs). */
+export const MAX_UNMODELLED = 8;
 
 export function describeAction(a: Action): string {
   switch (a.kind) {
@@ -308,7 +324,48 @@ function runBase(st: State, table: Table, base: Chain, hook: Hook, find: RuleFin
   }
 }
 
+/**
+ * One packet through the rule set. A rule set with unmodelled matches is run once per
+ * truth of each one the packet meets (on demand): if every run has the same outcome, that
+ * is the outcome; if not, the outcome says which unmodelled matches it depends on
+ * (`unknown`), and is the same as no other outcome (compare.ts).
+ */
 export function simulate(rs: RuleSet, packet: Packet, find: RuleFinder = scanFinder, record = true): SimResult {
+  const outer = [assumed, consulted] as const;
+  const met = new Map<string, string>();
+  let first: SimResult | undefined;
+  let same = true;
+  // Depth first over the truths of the unmodelled matches met: a run takes the unassigned
+  // ones as false; the first of them is then tried both ways. Stops at the first outcome
+  // that differs, or when too many are met.
+  const run = (assign: Map<string, boolean>): void => {
+    assumed = assign;
+    consulted = new Map();
+    const r = simulateOnce(rs, packet, find, first ? false : record);
+    const fresh = [...consulted];
+    if (!first) first = r;
+    else if (!sameBase(r.outcome, first.outcome)) same = false;
+    for (const [id, text] of fresh) met.set(id, text);
+    if (!same || !fresh.length || met.size > MAX_UNMODELLED) return;
+    const [id] = fresh[0];
+    run(new Map([...assign, [id, false]]));
+    if (same && met.size <= MAX_UNMODELLED) run(new Map([...assign, [id, true]]));
+  };
+  try {
+    run(new Map());
+    const r = first!;
+    if (!met.size || (same && met.size <= MAX_UNMODELLED)) return r;
+    return { ...r, outcome: { ...r.outcome, unknown: [...met.values()] } };
+  } finally {
+    [assumed, consulted] = outer;
+  }
+}
+
+function sameBase(x: SimResult['outcome'], y: SimResult['outcome']): boolean {
+  return x.verdict === y.verdict && x.mark === y.mark && x.ctmark === y.ctmark && x.ctZone === y.ctZone && (x.redirect?.port ?? null) === (y.redirect?.port ?? null) && (x.tproxy?.port ?? null) === (y.tproxy?.port ?? null) && (x.tproxy?.mark ?? null) === (y.tproxy?.mark ?? null);
+}
+
+function simulateOnce(rs: RuleSet, packet: Packet, find: RuleFinder, record: boolean): SimResult {
   const st: State = {
     packet: { ...packet },
     outcome: { verdict: 'accept', redirect: null, tproxy: null, mark: packet.mark >>> 0, ctmark: packet.ctmark >>> 0, ctZone: null },

@@ -2,6 +2,8 @@
 import type { Outcome, Packet } from '../sim/packet.js';
 
 export function sameOutcome(x: Outcome, y: Outcome): boolean {
+  // An outcome that depends on a match meshcap does not model is the same as none.
+  if (x.unknown || y.unknown) return false;
   return (
     x.verdict === y.verdict &&
     x.mark === y.mark &&
@@ -15,6 +17,7 @@ export function sameOutcome(x: Outcome, y: Outcome): boolean {
 
 /** An outcome for people; given the packet, a connection mark it only carried is not shown. */
 export function outcomeText(o: Outcome, before?: Packet): string {
+  if (o.unknown) return `unknown (depends on ${o.unknown.join('; ')})`;
   if (o.verdict === 'drop') return 'drop';
   const parts: string[] = [];
   if (o.redirect) parts.push(`redirect ${o.redirect.port}`);

@@ -23,7 +23,7 @@
 import type { Family, RuleSet } from '../ir/types.js';
 import type { Packet } from '../sim/packet.js';
 import { simulate, type SimResult } from '../sim/simulate.js';
-import { sameOutcome, outcomeText } from './compare.js';
+import { sameOutcome, outcomeText, packetText } from './compare.js';
 import { MAX_ADDR, Undecided, type Ctx, type DiffRange } from './context.js';
 import { alongside, decide, decidingStep } from './decide.js';
 import { describe, showSet } from './describe.js';
@@ -50,6 +50,8 @@ export interface EquivResult {
   /** Whether `total` counts them all (the search did not stop at `count`). */
   totalExact: boolean;
   reason?: string;
+  /** Undecided because outcomes depend on these unmodelled matches (file:line and text). */
+  unknown?: string[];
 }
 
 export interface EquivOptions {
@@ -106,7 +108,18 @@ export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResu
     throw e;
   }
   if (!ctx.diffs.length) return { result: 'equal', classes: ctx.classes, ms: performance.now() - t0, differences: [], total: 0, totalExact: true };
-  const totalExact = ctx.diffs.length < ctx.max;
+  // Classes whose outcome depends on a match meshcap does not model are neither equal nor
+  // different: the proof is undecided, naming those matches, unless some class differs for sure.
+  const unsure = ctx.diffs.filter((d) => d.a.unknown || d.b.unknown);
+  if (unsure.length) {
+    ctx.diffs = ctx.diffs.filter((d) => !d.a.unknown && !d.b.unknown);
+    if (!ctx.diffs.length) {
+      const rules = [...new Set(unsure.flatMap((d) => [...(d.a.unknown ?? []), ...(d.b.unknown ?? [])]))];
+      const p = unsure[0].packet;
+      return { result: 'undecided', classes: ctx.classes, ms: performance.now() - t0, differences: [], total: 0, totalExact: true, unknown: rules, reason: `unknown: ${unsure.length} packet class(es) depend on rules meshcap does not model, e.g. ${packetText(p)}; the rules: ${rules.join('; ')}` };
+    }
+  }
+  const totalExact = ctx.diffs.length < ctx.max && !unsure.length;
   // Merge the classes that differ alike and differ only in their destinations.
   const merged = new Map<string, DiffRange>();
   for (const d of ctx.diffs) {

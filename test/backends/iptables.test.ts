@@ -387,8 +387,25 @@ describe('importIptables errors name the line and the code', () => {
     expect(imp('*filter\n-A OUTPUT -m string -j DROP\nCOMMIT\n').diagnostics[0].message).toContain("'string'");
   });
 
-  it('an unknown target', () => {
-    expect(errs('*nat\n\n# masquerade\n-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n')).toEqual(['4:rules-unknown-target']);
+  it('an unknown target; SNAT and MASQUERADE only in nat', () => {
+    expect(errs('*filter\n\n# masquerade\n-A OUTPUT -o eth0 -j MASQUERADE\nCOMMIT\n')).toEqual(['4:rules-unknown-target']);
+    expect(errs('*nat\n-A POSTROUTING -j NFQUEUE --queue-num 1\nCOMMIT\n')).toEqual(['2:rules-unknown-target']);
+    expect(errs('*nat\n-A POSTROUTING -j MASQUERADE --to-source 1.2.3.4\nCOMMIT\n')).toEqual(['2:rules-unknown-option']);
+    // In nat they end the chain (NF_ACCEPT) and rewrite only the source, after capture.
+    const r = imp('*nat\n-A POSTROUTING -o eth0 -j MASQUERADE --random-fully\n-A POSTROUTING -s 10.0.0.0/8 -j SNAT --to-source 1.2.3.4\nCOMMIT\n');
+    expect(r.diagnostics).toEqual([]);
+    expect(r.ruleset!.tables[0].chains.find((c) => c.name === 'POSTROUTING')!.rules.map((x) => x.action.kind)).toEqual(['accept', 'accept']);
+  });
+
+  it("other tools' modules (addrtype, statistic, ...) are unmodelled matches with a warning at their line, their words kept", () => {
+    const r = imp('*nat\n:KUBE-SVC - [0:0]\n-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j KUBE-SVC\n-A KUBE-SVC -m comment --comment "ns/svc" -m statistic --mode random --probability 0.50000000000 -m tcp -p tcp --dport 80 -j RETURN\n-A KUBE-SVC -m addrtype ! --src-type LOCAL --limit-iface-out -j RETURN\nCOMMIT\n');
+    expect(r.diagnostics.map((d) => `${d.span?.start.line}:${d.code}:${d.severity}`)).toEqual(['3:rules-unmodelled:warning', '4:rules-unmodelled:warning', '5:rules-unmodelled:warning']);
+    const rules = r.ruleset!.tables[0].chains.flatMap((c) => c.rules);
+    const um = rules.flatMap((x) => x.matches.filter((m) => m.kind === 'unmodelled'));
+    expect(um.map((m) => (m.kind === 'unmodelled' ? m.text : ''))).toEqual(['-m addrtype --dst-type LOCAL', '-m statistic --mode random --probability 0.50000000000', '-m addrtype ! --src-type LOCAL --limit-iface-out']);
+    // The rest of each rule is read as usual.
+    expect(rules[1].matches.map((m) => m.kind)).toEqual(['unmodelled', 'protocol', 'dport']);
+    expect(rules[0].matches.map((m) => m.kind)).toEqual(['daddr', 'unmodelled']);
   });
 
   it('a jump to an undeclared chain, at the line of the jump', () => {

@@ -275,6 +275,17 @@ const nftJson = ruleSurface(
   nftRule,
 );
 
+/** `nft list ruleset` text: kernel listings of meshcap's output and of a rule set using the rest of what the text importer reads. */
+const nftText = ruleSurface(
+  'nft-text',
+  () => readdirSync(join(projectRoot(), 'test', 'fixtures', 'nft-text')).filter((f) => f.endsWith('.nft')).map((f) => ({ name: 'rules.nft', text: read(join(projectRoot(), 'test', 'fixtures', 'nft-text', f)) })),
+  { open: '{', close: '}' },
+  (lines) => {
+    const at = lines.findIndex((l) => /^\t\t(meta|tcp|udp|ip|ip6|oifname|iifname|jump) /.test(l));
+    return { at: Math.max(1, at), line: at >= 0 ? lines[at] : '\t\taccept' };
+  },
+);
+
 /** `{"nftables": [a, b, ...]}` with one item per line, so line mutations hit whole items. */
 export function onePerLine(text: string): string {
   try {
@@ -374,4 +385,4 @@ const diff: Surface = {
   },
 };
 
-export const SURFACES: Surface[] = [policies, yamlPolicies, fmt, compile, istioFlags, istioConfig, iptablesSave, iptablesRestore, nftJson, trace, diff];
+export const SURFACES: Surface[] = [policies, yamlPolicies, fmt, compile, istioFlags, istioConfig, iptablesSave, iptablesRestore, nftJson, nftText, trace, diff];

@@ -75,3 +75,46 @@ describe("the shell script's apply runs the preflight first", () => {
     });
   });
 });
+
+describe('meshcap preflight --netns reads the namespace itself', () => {
+  it('a clean namespace: no other rules, the routing free, the sysctls the proofs assume', () => {
+    withNetns((ns) => {
+      const r = cli('preflight', SPEC, '--netns', ns);
+      expect(r.code, r.out + r.err).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^ok +no other tool's rules on the policy's hooks \\(.*nat output.*\\) outside iptables-nft in netns ${ns}$`, 'm'));
+      expect(r.out).toMatch(/^ok +TPROXY policy routing \(ipv4; fwmark 0x539 lookup 133\): the mark, the table and priority 32765 are free/m);
+      expect(r.out).toMatch(/^ok +net\.ipv4\.conf\.all\.route_localnet is 0/m);
+      expect(r.err).toBe('');
+    });
+  });
+
+  it("other tools' rules, a taken mark and table, a rule evaluated first, route_localnet=1: each said, the collisions fail", () => {
+    withNetns((ns) => {
+      // Docker-like rules in iptables-legacy, a native nft table on prerouting, while meshcap would use iptables-nft.
+      expect(run(ns, 'iptables-legacy-restore', [], '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER\nCOMMIT\n').status).toBe(0);
+      const nft = run(ns, 'nft', ['-f', '-'], 'table inet cni {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 99 redirect to :98\n }\n}\n');
+      expect(nft.status, nft.stderr).toBe(0);
+      for (const cmd of [
+        ['ip', '-4', 'rule', 'add', 'fwmark', '0x539', 'lookup', '200'],
+        ['ip', '-6', 'rule', 'add', 'from', 'all', 'lookup', '300', 'pref', '0'],
+        ['ip', '-6', 'route', 'add', 'local', '::/0', 'dev', 'lo', 'table', '133'],
+        ['ip', '-6', 'route', 'add', '2001:db8::/64', 'dev', 'lo', 'table', '133'],
+        ['sysctl', '-qw', 'net.ipv4.conf.all.route_localnet=1'],
+      ]) {
+        const x = run(ns, cmd[0], cmd.slice(1));
+        expect(x.status, `${cmd.join(' ')}: ${x.stderr}`).toBe(0);
+      }
+      const r = cli('preflight', SPEC, '--netns', ns);
+      expect(r.code, r.out + r.err).toBe(1);
+      expect(r.out).toMatch(/^WARNING other rules on the policy's hooks in netns \S+: iptables-legacy nat PREROUTING \(1 rule\); iptables-legacy nat OUTPUT \(1 rule\); nft inet cni\/pre on prerouting \(1 rule\)$/m);
+      expect(r.err).toContain('warning[rules-preflight-other-rules]');
+      expect(r.err).toMatch(/error\[rules-preflight-routing\]: .*\(ipv4: fwmark 0x539 lookup 133\).*mark 0x539 already routes elsewhere: '\d+: from all fwmark 0x539 lookup 200'/);
+      expect(r.err).toMatch(/error\[rules-preflight-routing\]: .*\(ipv6: .*'0: from all lookup 300' is evaluated before the TPROXY rule/);
+      expect(r.err).toMatch(/error\[rules-preflight-routing\]: .*\(ipv6: .*routing table 133 already holds other routes: '2001:db8::\/64 dev lo/);
+      expect(r.err).toMatch(/warning\[rules-preflight-sysctl\]: net\.ipv4\.conf\.all\.route_localnet is 1 in netns \S+: packets from 127\.0\.0\.0\/8/);
+      // With the flavour the other rules use, they are not "outside" it; the native nft table still is.
+      const legacy = cli('preflight', SPEC, '--netns', ns, '--firewall', 'iptables-legacy');
+      expect(legacy.out).toMatch(/^WARNING other rules on the policy's hooks in netns \S+: nft inet cni\/pre on prerouting \(1 rule\)$/m);
+    });
+  });
+});

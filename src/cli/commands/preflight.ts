@@ -6,6 +6,7 @@ import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
 import type { Command } from './command.js';
+import { stateChecks } from '../preflight-state.js';
 
 type Fw = 'iptables-legacy' | 'iptables-nft' | 'nftables';
 
@@ -52,8 +53,14 @@ lines need it, and checks each by loading the smallest rule that uses it, with t
 firewall's own tool, in a throwaway network namespace (inside --netns NAME when given):
 nothing on the node changes.
 
-Exit: 0 all there, 1 something is missing (each with the rules that need it and a hint),
-2 unreadable policy, 3 usage error.`,
+With --netns NAME it also reads that namespace's own state: other tools' rules already on
+the policy's hooks outside the chosen firewall (a warning: they run beside meshcap's),
+TPROXY's policy routing against the ip rules and routes there (the mark or table taken,
+a rule evaluated first: an error), and the sysctls the proofs assume (route_localnet,
+disable_ipv6: a warning).
+
+Exit: 0 all there (warnings may be printed), 1 something is missing or collides (each
+with the rules that need it and a hint), 2 unreadable policy, 3 usage error.`,
   run(argv: string[], io: Io): number {
     const { values, positionals } = parse(argv, { firewall: { type: 'string' }, netns: { type: 'string' } });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
@@ -69,7 +76,10 @@ Exit: 0 all there, 1 something is missing (each with the rules that need it and 
     const needs = needsOf(ctx.ir);
     const r = preflight(needs, firewall, values.netns);
     for (const c of r.checked) io.out(`${c.ok ? 'ok     ' : 'MISSING'} ${c.need.what} (${c.family}; ${c.need.feature === 'policy-routing' ? 'ip' : firewall})${c.need.from.length ? `: ${c.need.from.join(', ')}` : ''}\n`);
-    if (r.missing.length) report(io, 'text', r.missing, sources);
-    return r.missing.length ? EXIT.findings : EXIT.ok;
+    const state = values.netns !== undefined ? stateChecks(ctx.ir, firewall, { netns: values.netns }) : { checks: [], findings: [] };
+    for (const c of state.checks) io.out(`${c.ok ? 'ok     ' : 'WARNING'} ${c.line}\n`.replace(/^WARNING (TPROXY)/, 'CONFLICT $1'));
+    const findings = [...r.missing, ...state.findings];
+    if (findings.length) report(io, 'text', findings, sources);
+    return hasErrors(findings) ? EXIT.findings : EXIT.ok;
   },
 };
