@@ -12,7 +12,7 @@ import { exploreInterval } from './explore-interval.js';
 import { markCandidates } from './marks.js';
 import { allMatches, kindsOf, sideSpecialize, sideWith } from './residual.js';
 import type { Side } from './side.js';
-import { changes, plan, planOf, residualOf, signature, type Cond } from './split.js';
+import { changes, changeSet, idOf, planOf, residualOf, type Changes, type ChainPlan, type Cond } from './split.js';
 
 export function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Packet, desc: Desc): void {
   if (ctx.diffs.length >= ctx.max) return;
@@ -52,7 +52,9 @@ export function exploreDiscrete(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
     const d = shown ? { ...desc, [f.name]: shown } : desc;
     // The key names the truth of every match on the field: residuals shared per key.
     const k = `${f.name}:${key}`;
-    exploreDiscrete(ctx, idx + 1, sideSpecialize(a, f.kinds, p, p.hook, ctKnownAt(idx), k), sideSpecialize(b, f.kinds, p, p.hook, ctKnownAt(idx), k), p, d);
+    // Matches on the field depend on its value (and the hook) alone: chains are specialized once per value.
+    const v = `${typeof g[0]}:${String(g[0])}`;
+    exploreDiscrete(ctx, idx + 1, sideSpecialize(a, f.kinds, p, p.hook, ctKnownAt(idx), k, v), sideSpecialize(b, f.kinds, p, p.hook, ctKnownAt(idx), k, v), p, d);
     if (ctx.diffs.length >= ctx.max) return;
   }
 }
@@ -65,18 +67,9 @@ function exploreIndexed(ctx: Ctx, idx: number, f: DField, ix: NonNullable<DField
   const v0 = cands[cands.length - 1];
   const p0 = f.set(pkt, v0);
   const pk = `${f.name}:${typeof v0}:${String(v0)}:${p0.hook}`;
-  const plans = [a, b].map((s) => (s.kind === 'rules' && [...f.kinds].some((k) => kindsOf(s.rs).has(k)) ? planOf(ctx, s.rs, pk, () => plan(s.rs, f.kinds, (m) => matches(m, p0, p0.hook))) : undefined));
-  const byKey = plans.map((pl) => {
-    const m = new Map<string, Cond[]>();
-    if (pl) for (const [match, cs] of pl.byMatch) {
-      const k = ix.match(match);
-      const l = m.get(k);
-      if (l) l.push(...cs);
-      else m.set(k, [...cs]);
-    }
-    return m;
-  });
-  const mids = plans.map((pl) => new Map([...(pl?.byMatch.keys() ?? [])].map((m, i) => [m, i])));
+  const plans = [a, b].map((s) => (s.kind === 'rules' && [...f.kinds].some((k) => kindsOf(s.rs).has(k)) ? planOf(ctx, s.rs, f.kinds, pk, (m) => matches(m, p0, p0.hook)) : undefined));
+  // The rules by index key, per chain plan (made once per chain plan).
+  const byKey = plans.map((pl) => (pl ? pl.live.map((cp) => keyIndex(cp, f.name, ix)) : []));
   const consts = new Map<string, string[]>();
   if (f.meaningField) for (const c of ix.consts(meaningConsts(ctx, f.meaningField, pkt))) {
     const l = consts.get(c.key);
@@ -84,28 +77,28 @@ function exploreIndexed(ctx: Ctx, idx: number, f: DField, ix: NonNullable<DField
     else consts.set(c.key, [c.label]);
   }
   const keys0 = ix.value(v0);
-  const groups = new Map<string, { vals: unknown[]; ch: Cond[][]; shown: string }>();
+  const groups = new Map<string, { vals: unknown[]; ch: Changes[]; shown: string }>();
   // The classes as the rules and the meaning split the values, which is what a description
   // says (classes the facts alone split, lo or not, describe alike and merge when reported).
   const shown = new Map<string, unknown[]>();
   for (const v of cands) {
     const p = f.set(pkt, v);
     const vk = ix.value(v);
-    const chs = plans.map((pl, i) => {
-      if (!pl) return [];
-      const touched = new Set<Cond>();
-      for (const k of [...vk, ...keys0]) for (const c of byKey[i].get(k) ?? []) touched.add(c);
-      return changes((c) => c.ms.every((m) => matches(m, p, p.hook)), touched);
+    const touched = plans.map((pl, i) => {
+      const t = new Set<Cond>();
+      if (pl) for (const k of [...vk, ...keys0]) for (const bk of byKey[i]) for (const c of bk.get(k) ?? []) t.add(c);
+      return t;
     });
+    const chs = plans.map((pl, i) => (pl ? changeSet(changes((c) => c.ms.every((m) => matches(m, p, p.hook)), touched[i])) : changeSet([])));
     // Fine: the matches whose truth differs from the baseline's; else the structure.
     const sig = ctx.fine
       ? plans.map((pl, i) => {
           if (!pl) return '';
           const ms = new Set<Match>();
-          for (const k of [...vk, ...keys0]) for (const c of byKey[i].get(k) ?? []) for (const m of c.ms) ms.add(m);
-          return [...ms].filter((m) => matches(m, p, p.hook) !== matches(m, p0, p0.hook)).map((m) => mids[i].get(m)).sort().join(',');
+          for (const c of touched[i]) for (const m of c.ms) ms.add(m);
+          return [...new Set([...ms].filter((m) => matches(m, p, p.hook) !== matches(m, p0, p0.hook)).map(idOf))].sort().join(',');
         })
-      : chs.map(signature);
+      : chs.map((c) => c.sig);
     const labels: string[] = [];
     for (const k of vk) labels.push(...(consts.get(k) ?? []));
     const shownKey = `${sig[0]}|${sig[1]}|${labels.sort().join(',')}`;
@@ -131,4 +124,20 @@ function exploreIndexed(ctx: Ctx, idx: number, f: DField, ix: NonNullable<DField
     exploreDiscrete(ctx, idx + 1, next[0], next[1], p, d);
     if (ctx.diffs.length >= ctx.max) return;
   }
+}
+
+/** A chain plan's rules by the field's index key. */
+function keyIndex(cp: ChainPlan, field: string, ix: NonNullable<DField['index']>): Map<string, Cond[]> {
+  const mk = `k:${field}`;
+  let m = cp.memo.get(mk) as Map<string, Cond[]> | undefined;
+  if (m) return m;
+  m = new Map<string, Cond[]>();
+  for (const [id, cs] of cp.byId) {
+    const k = ix.match(cp.rep.get(id)!);
+    const l = m.get(k);
+    if (l) l.push(...cs);
+    else m.set(k, [...cs]);
+  }
+  cp.memo.set(mk, m);
+  return m;
 }
