@@ -81,7 +81,7 @@ const act = (k: string) => {
   return s;
 };
 /** A chain's match kinds and `act:KIND` for its statements (cached per chain object). */
-function kindsOfChain(c: Chain): Set<string> {
+export function kindsOfChain(c: Chain): Set<string> {
   let k = chainKinds.get(c);
   if (!k) {
     k = new Set<string>();

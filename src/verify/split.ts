@@ -6,6 +6,7 @@
 // alike on every packet that agrees on the other fields: one class. A class costs the
 // rules it changes, not the whole rule set.
 import type { Action, Chain, Match, Rule, RuleSet } from '../ir/types.js';
+import { kindsOfChain } from './residual.js';
 
 const TERMINAL = new Set(['accept', 'drop', 'return', 'goto', 'redirect', 'tproxy', 'dnat']);
 
@@ -88,24 +89,23 @@ export function chainId(c: Chain): number {
   return id;
 }
 
-type PlanStore = { plans?: WeakMap<RuleSet, Map<string, Plan>> };
-
-// Chain plans outlive a proof: the IR is one side of every proof of a compile, so its
-// chains (and the residual chains made from them) are split once per compile.
-const chainPlanStore = new WeakMap<Chain, Map<string, ChainPlan>>();
+// The store is the proof's: its plans, chain plans and residuals go with it (kept for the
+// whole compile they would hold every proof's residuals at once).
+type PlanStore = { plans?: WeakMap<RuleSet, Map<string, Plan>>; chainPlans?: WeakMap<Chain, Map<string, ChainPlan>> };
 
 /** Plan a split of `rs` on `kinds`; `base(m)` is the truth of a match at the baseline, which `key` names. */
-export function plan(rs: RuleSet, kinds: Set<Match['kind']>, key: string, base: (m: Match) => boolean): Plan {
+export function plan(st: PlanStore, rs: RuleSet, kinds: Set<Match['kind']>, key: string, base: (m: Match) => boolean): Plan {
   const kk = [...kinds].sort().join();
   let sp = splits.get(kk);
   if (!sp) splits.set(kk, (sp = new WeakMap<Rule, Split | null>()));
+  const store = (st.chainPlans ??= new WeakMap());
   const p: Plan = { rs, chains: [], cps: [], live: [], nconds: 0, id: plans++, key: '', res: new Map() };
   const seen = new Set<ChainPlan>();
   for (const t of rs.tables) {
     for (const c of t.chains) {
       p.chains.push(c);
-      let m = chainPlanStore.get(c);
-      if (!m) chainPlanStore.set(c, (m = new Map<string, ChainPlan>()));
+      let m = store.get(c);
+      if (!m) store.set(c, (m = new Map<string, ChainPlan>()));
       let cp = m.get(key);
       if (!cp) m.set(key, (cp = chainPlan(c, kinds, base, sp)));
       p.cps.push(cp);
@@ -123,6 +123,9 @@ export function plan(rs: RuleSet, kinds: Set<Match['kind']>, key: string, base: 
 function chainPlan(c: Chain, kinds: Set<Match['kind']>, base: (m: Match) => boolean, sp: WeakMap<Rule, Split | null>): ChainPlan {
   const ci = chainId(c);
   const cp: ChainPlan = { chain: c, uid: chainPlans++, conds: [], byId: new Map(), rep: new Map(), baseRules: { idxs: [], rules: [] }, baseChain: undefined, res: new Map(), memo: new Map() };
+  // A chain without the field: nothing to split (not even a walk).
+  const has = kindsOfChain(c);
+  if (![...kinds].some((k) => has.has(k))) return cp;
   const { idxs, rules: kept } = cp.baseRules;
   for (let idx = 0; idx < c.rules.length; idx++) {
     const r = c.rules[idx];
@@ -135,8 +138,9 @@ function chainPlan(c: Chain, kinds: Set<Match['kind']>, base: (m: Match) => bool
     }
     const cond: Cond = { chain: ci, idx, rule: r, ms: x.ms, base: x.ms.every(base), slot: kept.length, stripped: x.stripped, sp: x };
     cp.conds.push(cond);
-    for (const m of x.ms) {
-      const id = idOf(m);
+    for (let i = 0; i < x.ms.length; i++) {
+      const id = x.ids[i];
+      const m = x.ms[i];
       const l = cp.byId.get(id);
       // A rule is listed once per match (a class holds it when all of them hold).
       if (l) l.push(cond);
@@ -158,6 +162,8 @@ function chainPlan(c: Chain, kinds: Set<Match['kind']>, base: (m: Match) => bool
 /** A rule's matches on some kinds and the rule without them (null: none), made once per rule and kinds. */
 export interface Split {
   ms: Match[];
+  /** Their structural ids. */
+  ids: number[];
   stripped: Rule;
   /** The stripped rule's structural key (made once). */
   key?: string;
@@ -165,7 +171,8 @@ export interface Split {
 const splits = new Map<string, WeakMap<Rule, Split | null>>();
 function splitRule(r: Rule, kinds: Set<Match['kind']>): Split | null {
   if (!r.matches.some((m) => kinds.has(m.kind))) return null;
-  return { ms: r.matches.filter((m) => kinds.has(m.kind)), stripped: { ...r, matches: r.matches.filter((m) => !kinds.has(m.kind)) } };
+  const ms = r.matches.filter((m) => kinds.has(m.kind));
+  return { ms, ids: ms.map(idOf), stripped: { ...r, matches: r.matches.filter((m) => !kinds.has(m.kind)) } };
 }
 
 function cut(rules: Rule[]): Rule[] {
@@ -216,7 +223,7 @@ export function planOf(store: PlanStore, rs: RuleSet, kinds: Set<Match['kind']>,
   let m = store.plans.get(rs);
   if (!m) store.plans.set(rs, (m = new Map<string, Plan>()));
   let p = m.get(key);
-  if (!p) m.set(key, (p = plan(rs, kinds, key, base)));
+  if (!p) m.set(key, (p = plan(store, rs, kinds, key, base)));
   return p;
 }
 
