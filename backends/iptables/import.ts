@@ -229,7 +229,9 @@ export function importIptables(src: SourceFile, family: Family, name = src.path)
         for (const m of rules[0].matches) if (m.kind === 'unmodelled') notes.push(diag('rules-unmodelled', span, { text: m.text }));
         const rule = rules[0];
         if (rule.action.kind === 'jump' || rule.action.kind === 'goto') t.jumps.push({ chain: rule.action.chain, span });
-        chain.rules.splice(pos, 0, ...rules);
+        // Appending is the common case: splice copies the chain each time (quadratic in a 10,000-rule chain).
+        if (pos === chain.rules.length) for (const r of rules) chain.rules.push(r);
+        else chain.rules.splice(pos, 0, ...rules);
         return;
       }
       throw new LineError(diag('rules-syntax', span, { detail: `unknown command '${cmd}'` }));

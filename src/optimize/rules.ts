@@ -21,14 +21,22 @@ export function readsMutable(m: Match): boolean {
   return m.kind === 'mark' || m.kind === 'connmark' || m.kind === 'socket';
 }
 
+// Made once per match object: the shadow test compares each rule with up to 64 earlier
+// verdicts, so a 10,000-rule chain asks for the same keys and ranges many times.
+const keys = new WeakMap<Match, string>();
+
 /** A match as a comparable key (the list's name is documentation, not meaning). */
 export function matchKey(m: Match): string {
-  if (isList(m)) {
-    const { set: _set, ...rest } = m;
-    void _set;
-    return JSON.stringify(rest);
+  let k = keys.get(m);
+  if (k === undefined) {
+    if (isList(m)) {
+      const { set: _set, ...rest } = m;
+      void _set;
+      k = JSON.stringify(rest);
+    } else k = JSON.stringify(m);
+    keys.set(m, k);
   }
-  return JSON.stringify(m);
+  return k;
 }
 
 export const sameAction = (a: Action, b: Action): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -47,10 +55,16 @@ function familyRangeOf(c: IrCidr): Range {
   return c.family === 'ipv4' ? [lo, hi] : [lo + V6_BASE, hi + V6_BASE];
 }
 
-/** A list match's values as sorted, merged intervals (bigint for both kinds). */
+const ranges = new WeakMap<ListMatch, Range[]>();
+
+/** A list match's values as sorted, merged intervals (bigint for both kinds; made once per match, not to be changed). */
 export function rangesOf(m: ListMatch): Range[] {
-  if ('cidrs' in m) return unionRanges(m.cidrs.map(familyRangeOf));
-  return unionRanges(m.ranges.map(([lo, hi]): Range => [BigInt(lo), BigInt(hi)]));
+  let r = ranges.get(m);
+  if (!r) {
+    r = 'cidrs' in m ? unionRanges(m.cidrs.map(familyRangeOf)) : unionRanges(m.ranges.map(([lo, hi]): Range => [BigInt(lo), BigInt(hi)]));
+    ranges.set(m, r);
+  }
+  return r;
 }
 
 /** Whether every value of `inner` is in `outer` (both sorted and merged). */

@@ -1,10 +1,10 @@
 // What the recursive search carries: its context (the two sides, the classes counted, the
 // differences found), how a class is described, and the meaning side's constants.
-import type { Family, RuleSet } from '../ir/types.js';
+import type { Chain, Family, RuleSet } from '../ir/types.js';
 import type { Outcome, Packet } from '../sim/packet.js';
 import type { TraceStep } from '../sim/simulate.js';
 import type { Constants, ConstantsFor, Side } from './side.js';
-import type { Plan } from './split.js';
+import type { ChainPlan, Plan } from './split.js';
 
 export interface DiffRange {
   /** A readable description of the packet class. */
@@ -45,6 +45,8 @@ export interface Ctx {
   atoms?: Map<string, unknown>;
   /** The plans of splits, per rule set (see split.ts), kept for this proof only. */
   plans?: WeakMap<RuleSet, Map<string, Plan>>;
+  /** The splits of chains, per chain object (see split.ts), kept for this proof only. */
+  chainPlans?: WeakMap<Chain, Map<string, ChainPlan>>;
 }
 
 export const MAX_ADDR: Record<Family, bigint> = { ipv4: (1n << 32n) - 1n, ipv6: (1n << 128n) - 1n };

@@ -67,12 +67,18 @@ function ownerCandidates(ms: Match[], extra: (number | string)[]): (number | str
 }
 
 const ifaceKey = (m: { name: string; prefix: boolean }) => (m.prefix ? 'p:' : 'e:') + m.name;
+// A name's keys, made once per name (the same 10,000 names are candidates at every class).
+const nameKeys = new Map<string, string[]>();
 const ifaceIndex: DField['index'] = {
   match: (m) => ifaceKey(m as { name: string; prefix: boolean }),
   value: (v) => {
     const n = String(v);
-    const out = ['e:' + n];
+    let out = nameKeys.get(n);
+    if (out) return out;
+    out = ['e:' + n];
     for (let i = 0; i <= n.length; i++) out.push('p:' + n.slice(0, i));
+    if (nameKeys.size > 200000) nameKeys.clear();
+    nameKeys.set(n, out);
     return out;
   },
   consts: (k) => k.ifaces.map((c, i) => ({ key: ifaceKey(c), label: k.labels.ifaces[i] })),

@@ -10,7 +10,7 @@ import { showSet } from './describe.js';
 import { domainMax, IFIELDS, meaningLabelled, rangesOf, setField } from './interval-fields.js';
 import { kindsOf, sideSpecialize, sideWith } from './residual.js';
 import type { Side } from './side.js';
-import { idOf, plan, planOf, residualOf, signature, type Cond, type Plan } from './split.js';
+import { changeSet, planOf, residualOf, signature, type Changes, type Cond, type Plan } from './split.js';
 import { parseHost, sweepLast } from './sweep.js';
 import { canonicalAddress } from '../net/ip.js';
 import { simulate } from '../sim/simulate.js';
@@ -31,11 +31,11 @@ export function exploreInterval(ctx: Ctx, idx: number, a: Side, b: Side, pkt: Pa
   const kinds = new Set<Match['kind']>([field]);
   const sides = [a, b];
   // Interval baseline: every match on the field false, so the changes are the survivors.
-  const plans = sides.map((s) => (s.kind === 'rules' && kindsOf(s.rs).has(field) ? planOf(ctx, s.rs, `i:${field}`, () => plan(s.rs, kinds, () => false)) : undefined));
+  const plans = sides.map((s) => (s.kind === 'rules' && kindsOf(s.rs).has(field) ? planOf(ctx, s.rs, kinds, `i:${field}`, () => false) : undefined));
   const extra = meaningLabelled(ctx, field, family, pkt);
   // Only the values the kernel can produce for this packet (docs/facts.md).
   const allow = allowed(field, pkt);
-  if (!plans.some((p) => p?.conds.length) && !extra.length) {
+  if (!plans.some((p) => p?.nconds) && !extra.length) {
     const q = setField(pkt, field, ctx.fine ? realistic(field, pkt, allow ?? [[0n, max]]) : (allow?.[0][0] ?? 0n));
     return field === 'daddr' ? leaf(ctx, a, b, q, desc, undefined) : exploreInterval(ctx, idx + 1, a, b, q, desc);
   }
@@ -62,28 +62,41 @@ interface Atom {
   /** Per side, the structural ids of the matches that hold. */
   held: number[][];
   key: string;
+  /** The constants' labels part of the key. */
+  labels: string;
 }
 interface Group {
   lo: bigint;
   atoms: Atom[];
-  ch: Cond[][];
+  ch: Changes[];
 }
 
-/** A plan's matches by structural id: a sweep sees each distinct match once. */
-function repsOf(p: Plan): NonNullable<Plan['reps']> {
-  if (p.reps) return p.reps;
+/** A plan's matches by structural id (over its live chain plans): a sweep sees each distinct match once. */
+function repsOf(ctx: Ctx, p: Plan): Reps {
+  const k = `r|${p.key}`;
+  const done = ctx.atoms!.get(k) as Reps | undefined;
+  if (done) return done;
   const conds = new Map<number, Cond[]>();
   const match = new Map<number, Match>();
-  for (const [m, cs] of p.byMatch) {
-    const id = idOf(m);
-    const l = conds.get(id);
-    if (l) l.push(...cs);
-    else {
-      conds.set(id, [...cs]);
-      match.set(id, m);
+  for (const cp of p.live) {
+    for (const [id, cs] of cp.byId) {
+      const l = conds.get(id);
+      if (l) l.push(...cs);
+      else {
+        conds.set(id, p.live.length === 1 ? cs : [...cs]);
+        match.set(id, cp.rep.get(id)!);
+      }
     }
   }
-  return (p.reps = { conds, match });
+  const r = { conds, match, key: [...conds.keys()].join(',') };
+  ctx.atoms!.set(k, r);
+  return r;
+}
+interface Reps {
+  conds: Map<number, Cond[]>;
+  match: Map<number, Match>;
+  /** The ids, as a key of sweeps. */
+  key: string;
 }
 
 /** A group's segments in order. */
@@ -99,34 +112,47 @@ function segsOf(g: Group): Range[] {
 function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; label: string }[], family: Packet['family'], max: bigint, allow: Range[] | undefined): Group[] {
   const ex = extra.map((x) => `${x.r[0]}-${x.r[1]}:${x.label}`).join(',') + (allow ? `|a:${allow.map((r) => `${r[0]}-${r[1]}`).join(',')}` : '');
   ctx.atoms ??= new Map();
-  // The groups depend on the plans (fixed once made), the constants and the family only.
-  const gk = `g|${family}|${plans.map((p) => p?.id ?? '').join('|')}|${ex}`;
+  // The groups depend on the chains that split (their plans, fixed once made), the
+  // constants and the family only: residuals that keep those chains share them.
+  const gk = `g|${family}|${plans.map((p) => p?.key ?? '').join('|')}|${ex}`;
   const done = ctx.atoms.get(gk) as Group[] | undefined;
   if (done) return done;
-  const key = `${family}|${plans.map((p) => (p ? (p.matchKey ??= [...repsOf(p).conds.keys()].join(',')) : '')).join('|')}|${ex}`;
+  const reps = plans.map((p) => (p ? repsOf(ctx, p) : undefined));
+  const key = `${family}|${reps.map((r) => r?.key ?? '').join('|')}|${ex}`;
   let atoms = ctx.atoms.get(key) as Atom[] | undefined;
-  if (!atoms) ctx.atoms.set(key, (atoms = restrict(sweep(plans, extra, family, max), allow)));
+  if (!atoms) ctx.atoms.set(key, (atoms = restrict(sweep(reps, extra, family, max), allow)));
   const groups = new Map<string, Group>();
   const cnt = new Map<Cond, number>();
-  for (const at of atoms) {
-    const chs = plans.map((p, side) => {
-      if (!p) return [];
+  const lives: Cond[][] = [[], []];
+  // The rules of a side that survive in an atom: those whose matches on the field all hold.
+  const liveIn = (r: Reps, held: number[], live: Cond[]): string => {
+    live.length = 0;
+    let multi = false;
+    for (const m of held)
+      for (const c of r.conds.get(m)!) {
+        if (c.ms.length === 1) live.push(c);
+        else multi = true;
+      }
+    if (multi) {
       cnt.clear();
-      const live: Cond[] = [];
-      const reps = repsOf(p).conds;
-      for (const m of at.held[side])
-        for (const c of reps.get(m)!) {
+      for (const m of held)
+        for (const c of r.conds.get(m)!) {
+          if (c.ms.length === 1) continue;
           const n = (cnt.get(c) ?? 0) + 1;
           cnt.set(c, n);
           if (n === c.ms.length) live.push(c);
         }
-      return live.sort((x, y) => x.chain - y.chain || x.idx - y.idx);
-    });
+    }
+    if (live.length > 1) live.sort((x, y) => x.chain - y.chain || x.idx - y.idx);
+    return signature(live);
+  };
+  for (const at of atoms) {
+    const sigs = reps.map((r, side) => (r ? liveIn(r, at.held[side], lives[side]) : ''));
     // Fine: the matches that hold (as the rules split the field); else the structure.
-    const k = ctx.fine ? at.key : `${signature(chs[0])}|${signature(chs[1])}|${at.key.slice(at.key.indexOf('#'))}`;
+    const k = ctx.fine ? at.key : `${sigs[0]}|${sigs[1]}|${at.labels}`;
     const g = groups.get(k);
     if (g) g.atoms.push(at);
-    else groups.set(k, { lo: at.lo, atoms: [at], ch: chs });
+    else groups.set(k, { lo: at.lo, atoms: [at], ch: lives.map((l) => changeSet([...l])) });
   }
   const out = [...groups.values()];
   ctx.atoms.set(gk, out);
@@ -145,7 +171,7 @@ function restrict(atoms: Atom[], allow: Range[] | undefined): Atom[] {
 }
 
 /** The sweep over the boundaries where some match or constant starts or stops holding. */
-function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[], family: Packet['family'], max: bigint): Atom[] {
+function sweep(reps: (Reps | undefined)[], extra: { r: Range; label: string }[], family: Packet['family'], max: bigint): Atom[] {
   const small = max <= BigInt(Number.MAX_SAFE_INTEGER);
   // Events as parallel arrays sorted by position.
   const atB: bigint[] = [];
@@ -164,8 +190,8 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
       evD.push(-1);
     }
   };
-  plans.forEach((p, side) => {
-    if (p) for (const [id, m] of repsOf(p).match) for (const r of rangesOf(m, family, max)) span(r, side, id);
+  reps.forEach((p, side) => {
+    if (p) for (const [id, m] of p.match) for (const r of rangesOf(m, family, max)) span(r, side, id);
   });
   for (const x of extra) span(x.r, 2, x.label);
   const order = Array.from({ length: atB.length }, (_, i) => i);
@@ -197,7 +223,7 @@ function sweep(plans: (Plan | undefined)[], extra: { r: Range; label: string }[]
       const key = `${hs.map((h) => [...h].sort((x, y) => x - y).join(',')).join('|')}#${[...labels.keys()].sort().join(',')}`;
       cur = atoms.get(key);
       if (cur) cur.segs.push([lo, hi]);
-      else atoms.set(key, (cur = { lo, segs: [[lo, hi]], held: hs, key }));
+      else atoms.set(key, (cur = { lo, segs: [[lo, hi]], held: hs, key, labels: key.slice(key.indexOf('#')) }));
     } else cur!.segs.push([lo, hi]);
     lo = hi + 1n;
   }

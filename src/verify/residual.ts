@@ -1,51 +1,35 @@
 // Residual rule sets: once a field's value is fixed, its matches are decided, dead rules
 // and unreachable chains dropped (cached per residual), so the search below sees less.
-import type { Family, Hook, Match, Rule, RuleSet, Table } from '../ir/types.js';
-import { forEachMatch, forEachRule, someChain } from '../ir/walk.js';
+import type { Chain, Family, Hook, Match, Rule, RuleSet, Table } from '../ir/types.js';
+import { forEachChain, someChain } from '../ir/walk.js';
 import type { Packet } from '../sim/packet.js';
 import { matches } from '../sim/simulate.js';
 import type { Side } from './side.js';
 
 const TERMINAL = new Set(['accept', 'drop', 'return', 'goto', 'redirect', 'tproxy', 'dnat']);
 
-/** Decide every match of the given kinds for `pkt`; drop rules that cannot match. */
-export function specialize(rs: RuleSet, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook): RuleSet {
+/**
+ * Decide every match of the given kinds for `pkt`; drop rules that cannot match. With
+ * `value` (naming the packet's value of those kinds, on which alone their matches
+ * depend), each chain's result is kept per chain object, so rule sets that share a chain
+ * share its residual (and what is cached below it).
+ */
+export function specialize(rs: RuleSet, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook, value?: string): RuleSet {
   let changed = false;
+  const ck = value === undefined ? undefined : `${[...kinds].join()}=${value}@${hook}`;
   const tables = rs.tables.map((t) => {
     let tchanged = false;
     const chains = t.chains.map((c) => {
-      const rules: Rule[] = [];
-      let cchanged = false;
-      for (const r of c.rules) {
-        let keep = true;
-        let kept: Match[] | undefined;
-        for (let i = 0; i < r.matches.length; i++) {
-          const m = r.matches[i];
-          if (!kinds.has(m.kind)) {
-            kept?.push(m);
-            continue;
-          }
-          if (!kept) kept = r.matches.slice(0, i);
-          if (!matches(m, pkt, hook)) {
-            keep = false;
-            break;
-          }
-        }
-        if (!keep) {
-          cchanged = true;
-          continue;
-        }
-        const nr = kept ? { ...r, matches: kept } : r;
-        if (kept) cchanged = true;
-        rules.push(nr);
-        if (nr.matches.length === 0 && TERMINAL.has(nr.action.kind)) {
-          if (rules.length < c.rules.length) cchanged = true;
-          break; // nothing after an unconditional verdict is reachable
-        }
+      let out: Chain | undefined;
+      if (ck === undefined) out = specializeChain(c, kinds, pkt, hook);
+      else {
+        let m = chainSpec.get(c);
+        if (!m) chainSpec.set(c, (m = new Map<string, Chain>()));
+        out = m.get(ck);
+        if (!out) m.set(ck, (out = specializeChain(c, kinds, pkt, hook)));
       }
-      if (!cchanged) return c;
-      tchanged = true;
-      return { ...c, rules };
+      if (out !== c) tchanged = true;
+      return out;
     });
     if (!tchanged) return t;
     changed = true;
@@ -54,16 +38,71 @@ export function specialize(rs: RuleSet, kinds: Set<Match['kind']>, pkt: Packet, 
   return changed ? { ...rs, tables } : rs;
 }
 
+const chainSpec = new WeakMap<Chain, Map<string, Chain>>();
+
+function specializeChain(c: Chain, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook): Chain {
+  const rules: Rule[] = [];
+  let cchanged = false;
+  for (const r of c.rules) {
+    let keep = true;
+    let kept: Match[] | undefined;
+    for (let i = 0; i < r.matches.length; i++) {
+      const m = r.matches[i];
+      if (!kinds.has(m.kind)) {
+        kept?.push(m);
+        continue;
+      }
+      if (!kept) kept = r.matches.slice(0, i);
+      if (!matches(m, pkt, hook)) {
+        keep = false;
+        break;
+      }
+    }
+    if (!keep) {
+      cchanged = true;
+      continue;
+    }
+    const nr = kept ? { ...r, matches: kept } : r;
+    if (kept) cchanged = true;
+    rules.push(nr);
+    if (nr.matches.length === 0 && TERMINAL.has(nr.action.kind)) {
+      if (rules.length < c.rules.length) cchanged = true;
+      break; // nothing after an unconditional verdict is reachable
+    }
+  }
+  return cchanged ? { ...c, rules } : c;
+}
+
+const chainKinds = new WeakMap<Chain, Set<string>>();
+const ACT = new Map<string, string>();
+const act = (k: string) => {
+  let s = ACT.get(k);
+  if (s === undefined) ACT.set(k, (s = `act:${k}`));
+  return s;
+};
+/** A chain's match kinds and `act:KIND` for its statements (cached per chain object). */
+export function kindsOfChain(c: Chain): Set<string> {
+  let k = chainKinds.get(c);
+  if (!k) {
+    k = new Set<string>();
+    for (const r of c.rules) {
+      for (const m of r.matches) k.add(m.kind);
+      k.add(act(r.action.kind));
+      if (r.effects) for (const e of r.effects) k.add(act(e.kind));
+    }
+    chainKinds.set(c, k);
+  }
+  return k;
+}
+
 const kindsCache = new WeakMap<RuleSet, Set<string>>();
-/** The match kinds a rule set still has, and `act:KIND` for its statements (cached per residual). */
+/** The match kinds a rule set still has, and `act:KIND` for its statements (cached per residual, made from its chains'). */
 export function kindsOf(rs: RuleSet): Set<string> {
   let k = kindsCache.get(rs);
   if (!k) {
     const kinds = new Set<string>();
-    forEachRule(rs, (r) => {
-      for (const m of r.matches) kinds.add(m.kind);
-      kinds.add(`act:${r.action.kind}`);
-      for (const e of r.effects ?? []) kinds.add(`act:${e.kind}`);
+    forEachChain(rs, (c) => {
+      for (const x of kindsOfChain(c)) kinds.add(x);
     });
     kindsCache.set(rs, (k = kinds));
   }
@@ -78,16 +117,16 @@ const specCache = new WeakMap<RuleSet, Map<string, RuleSet>>();
  * A side with the given kinds decided for `pkt`. With `key` (naming the truth of every
  * match of those kinds), the residual is shared by every call with that key.
  */
-export function sideSpecialize(s: Side, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook, ctKnown = true, key?: string): Side {
+export function sideSpecialize(s: Side, kinds: Set<Match['kind']>, pkt: Packet, hook: Hook, ctKnown = true, key?: string, value?: string): Side {
   if (s.kind !== 'rules') return s;
   const present = kindsOf(s.rs);
   const touches = [...kinds].some((k) => present.has(k));
   if (!touches) return sideWith(s, s.rs, pkt, ctKnown);
-  if (key === undefined) return sideWith(s, specialize(s.rs, kinds, pkt, hook), pkt, ctKnown);
+  if (key === undefined) return sideWith(s, specialize(s.rs, kinds, pkt, hook, value), pkt, ctKnown);
   let m = specCache.get(s.rs);
   if (!m) specCache.set(s.rs, (m = new Map<string, RuleSet>()));
   let out = m.get(key);
-  if (!out) m.set(key, (out = specialize(s.rs, kinds, pkt, hook)));
+  if (!out) m.set(key, (out = specialize(s.rs, kinds, pkt, hook, value)));
   return sideWith(s, out, pkt, ctKnown);
 }
 
@@ -110,6 +149,23 @@ export function sideWith(s: Side, spec: RuleSet, pkt: Packet, ctKnown = true): S
  * chains. Repeated until nothing changes. This is what keeps, say, 10,000 RETURN rules
  * out of the exploration of UDP, which none of them can capture.
  */
+const NONE: Rule[] = [];
+const targetsCache = new WeakMap<Rule[], { all: string[]; plain: string[] }>();
+/** The chains a chain's rules jump or go to, and those of plain jumps (no other statement); made once per rules array. */
+function targetsOf(rules: Rule[]): { all: string[]; plain: string[] } {
+  let t = targetsCache.get(rules);
+  if (!t) {
+    t = { all: [], plain: [] };
+    for (const r of rules) {
+      if (r.action.kind !== 'jump' && r.action.kind !== 'goto') continue;
+      t.all.push(r.action.chain);
+      if (r.action.kind === 'jump' && !r.effects?.length) t.plain.push(r.action.chain);
+    }
+    targetsCache.set(rules, t);
+  }
+  return t;
+}
+
 export function simplify(rs: RuleSet, hook: Packet['hook'], ctstate: Packet['ctstate'] | undefined): RuleSet {
   const hooks = hook === 'output' ? ['output', 'postrouting'] : ['prerouting', 'input'];
   let changed = false;
@@ -125,7 +181,7 @@ export function simplify(rs: RuleSet, hook: Packet['hook'], ctstate: Packet['cts
         const n = stack.pop()!;
         if (reach.has(n)) continue;
         reach.add(n);
-        for (const r of work.get(n) ?? []) if (r.action.kind === 'jump' || r.action.kind === 'goto') stack.push(r.action.chain);
+        for (const c of targetsOf(work.get(n) ?? NONE).all) stack.push(c);
       }
       let again = false;
       for (const n of reach) {
@@ -134,7 +190,7 @@ export function simplify(rs: RuleSet, hook: Packet['hook'], ctstate: Packet['cts
         let end = rules.length;
         while (end > 0 && rules[end - 1].action.kind === 'return' && !rules[end - 1].effects?.length) end--;
         let next = end < rules.length ? rules.slice(0, end) : rules;
-        if (next.some((r) => r.action.kind === 'jump' && !r.effects?.length && (work.get(r.action.chain)?.length ?? 1) === 0)) {
+        if (targetsOf(next).plain.some((c) => (work.get(c)?.length ?? 1) === 0)) {
           next = next.filter((r) => !(r.action.kind === 'jump' && !r.effects?.length && (work.get(r.action.chain)?.length ?? 1) === 0));
         }
         if (next !== rules) {
@@ -152,13 +208,25 @@ export function simplify(rs: RuleSet, hook: Packet['hook'], ctstate: Packet['cts
   return changed ? { ...rs, tables } : rs;
 }
 
+const chainMatches = new WeakMap<Chain, Map<string, Match[]>>();
 export function allMatches(s: Side, kinds: Set<Match['kind']>): Match[] {
   if (s.kind !== 'rules') return [];
   const present = kindsOf(s.rs);
   if (![...kinds].some((k) => present.has(k))) return [];
   const out: Match[] = [];
-  forEachMatch(s.rs, (m) => {
-    if (kinds.has(m.kind)) out.push(m);
+  const kk = [...kinds].join();
+  // Per chain (made once per chain object): residuals share most of their chains.
+  forEachChain(s.rs, (c) => {
+    if (![...kinds].some((k) => kindsOfChain(c).has(k))) return;
+    let m = chainMatches.get(c);
+    if (!m) chainMatches.set(c, (m = new Map<string, Match[]>()));
+    let l = m.get(kk);
+    if (!l) {
+      l = [];
+      for (const r of c.rules) for (const x of r.matches) if (kinds.has(x.kind)) l.push(x);
+      m.set(kk, l);
+    }
+    for (const x of l) out.push(x);
   });
   return out;
 }
@@ -171,5 +239,5 @@ export function restrictFamily(s: Side, f: Family, pkt: Packet): Side {
   if (s.kind !== 'rules') return s;
   const rs = { ...s.rs, tables: s.rs.tables.filter((t: Table) => t.family === f || t.family === 'inet') };
   // In inet tables the family is a match like any other (nft meta nfproto).
-  return { ...s, rs: kindsOf(rs).has('nfproto') ? specialize(rs, new Set(['nfproto']), pkt, pkt.hook) : rs };
+  return { ...s, rs: kindsOf(rs).has('nfproto') ? specialize(rs, new Set(['nfproto']), pkt, pkt.hook, f) : rs };
 }
