@@ -3,6 +3,7 @@
 // specs (proven equal by the engine), and mutants of every pass (each breaks it on
 // purpose; the compiler's proof names the pass and gives a counterexample).
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/compile/pipeline.js';
 import type { Action, Chain, Match, Rule, RuleSet } from '../src/ir/types.js';
@@ -263,7 +264,7 @@ describe('compile --cost: rules a packet is tested against, over every class', (
   });
 
   it('prints every side and puts the figures in --verify-report', () => {
-    const f = scratch.write('cost-report.json', '');
+    const f = join(scratch.dir, 'cost-report.json');
     const r = cli('compile', '--cost', '--backend', 'iptables,nftables', '--verify-report', f, 'specs/istio-sidecar.intercept');
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.split('\n').filter((l) => /worst/.test(l));
