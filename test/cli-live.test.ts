@@ -143,3 +143,46 @@ describe('snapshots read back', () => {
     expect(v.err).toContain(`${g}#iptables-nft:3`);
   });
 });
+
+describe('an undecided proof is a catalogued diagnostic at the rule it depends on', () => {
+  // Docker-like: a port published on local addresses, in front of meshcap's rules.
+  const DOCKER = ['*nat', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':DOCKER - [0:0]', '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER', '-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER', '-A DOCKER -p tcp -m tcp --dport 8081 -j DNAT --to-destination 172.17.0.2:80', 'COMMIT', ''].join('\n');
+  const snap = () =>
+    write('undecided.json', JSON.stringify(snapshot([
+      { name: 'iptables-legacy', format: 'iptables-save', family: 'ipv4', command: 'iptables-legacy-save', text: readFileSync(art('iptables.rules'), 'utf8') },
+      { name: 'iptables-nft', format: 'iptables-save', family: 'ipv4', command: 'iptables-nft-save', text: DOCKER },
+    ])));
+
+  it('verify names each unmodelled rule with its file:line, the classes that depend on it, a packet of them and a hint', () => {
+    const f = snap();
+    const v = cli('verify', SPEC, '--against', f);
+    expect(v.code, v.out + v.err).toBe(2);
+    expect(v.out).toMatch(/^undecided: /);
+    const errs = [...v.err.matchAll(/^(\S+):(\d+):1: error\[rules-undecided\]: the proof is undecided: whether '([^']+)' matches decides the outcome of (\d+) packet class\(es\), e\.g\. (.+), and meshcap/gm)];
+    expect(errs.map((m) => [m[1], m[3]]).sort()).toEqual([[`${f}#iptables-nft`, '-m addrtype --dst-type LOCAL'], [`${f}#iptables-nft`, '-m addrtype --dst-type LOCAL']]);
+    // Lines 5 and 6 of the nft source: PREROUTING's rule and OUTPUT's.
+    expect(errs.map((m) => Number(m[2])).sort()).toEqual([5, 6]);
+    for (const m of errs) {
+      expect(Number(m[4])).toBeGreaterThan(0);
+      // The packet is one of those classes: the simulator cannot tell its outcome.
+      expect(m[5]).toMatch(/:8081\b/);
+    }
+    expect(v.err).toMatch(/hint: see whether it holds for such packets \(`meshcap trace FILE --packet '(in|out) tcp [^']+:8081[^']*'` runs it both ways\)/);
+    const j = cli('verify', '--format', 'json', SPEC, '--against', f);
+    expect(j.code).toBe(2);
+    const u = (JSON.parse(j.out) as { unknown: { rule: string; classes: number; packet: { dport: number } }[] }).unknown;
+    expect(u.map((x) => x.rule).sort()).toEqual([`${f}#iptables-nft:5: -m addrtype --dst-type LOCAL`, `${f}#iptables-nft:6: -m addrtype --dst-type LOCAL`]);
+    expect(u.every((x) => x.packet.dport === 8081 && x.classes > 0)).toBe(true);
+    expect(j.err).toContain('error[rules-undecided]');
+  });
+
+  it('diff says the same; a limit of the engine is rules-undecided-limit', () => {
+    const d = cli('diff', art('iptables.rules'), snap());
+    expect(d.code).toBe(2);
+    expect(d.err).toContain('error[rules-undecided]');
+    const lim = write('lim.rules', ['*nat', ':OUTPUT ACCEPT [0:0]', '-A OUTPUT -j MARK --set-xmark 0x1/0xff', '-A OUTPUT -m mark --mark 0x1/0xff -j RETURN', 'COMMIT', ''].join('\n'));
+    const v = cli('verify', SPEC, '--against', lim);
+    expect(v.code).toBe(2);
+    expect(v.err).toMatch(/error\[rules-undecided-limit\]: the proof is undecided: marks are compared under partial masks over 8 bits/);
+  });
+});
