@@ -186,3 +186,16 @@ describe('an undecided proof is a catalogued diagnostic at the rule it depends o
     expect(v.err).toMatch(/error\[rules-undecided-limit\]: the proof is undecided: marks are compared under partial masks over 8 bits/);
   });
 });
+
+describe("interfaces in a user chain reached from OUTPUT (Docker's DOCKER chain)", () => {
+  it('are taken, as the kernel takes them, and never match there; in OUTPUT itself -i is still refused', () => {
+    const docker = write('docker.rules', ['*nat', ':OUTPUT ACCEPT [0:0]', ':DOCKER - [0:0]', '-A OUTPUT -j DOCKER', '-A DOCKER -i docker0 -j RETURN', '-A DOCKER -p tcp -m tcp --dport 8081 -j REDIRECT --to-ports 80', 'COMMIT', ''].join('\n'));
+    const t = cli('trace', docker, '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:8081 uid=1000');
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toContain('=> redirect 80');
+    const bad = write('bad-iif.rules', ['*nat', ':OUTPUT ACCEPT [0:0]', '-A OUTPUT -i eth0 -j RETURN', 'COMMIT', ''].join('\n'));
+    const v = cli('verify', SPEC, '--against', bad);
+    expect(v.code).toBe(2);
+    expect(v.err).toContain('error[rules-invalid-hook]');
+  });
+});
