@@ -199,3 +199,47 @@ describe("interfaces in a user chain reached from OUTPUT (Docker's DOCKER chain)
     expect(v.err).toContain('error[rules-invalid-hook]');
   });
 });
+
+describe("nft expressions of other tools (fib, numgen, ct status, meta pkttype) are unmodelled, in text and JSON", () => {
+  const TEXT = ['table ip kube-proxy {', '\tchain nat-prerouting {', '\t\ttype nat hook prerouting priority dstnat; policy accept;', '\t\tfib daddr type local tcp dport 8081 redirect to :80', '\t\tct status dnat counter', '\t\tmeta pkttype host numgen random mod 2 == 0 counter', '\t}', '}', ''].join('\n');
+  const rule = (expr: unknown[]) => ({ rule: { family: 'ip', table: 'kube-proxy', chain: 'nat-prerouting', expr } });
+  const JSON_DOC = JSON.stringify({
+    nftables: [
+      { table: { family: 'ip', name: 'kube-proxy' } },
+      { chain: { family: 'ip', table: 'kube-proxy', name: 'nat-prerouting', type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' } },
+      rule([{ match: { op: '==', left: { fib: { result: 'type', flags: ['daddr'] } }, right: 'local' } }, { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 8081 } }, { redirect: { port: 80 } }]),
+      rule([{ match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } }, { counter: null }]),
+    ],
+  });
+  const PKT_IN = 'in tcp 10.2.0.9:40000 -> 10.1.0.5:8081 iif=eth0';
+
+  it('the text listing: a warning at each, with its own words; the outcome they decide is unknown, and a proof is undecided at the fib rule', () => {
+    const f = write('kube-proxy.nft', TEXT);
+    const t = cli('trace', f, '--packet', PKT_IN);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/=> unknown \(depends on .*kube-proxy\.nft:4: fib daddr type local/);
+    for (const [line, text] of [[4, 'fib daddr type local'], [5, 'ct status dnat'], [6, 'meta pkttype host'], [6, 'numgen random mod 2 == 0']] as const) {
+      expect(t.err).toContain(`${f}:${line}:`);
+      expect(t.err).toContain(`warning[rules-unmodelled]: '${text}' is not modelled`);
+    }
+    // Another port: whatever fib says, nothing happens.
+    const other = cli('trace', f, '--packet', 'in tcp 10.2.0.9:40000 -> 10.1.0.5:9090 iif=eth0');
+    expect(other.out).toContain('=> pass');
+    const empty = write('kube-proxy-empty.nft', TEXT.split('\n').filter((l) => !l.startsWith('\t\t') || l.includes('type nat')).join('\n'));
+    const d = cli('diff', empty, f);
+    expect(d.code).toBe(2);
+    expect(d.err).toMatch(new RegExp(`${f.replace(/[.]/g, '\\.')}:4:3: error\\[rules-undecided\\]: the proof is undecided: whether 'fib daddr type local' matches`));
+  });
+
+  it('JSON: the same, located by its JSON path; a key nft does not have is still an error', () => {
+    const f = write('kube-proxy.nft.json', JSON_DOC);
+    const t = cli('trace', f, '--packet', PKT_IN);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/=> unknown \(depends on .*fib == "local" at \$\.nftables\[2\]\.rule\.expr\[0\]/);
+    expect(t.err).toMatch(/warning\[rules-unmodelled\]: 'ct in "dnat" at \$\.nftables\[3\]\.rule\.expr\[0\]'|warning\[rules-unmodelled\]: 'ct status in "dnat" at \$\.nftables\[3\]\.rule\.expr\[0\]'/);
+    const bad = write('typo.nft', TEXT.replace('meta pkttype host', 'meta frob 3'));
+    const b = cli('trace', bad, '--packet', PKT_IN);
+    expect(b.code).toBe(2);
+    expect(b.err).toContain('error[rules-nft-text]: meta frob is not read');
+  });
+});
