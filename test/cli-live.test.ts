@@ -143,3 +143,103 @@ describe('snapshots read back', () => {
     expect(v.err).toContain(`${g}#iptables-nft:3`);
   });
 });
+
+describe('an undecided proof is a catalogued diagnostic at the rule it depends on', () => {
+  // Docker-like: a port published on local addresses, in front of meshcap's rules.
+  const DOCKER = ['*nat', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':DOCKER - [0:0]', '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER', '-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER', '-A DOCKER -p tcp -m tcp --dport 8081 -j DNAT --to-destination 172.17.0.2:80', 'COMMIT', ''].join('\n');
+  const snap = () =>
+    write('undecided.json', JSON.stringify(snapshot([
+      { name: 'iptables-legacy', format: 'iptables-save', family: 'ipv4', command: 'iptables-legacy-save', text: readFileSync(art('iptables.rules'), 'utf8') },
+      { name: 'iptables-nft', format: 'iptables-save', family: 'ipv4', command: 'iptables-nft-save', text: DOCKER },
+    ])));
+
+  it('verify names each unmodelled rule with its file:line, the classes that depend on it, a packet of them and a hint', () => {
+    const f = snap();
+    const v = cli('verify', SPEC, '--against', f);
+    expect(v.code, v.out + v.err).toBe(2);
+    expect(v.out).toMatch(/^undecided: /);
+    const errs = [...v.err.matchAll(/^(\S+):(\d+):1: error\[rules-undecided\]: the proof is undecided: whether '([^']+)' matches decides the outcome of (\d+) packet class\(es\), e\.g\. (.+), and meshcap/gm)];
+    expect(errs.map((m) => [m[1], m[3]]).sort()).toEqual([[`${f}#iptables-nft`, '-m addrtype --dst-type LOCAL'], [`${f}#iptables-nft`, '-m addrtype --dst-type LOCAL']]);
+    // Lines 5 and 6 of the nft source: PREROUTING's rule and OUTPUT's.
+    expect(errs.map((m) => Number(m[2])).sort()).toEqual([5, 6]);
+    for (const m of errs) {
+      expect(Number(m[4])).toBeGreaterThan(0);
+      // The packet is one of those classes: the simulator cannot tell its outcome.
+      expect(m[5]).toMatch(/:8081\b/);
+    }
+    expect(v.err).toMatch(/hint: see whether it holds for such packets \(`meshcap trace FILE --packet '(in|out) tcp [^']+:8081[^']*'` runs it both ways\)/);
+    const j = cli('verify', '--format', 'json', SPEC, '--against', f);
+    expect(j.code).toBe(2);
+    const u = (JSON.parse(j.out) as { unknown: { rule: string; classes: number; packet: { dport: number } }[] }).unknown;
+    expect(u.map((x) => x.rule).sort()).toEqual([`${f}#iptables-nft:5: -m addrtype --dst-type LOCAL`, `${f}#iptables-nft:6: -m addrtype --dst-type LOCAL`]);
+    expect(u.every((x) => x.packet.dport === 8081 && x.classes > 0)).toBe(true);
+    expect(j.err).toContain('error[rules-undecided]');
+  });
+
+  it('diff says the same; a limit of the engine is rules-undecided-limit', () => {
+    const d = cli('diff', art('iptables.rules'), snap());
+    expect(d.code).toBe(2);
+    expect(d.err).toContain('error[rules-undecided]');
+    const lim = write('lim.rules', ['*nat', ':OUTPUT ACCEPT [0:0]', '-A OUTPUT -j MARK --set-xmark 0x1/0xff', '-A OUTPUT -m mark --mark 0x1/0xff -j RETURN', 'COMMIT', ''].join('\n'));
+    const v = cli('verify', SPEC, '--against', lim);
+    expect(v.code).toBe(2);
+    expect(v.err).toMatch(/error\[rules-undecided-limit\]: the proof is undecided: marks are compared under partial masks over 8 bits/);
+  });
+});
+
+describe("interfaces in a user chain reached from OUTPUT (Docker's DOCKER chain)", () => {
+  it('are taken, as the kernel takes them, and never match there; in OUTPUT itself -i is still refused', () => {
+    const docker = write('docker.rules', ['*nat', ':OUTPUT ACCEPT [0:0]', ':DOCKER - [0:0]', '-A OUTPUT -j DOCKER', '-A DOCKER -i docker0 -j RETURN', '-A DOCKER -p tcp -m tcp --dport 8081 -j REDIRECT --to-ports 80', 'COMMIT', ''].join('\n'));
+    const t = cli('trace', docker, '--packet', 'out tcp 10.1.0.5:40000 -> 10.2.0.9:8081 uid=1000');
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toContain('=> redirect 80');
+    const bad = write('bad-iif.rules', ['*nat', ':OUTPUT ACCEPT [0:0]', '-A OUTPUT -i eth0 -j RETURN', 'COMMIT', ''].join('\n'));
+    const v = cli('verify', SPEC, '--against', bad);
+    expect(v.code).toBe(2);
+    expect(v.err).toContain('error[rules-invalid-hook]');
+  });
+});
+
+describe("nft expressions of other tools (fib, numgen, ct status, meta pkttype) are unmodelled, in text and JSON", () => {
+  const TEXT = ['table ip kube-proxy {', '\tchain nat-prerouting {', '\t\ttype nat hook prerouting priority dstnat; policy accept;', '\t\tfib daddr type local tcp dport 8081 redirect to :80', '\t\tct status dnat counter', '\t\tmeta pkttype host numgen random mod 2 == 0 counter', '\t}', '}', ''].join('\n');
+  const rule = (expr: unknown[]) => ({ rule: { family: 'ip', table: 'kube-proxy', chain: 'nat-prerouting', expr } });
+  const JSON_DOC = JSON.stringify({
+    nftables: [
+      { table: { family: 'ip', name: 'kube-proxy' } },
+      { chain: { family: 'ip', table: 'kube-proxy', name: 'nat-prerouting', type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' } },
+      rule([{ match: { op: '==', left: { fib: { result: 'type', flags: ['daddr'] } }, right: 'local' } }, { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 8081 } }, { redirect: { port: 80 } }]),
+      rule([{ match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } }, { counter: null }]),
+    ],
+  });
+  const PKT_IN = 'in tcp 10.2.0.9:40000 -> 10.1.0.5:8081 iif=eth0';
+
+  it('the text listing: a warning at each, with its own words; the outcome they decide is unknown, and a proof is undecided at the fib rule', () => {
+    const f = write('kube-proxy.nft', TEXT);
+    const t = cli('trace', f, '--packet', PKT_IN);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/=> unknown \(depends on .*kube-proxy\.nft:4: fib daddr type local/);
+    for (const [line, text] of [[4, 'fib daddr type local'], [5, 'ct status dnat'], [6, 'meta pkttype host'], [6, 'numgen random mod 2 == 0']] as const) {
+      expect(t.err).toContain(`${f}:${line}:`);
+      expect(t.err).toContain(`warning[rules-unmodelled]: '${text}' is not modelled`);
+    }
+    // Another port: whatever fib says, nothing happens.
+    const other = cli('trace', f, '--packet', 'in tcp 10.2.0.9:40000 -> 10.1.0.5:9090 iif=eth0');
+    expect(other.out).toContain('=> pass');
+    const empty = write('kube-proxy-empty.nft', TEXT.split('\n').filter((l) => !l.startsWith('\t\t') || l.includes('type nat')).join('\n'));
+    const d = cli('diff', empty, f);
+    expect(d.code).toBe(2);
+    expect(d.err).toMatch(new RegExp(`${f.replace(/[.]/g, '\\.')}:4:3: error\\[rules-undecided\\]: the proof is undecided: whether 'fib daddr type local' matches`));
+  });
+
+  it('JSON: the same, located by its JSON path; a key nft does not have is still an error', () => {
+    const f = write('kube-proxy.nft.json', JSON_DOC);
+    const t = cli('trace', f, '--packet', PKT_IN);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/=> unknown \(depends on .*fib == "local" at \$\.nftables\[2\]\.rule\.expr\[0\]/);
+    expect(t.err).toMatch(/warning\[rules-unmodelled\]: 'ct in "dnat" at \$\.nftables\[3\]\.rule\.expr\[0\]'|warning\[rules-unmodelled\]: 'ct status in "dnat" at \$\.nftables\[3\]\.rule\.expr\[0\]'/);
+    const bad = write('typo.nft', TEXT.replace('meta pkttype host', 'meta frob 3'));
+    const b = cli('trace', bad, '--packet', PKT_IN);
+    expect(b.code).toBe(2);
+    expect(b.err).toContain('error[rules-nft-text]: meta frob is not read');
+  });
+});

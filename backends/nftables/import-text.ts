@@ -9,6 +9,7 @@ import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { SourceFile, type Span } from '../../src/source.js';
 import { importNftDocument, type NftImportResult } from './import.js';
 import { PRIORITY_NAMES, READ_TABLE_FAMILIES, type ReadTableFamily } from './objects.js';
+import { UNMODELLED_CT_KEYS, UNMODELLED_EXPRS, UNMODELLED_META_KEYS } from './import-rule.js';
 
 interface Tok {
   kind: 'word' | 'string' | 'punct' | 'nl';
@@ -141,7 +142,7 @@ export function importNftText(text: string, file: string, name = file): NftImpor
     const [s, e] = (it && m?.[2] !== undefined ? it.exprs?.[Number(m[2])] : undefined) ?? it?.span ?? [0, 0];
     return src.span(s, e);
   };
-  const r = importNftDocument({ nftables: items.map((x) => x.item) }, file, name, locate);
+  const r = importNftDocument({ nftables: items.map((x) => x.item) }, file, name, locate, (sp) => text.slice(sp.start.offset, sp.end.offset));
   if (!textErrors.length) return r;
   return { diagnostics: [...textErrors, ...r.diagnostics].sort((a, b) => (a.span?.start.offset ?? 0) - (b.span?.start.offset ?? 0)) };
 }
@@ -273,6 +274,8 @@ const META_KIND: Record<string, Kind> = { l4proto: 'word', nfproto: 'word', iifn
 const CT_KIND: Record<string, Kind> = { state: 'word', mark: 'num', zone: 'num' };
 const OPS = new Set(['==', '!=', 'eq', 'ne']);
 const VERDICTS = new Set(['accept', 'drop', 'return']);
+/** Words that start a match or statement: where an unmodelled expression's words end. */
+const STARTERS = new Set(['meta', 'ct', 'ip', 'ip6', 'tcp', 'udp', 'sctp', 'th', 'socket', 'jump', 'goto', 'counter', 'log', 'comment', 'redirect', 'tproxy', 'dnat', 'masquerade', 'snat', ...VERDICTS, ...Object.keys(META_KIND), ...UNMODELLED_EXPRS]);
 
 /** One rule's tokens -> its JSON `expr` list, a span per element, and its comment. */
 function rule(toks: Tok[]): { expr: unknown[]; spans: [number, number][]; comment?: string } {
@@ -311,10 +314,26 @@ function rule(toks: Tok[]): { expr: unknown[]; spans: [number, number][]; commen
     const v = value(operand(), kind, from);
     push({ match: { op, left, right: v } }, from);
   };
+  /**
+   * An expression of another tool meshcap does not model (fib, numgen, ct status, meta
+   * pkttype, ...): its words up to the next match or statement, as a match the JSON
+   * importer reads as unmodelled (its text is taken from the listing).
+   */
+  const unmodelled = (left: unknown, from: Tok) => {
+    // Its first word is its own (`ct status dnat`: dnat is a value there).
+    if (i < toks.length) i++;
+    while (i < toks.length && !STARTERS.has(toks[i].text)) i++;
+    push({ match: { op: '==', left, right: null } }, from);
+  };
   while (i < toks.length) {
     const t = toks[i++];
     const w = t.kind === 'word' ? t.text : '';
-    if (w === 'meta' || w === 'ct' || META_KIND[w] !== undefined) {
+    const key = w === 'ct' || w === 'meta' ? toks[i]?.text ?? '' : '';
+    if ((UNMODELLED_EXPRS as readonly string[]).includes(w)) unmodelled({ [w]: {} }, t);
+    else if ((w === 'ct' && (UNMODELLED_CT_KEYS as readonly string[]).includes(key)) || (w === 'meta' && (UNMODELLED_META_KEYS as readonly string[]).includes(key))) {
+      i++;
+      unmodelled({ [w]: { key } }, t);
+    } else if (w === 'meta' || w === 'ct' || META_KIND[w] !== undefined) {
       const scope = w === 'ct' ? 'ct' : 'meta';
       const key = w === 'meta' || w === 'ct' ? at(`a ${w} key`).text : w;
       if (w === 'meta' || w === 'ct') i++;

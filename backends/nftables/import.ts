@@ -54,7 +54,7 @@ export function importNftables(text: string, file: string, name = file): NftImpo
 }
 
 /** A parsed document (JSON, or what import-text.ts makes of a text listing) -> IR. */
-export function importNftDocument(doc: unknown, file: string, name = file, locate?: (path: string) => Span): NftImportResult {
+export function importNftDocument(doc: unknown, file: string, name = file, locate?: (path: string) => Span, excerpt?: (span: Span) => string): NftImportResult {
   const fileSpan = (): Span => ({ file, start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } });
   const ctx: Ctx = { tables: new Map(), file, locate };
   const ds: Diagnostic[] = [];
@@ -71,7 +71,24 @@ export function importNftDocument(doc: unknown, file: string, name = file, locat
     }
   });
   if (ds.length) return { diagnostics: ds };
-  return { ruleset: { name, tables: [...ctx.tables.values()].map((t) => t.table), routing: { loopbackAddresses: [] } }, diagnostics: [] };
+  const tables = [...ctx.tables.values()].map((t) => t.table);
+  // An unmodelled match (import-rule.ts) gets its place: the text's line, or the JSON path.
+  const notes: Diagnostic[] = [];
+  let n = 0;
+  for (const t of tables) {
+    for (const c of t.chains) {
+      for (const r of c.rules) {
+        for (const m of r.matches) {
+          if (m.kind !== 'unmodelled') continue;
+          const span = locate ? locate(m.id) : fileSpan();
+          m.text = excerpt ? excerpt(span) : `${m.text} at ${m.id.replace(/\.match$/, '')}`;
+          m.id = `${span.file}:${span.start.line}#${n++}`;
+          notes.push(diag('rules-unmodelled', span, { text: m.text }));
+        }
+      }
+    }
+  }
+  return { ruleset: { name, tables, routing: { loopbackAddresses: [] } }, diagnostics: notes };
 }
 
 function command(ctx: Ctx, item: unknown, path: string): void {

@@ -84,6 +84,9 @@ export function jumpProblems(rs: RuleSet): JumpProblem[] {
   return out;
 }
 
+/** iptables' built-in chains (nft base chains are named freely). */
+const BUILT_IN = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+
 export function checkRuleSet(rs: RuleSet): IrProblem[] {
   const out: IrProblem[] = jumpProblems(rs).filter((p) => p.kind === 'loop');
   // What a rule's checks need of its table, worked out once per table.
@@ -96,8 +99,13 @@ export function checkRuleSet(rs: RuleSet): IrProblem[] {
     const bad = (message: string, hook = false) => out.push({ table: t.name, family: t.family, chain: c.name, index: i + 1, message, ...(hook && { hook }) });
     for (const m of r.matches) {
       if ((m.kind === 'uid' || m.kind === 'gid') && hs.some((h) => h !== 'output' && h !== 'postrouting')) bad(`owner match reached from ${hs.join('/')}: valid only in OUTPUT and POSTROUTING`, true);
-      if (m.kind === 'iif' && hs.some((h) => h === 'output' || h === 'postrouting')) bad(`-i reached from ${hs.join('/')}: valid only in PREROUTING, INPUT and FORWARD`, true);
-      if (m.kind === 'oif' && hs.some((h) => h === 'prerouting' || h === 'input')) bad(`-o reached from ${hs.join('/')}: valid only in OUTPUT, POSTROUTING and FORWARD`, true);
+      // iptables refuses -i/-o in a built-in chain of the wrong hook; in a user chain the
+      // kernel takes them (Docker's DOCKER chain, jumped to from OUTPUT, starts `-i docker0
+      // -j RETURN`), and there the interface is simply none: the match never holds. nft
+      // takes iifname/oifname in any base chain (a forwarded packet has both in postrouting).
+      const builtIn = !!c.base && BUILT_IN.has(c.name);
+      if (m.kind === 'iif' && builtIn && hs.some((h) => h === 'output' || h === 'postrouting')) bad(`-i reached from ${hs.join('/')}: valid only in PREROUTING, INPUT and FORWARD`, true);
+      if (m.kind === 'oif' && builtIn && hs.some((h) => h === 'prerouting' || h === 'input')) bad(`-o reached from ${hs.join('/')}: valid only in OUTPUT, POSTROUTING and FORWARD`, true);
       if ((m.kind === 'sport' || m.kind === 'dport') && t.family !== 'inet' && !r.matches.some((x) => x.kind === 'protocol' && !x.neg && (x.protocol === 'tcp' || x.protocol === 'udp' || x.protocol === 'sctp'))) bad(`a port match needs a tcp, udp or sctp protocol match`);
     }
     const a = r.action;

@@ -52,6 +52,8 @@ export interface EquivResult {
   reason?: string;
   /** Undecided because outcomes depend on these unmodelled matches (file:line and text). */
   unknown?: string[];
+  /** Each of those matches: how many of the unknown classes meet it, and a packet of one. */
+  unsure?: { rule: string; classes: number; packet: Packet }[];
 }
 
 export interface EquivOptions {
@@ -114,9 +116,17 @@ export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResu
   if (unsure.length) {
     ctx.diffs = ctx.diffs.filter((d) => !d.a.unknown && !d.b.unknown);
     if (!ctx.diffs.length) {
-      const rules = [...new Set(unsure.flatMap((d) => [...(d.a.unknown ?? []), ...(d.b.unknown ?? [])]))];
+      const per = new Map<string, { rule: string; classes: number; packet: Packet }>();
+      for (const d of unsure) {
+        for (const rule of new Set([...(d.a.unknown ?? []), ...(d.b.unknown ?? [])])) {
+          const e = per.get(rule);
+          if (e) e.classes++;
+          else per.set(rule, { rule, classes: 1, packet: d.packet });
+        }
+      }
+      const rules = [...per.keys()];
       const p = unsure[0].packet;
-      return { result: 'undecided', classes: ctx.classes, ms: performance.now() - t0, differences: [], total: 0, totalExact: true, unknown: rules, reason: `unknown: ${unsure.length} packet class(es) depend on rules meshcap does not model, e.g. ${packetText(p)}; the rules: ${rules.join('; ')}` };
+      return { result: 'undecided', classes: ctx.classes, ms: performance.now() - t0, differences: [], total: 0, totalExact: true, unknown: rules, unsure: [...per.values()], reason: `unknown: ${unsure.length} packet class(es) depend on rules meshcap does not model, e.g. ${packetText(p)}; the rules: ${rules.join('; ')}` };
     }
   }
   const totalExact = ctx.diffs.length < ctx.max && !unsure.length;

@@ -59,14 +59,16 @@ describe('nft text listing importer', () => {
   });
 
   it('gives every unreadable rule a located diagnostic with its text, and reads on', () => {
-    const t = importNftText(wrap('\t\tfib daddr type local accept\n\t\ttcp dport 80 accept\n\t\tmeta l4proto { tcp, udp } accept\n\t\tnumgen inc mod 2 0 counter\n\t\tmeta cpu 1 drop'), 'bad.nft');
+    // fib, numgen and meta cpu are other tools' expressions: unmodelled (warnings), not errors.
+    const t = importNftText(wrap('\t\tfrob daddr type local accept\n\t\ttcp dport 80 accept\n\t\tmeta l4proto { tcp, udp } accept\n\t\tfib daddr type local numgen inc mod 2 0 counter\n\t\tmeta frob 1 drop'), 'bad.nft');
     expect(t.ruleset).toBeUndefined();
     expect(at(t)).toEqual([
-      "4:3 rules-nft-text 'fib' is not read here (a match or statement meshcap does not model)",
+      "4:3 rules-nft-text 'frob' is not read here (a match or statement meshcap does not model)",
       '6:3 rules-nft-text a set of l4proto values is not read',
-      "7:3 rules-nft-text 'numgen' is not read here (a match or statement meshcap does not model)",
-      '8:8 rules-nft-text meta cpu is not read',
+      '8:8 rules-nft-text meta frob is not read',
     ]);
+    const ok = importNftText(wrap('\t\tfib daddr type local numgen inc mod 2 0 counter\n\t\tmeta cpu 1 drop'), 'ok.nft');
+    expect(at(ok)).toEqual(["4:3 rules-unmodelled 'fib daddr type local' is not modelled: the rule may or may not match, and a proof whose outcome depends on it says unknown, naming it", "4:24 rules-unmodelled 'numgen inc mod 2 0' is not modelled: the rule may or may not match, and a proof whose outcome depends on it says unknown, naming it", "5:3 rules-unmodelled 'meta cpu 1' is not modelled: the rule may or may not match, and a proof whose outcome depends on it says unknown, naming it"]);
     expect(t.diagnostics.every((d) => d.hint && d.span?.file === 'bad.nft')).toBe(true);
   });
 

@@ -881,14 +881,17 @@ describe('importNftables', () => {
       expect(ms[0]).toContain('queue');
     });
 
-    it('an unknown expression', () => {
-      const ms = errs(doc(...head, ruleObj('out', { match: { op: '==', left: { fib: { flags: ['daddr'], result: 'type' } }, right: 'local' } }, { accept: null })));
+    it('an unknown expression (fib, which other tools use, is unmodelled instead: test/cli-live.test.ts)', () => {
+      const ms = errs(doc(...head, ruleObj('out', { match: { op: '==', left: { frob: { flags: ['daddr'] } }, right: 'local' } }, { accept: null })));
       expect(ms).toEqual([expect.stringContaining('$.nftables[3].add.rule.expr[0].match.left')]);
-      expect(ms[0]).toContain('fib');
+      expect(ms[0]).toContain('frob');
+      const fib = importNftables(doc(...head, ruleObj('out', { match: { op: '==', left: { fib: { flags: ['daddr'], result: 'type' } }, right: 'local' } }, { accept: null })), 'fib.json');
+      expect(fib.diagnostics.map((d) => d.code)).toEqual(['rules-unmodelled']);
+      expect(fib.ruleset!.tables[0].chains[0].rules[0].matches).toEqual([{ kind: 'unmodelled', id: 'fib.json:1#0', text: 'fib == "local" at $.nftables[3].add.rule.expr[0]' }]);
     });
 
     it('an unknown meta key and an unknown payload field', () => {
-      expect(errs(doc(...head, ruleObj('out', m(META('cgroup'), 5), { accept: null })))).toEqual([expect.stringContaining('$.nftables[3].add.rule.expr[0].match.left.meta.key')]);
+      expect(errs(doc(...head, ruleObj('out', m(META('frob'), 5), { accept: null })))).toEqual([expect.stringContaining('$.nftables[3].add.rule.expr[0].match.left.meta.key')]);
       expect(errs(doc(...head, ruleObj('out', m(PAY('ip', 'ttl'), 5), { accept: null })))).toEqual([expect.stringContaining('$.nftables[3].add.rule.expr[0].match.left.payload')]);
     });
 

@@ -225,5 +225,6 @@ describe('meshcap snapshot of a namespace with rules in both iptables flavours',
     expect(loud.v.code).toBe(2);
     expect(loud.v.out).toMatch(/^undecided: unknown: \d+ packet class\(es\) depend on rules meshcap does not model, e\.g\. out tcp \S+ -> \S+:8081 .*; the rules: .*#iptables-nft:\d+: -m addrtype --dst-type LOCAL/);
     expect(loud.v.out).not.toMatch(/^equal/m);
+    expect(loud.v.err).toMatch(/#iptables-nft:\d+:1: error\[rules-undecided\]: the proof is undecided: whether '-m addrtype --dst-type LOCAL' matches decides the outcome of \d+ packet class\(es\)/);
   }, 60_000);
 });

@@ -7,6 +7,7 @@ import { outcomeText } from '../../verify/compare.js';
 import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
+import { undecidedDiagnostics } from '../undecided.js';
 import { decidedLines, stepJson } from '../trace-render.js';
 import { COUNT_LIMIT, totalText } from './verify.js';
 import { packetText } from '../../verify/compare.js';
@@ -32,7 +33,8 @@ Options:
   --format F   text (default) or json
   --live       A is the namespace now (the current one, or --netns NAME / --pid PID)
 
-Exit: 0 no packet changes, 1 some do, 2 unreadable input, 3 usage error.`,
+Exit: 0 no packet changes, 1 some do, 2 unreadable input or undecided (rules-undecided),
+3 usage error.`,
   run(argv: string[], io: Io): number {
     const { values, positionals } = parse(argv, { max: { type: 'string' }, format: { type: 'string' }, live: { type: 'boolean' }, netns: { type: 'string' }, pid: { type: 'string' } });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
@@ -71,7 +73,7 @@ Exit: 0 no packet changes, 1 some do, 2 unreadable input, 3 usage error.`,
     const families = [...new Set([...fams(A), ...fams(B)])].filter((f) => (A.meaning || A.families.includes(f)) && (B.meaning || B.families.includes(f)));
     const r = equivalent(rulesSide(fa, A.rs), rulesSide(fb, B.rs), { families, maxDifferences: max, count: COUNT_LIMIT });
     if (format === 'json') {
-      io.out(JSON.stringify({ result: r.result, families, classes: r.classes, ...(r.result === 'different' ? { total: r.total, totalExact: r.totalExact } : {}), ...(r.reason ? { reason: r.reason } : {}), changes: r.differences.map((d) => ({ description: d.description, packet: d.packet, before: d.a, after: d.b, decidedBy: { before: d.by?.a ? stepJson(d.by.a) : null, after: d.by?.b ? stepJson(d.by.b) : null } })) }, null, 2) + '\n');
+      io.out(JSON.stringify({ result: r.result, families, classes: r.classes, ...(r.result === 'different' ? { total: r.total, totalExact: r.totalExact } : {}), ...(r.reason ? { reason: r.reason } : {}), ...(r.unsure ? { unknown: r.unsure.map((u) => ({ rule: u.rule, classes: u.classes, packet: u.packet })) } : {}), changes: r.differences.map((d) => ({ description: d.description, packet: d.packet, before: d.a, after: d.b, decidedBy: { before: d.by?.a ? stepJson(d.by.a) : null, after: d.by?.b ? stepJson(d.by.b) : null } })) }, null, 2) + '\n');
     } else if (r.result === 'equal') {
       io.out(`no packet changes (${families.join(', ')}; ${r.classes} packet classes compared)\n`);
     } else if (r.result === 'undecided') {
@@ -83,6 +85,8 @@ Exit: 0 no packet changes, 1 some do, 2 unreadable input, 3 usage error.`,
         io.out(decidedLines(d.by, 'A', 'B', '    '));
       }
     }
+    // The rules it depends on (or the limit it reached), at their file:line, on stderr.
+    if (r.result === 'undecided') report(io, 'text', undecidedDiagnostics(r, [A, B].flatMap((s) => s.diagnostics)), sources);
     return r.result === 'equal' ? EXIT.ok : r.result === 'different' ? EXIT.findings : EXIT.badInput;
   },
 };

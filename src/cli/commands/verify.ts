@@ -9,6 +9,7 @@ import { restrictTo } from '../../../backends/index.js';
 import { expectArgs, oneOf, parse } from '../args.js';
 import { EXIT, UsageError, type Io } from '../io.js';
 import { report } from '../report.js';
+import { undecidedDiagnostics } from '../undecided.js';
 import { decidedLines, renderTrace, stepJson } from '../trace-render.js';
 import type { Command } from './command.js';
 
@@ -42,7 +43,8 @@ Options:
                      headline counts them all
   --format F         text (default) or json
 
-Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage error.`,
+Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input or undecided
+(rules-undecided at each rule it depends on), 3 usage error.`,
   run(argv: string[], io: Io): number {
     const { values, positionals } = parse(argv, {
       against: { type: 'string', multiple: true },
@@ -109,6 +111,7 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
             ...(r.result === 'different' ? { total: r.total, totalExact: r.totalExact } : {}),
             ms: Number(r.ms.toFixed(3)),
             ...(r.reason ? { reason: r.reason } : {}),
+            ...(r.unsure ? { unknown: r.unsure.map((u) => ({ rule: u.rule, classes: u.classes, packet: u.packet })) } : {}),
             differences: r.differences.map((d) => ({ description: d.description, packet: d.packet, policy: d.a, against: d.b, decidedBy: { policy: d.by?.a ? stepJson(d.by.a) : null, against: d.by?.b ? stepJson(d.by.b) : null } })),
             counterexample: r.counterexample
               ? { packet: r.counterexample.packet, policy: { outcome: r.counterexample.a.outcome, path: r.counterexample.a.path.map(stepJson) }, against: { outcome: r.counterexample.b.outcome, path: r.counterexample.b.path.map(stepJson) } }
@@ -131,6 +134,8 @@ Exit: 0 equal, 1 different (with counterexamples), 2 unreadable input, 3 usage e
       const c = r.counterexample!;
       io.out(`\ncounterexample: ${packetText(c.packet)}\npolicy:\n${renderTrace(c.a, '  ')}${theirs.name}:\n${renderTrace(c.b, '  ')}`);
     }
+    // The rules it depends on (or the limit it reached), at their file:line, on stderr.
+    if (r.result === 'undecided') report(io, 'text', undecidedDiagnostics(r, [pol, ...others].flatMap((s) => s.diagnostics)), sources);
     return r.result === 'equal' ? EXIT.ok : r.result === 'different' ? EXIT.findings : EXIT.badInput;
   },
 };

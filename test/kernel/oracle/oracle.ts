@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importShell } from '../../../backends/shell/import.js';
+import { liveSide } from '../../../src/cli/commands/snapshot.js';
 import { renderTrace } from '../../../src/cli/trace-render.js';
 import { compile, type Artifact } from '../../../src/compile/pipeline.js';
 import type { Routing, RuleSet } from '../../../src/ir/types.js';
@@ -68,7 +69,41 @@ function fileFor(lab: Lab, c: Compiled, flavour: Flavour, suffix: string, text: 
   return f;
 }
 
-async function load(lab: Lab, c: Compiled, flavour: Flavour): Promise<Loaded> {
+async function load(lab: Lab, c: Compiled, flavour: Flavour, others?: string): Promise<Loaded> {
+  const own = await loadOwn(lab, c, flavour);
+  if (others === undefined) return own;
+  // Other tools' rules in iptables-nft, set up after the mesh's (so they run first on a
+  // shared hook); the simulator then runs what a snapshot of the namespace reads.
+  const r = await inNs(lab.pod, 'iptables-nft-restore', ['--wait=10'], others);
+  if (r.status !== 0) throw new Error(`${c.label}: iptables-nft-restore of the other tools' rules failed: ${r.stderr.trim()}`);
+  const side = liveSide({ netns: lab.pod });
+  if (!('label' in side) || !side.rs) throw new Error(`${c.label}: no snapshot of ${lab.pod}: ${'message' in side ? side.message : side.diagnostics.map((d) => d.message).join('; ')}`);
+  return { rs: { ...side.rs, routing: own.rs.routing }, routing: own.routing, files: [...own.files, fileFor(lab, c, flavour, 'others.rules', others)] };
+}
+
+/**
+ * The rule set with each unmodelled match given a truth: every assignment (true: the match
+ * removed, false: its rule removed), so that each is a rule set the simulator decides.
+ */
+function assignments(rs: RuleSet): RuleSet[] {
+  const ids = [...new Set(rs.tables.flatMap((t) => t.chains.flatMap((ch) => ch.rules.flatMap((r) => r.matches.flatMap((m) => (m.kind === 'unmodelled' ? [m.id] : []))))))];
+  if (ids.length > 6) throw new Error(`${ids.length} unmodelled matches: too many assignments`);
+  const out: RuleSet[] = [];
+  for (let k = 0; k < 1 << ids.length; k++) {
+    const holds = (id: string) => ((k >> ids.indexOf(id)) & 1) === 1;
+    const tables = rs.tables.map((t) => ({
+      ...t,
+      chains: t.chains.map((ch) => ({
+        ...ch,
+        rules: ch.rules.flatMap((r) => (r.matches.some((m) => m.kind === 'unmodelled' && !holds(m.id)) ? [] : [{ ...r, matches: r.matches.filter((m) => m.kind !== 'unmodelled') }])),
+      })),
+    }));
+    out.push({ ...rs, tables });
+  }
+  return out;
+}
+
+async function loadOwn(lab: Lab, c: Compiled, flavour: Flavour): Promise<Loaded> {
   const get = (name: string) => {
     const a = c.artifacts.get(name);
     if (!a?.reimported) throw new Error(`${c.label}: no ${name} artifact read back`);
@@ -134,6 +169,8 @@ export interface CaseResult {
   agree: number;
   disagreements: string[];
   ms: number;
+  /** With other tools' rules: probes whose landing depends on an unmodelled match (the kernel's must be one of those possible). */
+  unknown?: number;
 }
 
 function observed(host: string, arrivals: Arrival[]): string[] {
@@ -156,13 +193,13 @@ function explain(p: Probe, exp: Expected, seen: string, status: string, loaded: 
 }
 
 /** Run one policy through one flavour: a fresh lab, load, listen, probe, compare, tear down. */
-export async function runCase(c: Compiled, flavour: Flavour, opts: { sabotage?: (rs: RuleSet) => RuleSet; forgetRouting?: boolean } = {}): Promise<CaseResult> {
+export async function runCase(c: Compiled, flavour: Flavour, opts: { sabotage?: (rs: RuleSet) => RuleSet; forgetRouting?: boolean; others?: string } = {}): Promise<CaseResult> {
   const plan = planProbes(c.ir);
   const t0 = performance.now();
   const lab = await createLab(plan.extraIfs, plan.peerTargets, plan.names);
   const agents: Agent[] = [];
   try {
-    const loaded = await load(lab, c, flavour);
+    const loaded = await load(lab, c, flavour, opts.others);
     const pod = await Agent.start(lab.pod);
     agents.push(pod);
     const peer = await Agent.start(lab.peer);
@@ -193,8 +230,18 @@ export async function runCase(c: Compiled, flavour: Flavour, opts: { sabotage?: 
     const w = { rs: opts.sabotage ? opts.sabotage(loaded.rs) : loaded.rs, routing: opts.forgetRouting ? undefined : loaded.routing, plan };
     const disagreements: string[] = [];
     let agree = 0;
+    let unknown = 0;
+    const variants = opts.others === undefined ? [] : assignments(w.rs);
     for (const p of plan.probes) {
-      const exp = expectLanding(w, p);
+      let exp = expectLanding(w, p);
+      // Beside other tools' rules: decided where every truth of their unmodelled matches
+      // gives one landing; else the kernel's landing must be one of the possible ones.
+      const possible = variants.map((rs) => expectLanding({ ...w, rs }, p));
+      if (possible.length && possible.some((e) => e.landing !== possible[0].landing || e.client !== possible[0].client)) {
+        unknown++;
+        const seenNow = (byToken.get(`token ${p.id}`) ?? []).sort().join(' + ') || 'nothing';
+        exp = possible.find((e) => e.landing === seenNow && e.client === clientSide(status.get(p.id) ?? '?')) ?? { ...possible[0], reason: `unknown: none of ${possible.length} truths of the unmodelled matches (${[...new Set(possible.map((e) => e.landing))].join(' | ')})` };
+      }
       const seen = (byToken.get(`token ${p.id}`) ?? []).sort().join(' + ') || 'nothing';
       byToken.delete(`token ${p.id}`);
       const st = status.get(p.id) ?? '?';
@@ -205,7 +252,7 @@ export async function runCase(c: Compiled, flavour: Flavour, opts: { sabotage?: 
       else disagreements.push(explain(p, exp, seen, st, loaded));
     }
     for (const [token, where] of byToken) disagreements.push(`an arrival no probe explains: '${token}' at ${where.join(', ')}`);
-    return { label: c.label, flavour: flavour.name, probes: plan.probes.length, agree, disagreements, ms: performance.now() - t0 };
+    return { label: c.label, flavour: flavour.name, probes: plan.probes.length, agree, disagreements, ms: performance.now() - t0, ...(opts.others === undefined ? {} : { unknown }) };
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
     await destroyLab(lab);
