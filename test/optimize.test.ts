@@ -125,6 +125,83 @@ describe('empty-jumps, inline-chains, unused-chains', () => {
   });
 });
 
+// ---- factor-chains and covers against their plain definitions ------------------------------
+
+describe('factor-chains and the shadow test match their plain definitions (random chains, fixed seeds)', () => {
+  const key = (m: Match) => JSON.stringify(m);
+  const plainReturn = (r: Rule) => r.action.kind === 'return' && !(r.effects ?? []).length;
+  const hasKey = (r: Rule, k: string) => r.matches.some((m) => key(m) === k);
+  /** factor-chains as its comment states it: from each `M return`, walk up over plain returns without M, then over the rules with M. */
+  const referenceFactor = (rules: Rule[]): string[][] => {
+    const chains: { name: string; rules: Rule[] }[] = [];
+    let cur = rules;
+    for (let n = 0; ; n++) {
+      let found = false;
+      for (let k = 1; k < cur.length && !found; k++) {
+        const ret = cur[k];
+        if (ret.matches.length !== 1 || !plainReturn(ret)) continue;
+        const kk = key(ret.matches[0]);
+        let at = k;
+        while (at > 0 && plainReturn(cur[at - 1]) && !hasKey(cur[at - 1], kk)) at--;
+        let from = at;
+        while (from > 0 && hasKey(cur[from - 1], kk)) from--;
+        if (at - from < 2) continue;
+        const run = cur.slice(from, at).map((r) => ({ ...r, matches: r.matches.filter((_, j) => j !== r.matches.findIndex((m) => key(m) === kk)) }));
+        chains.push({ name: `F${n}`, rules: run });
+        cur = [...cur.slice(0, from), { ...ret, action: { kind: 'goto', chain: `F${n}` } }, ...cur.slice(at, k), ...cur.slice(k + 1)];
+        found = true;
+      }
+      if (!found) break;
+    }
+    const show = (rs: Rule[]) => rs.map((r) => `${r.matches.map(key).join('&')} ${r.action.kind}`);
+    return [show(cur), ...chains.map((c) => show(c.rules))];
+  };
+  /** A small random chain of returns, redirects and accepts over few distinct matches (so runs and repeats happen). */
+  const randomChain = (seed: number): Rule[] => {
+    let x = seed;
+    const next = (n: number) => ((x = (x * 1103515245 + 12345) % 2147483648), x % n);
+    const pool: Match[] = [uid(1), uid(2), tcp, dport(53), { kind: 'oif', neg: false, name: 'lo', prefix: false }];
+    return Array.from({ length: 2 + next(14) }, () => {
+      const ms = Array.from({ length: next(3) }, () => pool[next(pool.length)]).filter((m, i, a) => a.indexOf(m) === i);
+      const a = next(6);
+      return R(ms, a < 4 ? RET : a === 4 ? { kind: 'accept' } : { kind: 'redirect', port: 15001 });
+    });
+  };
+
+  it('factor-chains: the same chains as the walk-up definition on 600 random chains', () => {
+    let factored = 0;
+    for (let seed = 1; seed <= 600; seed++) {
+      const rules = randomChain(seed);
+      const after = factorChains(rs(rules)).tables[0].chains;
+      const show = (c: Chain) => c.rules.map((r) => `${r.matches.map(key).join('&')} ${r.action.kind}`);
+      const want = referenceFactor(rules);
+      expect(after.map(show), `seed ${seed}`).toEqual(want);
+      if (want.length > 1) factored++;
+    }
+    // The random chains must exercise the factoring, not only the no-op.
+    expect(factored).toBeGreaterThan(30);
+  });
+
+  it('dead-rules drops exactly the rules an earlier plain verdict covers match by match', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const rules = randomChain(7000 + seed);
+      const kept = out(deadRules(rs(rules)));
+      // Reference: the window of earlier verdicts (64) never fills in chains this short.
+      const want: Rule[] = [];
+      const verdicts: Rule[] = [];
+      for (const r of rules) {
+        if (verdicts.some((q) => q.matches.every((mq) => r.matches.some((mr) => key(mr) === key(mq))))) continue;
+        want.push(r);
+        // Every action here is a verdict (return, accept, redirect); none reads a mark.
+        if (!r.matches.length) break;
+        verdicts.push(r);
+      }
+      while (want.length && plainReturn(want[want.length - 1])) want.pop();
+      expect(kept, `seed ${seed}`).toEqual(want);
+    }
+  });
+});
+
 // ---- every pass alone and all together, proven equal ---------------------------------------
 
 function policyFiles(): string[] {

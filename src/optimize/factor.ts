@@ -26,13 +26,25 @@ function nameFor(chain: string, m: Match, taken: Set<string>): string {
 
 /** One factoring in `c`, if there is one: the chain rewritten and the new chain. */
 function factorOnce(c: Chain, taken: Set<string>): [Chain, Chain] | undefined {
-  for (let k = 1; k < c.rules.length; k++) {
+  // Walking up from every return is quadratic in a chain of 10,000 returns (excluded
+  // interfaces, each testing its own M): so keep, while scanning down, where the current
+  // run of plain returns starts and the last rule that tests each match. The walk up
+  // stops at the first rule that is not a plain return or tests M: the later of the two.
+  const last = new Map<string, number>();
+  let runStart = 0;
+  const note = (k: number) => {
+    const r = c.rules[k];
+    for (const m of r.matches) last.set(matchKey(m), k);
+    if (!plainReturn(r)) runStart = k + 1;
+  };
+  if (c.rules.length) note(0);
+  for (let k = 1; k < c.rules.length; note(k), k++) {
     const ret = c.rules[k];
     if (ret.matches.length !== 1 || !plainReturn(ret) || readsMutable(ret.matches[0])) continue;
     const key = matchKey(ret.matches[0]);
     // Up over the returns that do not test M.
-    let at = k;
-    while (at > 0 && plainReturn(c.rules[at - 1]) && !has(c.rules[at - 1], key)) at--;
+    const tests = last.get(key) ?? -1;
+    const at = tests >= runStart ? tests + 1 : runStart;
     let from = at;
     while (from > 0 && has(c.rules[from - 1], key)) from--;
     if (at - from < 2) continue;

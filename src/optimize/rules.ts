@@ -139,5 +139,17 @@ export function implies(r: Match, q: Match): boolean {
 
 /** Whether every packet that satisfies rule r's matches satisfies rule q's. */
 export function covers(q: Rule, r: Rule): boolean {
-  return q.matches.every((mq) => r.matches.some((mr) => implies(mr, mq)));
+  // Indexed loops, no callbacks: dead-rules asks this of every rule against up to 64
+  // earlier verdicts (10,000 excluded interfaces: some 640,000 calls, two closures each).
+  const qm = q.matches;
+  const rm = r.matches;
+  outer: for (let i = 0; i < qm.length; i++) {
+    const mq = qm[i];
+    for (let j = 0; j < rm.length; j++) {
+      // implies needs the kinds equal: a cheap test before its own.
+      if (rm[j].kind === mq.kind && implies(rm[j], mq)) continue outer;
+    }
+    return false;
+  }
+  return true;
 }

@@ -3,6 +3,7 @@
 // trip emit -> import for every spec.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backends, restrictTo } from '../../backends/index.js';
 import { commentOf, emitIptables, MULTIPORT_MAX, ruleText } from '../../backends/iptables/emit.js';
@@ -371,6 +372,44 @@ COMMIT
   it('splits words like iptables-restore', () => {
     expect(splitWords('-A X -m comment --comment "a \\"b\\" c\\\'d"  -j  RETURN')).toEqual(['-A', 'X', '-m', 'comment', '--comment', 'a "b" c\'d', '-j', 'RETURN']);
     expect(splitWords('--comment ""')).toEqual(['--comment', '']);
+  });
+
+  it('splits words as a character-by-character reading does (random lines, fixed seed)', () => {
+    // The definition: one character at a time, as iptables-restore's own splitter reads.
+    const reference = (line: string): string[] => {
+      const out: string[] = [];
+      let cur = '';
+      let inWord = false;
+      let q = false;
+      for (let i = 0; i < line.length; i++) {
+        const ch = line[i];
+        if (q) {
+          if (ch === '\\' && i + 1 < line.length) cur += line[++i];
+          else if (ch === '"') q = false;
+          else cur += ch;
+        } else if (ch === '"') {
+          q = true;
+          inWord = true;
+        } else if (/\s/.test(ch)) {
+          if (inWord) out.push(cur);
+          cur = '';
+          inWord = false;
+        } else {
+          cur += ch;
+          inWord = true;
+        }
+      }
+      if (inWord) out.push(cur);
+      return out;
+    };
+    const alphabet = ['a', 'B', '-', '/', ' ', ' ', '\t', '\r', '\u00a0', '\u3000', '"', '"', '\\', "'", '0'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...alphabet), { maxLength: 24 }), (chars) => {
+        const line = chars.join('');
+        expect(splitWords(line)).toEqual(reference(line));
+      }),
+      { seed: 13, numRuns: 2000 },
+    );
   });
 });
 
