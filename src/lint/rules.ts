@@ -185,6 +185,14 @@ const rules = {
     bad: M('        sidecar.istio.io/interceptionMode: NONE\n        traffic.sidecar.istio.io/excludeOutboundPorts: "3306"'),
     good: M('        traffic.sidecar.istio.io/excludeOutboundPorts: "3306"'),
   },
+  'workload-not-injected': {
+    level: 'info',
+    scope: 'manifest',
+    summary: 'the mesh would not inject this workload, so it is not linted as captured',
+    explain: "Whether a pod gets a sidecar is decided by the mesh, not by its annotations alone: Istio's webhooks select by the namespace's istio-injection or istio.io/rev label (istio-injection wins; a value other than enabled selects nothing) and, in a namespace with neither, only pods labelled sidecar.istio.io/inject=true; then the injector skips hostNetwork pods, kube-system and kube-public, and a pod whose inject label (or, failing that, annotation) is not y/yes/true/on. Linkerd injects where linkerd.io/inject is enabled or ingress on the pod or, failing that, its namespace; Kuma where kuma.io/sidecar-injection is enabled on the pod or its namespace. A workload the mesh leaves alone sends all its traffic directly: the finding names what decided it, so a workload that was meant to be in the mesh is noticed. Namespaces not in the linted files are presumed to inject.",
+    bad: `# manifest.yaml\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    istio-injection: disabled\n---\n${M('        traffic.sidecar.istio.io/excludeOutboundPorts: "3306"', '  namespace: shop\n').replace('# manifest.yaml\n', '')}`,
+    good: `# manifest.yaml\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    istio-injection: enabled\n---\n${M('        traffic.sidecar.istio.io/excludeOutboundPorts: "3306"', '  namespace: shop\n').replace('# manifest.yaml\n', '')}`,
+  },
   'inject-annotation-deprecated': {
     level: 'info',
     scope: 'manifest',
@@ -240,6 +248,7 @@ const manifestRulesCovered: Record<ManifestRule, RuleId> = {
   'inject-annotation-deprecated': 'inject-annotation-deprecated',
   'deprecated-annotation': 'deprecated-annotation',
   'istio-dropped': 'istio-dropped',
+  'workload-not-injected': 'workload-not-injected',
 };
 void manifestRulesCovered;
 

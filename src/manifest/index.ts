@@ -7,11 +7,11 @@ import type { SourceFile, Span } from '../source.js';
 import { istioMesh } from './istio.js';
 import { ISTIO_VALUE_DEFAULTS } from './istio-table.js';
 import { noDefaults, type BuiltWorkload, type Mesh, type MeshDefaults } from './mesh.js';
-import { readManifest, scalarText } from './read.js';
+import { readManifest, scalarText, type NamespaceObject } from './read.js';
 
 export type { BuiltWorkload, ManifestIssue, ManifestRule, Mesh, MeshDefaults, MeshTable } from './mesh.js';
 export { noDefaults } from './mesh.js';
-export { looksLikeManifest, type Workload } from './read.js';
+export { looksLikeManifest, type NamespaceObject, type Workload } from './read.js';
 
 type YamlLib = typeof import('yaml');
 let yamlLib: YamlLib | undefined;
@@ -28,8 +28,16 @@ export interface ReadManifest {
 
 export function workloadsOf(src: SourceFile, defaults: MeshDefaults = noDefaults()): ReadManifest {
   const m = readManifest(src);
-  const workloads = m.workloads.map((w) => (MESHES.find((mesh) => mesh.claims(w)) ?? MESHES[0]).build(w, src, defaults));
+  // The file's own Namespaces join those of the rest of the file set.
+  const withNs = m.namespaces.length ? { ...defaults, namespaces: new Map([...defaults.namespaces, ...m.namespaces.map((n) => [n.name, n] as const)]) } : defaults;
+  const workloads = m.workloads.map((w) => (MESHES.find((mesh) => mesh.claims(w)) ?? MESHES[0]).build(w, src, withNs));
   return { workloads, others: m.others, diagnostics: m.diagnostics };
+}
+
+/** The Namespace objects of a manifest text (for a file set whose namespaces and workloads are in different files). */
+export function namespacesOf(src: SourceFile): NamespaceObject[] {
+  if (!/\bkind:\s*['"]?Namespace['"]?\s*$/m.test(src.text)) return [];
+  return readManifest(src).namespaces;
 }
 
 /**

@@ -2,7 +2,7 @@
 // that turns one workload's annotations and the mesh's defaults into a policy. Adding a
 // mesh (Linkerd, Kuma) is a table and a builder, registered in MESHES (src/manifest/index.ts).
 import type { Span, SourceFile } from '../source.js';
-import type { Entry, Workload } from './read.js';
+import type { Entry, NamespaceObject, Workload } from './read.js';
 
 /** How an annotation's value is read. */
 export type ValueKind =
@@ -50,10 +50,12 @@ export interface MeshDefaults {
   envSpans: Record<string, Span>;
   /** DNS servers of the pods (resolv.conf), which the captured DNS rules name. */
   dnsServers: string[];
+  /** The Namespace objects of the file set, by name (their labels decide injection). */
+  namespaces: Map<string, NamespaceObject>;
 }
 
 export function noDefaults(): MeshDefaults {
-  return { values: {}, spans: {}, env: {}, envSpans: {}, dnsServers: [] };
+  return { values: {}, spans: {}, env: {}, envSpans: {}, dnsServers: [], namespaces: new Map() };
 }
 
 /** A finding of the manifest reader, by lint rule id (src/lint/rules.ts describes each). */
@@ -72,7 +74,8 @@ export type ManifestRule =
   | 'annotations-without-injection'
   | 'inject-annotation-deprecated'
   | 'deprecated-annotation'
-  | 'istio-dropped';
+  | 'istio-dropped'
+  | 'workload-not-injected';
 
 /** What a workload becomes: its policy (when the mesh injects it) and the issues found. */
 export interface BuiltWorkload {
