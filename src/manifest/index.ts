@@ -5,6 +5,8 @@ import type { Document, Node, Pair, Scalar } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../source.js';
 import { istioMesh } from './istio.js';
+import { kumaMesh } from './kuma.js';
+import { linkerdMesh } from './linkerd.js';
 import { ISTIO_VALUE_DEFAULTS } from './istio-table.js';
 import { noDefaults, type BuiltWorkload, type Mesh, type MeshDefaults } from './mesh.js';
 import { readManifest, scalarText, type NamespaceObject } from './read.js';
@@ -17,8 +19,9 @@ type YamlLib = typeof import('yaml');
 let yamlLib: YamlLib | undefined;
 const Y = (): YamlLib => (yamlLib ??= createRequire(import.meta.url)('yaml') as YamlLib);
 
+const ISTIO = istioMesh((t) => Y().parse(t) as unknown);
 /** The meshes meshcap reads, first match wins; a workload no mesh claims is Istio's (injection by namespace). */
-export const MESHES: Mesh[] = [istioMesh((t) => Y().parse(t) as unknown)];
+export const MESHES: Mesh[] = [linkerdMesh(), kumaMesh(), ISTIO];
 
 export interface ReadManifest {
   workloads: BuiltWorkload[];
@@ -30,7 +33,7 @@ export function workloadsOf(src: SourceFile, defaults: MeshDefaults = noDefaults
   const m = readManifest(src);
   // The file's own Namespaces join those of the rest of the file set.
   const withNs = m.namespaces.length ? { ...defaults, namespaces: new Map([...defaults.namespaces, ...m.namespaces.map((n) => [n.name, n] as const)]) } : defaults;
-  const workloads = m.workloads.map((w) => (MESHES.find((mesh) => mesh.claims(w)) ?? MESHES[0]).build(w, src, withNs));
+  const workloads = m.workloads.map((w) => (MESHES.find((mesh) => mesh.claims(w)) ?? ISTIO).build(w, src, withNs));
   return { workloads, others: m.others, diagnostics: m.diagnostics };
 }
 

@@ -35,6 +35,11 @@ export function malformed(spec: AnnotationSpec, value: string): string | undefin
       if (spec.allowStar && v === '*') return undefined;
       for (const p of items) if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) return p === '*' ? "'*' stands alone" : `'${p}' is not a port (1-65535)`;
       return undefined;
+    case 'port-ranges':
+      for (const p of items) if (!/^\d+(-\d+)?$/.test(p) || p.split('-').some((x) => Number(x) < 1 || Number(x) > 65535)) return `'${p}' is not a port or port range (1-65535)`;
+      return undefined;
+    case 'number':
+      return /^\d+$/.test(v) ? undefined : `'${v}' is not a number`;
     case 'port':
       return /^\d+$/.test(v) && Number(v) <= 65535 ? undefined : `'${v}' is not a port (0-65535; 0 turns it off)`;
     case 'bool':
@@ -267,7 +272,7 @@ function buildIstio(w: Workload, src: SourceFile, defaults: MeshDefaults, parseY
 }
 
 /** A policy name for a workload: its kind and name, cut to the 32 characters a name may have (tables and chains carry it). */
-function policyName(w: Workload): string {
+export function policyName(w: Workload): string {
   const full = `${w.kind}-${w.name || 'unnamed'}`.toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
   if (full.length <= 32) return full;
   let h = 0;

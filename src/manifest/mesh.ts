@@ -10,6 +10,10 @@ export type ValueKind =
   | 'cidrs'
   /** Comma-separated ports 1-65535; `*` where allowStar. */
   | 'ports'
+  /** Comma-separated ports or ranges (4567-4570). */
+  | 'port-ranges'
+  /** A non-negative integer (a uid, a gid). */
+  | 'number'
   | 'port'
   | 'bool'
   | 'enum'
@@ -84,8 +88,9 @@ export interface BuiltWorkload {
   policyText?: string;
   /** Why there is no policy (no sidecar, hostNetwork, interception mode NONE). */
   skipped?: string;
-  /** The command line the mesh's init container would run (Istio: istio-iptables FLAGS). */
+  /** The command line the mesh's init container would run (Istio: istio-iptables FLAGS), and the tool it is of. */
   argv?: string[];
+  tool?: string;
   env?: Record<string, string>;
   /**
    * Maps a span in policyText to the manifest (or mesh values) text that set it; undefined
