@@ -9,6 +9,8 @@ import { linkerdConfigFromFlags, policyFromLinkerd } from '../src/import/linkerd
 import { defaultOptions, lintText } from '../src/lint/lint.js';
 import { MESHES, noDefaults, workloadsOf } from '../src/manifest/index.js';
 import { SourceFile } from '../src/source.js';
+import type { Io } from '../src/cli/io.js';
+import { run } from '../src/cli/run.js';
 
 const deploy = (annotations: Record<string, string>, o: { ns?: string; labels?: Record<string, string>; own?: Record<string, string> } = {}) => {
   const map = (m: Record<string, string> | undefined, key: string, ind: string) => (m && Object.keys(m).length ? `${ind}${key}:\n${Object.entries(m).map(([k, v]) => `${ind}  ${k}: "${v}"`).join('\n')}\n` : '');
@@ -115,6 +117,17 @@ describe('Kuma annotations', () => {
     expect(rulesAt(deploy({ ...on, 'traffic.kuma.io/exclude-outbound-ports-for-uids': 'sctp:22:106' }))).toEqual(['malformed-annotation@"sctp:22:106"']);
     // Kuma examines exclusions before DNS: excluding the service CIDR also lets the cluster DNS (10.96.0.10) through.
     expect(rulesAt(deploy({ ...on, 'traffic.kuma.io/exclude-outbound-ips': '10.96.0.0/12' }))).toEqual(['exclusion-bypass@10.96.0.0/12', 'dns-not-captured@"10.96.0.0/12"']);
+  });
+});
+
+describe('import istio-pod on Linkerd and Kuma workloads', () => {
+  it("prints each workload's tool, command line and policy", () => {
+    const text = `${deploy({ 'linkerd.io/inject': 'enabled', 'config.linkerd.io/skip-outbound-ports': '3306' })}---\n${deploy({ 'kuma.io/sidecar-injection': 'enabled', 'traffic.kuma.io/exclude-outbound-ips': '169.254.169.254' })}`;
+    const io: Io & { stdout: string } = { stdout: '', color: false, out: (x) => void (io.stdout += x), err: () => {}, stdin: () => Buffer.from(text) };
+    expect(run(['import', 'istio-pod', '-'], io)).toBe(0);
+    expect(io.stdout).toMatch(/# Deployment\/web \(<stdin>:2\): proxy-init --incoming-proxy-port 4143 .*--outbound-ports-to-ignore 3306\n/);
+    expect(io.stdout).toMatch(/# Deployment\/web \(<stdin>:\d+\): kumactl install transparent-proxy --kuma-dp-user=5678 .*--exclude-outbound-ips=169.254.169.254/);
+    expect(io.stdout).toContain('exclude cidrs 169.254.169.254');
   });
 });
 
