@@ -56,6 +56,13 @@ describe('the lint rules', () => {
     for (const code of fromCheck) expect(ids, code).toContain(code);
   });
 
+  it("are counted truly in README's command table", () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| `meshcap lint'));
+    expect(row, 'README has a meshcap lint row').toBeDefined();
+    expect(/(\d+) rules/.exec(row!)?.[1], 'README says how many lint rules there are').toBe(String(ids.length));
+  });
+
   it('are each listed in docs/lint.md, in the section generated from the catalogue', () => {
     const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'lint.md'), 'utf8');
     expect(doc.includes(renderLintRules()), 'stale: npx tsc -p . && node dist/test/harness/lint-docgen.js --write').toBe(true);

@@ -63,6 +63,8 @@ describe('lint: manifests', () => {
     expect(r.stderr).toContain('5 workloads, 2 suppressed');
     expect(findings([fx('helm-rendered.yaml')]).found).toEqual([
       `annotation-on-wrong-object@${at(f, 'traffic.sidecar.istio.io/excludeOutboundPorts')}`,
+      // hostNetwork: the finding is at the workload's kind.
+      `workload-not-injected@${at(f, 'DaemonSet')}`,
       `annotations-without-injection@${at(f, 'traffic.sidecar.istio.io/excludeInboundPorts')}`,
       `malformed-annotation@${at(f, '"REDIRCT"')}`,
       `malformed-annotation@${at(f, '"10.0.0.0/8,300.1.0.0/16"')}`,
@@ -105,12 +107,12 @@ describe('lint: manifests', () => {
     const m = scratch.write('pods.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels:\n    sidecar.istio.io/inject: "false"\n  annotations:\n    traffic.sidecar.istio.io/excludeOutboundPorts: "9"\nspec:\n  containers:\n  - name: c\n    image: c\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b\nspec:\n  containers:\n  - name: c\n    image: c\n');
     const r = cli('import', 'istio-pod', '--mesh-values', iop, m);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/# Pod\/a .*: no capture rules: 'sidecar.istio.io\/inject' is false/);
+    expect(r.stdout).toMatch(/# Pod\/a .*: no capture rules: the pod's label sidecar.istio.io\/inject is "false"/);
     expect(r.stdout).toMatch(/-o 8125\n/);
     expect(r.stdout).toContain('families ipv4, ipv6');
     const f = findings([m, '--mesh-values', iop, '--cluster-cidrs', 'fd00::/48']);
-    expect(f.found).toEqual(['exclusion-bypass@11:31', 'annotations-without-injection@8:5']);
-    expect(f.files).toEqual([iop, m]);
+    expect(f.found).toEqual(['exclusion-bypass@11:31', 'workload-not-injected@6:30', 'annotations-without-injection@8:5']);
+    expect(f.files).toEqual([iop, m, m]);
   });
 
   it("an injected pod: istio-init's own arguments and environment decide, and findings point into them", () => {

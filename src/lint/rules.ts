@@ -149,7 +149,7 @@ const rules = {
     level: 'warning',
     scope: 'manifest',
     summary: "an annotation under the mesh's prefix that the mesh does not know",
-    explain: 'Istio ignores annotations it does not know, without a word: a misspelt `excludeOutboundIpRanges` leaves the range captured. The hint names the closest known annotation.',
+    explain: 'Istio, Linkerd and Kuma ignore annotations they do not know, without a word: a misspelt `excludeOutboundIpRanges` (or `config.linkerd.io/skip-outbund-ports`, `traffic.kuma.io/exclude-outbound-port`) leaves the traffic captured. The hint names the closest known annotation of that mesh.',
     bad: M('        traffic.sidecar.istio.io/excludeOutboundIpRanges: "169.254.169.254/32"'),
     good: M('        traffic.sidecar.istio.io/excludeOutboundIPRanges: "169.254.169.254/32"'),
   },
@@ -181,9 +181,17 @@ const rules = {
     level: 'warning',
     scope: 'manifest',
     summary: 'capture annotations on a workload that gets no sidecar or no capture rules',
-    explain: "With sidecar.istio.io/inject \"false\", hostNetwork, or interceptionMode NONE, Istio installs no capture rules: the workload's traffic annotations are silently dropped.",
+    explain: "When the mesh does not inject the workload (see workload-not-injected: sidecar.istio.io/inject \"false\", a namespace without injection, hostNetwork, linkerd.io/inject or kuma.io/sidecar-injection disabled) or Istio's interceptionMode is NONE, no capture rules are installed: the workload's traffic annotations are silently dropped.",
     bad: M('        sidecar.istio.io/interceptionMode: NONE\n        traffic.sidecar.istio.io/excludeOutboundPorts: "3306"'),
     good: M('        traffic.sidecar.istio.io/excludeOutboundPorts: "3306"'),
+  },
+  'workload-not-injected': {
+    level: 'info',
+    scope: 'manifest',
+    summary: 'the mesh would not inject this workload, so it is not linted as captured',
+    explain: "Whether a pod gets a sidecar is decided by the mesh, not by its annotations alone: Istio's webhooks select by the namespace's istio-injection or istio.io/rev label (istio-injection wins; a value other than enabled selects nothing) and, in a namespace with neither, only pods labelled sidecar.istio.io/inject=true; then the injector skips hostNetwork pods, kube-system and kube-public, and a pod whose inject label (or, failing that, annotation) is not y/yes/true/on. Linkerd injects where linkerd.io/inject is enabled or ingress on the pod or, failing that, its namespace; Kuma where kuma.io/sidecar-injection is enabled on the pod or its namespace. A workload the mesh leaves alone sends all its traffic directly: the finding names what decided it, so a workload that was meant to be in the mesh is noticed. Namespaces not in the linted files are presumed to inject.",
+    bad: `# manifest.yaml\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    istio-injection: disabled\n---\n${M('        traffic.sidecar.istio.io/excludeOutboundPorts: "3306"', '  namespace: shop\n').replace('# manifest.yaml\n', '')}`,
+    good: `# manifest.yaml\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    istio-injection: enabled\n---\n${M('        traffic.sidecar.istio.io/excludeOutboundPorts: "3306"', '  namespace: shop\n').replace('# manifest.yaml\n', '')}`,
   },
   'inject-annotation-deprecated': {
     level: 'info',
@@ -240,6 +248,7 @@ const manifestRulesCovered: Record<ManifestRule, RuleId> = {
   'inject-annotation-deprecated': 'inject-annotation-deprecated',
   'deprecated-annotation': 'deprecated-annotation',
   'istio-dropped': 'istio-dropped',
+  'workload-not-injected': 'workload-not-injected',
 };
 void manifestRulesCovered;
 

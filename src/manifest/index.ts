@@ -5,20 +5,23 @@ import type { Document, Node, Pair, Scalar } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../source.js';
 import { istioMesh } from './istio.js';
+import { kumaMesh } from './kuma.js';
+import { linkerdMesh } from './linkerd.js';
 import { ISTIO_VALUE_DEFAULTS } from './istio-table.js';
 import { noDefaults, type BuiltWorkload, type Mesh, type MeshDefaults } from './mesh.js';
-import { readManifest, scalarText } from './read.js';
+import { readManifest, scalarText, type NamespaceObject } from './read.js';
 
 export type { BuiltWorkload, ManifestIssue, ManifestRule, Mesh, MeshDefaults, MeshTable } from './mesh.js';
 export { noDefaults } from './mesh.js';
-export { looksLikeManifest, type Workload } from './read.js';
+export { looksLikeManifest, type NamespaceObject, type Workload } from './read.js';
 
 type YamlLib = typeof import('yaml');
 let yamlLib: YamlLib | undefined;
 const Y = (): YamlLib => (yamlLib ??= createRequire(import.meta.url)('yaml') as YamlLib);
 
+const ISTIO = istioMesh((t) => Y().parse(t) as unknown);
 /** The meshes meshcap reads, first match wins; a workload no mesh claims is Istio's (injection by namespace). */
-export const MESHES: Mesh[] = [istioMesh((t) => Y().parse(t) as unknown)];
+export const MESHES: Mesh[] = [linkerdMesh(), kumaMesh(), ISTIO];
 
 export interface ReadManifest {
   workloads: BuiltWorkload[];
@@ -28,8 +31,16 @@ export interface ReadManifest {
 
 export function workloadsOf(src: SourceFile, defaults: MeshDefaults = noDefaults()): ReadManifest {
   const m = readManifest(src);
-  const workloads = m.workloads.map((w) => (MESHES.find((mesh) => mesh.claims(w)) ?? MESHES[0]).build(w, src, defaults));
+  // The file's own Namespaces join those of the rest of the file set.
+  const withNs = m.namespaces.length ? { ...defaults, namespaces: new Map([...defaults.namespaces, ...m.namespaces.map((n) => [n.name, n] as const)]) } : defaults;
+  const workloads = m.workloads.map((w) => (MESHES.find((mesh) => mesh.claims(w)) ?? ISTIO).build(w, src, withNs));
   return { workloads, others: m.others, diagnostics: m.diagnostics };
+}
+
+/** The Namespace objects of a manifest text (for a file set whose namespaces and workloads are in different files). */
+export function namespacesOf(src: SourceFile): NamespaceObject[] {
+  if (!/\bkind:\s*['"]?Namespace['"]?\s*$/m.test(src.text)) return [];
+  return readManifest(src).namespaces;
 }
 
 /**

@@ -80,4 +80,7 @@ export const ISTIO_VALUE_DEFAULTS: Record<string, string> = {
   'global.proxy.excludeOutboundPorts': '',
   'global.proxy.statusPort': '15020',
   'meshConfig.defaultConfig.interceptionMode': 'REDIRECT',
+  // The istio-cni plugin writes the rules instead of istio-init (Helm values of istiod / istio-cni).
+  'istio_cni.enabled': 'false',
+  'pilot.cni.enabled': 'false',
 };

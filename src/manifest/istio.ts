@@ -6,6 +6,7 @@ import { didYouMean } from '../diagnostics/diagnostic.js';
 import { configFromFlags, fieldLabel, ISTIO_FLAGS, policyFromConfig, type IstioConfig } from '../import/istio.js';
 import { parseCidr } from '../net/ip.js';
 import type { SourceFile, Span } from '../source.js';
+import { istioCni, istioInjection } from './injection.js';
 import { ISTIO_TABLE, ISTIO_VALUE_DEFAULTS } from './istio-table.js';
 import type { AnnotationSpec, BuiltWorkload, ManifestIssue, MeshDefaults, Mesh } from './mesh.js';
 import { partSpan, scalarText, type Entry, type Workload } from './read.js';
@@ -34,6 +35,11 @@ export function malformed(spec: AnnotationSpec, value: string): string | undefin
       if (spec.allowStar && v === '*') return undefined;
       for (const p of items) if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) return p === '*' ? "'*' stands alone" : `'${p}' is not a port (1-65535)`;
       return undefined;
+    case 'port-ranges':
+      for (const p of items) if (!/^\d+(-\d+)?$/.test(p) || p.split('-').some((x) => Number(x) < 1 || Number(x) > 65535)) return `'${p}' is not a port or port range (1-65535)`;
+      return undefined;
+    case 'number':
+      return /^\d+$/.test(v) ? undefined : `'${v}' is not a number`;
     case 'port':
       return /^\d+$/.test(v) && Number(v) <= 65535 ? undefined : `'${v}' is not a port (0-65535; 0 turns it off)`;
     case 'bool':
@@ -118,14 +124,18 @@ function buildIstio(w: Workload, src: SourceFile, defaults: MeshDefaults, parseY
   }
   const ignore = w.annotations.find((e) => e.key === 'meshcap.io/ignore');
 
-  // Injection: the label, else the annotation; hostNetwork pods are never injected.
-  const label = w.labels.find((e) => e.key === 'sidecar.istio.io/inject')?.value ?? valid.get('sidecar.istio.io/inject')?.value;
+  // Injection as the webhook's selectors and the injector decide it (src/manifest/injection.ts).
+  const inj = istioInjection(w, defaults, w.annotations.find((e) => e.key === 'sidecar.istio.io/inject'));
   const pc = valid.get('proxy.istio.io/config');
   const pcv = pc ? proxyConfig(pc.value, parseYaml) : { env: {} as Record<string, string> };
   if (pc && 'problem' in pcv && pcv.problem) issue('malformed-annotation', pc.valueSpan, `'proxy.istio.io/config': ${pcv.problem}`, 'Istio rejects the pod at injection');
   const modeEntry = valid.get('sidecar.istio.io/interceptionMode');
   const mode = modeEntry?.value.trim() ?? pcv.mode ?? defaults.values['meshConfig.defaultConfig.interceptionMode'] ?? ISTIO_VALUE_DEFAULTS['meshConfig.defaultConfig.interceptionMode'];
-  const notInjected = label === 'false' ? "'sidecar.istio.io/inject' is false" : w.hostNetwork ? 'the pod uses hostNetwork, which Istio never injects' : mode === 'NONE' ? 'interceptionMode NONE installs no capture rules' : undefined;
+  const notInjected = !inj.injected ? inj.why : mode === 'NONE' ? 'interceptionMode NONE installs no capture rules' : undefined;
+  if (notInjected) {
+    const at = inj.injected ? (modeEntry?.valueSpan ?? (pc && pcv.mode ? pc.valueSpan : undefined) ?? defaults.spans['meshConfig.defaultConfig.interceptionMode'] ?? w.span) : inj.span;
+    issue('workload-not-injected', at, `${w.kind} '${w.name}' gets no capture rules, so it is not linted as captured: ${notInjected}`, inj.injected ? 'set interceptionMode REDIRECT or TPROXY for capture' : "label the namespace istio-injection=enabled (or istio.io/rev), or the pod sidecar.istio.io/inject=\"true\", if it should be in the mesh");
+  }
   const locateNone = () => undefined;
   if (notInjected) {
     for (const e of valid.values()) {
@@ -146,6 +156,7 @@ function buildIstio(w: Workload, src: SourceFile, defaults: MeshDefaults, parseY
     if (defaults.spans[helm]) origin.set(field, defaults.spans[helm]);
     return defaults.values[helm] ?? ISTIO_VALUE_DEFAULTS[helm] ?? '';
   };
+  const cni = istioCni(defaults);
   const argv = ['-p', '15001', '-z', '15006', '-u', '1337', '-m', mode];
   if (modeEntry) origin.set('InboundInterceptionMode', modeEntry);
   else if (pc && pcv.mode) origin.set('InboundInterceptionMode', pc);
@@ -162,6 +173,12 @@ function buildIstio(w: Workload, src: SourceFile, defaults: MeshDefaults, parseY
     ['-o', 'traffic.sidecar.istio.io/excludeOutboundPorts', 'global.proxy.excludeOutboundPorts', 'OutboundPortsExclude'],
   ] as const) {
     if (valid.has(ann) || (defaults.values[helm] ?? '') !== '') argv.push(flag, value(ann, helm, field));
+  }
+  // The istio-cni plugin also excludes the status port outbound (cni/pkg/plugin/sidecar_redirect.go); istio-init does not.
+  if (cni && status.trim() !== '' && status.trim() !== '0') {
+    const i = argv.indexOf('-o');
+    if (i < 0) argv.push('-o', status.trim());
+    else if (!argv[i + 1].split(',').map((x) => x.trim()).includes(status.trim())) argv[i + 1] = `${status.trim()},${argv[i + 1]}`;
   }
   for (const [flag, ann, field] of [
     ['-k', 'traffic.sidecar.istio.io/kubevirtInterfaces', 'RerouteVirtualInterfaces'],
@@ -255,7 +272,7 @@ function buildIstio(w: Workload, src: SourceFile, defaults: MeshDefaults, parseY
 }
 
 /** A policy name for a workload: its kind and name, cut to the 32 characters a name may have (tables and chains carry it). */
-function policyName(w: Workload): string {
+export function policyName(w: Workload): string {
   const full = `${w.kind}-${w.name || 'unnamed'}`.toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
   if (full.length <= 32) return full;
   let h = 0;

@@ -2,7 +2,7 @@
 // that turns one workload's annotations and the mesh's defaults into a policy. Adding a
 // mesh (Linkerd, Kuma) is a table and a builder, registered in MESHES (src/manifest/index.ts).
 import type { Span, SourceFile } from '../source.js';
-import type { Entry, Workload } from './read.js';
+import type { Entry, NamespaceObject, Workload } from './read.js';
 
 /** How an annotation's value is read. */
 export type ValueKind =
@@ -10,6 +10,10 @@ export type ValueKind =
   | 'cidrs'
   /** Comma-separated ports 1-65535; `*` where allowStar. */
   | 'ports'
+  /** Comma-separated ports or ranges (4567-4570). */
+  | 'port-ranges'
+  /** A non-negative integer (a uid, a gid). */
+  | 'number'
   | 'port'
   | 'bool'
   | 'enum'
@@ -50,10 +54,12 @@ export interface MeshDefaults {
   envSpans: Record<string, Span>;
   /** DNS servers of the pods (resolv.conf), which the captured DNS rules name. */
   dnsServers: string[];
+  /** The Namespace objects of the file set, by name (their labels decide injection). */
+  namespaces: Map<string, NamespaceObject>;
 }
 
 export function noDefaults(): MeshDefaults {
-  return { values: {}, spans: {}, env: {}, envSpans: {}, dnsServers: [] };
+  return { values: {}, spans: {}, env: {}, envSpans: {}, dnsServers: [], namespaces: new Map() };
 }
 
 /** A finding of the manifest reader, by lint rule id (src/lint/rules.ts describes each). */
@@ -72,7 +78,8 @@ export type ManifestRule =
   | 'annotations-without-injection'
   | 'inject-annotation-deprecated'
   | 'deprecated-annotation'
-  | 'istio-dropped';
+  | 'istio-dropped'
+  | 'workload-not-injected';
 
 /** What a workload becomes: its policy (when the mesh injects it) and the issues found. */
 export interface BuiltWorkload {
@@ -81,8 +88,9 @@ export interface BuiltWorkload {
   policyText?: string;
   /** Why there is no policy (no sidecar, hostNetwork, interception mode NONE). */
   skipped?: string;
-  /** The command line the mesh's init container would run (Istio: istio-iptables FLAGS). */
+  /** The command line the mesh's init container would run (Istio: istio-iptables FLAGS), and the tool it is of. */
   argv?: string[];
+  tool?: string;
   env?: Record<string, string>;
   /**
    * Maps a span in policyText to the manifest (or mesh values) text that set it; undefined

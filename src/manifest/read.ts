@@ -72,8 +72,18 @@ export interface Workload {
   init?: { args: Entry[]; env: Entry[]; span: Span };
 }
 
+/** A Namespace object of the file set: its labels decide injection for Istio, Linkerd and Kuma. */
+export interface NamespaceObject {
+  name: string;
+  labels: Entry[];
+  annotations: Entry[];
+  /** The span of its metadata.name value. */
+  span: Span;
+}
+
 export interface ManifestFile {
   workloads: Workload[];
+  namespaces: NamespaceObject[];
   /** Documents that are not workloads (Services, ConfigMaps, ...): counted, not linted. */
   others: number;
   diagnostics: Diagnostic[];
@@ -112,7 +122,7 @@ export function looksLikeManifest(text: string): boolean {
 }
 
 export function readManifest(src: SourceFile): ManifestFile {
-  const out: ManifestFile = { workloads: [], others: 0, diagnostics: [] };
+  const out: ManifestFile = { workloads: [], namespaces: [], others: 0, diagnostics: [] };
   const docs = Y().parseAllDocuments(src.text, { uniqueKeys: false }) as Document[] | Document;
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     if (doc.errors.length) {
@@ -135,6 +145,11 @@ function visit(src: SourceFile, obj: unknown, out: ManifestFile): void {
     return;
   }
   const tplPath = POD_TEMPLATE_PATH[kind];
+  if (kind === 'Namespace') {
+    const n = path(obj, ['metadata', 'name']);
+    const name = str(n);
+    if (name !== undefined) out.namespaces.push({ name, labels: entries(src, path(obj, ['metadata', 'labels'])), annotations: entries(src, path(obj, ['metadata', 'annotations'])), span: spanOf(src, n!) });
+  }
   if (!tplPath) {
     out.others++;
     return;

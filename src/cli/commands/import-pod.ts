@@ -57,8 +57,8 @@ export function importPod(argv: string[], io: Io): number {
       io.out(`${head}: no capture rules: ${b.skipped ?? 'not injected'}\n\n`);
       continue;
     }
-    io.out(`${head}: istio-iptables ${b.argv!.map((a) => (a === '' || /[\s*,]/.test(a) ? `'${a}'` : a)).join(' ')}\n`);
-    const formatted = formatText(`${name}#${w.kind}/${w.name}`, b.policyText.replace(/^# Imported from istio-iptables.*\n/, ''), 'intercept', 'intercept');
+    io.out(`${head}: ${b.tool ?? 'istio-iptables'} ${b.argv!.map((a) => (a === '' || /[\s*,]/.test(a) ? `'${a}'` : a)).join(' ')}\n`);
+    const formatted = formatText(`${name}#${w.kind}/${w.name}`, b.policyText.replace(/^# Imported from .*\n/, ''), 'intercept', 'intercept');
     io.out((formatted.text ?? b.policyText) + '\n');
   }
   if (!m.workloads.length) io.err(`meshcap: ${name} holds no workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob)\n`);

@@ -5,9 +5,9 @@ import { firstInvalidUtf8, isDirectory, readText } from '../../language/load.js'
 import { findConfig, loadConfig, type LintConfigFile } from '../../lint/config.js';
 import { lintFormats, lintSummary, renderLintGithub, renderLintJson, renderLintJunit, renderLintSarif, renderLintText } from '../../lint/format.js';
 import { walk, walkedYamlIsForLint, type Ignore } from '../../lint/inputs.js';
-import { atLeast, defaultOptions, emptyResult, lintText, sortFindings, type LintOptions } from '../../lint/lint.js';
+import { atLeast, defaultOptions, emptyResult, lintText, sortFindings, syntaxFor, type LintOptions } from '../../lint/lint.js';
 import { isRule, RULES, type Level } from '../../lint/rules.js';
-import { readMeshValues } from '../../manifest/index.js';
+import { namespacesOf, readMeshValues } from '../../manifest/index.js';
 import { parseCidr } from '../../net/ip.js';
 import { SourceFile } from '../../source.js';
 import { docsBase, version } from '../../compile/version.js';
@@ -141,11 +141,8 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
     const t0 = Date.now();
     let shownProgress = false;
     const linted: string[] = [];
-    files.forEach(({ path, walked }, i) => {
-      if (io.tty && Date.now() - t0 > 1000) {
-        io.err(`\rmeshcap lint: ${i}/${files.length} files, ${result.workloads} workloads`);
-        shownProgress = true;
-      }
+    const texts: { name: string; text: string }[] = [];
+    files.forEach(({ path, walked }) => {
       let text: string;
       let name = path;
       if (path === '-') {
@@ -167,6 +164,17 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
         if (walked && /\.ya?ml$/i.test(path) && !walkedYamlIsForLint(text)) return;
       }
       linted.push(name);
+      texts.push({ name, text });
+    });
+    // Namespaces decide injection for workloads in other files of the set.
+    const namespaces = new Map(opts.defaults.namespaces);
+    for (const t of texts) if (syntaxFor(t.name, t.text) === 'manifest') for (const n of namespacesOf(new SourceFile(t.name, t.text))) namespaces.set(n.name, n);
+    opts.defaults = { ...opts.defaults, namespaces };
+    texts.forEach(({ name, text }, i) => {
+      if (io.tty && Date.now() - t0 > 1000) {
+        io.err(`\rmeshcap lint: ${i}/${texts.length} files, ${result.workloads} workloads`);
+        shownProgress = true;
+      }
       lintText(name, text, opts, result);
     });
     if (shownProgress) io.err('\r\x1b[K');
