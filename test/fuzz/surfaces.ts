@@ -187,7 +187,9 @@ const istioConfig: Surface = {
     let data: string;
     if (kind === 'deep-nesting') data = JSON.stringify({ ...obj, ProxyPort: 0 }).replace('"ProxyPort":0', `"ProxyPort":${'['.repeat(100_000)}${']'.repeat(100_000)}`);
     else if (kind === 'long-line') data = JSON.stringify({ ...obj, OutboundPortsExclude: Array.from({ length: 150_000 }, (_, i) => 1 + (i % 65535)).join(',') });
-    else data = JSON.stringify({ ...obj, OutboundIPRangesExclude: Array.from({ length: 50_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(',') });
+    // The first seed captures no outbound traffic, and istio-iptables drops an exclusion of
+    // nothing: capture every CIDR, so the 50,000 exclusions reach the policy and its checks.
+    else data = JSON.stringify({ ...obj, OutboundIPRangesInclude: '*', OutboundIPRangesExclude: Array.from({ length: 50_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(',') });
     return { files: [{ name: 'c.json', data }], steps: importSteps(['import', 'istio-iptables', '--config', '@/c.json']) };
   },
 };
