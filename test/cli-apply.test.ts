@@ -4,7 +4,7 @@ import { applyTransaction, ownedState } from '../src/cli/apply.js';
 import { loadFile } from '../src/language/load.js';
 import { lower } from '../src/lower/lower.js';
 import { cliOutErr, scratchDir } from './helpers.js';
-import { NFT_MARK, nftTableOwner } from '../src/cli/commands/apply.js';
+import { NFT_MARK, nftTableOwner, nftTransaction, ownedNftTables } from '../src/cli/commands/apply.js';
 
 // The transaction `meshcap apply` loads, from an artifact and a node's listing (the kernel
 // tests in test/kernel/coexist.test.ts load it for real).
@@ -98,3 +98,27 @@ describe("whose nft table it is", () => {
   });
 });
 
+
+describe('the nft transaction apply loads', () => {
+  const t = (name: string, family = 'inet') => ({ table: { family, name } });
+  const mine = (name: string) => ({ chain: { family: 'inet', table: name, name: NFT_MARK } });
+  const artifact = (name: string) => [{ add: { table: { family: 'inet', name } } }, { add: { chain: { family: 'inet', table: name, name: 'output' } } }];
+  const listing = [t('filter', 'ip'), t('old'), mine('old'), t('kube-proxy'), { chain: { family: 'inet', table: 'kube-proxy', name: 'services' } }];
+
+  it("deletes every table of meshcap's, an older policy's of another name too, and no other tool's", () => {
+    expect(ownedNftTables(listing)).toEqual([{ family: 'inet', name: 'old' }]);
+    const tx = nftTransaction(listing, artifact('new'), false);
+    expect(tx).toEqual({ commands: [{ delete: { table: { family: 'inet', name: 'old' } } }, ...artifact('new'), { add: { chain: { family: 'inet', table: 'new', name: NFT_MARK } } }] });
+  });
+
+  it('re-applying the same policy deletes and adds its table once; removal only deletes', () => {
+    const same = nftTransaction(listing, artifact('old'), false);
+    expect('commands' in same && same.commands.filter((c) => 'delete' in c)).toHaveLength(1);
+    expect(nftTransaction(listing, undefined, true)).toEqual({ commands: [{ delete: { table: { family: 'inet', name: 'old' } } }] });
+    expect(nftTransaction([t('filter', 'ip')], undefined, true)).toEqual({ commands: [] });
+  });
+
+  it("refuses an artifact whose table's name another tool's table has, deleting nothing", () => {
+    expect(nftTransaction(listing, artifact('kube-proxy'), false)).toEqual({ notOwned: { family: 'inet', name: 'kube-proxy' } });
+  });
+});

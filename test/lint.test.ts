@@ -332,6 +332,14 @@ describe('import istio-pod', () => {
     }
   });
 
+  it('exits 1 when a finding is an error (a manifest Kubernetes rejects), still printing the policies', () => {
+    const r = cli('import', 'istio-pod', fx('bookinfo.yaml'));
+    expect(r.stderr).toMatch(/error\[annotation-not-string\]/);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^policy /m);
+    expect(cli('import', 'istio-pod', fx('injected-pod.yaml')).code).toBe(0);
+  });
+
   it('says so for a workload the mesh does not capture, and exits 2 for unreadable input', () => {
     const r = cli('import', 'istio-pod', fx('helm-rendered.yaml'));
     expect(r.stdout).toMatch(/# DaemonSet\/node-agent .*: no capture rules: the pod uses hostNetwork/);

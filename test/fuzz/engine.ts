@@ -6,18 +6,19 @@
 //     a valid packet is traced, a formatted policy means what it meant);
 //   - exit 2 comes with an error diagnostic, exit 0 with none;
 //   - every error diagnostic has a code and either a file:line:col, the file it is about,
-//     or is about a command-line value (usage-*, istio-*, invalid-packet);
-//   - no command line runs over 10 s or past the 1 GB heap; stderr stays bounded;
+//     or is about a command-line value (usage-*, istio-*, import-*, invalid-packet);
+//   - no command line runs over 10 s (stretched on an oversubscribed machine: stepLimitMs)
+//     or past the 1 GB heap; stderr stays bounded;
 //   - fmt is idempotent.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rand } from '../rand.js';
 import { HUGE, type Huge } from './mutate.js';
-import { STEP_LIMIT_MS, type Outcome, type Pool } from './pool.js';
+import { type Outcome, type Pool } from './pool.js';
 import type { Case, Surface } from './surfaces.js';
 
 /** What any error diagnostic may go without a location for: a command-line value. */
-const ARGUMENT_CODES = /^(usage-|istio-|invalid-packet$)/;
+const ARGUMENT_CODES = /^(usage-|istio-|import-|invalid-packet$)/;
 const HEADER = /^(?:(.+?): )?(error|warning|info)\[([a-z0-9-]+)\]: /;
 const STACK_LINE = /^\s{4}at /m;
 /** Text output shows at most 50 diagnostics a file, each with a bounded excerpt. */
@@ -52,7 +53,7 @@ export function problemsOf(c: Case, o: Outcome): string[] {
     if (s.threw) return bad(`uncaught exception: ${s.threw.split('\n').slice(0, 3).join(' | ')}`);
     if (![0, 1, 2, 3].includes(s.code)) bad(`exit code ${s.code}`);
     else if (step.codes && !step.codes.includes(s.code)) bad(`exit ${s.code}, expected ${step.codes.join(' or ')}`);
-    if (s.ms > STEP_LIMIT_MS) bad(`took ${Math.round(s.ms)} ms`);
+    if (s.ms > o.limitMs) bad(`took ${Math.round(s.ms)} ms (limit ${Math.round(o.limitMs)} ms at this load)`);
     if (s.errLen > STDERR_LIMIT) bad(`${s.errLen} bytes on stderr`);
     const text = s.err + s.out;
     if (/\[internal-[a-z-]+\]|"code": "internal-/.test(text)) bad(`internal error: ${firstLine(text, /internal-/)}`);

@@ -12,8 +12,13 @@ import { Pool } from './pool.js';
 import { SURFACES } from './surfaces.js';
 
 const SCALE = Number(process.env.MESHCAP_FUZZ_SCALE ?? 1) || 1;
-/** Cases per surface on this (shared, two-core) machine's budget of about three minutes. */
-const CASES: Record<string, number> = { fmt: 150, compile: 150, diff: 150 };
+/**
+ * Cases per surface on this (shared, two-core) machine's budget of about three minutes: the
+ * front-end surfaces (a case parses and checks, a few ms) 2,000 each; those whose valid
+ * cases prove (fmt and diff run the engine, compile a backend's proofs, verify a rule set
+ * against a policy, lint its engine questions per workload) fewer.
+ */
+const CASES: Record<string, number> = { policy: 2000, yaml: 2000, 'istio-flags': 2000, 'istio-config': 2000, 'proxy-flags': 2000, trace: 2000, fmt: 150, compile: 200, diff: 150, manifest: 300 };
 const DEFAULT_CASES = 400;
 const SEED = 20261207;
 /**

@@ -3,7 +3,7 @@
 // worker terminated and replaced, so a hang is reported, never suffered. The workers run
 // the built CLI (dist/): `npm run build` first (npm test does).
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Case } from './surfaces.js';
@@ -23,9 +23,20 @@ export interface StepResult {
   same?: boolean;
 }
 
-export type Outcome = { kind: 'done'; steps: StepResult[] } | { kind: 'hang'; ms: number } | { kind: 'crash'; message: string };
+/** `limitMs`: the step limit the case ran under (stepLimitMs when it started). */
+export type Outcome = { kind: 'done'; steps: StepResult[]; limitMs: number } | { kind: 'hang'; ms: number } | { kind: 'crash'; message: string };
 
 export const STEP_LIMIT_MS = 10_000;
+
+/**
+ * The wall-clock limit of one command line now: 10 s on a machine with a core to spare,
+ * stretched by how oversubscribed it is (load average per core, at most 6x), since a worker
+ * given a tenth of a core has done a tenth of the work in 10 s. The property is about
+ * hangs and blow-ups, which stay far past any such slack.
+ */
+export function stepLimitMs(): number {
+  return STEP_LIMIT_MS * Math.min(6, Math.max(1, loadavg()[0] / availableParallelism()));
+}
 export const HEAP_LIMIT_MB = 1024;
 
 interface Slot {
@@ -84,7 +95,8 @@ export class Pool {
 
   async run(c: Case): Promise<Outcome> {
     const slot = await this.acquire();
-    const limit = STEP_LIMIT_MS * c.steps.length + 2_000;
+    const stepLimit = stepLimitMs();
+    const limit = stepLimit * c.steps.length + 2_000;
     const started = performance.now();
     return new Promise<Outcome>((resolve) => {
       const done = (o: Outcome, healthy: boolean) => {
@@ -96,7 +108,7 @@ export class Pool {
         else this.replace(slot);
         resolve(o);
       };
-      const onMessage = (steps: StepResult[]) => done({ kind: 'done', steps }, true);
+      const onMessage = (steps: StepResult[]) => done({ kind: 'done', steps, limitMs: stepLimit }, true);
       const onError = (e: Error & { code?: string }) => done({ kind: 'crash', message: e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `over the ${HEAP_LIMIT_MB} MB heap limit` : `worker died: ${e.message}` }, false);
       const onExit = (code: number) => done({ kind: 'crash', message: `worker exited with ${code}` }, false);
       const timer = setTimeout(() => done({ kind: 'hang', ms: performance.now() - started }, false), limit);

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { emitNftables } from '../../backends/nftables/emit.js';
 import { run } from '../../src/cli/run.js';
 import { ISTIO_FLAGS } from '../../src/import/istio.js';
+import { KUMA_FLAGS } from '../../src/import/kuma.js';
+import { LINKERD_FLAGS } from '../../src/import/linkerd.js';
 import { loadFile } from '../../src/language/load.js';
 import { lower } from '../../src/lower/lower.js';
 import { Rand } from '../rand.js';
@@ -93,8 +95,19 @@ function policySurface(name: string, ext: 'intercept' | 'yaml', seeds: () => str
 const policies: Surface = policySurface('policy', 'intercept', intercepts, (f) => [{ argv: ['check', f] }]);
 const yamlPolicies: Surface = policySurface('yaml', 'yaml', yamls, (f) => [{ argv: ['check', f] }], { open: '[', close: ']' });
 
-/** compile, all backends: exit 1 (a failed proof) is a compiler bug, never the input's fault. */
-const compile: Surface = policySurface('compile', 'intercept', intercepts, (f) => [{ argv: ['compile', '--backend', 'iptables,ip6tables,nftables,shell', '-o', '@/out', f], codes: [0, 2] }]);
+const BACKENDS = ['iptables', 'ip6tables', 'nftables', 'shell'];
+const compileStep = (f: string, backends = BACKENDS.join(',')): Step[] => [{ argv: ['compile', '--backend', backends, '-o', '@/out', f], codes: [0, 2] }];
+
+/**
+ * compile: exit 1 (a failed proof) is a compiler bug, never the input's fault. A case
+ * proves one seeded backend (one in five all four): the policy's proof runs every time,
+ * and each backend's proof of a valid case costs as much again, so this is what lets CI
+ * afford thousands of cases.
+ */
+const compile: Surface = {
+  ...policySurface('compile', 'intercept', intercepts, (f) => compileStep(f)),
+  make: (r, s) => ({ files: [{ name: 'p.intercept', data: mutated(r, s) }], steps: compileStep('@/p.intercept', r.chance(20) ? BACKENDS.join(',') : r.pick(BACKENDS)) }),
+};
 
 /** fmt never changes the meaning, and is idempotent; in both syntaxes. */
 const fmt: Surface = {
@@ -163,6 +176,35 @@ function importSteps(argv: string[]): Step[] {
   ];
 }
 
+/** Values the Linkerd and Kuma flags take (and nearly take) beyond istio's. */
+const PEER_VALUES = ['4143', '4140', '2102', '0x10', '0o17', '1_000', '4222,6443', '10.0.0.0/8', 'ipv4', 'dual-stack', 'ipv6', 'kuma-dp', '5678', 'uid:1000:80,443', '1000:udp:53', 'docker0:172.17.0.1/16', 'tcp:*:*', 'true', 'legacy', 'nft', 'debug'];
+
+/** Linkerd proxy-init and `kumactl install transparent-proxy` flags, then check of the policy printed. */
+const proxyFlags: Surface = {
+  name: 'proxy-flags',
+  seeds: () => [],
+  make(r) {
+    const kuma = r.chance(50);
+    const flags: { long: string; short?: string; kind: string }[] = kuma ? KUMA_FLAGS : LINKERD_FLAGS;
+    const argv = ['import', kuma ? 'kuma' : 'linkerd-proxy-init', '--'];
+    for (let i = r.int(1, 8); i > 0; i--) {
+      const f = r.pick(flags);
+      const short = f.short && r.chance(50) ? `-${f.short}` : `--${f.long}`;
+      const value = r.chance(70) ? r.pick(r.chance(50) ? PEER_VALUES : GOOD_VALUES) : r.pick(BAD_VALUES);
+      if (f.kind === 'bool') argv.push(r.chance(70) ? short : `--${f.long}=${value}`);
+      else if (r.chance(80)) argv.push(short, value);
+      else argv.push(`--${f.long}=${value}`);
+    }
+    if (r.chance(5)) argv.push(r.pick(['--no-such-flag', '-Z', 'positional', '--', '-']));
+    return { files: [], steps: importSteps(argv) };
+  },
+  huge(kind) {
+    const v = kind === 'long-line' ? Array.from({ length: 100_000 }, (_, i) => `${1 + (i % 65535)}`).join(',') : kind === 'deep-nesting' ? '['.repeat(100_000) : Array.from({ length: 50_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(',');
+    const flag = kind === 'repeated-rules' ? '--subnets-to-ignore' : '--outbound-ports-to-ignore';
+    return { files: [], steps: importSteps(['import', 'linkerd-proxy-init', '--', flag, v]) };
+  },
+};
+
 // Numbers too big for a double, as JSON text carries them (JSON.parse makes them floats).
 const FIELD_VALUES: unknown[] = [1e20, -1, Infinity, 0, 1.5, '', '*', null, true, [], {}, ['15001'], 'x'.repeat(1000), '\u0000', '65536', '-1', '4294967296', '10.0.0.0/8,'.repeat(50) + '10.0.0.0/8'];
 
@@ -187,7 +229,9 @@ const istioConfig: Surface = {
     let data: string;
     if (kind === 'deep-nesting') data = JSON.stringify({ ...obj, ProxyPort: 0 }).replace('"ProxyPort":0', `"ProxyPort":${'['.repeat(100_000)}${']'.repeat(100_000)}`);
     else if (kind === 'long-line') data = JSON.stringify({ ...obj, OutboundPortsExclude: Array.from({ length: 150_000 }, (_, i) => 1 + (i % 65535)).join(',') });
-    else data = JSON.stringify({ ...obj, OutboundIPRangesExclude: Array.from({ length: 50_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(',') });
+    // The first seed captures no outbound traffic, and istio-iptables drops an exclusion of
+    // nothing: capture every CIDR, so the 50,000 exclusions reach the policy and its checks.
+    else data = JSON.stringify({ ...obj, OutboundIPRangesInclude: '*', OutboundIPRangesExclude: Array.from({ length: 50_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(',') });
     return { files: [{ name: 'c.json', data }], steps: importSteps(['import', 'istio-iptables', '--config', '@/c.json']) };
   },
 };
@@ -385,4 +429,28 @@ const diff: Surface = {
   },
 };
 
-export const SURFACES: Surface[] = [policies, yamlPolicies, fmt, compile, istioFlags, istioConfig, iptablesSave, iptablesRestore, nftJson, nftText, trace, diff];
+// ---- Kubernetes manifests: lint and import istio-pod -------------------------------------
+
+const POD = (i: number) => `---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p${i}\n  annotations:\n    traffic.sidecar.istio.io/excludeOutboundPorts: "3306"\nspec:\n  containers:\n  - name: app\n    ports:\n    - containerPort: 8080\n`;
+
+/**
+ * Manifests with Istio annotations (test/fixtures/lint and the Linkerd corpus' lab
+ * manifest), through `lint` (exit 1 with findings, errors included) and `import istio-pod`.
+ */
+const manifest: Surface = {
+  name: 'manifest',
+  seeds: () => [...files(join(projectRoot(), 'test', 'fixtures', 'lint'), /\.ya?ml$/), corpus('linkerd', 'iptablestest-lab.yaml')].map(read),
+  make(r, s) {
+    const data = r.chance(10) ? r.pick(s) : mutated(r, s);
+    const argv = r.chance(65) ? ['lint', ...(r.chance(30) ? ['--format', r.pick(['json', 'sarif', 'github', 'junit'])] : []), '@/m.yaml'] : ['import', 'istio-pod', '@/m.yaml'];
+    return { files: [{ name: 'm.yaml', data }], steps: [{ argv }] };
+  },
+  huge(kind, s) {
+    // Repeated rules: 2,000 small annotated pods (22,000 lines; lint's questions are asked
+    // once per distinct workload, import prints 2,000 policies).
+    const data = kind === 'repeated-rules' ? Array.from({ length: 2_000 }, (_, i) => POD(i)).join('') : huge(kind, s[0], { open: '[', close: ']', rule: () => ({ at: 0, line: '' }) });
+    return { files: [{ name: 'm.yaml', data }], steps: [{ argv: ['lint', '@/m.yaml'] }, { argv: ['import', 'istio-pod', '@/m.yaml'] }] };
+  },
+};
+
+export const SURFACES: Surface[] = [policies, yamlPolicies, fmt, compile, istioFlags, istioConfig, proxyFlags, iptablesSave, iptablesRestore, nftJson, nftText, trace, diff, manifest];

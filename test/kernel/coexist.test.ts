@@ -224,6 +224,30 @@ table inet kube-proxy {
     });
   }
 
+  it('an upgrade to a policy of another name replaces the old table; --remove with no artifact deletes what is meshcap\'s, only that', { timeout: 60_000 }, () => {
+    withNetns((ns) => {
+      expect(run(ns, 'nft', ['-f', '-'], OTHER).status).toBe(0);
+      const list = () => run(ns, 'nft', ['list', 'ruleset']).stdout;
+      const tables = () => list().split('\n').filter((l) => l.startsWith('table '));
+      const before = list();
+      const apply = (...args: string[]) => {
+        const r = run(ns, process.execPath, [CLI, 'apply', '--backend', 'nftables', ...args]);
+        expect(r.status, r.stderr).toBe(0);
+      };
+      const [sidecar, tproxy] = SPECS;
+      expect(sidecar.rs.name).not.toBe(tproxy.rs.name);
+      apply(tproxy.f);
+      expect(tables()).toContain(`table inet ${tproxy.rs.name} {`);
+      apply(sidecar.f);
+      expect(tables()).toEqual(['table ip filter {', 'table inet kube-proxy {', `table inet ${sidecar.rs.name} {`]);
+      const listed = importNftables(run(ns, 'nft', ['-j', 'list', 'table', 'inet', sidecar.rs.name]).stdout, 'our table listed');
+      const eq = equivalent(rulesSide('IR', sidecar.rs), rulesSide('our table listed', listed.ruleset!), { maxDifferences: 3 });
+      expect(eq.result, eq.reason).toBe('equal');
+      apply('--remove');
+      expect(list()).toBe(before);
+    });
+  });
+
   it("a same-named table another tool made is never replaced nor removed (apply-not-owned); meshcap's own without comments is", { timeout: 60_000 }, () => {
     withNetns((ns) => {
       const theirs = 'table inet istio-sidecar {\n  chain theirs {\n    type filter hook output priority 0; policy accept;\n    tcp dport 9999 counter accept\n  }\n}\n';

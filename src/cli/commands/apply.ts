@@ -31,14 +31,15 @@ meshcap apply --remove [options] [POLICY|ARTIFACT...]
 Compiles and proves the policy (or takes artifacts written by compile -o), then loads
 them into the current network namespace, touching only what is meshcap's: its own
 chains (MESHCAP_*) and one jump from each built-in chain (iptables), or its own table
-(nftables; a table of that name another tool made is refused: apply-not-owned). Applying again replaces meshcap's rules without duplicating a jump; --remove
+(nftables; a table of that name another tool made is refused: apply-not-owned; a
+table of meshcap's under another name, an older policy's, is replaced). Applying again replaces meshcap's rules without duplicating a jump; --remove
 deletes them. Each family is one transaction: loaded whole or not at all.
 
 Options:
   --backend B       iptables, ip6tables, nftables (comma separated; default: iptables and
                     ip6tables, for the policy's families)
   --flavour F       iptables tools: default (iptables-restore as installed), legacy, nft
-  --remove          delete meshcap's rules (nftables: the policy's table) instead
+  --remove          delete meshcap's rules (nftables: its tables) instead
   --dry-run         print each transaction on stdout, change nothing
   --format F        diagnostics: text (default), json, sarif, github
   -v, --verbose     say what was loaded, on stderr
@@ -74,7 +75,7 @@ Exit: 0 applied, 1 the proof failed, 2 invalid input or a tool refused, 3 usage 
       payloads.push(...got.payloads);
     }
     // Removal needs no artifact for iptables: whatever is meshcap's goes.
-    if (values.remove && !positionals.length) for (const k of given.length ? given : ['iptables', 'ip6tables']) if (k !== 'nftables') payloads.push({ kind: k as Payload['kind'], text: '' });
+    if (values.remove && !positionals.length) for (const k of given.length ? given : ['iptables', 'ip6tables']) payloads.push({ kind: k as Payload['kind'], text: '' });
     for (const p of payloads) {
       const d = p.kind === 'nftables' ? applyNft(p.text, !!values.remove, !!values['dry-run'], io) : applyIptables(p, flavour, !!values.remove, !!values['dry-run'], io);
       if (d) diagnostics.push(d);
@@ -155,19 +156,45 @@ export function nftTableOwner(listing: NftItem[], family: string, name: string):
   return ours ? 'ours' : 'theirs';
 }
 
+/** Every table of a listing that is meshcap's (nftTableOwner), in listing order. */
+export function ownedNftTables(listing: NftItem[]): { family: string; name: string }[] {
+  const seen = new Set<string>();
+  const tables = listing.flatMap((i) => (i.table ? [i.table] : [])).filter((t) => !seen.has(`${t.family} ${t.name}`) && seen.add(`${t.family} ${t.name}`));
+  return tables.filter((t) => nftTableOwner(listing, t.family, t.name) === 'ours').map((t) => ({ family: t.family, name: t.name }));
+}
+
 /**
- * The nft artifact owns one table: applying replaces it whole (deleted first when present),
- * in one transaction, and only when the table there is meshcap's.
+ * The nft transaction: delete every table of meshcap's there (a namespace runs one policy,
+ * as apply's iptables chains do, so an upgrade to a policy of another name leaves no old
+ * table), then add the artifact's table with apply's mark; refused when the artifact's
+ * table is another tool's. With `remove`, only the deletions.
+ */
+export function nftTransaction(listing: NftItem[], artifact: NftCommand[] | undefined, remove: boolean): { commands: NftCommand[] } | { notOwned: { family: string; name: string } } {
+  const table = artifact?.map((c) => c.add?.table).find((t) => t);
+  if (table && nftTableOwner(listing, table.family, table.name) === 'theirs') return { notOwned: table };
+  const deletions = ownedNftTables(listing).map((t) => ({ delete: { table: t } }));
+  const adds = remove || !table ? [] : [...artifact!, { add: { chain: { family: table.family, table: table.name, name: NFT_MARK } } }];
+  return { commands: [...deletions, ...adds] };
+}
+
+type NftCommand = Record<string, { table?: { family: string; name: string }; chain?: unknown }>;
+
+/**
+ * The nft artifact owns one table: applying replaces meshcap's tables by it in one
+ * transaction, and only when the table of its name there is meshcap's. Removal needs no
+ * artifact (text ''): whatever is meshcap's goes.
  */
 function applyNft(text: string, remove: boolean, dryRun: boolean, io: Io): Diagnostic | undefined {
-  let doc: { nftables: Record<string, { table?: { family: string; name: string } }>[] };
-  try {
-    doc = JSON.parse(text) as typeof doc;
-  } catch (e) {
-    return diag('apply-refused', undefined, { tool: 'nft', detail: `the artifact is not JSON (${(e as Error).message})` });
+  let doc: { nftables: NftCommand[] } | undefined;
+  if (text || !remove) {
+    try {
+      doc = JSON.parse(text) as typeof doc;
+    } catch (e) {
+      return diag('apply-refused', undefined, { tool: 'nft', detail: `the artifact is not JSON (${(e as Error).message})` });
+    }
+    const table = Array.isArray(doc?.nftables) ? doc.nftables.map((c) => c.add?.table).find((t) => t) : undefined;
+    if (!table) return diag('apply-refused', undefined, { tool: 'nft', detail: 'the artifact adds no table' });
   }
-  const table = Array.isArray(doc?.nftables) ? doc.nftables.map((c) => c.add?.table).find((t) => t) : undefined;
-  if (!table) return diag('apply-refused', undefined, { tool: 'nft', detail: 'the artifact adds no table' });
   // The whole ruleset, in JSON: nft's command line cannot name a table called after a keyword ('tproxy').
   const listed = runTool('nft', ['-j', 'list', 'ruleset']);
   if (!listed.ok) return diag('apply-refused', undefined, { tool: 'nft', detail: listed.detail });
@@ -177,11 +204,9 @@ function applyNft(text: string, remove: boolean, dryRun: boolean, io: Io): Diagn
   } catch (e) {
     return diag('apply-refused', undefined, { tool: 'nft', detail: `its listing is not JSON (${(e as Error).message})` });
   }
-  const owner = nftTableOwner(items, table.family, table.name);
-  if (owner === 'theirs') return diag('apply-not-owned', undefined, { family: table.family, name: table.name, reason: `no rule of it carries meshcap's comment and it has no ${NFT_MARK} chain` });
-  const mark = { add: { chain: { family: table.family, table: table.name, name: NFT_MARK } } };
-  const commands = [...(owner === 'ours' ? [{ delete: { table: { family: table.family, name: table.name } } }] : []), ...(remove ? [] : [...doc.nftables, mark])];
-  const tx = commands.length ? JSON.stringify({ nftables: commands }) + '\n' : '';
+  const tx0 = nftTransaction(items, doc?.nftables, remove);
+  if ('notOwned' in tx0) return diag('apply-not-owned', undefined, { family: tx0.notOwned.family, name: tx0.notOwned.name, reason: `no rule of it carries meshcap's comment and it has no ${NFT_MARK} chain` });
+  const tx = tx0.commands.length ? JSON.stringify({ nftables: tx0.commands }) + '\n' : '';
   if (dryRun) return void io.out(`# nft -j -f FILE\n${tx}`);
   if (!tx) return undefined;
   // nft reads a file (it cannot open a pipe as /dev/stdin); the transaction is written apart.

@@ -63,5 +63,7 @@ export function importPod(argv: string[], io: Io): number {
   }
   if (!m.workloads.length) io.err(`meshcap: ${name} holds no workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob)\n`);
   if (issues.length) io.err(renderText(issues, { sources, color: io.color }) + "('meshcap lint' reports these with their levels)\n");
-  return EXIT.ok;
+  // An error-level finding (a manifest Kubernetes would reject) is a finding, as for check:
+  // the policies are still printed, and the exit code says they came with an error.
+  return issues.some((i) => i.severity === 'error') ? EXIT.findings : EXIT.ok;
 }
