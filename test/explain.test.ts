@@ -92,9 +92,10 @@ describe('meshcap explain', () => {
     const commandCodes = codes.filter((c) => typeof entry(c).bad === 'object');
     const example = (x: string | CommandExample | undefined) => x as CommandExample;
     // What no command line brings about: meshcap's own bugs, the parser's fallback no input
-    // reaches (test/grammar.test.ts), a node lacking root, kernel features or tools, and one
-    // holding another tool's nft table of the policy's name (test/kernel/coexist.test.ts).
-    const ILLUSTRATIVE = ['syntax-error', 'rules-preflight-missing', 'apply-refused', 'apply-not-owned', ...codes.filter((c) => codeClass(c) === 'internal')];
+    // reaches (test/grammar.test.ts), a node lacking root, kernel features or tools, one
+    // holding another tool's nft table of the policy's name (test/kernel/coexist.test.ts), and
+    // a namespace holding other tools' rules, routes or sysctls (test/kernel/preflight.test.ts).
+    const ILLUSTRATIVE = ['syntax-error', 'rules-preflight-missing', 'rules-preflight-other-rules', 'rules-preflight-routing', 'rules-preflight-sysctl', 'apply-refused', 'apply-not-owned', ...codes.filter((c) => codeClass(c) === 'internal')];
 
     it('only what cannot be run is illustrative; each is still a meshcap command line', () => {
       expect(commandCodes.filter((c) => example(entry(c).bad).illustrative).sort()).toEqual([...ILLUSTRATIVE].sort());

@@ -46,6 +46,12 @@ const P = 'policy p {\n  inbound {\n    capture ports *\n  }\n}\n';
 /** An iptables-save nat table of these lines. */
 const nat = (...lines: string[]) => ['*nat', ...lines, 'COMMIT', ''].join('\n');
 
+/** An `nft list ruleset` text of one inet prerouting chain holding this rule. */
+const nftText = (rule: string) => `table inet t {\n\tchain c {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n\t\t${rule}\n\t}\n}\n`;
+
+/** A TPROXY policy (the default mark 0x539 and table 133). */
+const TP = 'policy p {\n  inbound {\n    mode tproxy\n    capture ports *\n  }\n}\n';
+
 /** A `meshcap snapshot` file holding IPv4 iptables-save text of each flavour given. */
 const snapshot = (flavours: Partial<Record<'iptables-legacy' | 'iptables-nft', string>>) =>
   JSON.stringify(
@@ -625,6 +631,9 @@ export const catalogue = {
     explain: 'A line of an iptables-restore or iptables-save file could not be read.',
   },
   'rules-nft-text': {
+    bad: { command: 'meshcap verify p.intercept --against node.nft', files: { 'p.intercept': P, 'node.nft': nftText('fib daddr type local accept') } },
+    good: { command: 'meshcap verify p.intercept --against node.nft', files: { 'p.intercept': P, 'node.nft': nftText('meta l4proto tcp accept') } },
+    docs: 'docs/cli.md#reading-nft-text-listings',
     severity: 'error',
     message: '{detail}',
     hint: 'meshcap reads `nft list ruleset` text of inet, ip and ip6 tables: chains, interval sets, and the matches and statements meshcap emits (meta, ct, ip/ip6 addresses, tcp/udp/th ports, socket, verdicts, redirect, tproxy, dnat, mangle, counter, log)',
@@ -639,14 +648,16 @@ export const catalogue = {
     explain: 'The rule uses a match meshcap does not model; it is reported rather than silently dropped, since dropping it would change the rule.',
   },
   'rules-unmodelled': {
+    bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':PREROUTING ACCEPT [0:0]', '-A PREROUTING -m addrtype --dst-type LOCAL -j RETURN') } },
+    good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':PREROUTING ACCEPT [0:0]', '-A PREROUTING -d 10.0.0.1/32 -j RETURN') } },
     severity: 'warning',
     message: "'{text}' is not modelled: the rule may or may not match, and a proof whose outcome depends on it says unknown, naming it",
     hint: 'another tool\'s rule (kube-proxy, Docker, a CNI) is kept as it is; meshcap models the matches `meshcap explain rules-unknown-module` lists',
     explain: 'A snapshot keeps other tools\' rules, since they run on the same hooks. A match meshcap does not model (addrtype, statistic, set, limit, ...) is read as one that may or may not hold: the simulator tries both, and where the outcome depends on it, the proof reports unknown with the rule, never a false equal.',
   },
   'rules-unknown-target': {
-    bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE') } },
-    good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':POSTROUTING ACCEPT [0:0]') } },
+    bad: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -p tcp -j NFQUEUE --queue-num 1') } },
+    good: { command: 'meshcap verify p.intercept --against node.rules', files: { 'p.intercept': P, 'node.rules': nat(':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -p tcp -j RETURN') } },
     severity: 'error',
     message: "unknown target '{name}'",
     hint: 'meshcap reads ACCEPT, DROP, RETURN, REDIRECT, TPROXY, MARK, CONNMARK, CT, DNAT, LOG, SNAT and MASQUERADE (in nat) and jumps to chains',
@@ -713,18 +724,27 @@ export const catalogue = {
   },
 
   'rules-preflight-other-rules': {
+    bad: { command: 'sudo meshcap preflight --netns pod p.intercept', files: { 'p.intercept': P }, illustrative: 'a namespace holding other tools\' rules in iptables-legacy on the hooks the policy uses; test/kernel/preflight.test.ts makes one' },
+    good: { command: 'sudo meshcap preflight --firewall iptables-legacy --netns pod p.intercept', files: { 'p.intercept': P }, illustrative: 'the firewall those rules use' },
+    docs: 'docs/cli.md#preflight',
     severity: 'warning',
     message: 'other rules already run on the hooks the policy uses in {where}, outside {firewall}: {rules}',
     hint: 'they run beside the rules meshcap applies (equal priorities: the last registered first); after apply, `meshcap verify POLICY --live` proves whether they change any outcome, or apply with the firewall they use (--firewall)',
     explain: 'The kernel runs every base chain of a hook, from iptables-legacy, iptables-nft and native nft tables, by priority; rules of another tool in another flavour can pre-empt the mesh (kumahq/kuma#11267). preflight --netns lists them before anything is applied.',
   },
   'rules-preflight-routing': {
+    bad: { command: 'sudo meshcap preflight --netns pod p.intercept', files: { 'p.intercept': TP }, illustrative: 'a namespace holding an ip rule already routing the TPROXY mark 0x539 elsewhere; test/kernel/preflight.test.ts makes one' },
+    good: { command: 'sudo meshcap preflight --netns pod p.intercept', files: { 'p.intercept': TP.replace('mode tproxy', 'mode tproxy mark 1340 table 134') }, illustrative: 'a mark and a table nothing else uses' },
+    docs: 'docs/cli.md#preflight',
     severity: 'error',
     message: "TPROXY's policy routing ({family}: fwmark {mark} lookup {table}) collides with {where}: {detail}",
     hint: "choose another mark or table in the policy (inbound { mode tproxy mark N table N }), or remove the rule or routes that hold them",
     explain: "TPROXY needs `ip rule add fwmark MARK lookup TABLE` and a local default route in TABLE; a rule already using the mark or the table, other routes in the table, or a rule evaluated first would send diverted packets elsewhere.",
   },
   'rules-preflight-sysctl': {
+    bad: { command: 'sudo meshcap preflight --netns pod p.intercept', files: { 'p.intercept': P }, illustrative: 'a namespace holding net.ipv4.conf.all.route_localnet set to 1; test/kernel/preflight.test.ts makes one' },
+    good: { command: 'sudo meshcap preflight --netns pod p.intercept', files: { 'p.intercept': P }, illustrative: 'the same namespace with the default sysctls (net.ipv4.conf.all.route_localnet 0)' },
+    docs: 'docs/cli.md#preflight',
     severity: 'warning',
     message: '{name} is {value} in {where}: {detail}',
     hint: 'pod namespaces keep the default; see docs/facts.md for what the proofs assume',
@@ -789,8 +809,8 @@ export const catalogue = {
     explain: 'A flag of the tool being imported has a value the tool refuses, or one whose rules could not work (the tool would fail, or redirect to a port nothing can listen on). Nothing is written.',
   },
   'import-unsupported': {
-    bad: { command: 'meshcap import kuma -- --redirect-outbound-port 15001 --iptables-logs' },
-    good: { command: 'meshcap import kuma -- --redirect-outbound-port 15001' },
+    bad: { command: 'meshcap import kuma -- --redirect-outbound-port 15001 --redirect-dns' },
+    good: { command: 'meshcap import kuma -- --redirect-outbound-port 15001 --redirect-all-dns-traffic' },
     docs: 'docs/cli.md#import-kuma',
     severity: 'error',
     message: '{tool} {flag} cannot be imported yet: {reason}',
