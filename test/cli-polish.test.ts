@@ -83,3 +83,13 @@ describe('did-you-mean for keywords, in both syntaxes', () => {
     ]);
   });
 });
+
+describe('an output path under a file', () => {
+  it('compile --verify-report FILE/sub: file-unwritable (exit 2), not an internal error', () => {
+    const f = s.write('plain.txt', 'x\n');
+    const r = cliOutErr('compile', '--verify-report', `${f}/report.json`, s.write('vr.intercept', GOOD));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`error[file-unwritable]: cannot write ${f}/report.json: a folder on the way is a file`);
+    expect(r.err).not.toContain('internal');
+  });
+});

@@ -94,10 +94,14 @@ export function checkRuleSet(rs: RuleSet): IrProblem[] {
     const { names } = info;
     const hs = [...(info.hooks.get(c.name) ?? [])];
     const bad = (message: string, hook = false) => out.push({ table: t.name, family: t.family, chain: c.name, index: i + 1, message, ...(hook && { hook }) });
+    // iptables refuses -i in its built-in OUTPUT and POSTROUTING chains and -o in PREROUTING
+    // and INPUT, but not in a user chain they reach (Docker's `-A DOCKER -i docker0 -j RETURN`,
+    // reached from OUTPUT, loads and never matches there), and nft takes either anywhere.
+    const own = c.base && c.name === c.base.hook.toUpperCase() ? [c.base.hook] : [];
     for (const m of r.matches) {
       if ((m.kind === 'uid' || m.kind === 'gid') && hs.some((h) => h !== 'output' && h !== 'postrouting')) bad(`owner match reached from ${hs.join('/')}: valid only in OUTPUT and POSTROUTING`, true);
-      if (m.kind === 'iif' && hs.some((h) => h === 'output' || h === 'postrouting')) bad(`-i reached from ${hs.join('/')}: valid only in PREROUTING, INPUT and FORWARD`, true);
-      if (m.kind === 'oif' && hs.some((h) => h === 'prerouting' || h === 'input')) bad(`-o reached from ${hs.join('/')}: valid only in OUTPUT, POSTROUTING and FORWARD`, true);
+      if (m.kind === 'iif' && own.some((h) => h === 'output' || h === 'postrouting')) bad(`-i in ${c.name}: valid only in PREROUTING, INPUT and FORWARD (or a chain they jump to)`, true);
+      if (m.kind === 'oif' && own.some((h) => h === 'prerouting' || h === 'input')) bad(`-o in ${c.name}: valid only in OUTPUT, POSTROUTING and FORWARD (or a chain they jump to)`, true);
       if ((m.kind === 'sport' || m.kind === 'dport') && t.family !== 'inet' && !r.matches.some((x) => x.kind === 'protocol' && !x.neg && (x.protocol === 'tcp' || x.protocol === 'udp' || x.protocol === 'sctp'))) bad(`a port match needs a tcp, udp or sctp protocol match`);
     }
     const a = r.action;
