@@ -93,3 +93,16 @@ describe('an output path under a file', () => {
     expect(r.err).not.toContain('internal');
   });
 });
+
+describe('an option before the command', () => {
+  it('is usage-unknown-option (exit 3) saying where options go, naming the command when one follows', () => {
+    const r = cliOutErr('--backend', 'nftables', 'compile', 'p.intercept');
+    expect(r.code).toBe(3);
+    expect(r.err).toContain("meshcap: error[usage-unknown-option]: unknown option '--backend'");
+    expect(r.err).toContain('hint: options go after the command: meshcap compile --backend ...');
+    const alone = cliOutErr('--backnd');
+    expect(alone.code).toBe(3);
+    expect(alone.err).toContain("hint: options go after the command (meshcap COMMAND OPTIONS...); meshcap's own are --help and --version");
+    expect(cliOutErr('--version').code).toBe(0);
+  });
+});
