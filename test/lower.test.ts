@@ -115,7 +115,7 @@ describe('checkRuleSet finds nothing the kernel would refuse', () => {
     out.rules.push({ matches: [], action: { kind: 'jump', chain: 'DOCKER' }, origin });
     expect(checkRuleSet(rs)).toEqual([]);
     out.rules.push({ matches: [{ kind: 'iif', neg: false, name: 'docker0', prefix: false }], action: { kind: 'return' }, origin });
-    expect(checkRuleSet(rs).map((p) => `${p.chain}#${p.index}: ${p.message}`)).toEqual([`OUTPUT#${out.rules.length}: -i in OUTPUT: valid only in PREROUTING, INPUT and FORWARD (or a chain they jump to)`]);
+    expect(checkRuleSet(rs).map((p) => `${p.chain}#${p.index}: ${p.message}`)).toEqual([`OUTPUT#${out.rules.length}: -i reached from output: valid only in PREROUTING, INPUT and FORWARD`]);
   });
 });
 

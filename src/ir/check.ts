@@ -100,8 +100,8 @@ export function checkRuleSet(rs: RuleSet): IrProblem[] {
     const own = c.base && c.name === c.base.hook.toUpperCase() ? [c.base.hook] : [];
     for (const m of r.matches) {
       if ((m.kind === 'uid' || m.kind === 'gid') && hs.some((h) => h !== 'output' && h !== 'postrouting')) bad(`owner match reached from ${hs.join('/')}: valid only in OUTPUT and POSTROUTING`, true);
-      if (m.kind === 'iif' && own.some((h) => h === 'output' || h === 'postrouting')) bad(`-i in ${c.name}: valid only in PREROUTING, INPUT and FORWARD (or a chain they jump to)`, true);
-      if (m.kind === 'oif' && own.some((h) => h === 'prerouting' || h === 'input')) bad(`-o in ${c.name}: valid only in OUTPUT, POSTROUTING and FORWARD (or a chain they jump to)`, true);
+      if (m.kind === 'iif' && own.some((h) => h === 'output' || h === 'postrouting')) bad(`-i reached from ${own.join('/')}: valid only in PREROUTING, INPUT and FORWARD`, true);
+      if (m.kind === 'oif' && own.some((h) => h === 'prerouting' || h === 'input')) bad(`-o reached from ${own.join('/')}: valid only in OUTPUT, POSTROUTING and FORWARD`, true);
       if ((m.kind === 'sport' || m.kind === 'dport') && t.family !== 'inet' && !r.matches.some((x) => x.kind === 'protocol' && !x.neg && (x.protocol === 'tcp' || x.protocol === 'udp' || x.protocol === 'sctp'))) bad(`a port match needs a tcp, udp or sctp protocol match`);
     }
     const a = r.action;
