@@ -50,3 +50,59 @@ describe('compile progress', () => {
     expect(compileWith(false).stderr).toBe('');
   });
 });
+
+describe('did-you-mean for keywords, in both syntaxes', () => {
+  const hints = (name: string, text: string) => {
+    const r = cliOutErr('check', s.write(name, text));
+    expect(r.code, r.err).toBe(2);
+    return [...r.err.matchAll(/error\[([a-z-]+)\]: .*\n(?:.*\n)*? {2}hint: (.*)\n/g)].map((m) => `${m[1]}: ${m[2]}`);
+  };
+
+  it('.intercept: the policy keyword, blocks, statements', () => {
+    expect(hints('k1.intercept', 'polcy p {\n  inbound { capture ports * }\n}\n')).toEqual(["multi-word-block-name: did you mean 'policy'? a policy is written 'policy NAME { ... }'"]);
+    expect(hints('k2.intercept', 'policy p {\n  inbond { capture ports * }\n  outbound { capture cidrz * }\n  familys ipv4\n}\n')).toEqual([
+      "unknown-block: did you mean 'inbound'?",
+      "unknown-keyword: did you mean 'capture cidrs'?",
+      "unknown-keyword: did you mean 'families'?",
+    ]);
+  });
+
+  it("YAML: a misspelt 'policy:' key is one error with its did-you-mean, not also a missing name", () => {
+    expect(hints('k3.yaml', 'polcy: p\ninbound:\n  capture-ports: "*"\n')).toEqual(["unknown-keyword: did you mean 'policy'?"]);
+    expect(hints('k4.yaml', 'inbound:\n  capture-ports: "*"\n')).toEqual([]);
+    const missing = cliOutErr('check', s.write('k5.yaml', 'inbound:\n  capture-ports: "*"\n'));
+    expect(missing.err).toContain("error[missing-value]: 'policy' needs a value: a name, as a 'policy: my-app' key");
+  });
+
+  it('YAML: blocks, keys, and a key written as its first word only', () => {
+    expect(hints('k6.yaml', 'policy: p\ninbond:\n  capture-ports: "*"\noutbound:\n  capture-cidrz: "*"\nfamilys: [ipv4]\ninbound:\n  capture: "*"\n')).toEqual([
+      "unknown-block: did you mean 'inbound'?",
+      "unknown-keyword: did you mean 'capture-cidrs'?",
+      "unknown-keyword: did you mean 'families'?",
+      "unknown-keyword: did you mean 'capture-ports'? (in YAML, a statement's words make one key joined by '-')",
+    ]);
+  });
+});
+
+describe('an output path under a file', () => {
+  it('compile --verify-report FILE/sub: file-unwritable (exit 2), not an internal error', () => {
+    const f = s.write('plain.txt', 'x\n');
+    const r = cliOutErr('compile', '--verify-report', `${f}/report.json`, s.write('vr.intercept', GOOD));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`error[file-unwritable]: cannot write ${f}/report.json: a folder on the way is a file`);
+    expect(r.err).not.toContain('internal');
+  });
+});
+
+describe('an option before the command', () => {
+  it('is usage-unknown-option (exit 3) saying where options go, naming the command when one follows', () => {
+    const r = cliOutErr('--backend', 'nftables', 'compile', 'p.intercept');
+    expect(r.code).toBe(3);
+    expect(r.err).toContain("meshcap: error[usage-unknown-option]: unknown option '--backend'");
+    expect(r.err).toContain('hint: options go after the command: meshcap compile --backend ...');
+    const alone = cliOutErr('--backnd');
+    expect(alone.code).toBe(3);
+    expect(alone.err).toContain("hint: options go after the command (meshcap COMMAND OPTIONS...); meshcap's own are --help and --version");
+    expect(cliOutErr('--version').code).toBe(0);
+  });
+});

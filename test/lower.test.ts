@@ -105,6 +105,18 @@ describe('checkRuleSet finds nothing the kernel would refuse', () => {
     const msgs = checkRuleSet(rs).map((p) => `${p.chain}#${p.index}: ${p.message}`);
     expect(msgs).toEqual([`PREROUTING#${pre.rules.length}: owner match reached from prerouting: valid only in OUTPUT and POSTROUTING`, `PREROUTING#${pre.rules.length}: jump to missing chain NOWHERE`]);
   });
+
+  it("-i is refused in iptables' OUTPUT itself, not in a user chain OUTPUT reaches (as iptables-restore does: Docker's DOCKER chain)", () => {
+    const rs = lowerSpec('specs/istio-sidecar.intercept');
+    const nat = rs.tables.find((t) => t.name === 'nat' && t.family === 'ipv4')!;
+    const out = nat.chains.find((c) => c.name === 'OUTPUT')!;
+    const origin = { span: null, purpose: 'x' };
+    nat.chains.push({ name: 'DOCKER', rules: [{ matches: [{ kind: 'iif', neg: false, name: 'docker0', prefix: false }], action: { kind: 'return' }, origin }] });
+    out.rules.push({ matches: [], action: { kind: 'jump', chain: 'DOCKER' }, origin });
+    expect(checkRuleSet(rs)).toEqual([]);
+    out.rules.push({ matches: [{ kind: 'iif', neg: false, name: 'docker0', prefix: false }], action: { kind: 'return' }, origin });
+    expect(checkRuleSet(rs).map((p) => `${p.chain}#${p.index}: ${p.message}`)).toEqual([`OUTPUT#${out.rules.length}: -i reached from output: valid only in PREROUTING, INPUT and FORWARD`]);
+  });
 });
 
 // ---- TPROXY -------------------------------------------------------------------------------

@@ -51,6 +51,11 @@ export function run(argv: string[], io: Io): number {
       return EXIT.ok;
     }
     const cmd = commands.find((c) => c.name === name);
+    if (!cmd && name.startsWith('-')) {
+      // `meshcap --backend nftables compile p.intercept`: options belong to a command.
+      const named = rest.find((w) => commands.some((c) => c.name === w));
+      throw new UsageError(diag('usage-unknown-option', undefined, { option: name }, named ? `options go after the command: meshcap ${named} ${name} ...` : "options go after the command (meshcap COMMAND OPTIONS...); meshcap's own are --help and --version"));
+    }
     if (!cmd) {
       const names = commands.map((c) => c.name);
       throw new UsageError(diag('usage-unknown-command', undefined, { name, commands: names.join(', ') }, didYouMean(name, names)));

@@ -82,7 +82,7 @@ export function overwriteRefusals(paths: readonly string[], force: boolean, mine
   if (force) return [];
   const out: Diagnostic[] = [];
   for (const p of paths) {
-    if (!statSync(p, { throwIfNoEntry: false })?.isFile()) continue;
+    if (!isFile(p)) continue;
     let text: string;
     try {
       text = readFileSync(p, 'utf8');
@@ -92,6 +92,15 @@ export function overwriteRefusals(paths: readonly string[], force: boolean, mine
     if (!mine(p, text)) out.push(diag('file-exists', undefined, { path: p }, hint));
   }
   return out;
+}
+
+/** Whether a regular file is there; a file in the way of its folder (ENOTDIR) is left to the write, which reports it. */
+function isFile(p: string): boolean {
+  try {
+    return !!statSync(p, { throwIfNoEntry: false })?.isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a text is a JSON object with this key: how meshcap's JSON outputs say whose they are. */

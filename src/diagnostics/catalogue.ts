@@ -820,8 +820,8 @@ export const catalogue = {
     explain: 'A flag of the tool being imported has a value the tool refuses, or one whose rules could not work (the tool would fail, or redirect to a port nothing can listen on). Nothing is written.',
   },
   'import-unsupported': {
-    bad: { command: 'meshcap import kuma -- --redirect-outbound-port 15001 --iptables-logs' },
-    good: { command: 'meshcap import kuma -- --redirect-outbound-port 15001' },
+    bad: { command: 'meshcap import kuma -- --redirect-outbound-port 15001 --redirect-dns' },
+    good: { command: 'meshcap import kuma -- --redirect-outbound-port 15001 --redirect-all-dns-traffic' },
     docs: 'docs/cli.md#import-kuma',
     severity: 'error',
     message: '{tool} {flag} cannot be imported yet: {reason}',

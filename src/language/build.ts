@@ -57,8 +57,19 @@ function unknownKeywordHint(block: BlockSpec, s: Statement): { name: string; spa
   const keyAtoms = yaml ? [first] : s.atoms.slice(0, Math.max(1, Math.min(k, s.atoms.length)));
   const name = keyAtoms.map((a) => a.text).join(' ');
   const span: Span = { file: first.span.file, start: keyAtoms[0].span.start, end: keyAtoms[keyAtoms.length - 1].span.end };
+  // At the top of a YAML file the policy's name is a key too (`policy: NAME`), and a block
+  // is a key: a misspelt one of either reads as an unknown statement of the policy.
+  if (yaml && !block.id) {
+    for (const want of ['policy', ...blockIds]) {
+      const d = levenshtein(first.text.toLowerCase(), want);
+      if (!best || d < best.d) best = { spelling: want, d, k: 1 };
+    }
+  }
+  // A YAML key spells a statement's words joined by '-': `capture:` in inbound means `capture-ports:`.
+  const joined = yaml ? block.statements.filter((x) => x.id.startsWith(`${first.text.toLowerCase()}-`)) : [];
   let hint: string;
   if (best && best.d <= Math.max(2, Math.floor(best.spelling.length / 3))) hint = `did you mean '${best.spelling}'?`;
+  else if (joined.length) hint = `did you mean ${joined.map((x) => `'${x.id}'`).join(' or ')}? (in YAML, a statement's words make one key joined by '-')`;
   else {
     // Perhaps it belongs in another block.
     const elsewhere = blocks.find((b) => b !== block && (yaml ? b.statements.some((x) => x.id === first.text) : !!matchStatement(b, s.atoms.map((a) => a.text))));
@@ -98,7 +109,9 @@ export function buildPolicy(tree: SyntaxTree): BuildResult {
   }
   let name = 'meshcap';
   if (!node.name) {
-    if (!node.nameReported) report(diag('missing-value', node.keyword.span, { name: 'policy', expected: 'a name (policy my-app { ... })' }));
+    // A misspelt `policy:` key is reported where it stands, with its did-you-mean.
+    const misspelt = tree.syntax === 'yaml' && node.items.some((i) => i.kind === 'statement' && i.yamlKey && levenshtein(i.yamlKey.text.toLowerCase(), 'policy') <= 2);
+    if (!node.nameReported && !misspelt) report(diag('missing-value', node.keyword.span, { name: 'policy', expected: tree.syntax === 'yaml' ? "a name, as a 'policy: my-app' key" : 'a name (policy my-app { ... })' }));
   } else if (!POLICY_NAME_RE.test(node.name.text)) {
     report(diag('invalid-policy-name', node.name.span, { name: node.name.text }));
   } else name = node.name.text;

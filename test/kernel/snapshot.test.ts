@@ -2,7 +2,7 @@
 // kube-proxy-like and Docker-like rules in iptables-nft: the snapshot reads every source,
 // says the rules are split between the flavours and that their order matters, and real
 // connections land where the simulator, run on the snapshot, says they do.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -227,4 +227,33 @@ describe('meshcap snapshot of a namespace with rules in both iptables flavours',
     expect(loud.v.out).not.toMatch(/^equal/m);
     expect(loud.v.err).toMatch(/#iptables-nft:\d+:1: error\[rules-undecided\]: the proof is undecided: whether '-m addrtype --dst-type LOCAL' matches decides the outcome of \d+ packet class\(es\)/);
   }, 60_000);
+
+  it('snapshot -o: replaces a snapshot, refuses any other file (file-exists, untouched) unless --force', () => {
+    withNetns((ns) => {
+      const file = join(tmp, 'overwrite.json');
+      const first = cliOutErr('snapshot', '--netns', ns, '-o', file);
+      expect(first.code, first.err).toBe(0);
+      expect((JSON.parse(readFileSync(file, 'utf8')) as Snapshot).meshcapSnapshot).toBe(1);
+      // A snapshot meshcap wrote is replaced without asking.
+      const again = cliOutErr('snapshot', '--netns', ns, '-o', file);
+      expect(again.code, again.err).toBe(0);
+      for (const other of ['my notes\n', '{"meshcapVerifyReport": 1}\n']) {
+        writeFileSync(file, other);
+        const r = cliOutErr('snapshot', '--netns', ns, '-o', file);
+        expect(r.code, r.err).toBe(2);
+        expect(r.err).toContain(`${file}: error[file-exists]: ${file} already exists; not overwritten`);
+        expect(r.err).toContain('hint: --force overwrites it');
+        expect(r.out).toBe('');
+        expect(readFileSync(file, 'utf8')).toBe(other);
+      }
+      const forced = cliOutErr('snapshot', '--netns', ns, '-o', file, '--force');
+      expect(forced.code, forced.err).toBe(0);
+      expect((JSON.parse(readFileSync(file, 'utf8')) as Snapshot).namespace).toEqual({ netns: ns });
+      // A file in the way of the folder: file-unwritable, not an internal error.
+      const blocked = cliOutErr('snapshot', '--netns', ns, '-o', join(file, 'sub.json'));
+      expect(blocked.code).toBe(2);
+      expect(blocked.err).toContain('error[file-unwritable]');
+      expect(blocked.err).not.toContain('internal');
+    });
+  });
 });
