@@ -83,24 +83,20 @@ export function validatePolicy(p: Policy, failed: ReadonlySet<string> = new Set(
       }
     }
   }
-  if (outOk && ok('outbound.exclude-ports') && p.outbound.excludePorts.value.length > 0 && !outboundCaptures && p.dns.capture.value.kind === 'off') {
-    report(
-      diag('ineffective-exclude', orUndef(p.outbound.excludePorts.span), {
-        what: "outbound 'exclude ports'",
-        reason: 'no outbound traffic is captured',
-        hint: "capture outbound traffic with 'capture cidrs', or remove the exclusion",
-      }),
-    );
-  }
-  if (outOk && ok('outbound.exclude-ports-for-uids') && p.outbound.excludePortsForUids.value.length > 0 && !outboundCaptures && p.dns.capture.value.kind === 'off') {
-    report(
-      diag('ineffective-exclude', orUndef(p.outbound.excludePortsForUids.span), {
-        what: "outbound 'exclude ports-for-uids'",
-        reason: 'no outbound traffic is captured',
-        hint: "capture outbound traffic with 'capture cidrs', or remove the exclusion",
-      }),
-    );
-  }
+  // Port exclusions (plain, and per uid) mean nothing when no outbound traffic is captured.
+  const portExclusions = [
+    { field: 'outbound.exclude-ports', what: "outbound 'exclude ports'", list: p.outbound.excludePorts },
+    { field: 'outbound.exclude-ports-for-uids', what: "outbound 'exclude ports-for-uids'", list: p.outbound.excludePortsForUids },
+  ] as const;
+  for (const x of portExclusions)
+    if (outOk && ok(x.field) && x.list.value.length > 0 && !outboundCaptures && p.dns.capture.value.kind === 'off')
+      report(
+        diag('ineffective-exclude', orUndef(x.list.span), {
+          what: x.what,
+          reason: 'no outbound traffic is captured',
+          hint: "capture outbound traffic with 'capture cidrs', or remove the exclusion",
+        }),
+      );
   if (ok('outbound.exclude-groups', 'outbound.groups') && p.outbound.excludeGroups.value.length > 0 && groups.kind !== 'all') {
     report(diag('group-exclude-with-list', orUndef(p.outbound.excludeGroups.span)));
   }
