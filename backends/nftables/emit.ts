@@ -30,9 +30,11 @@ import {
   type NftRule,
   type NftSet,
   type NftTable,
+  type NftVerdict,
   type NftXor,
   type SetType,
 } from './objects.js';
+import { keyValue, META_OF, runs, type KeyMatch, type Run } from './dispatch.js';
 import { capabilities, DEFAULT_NFT_VERSION, type NftCapabilities } from './versions.js';
 
 export interface NftOptions {
@@ -309,6 +311,10 @@ class Emitter {
     }
   }
 
+  keyRule(chain: string, run: Run, t: Table): NftCommand {
+    return keyRuleOf(this, chain, run, t);
+  }
+
   rule(chain: string, r: Rule, t: Table, fam: Family, matches: Match[] = r.matches, statementFam: Family | undefined = fam): NftCommand {
     const expr: NftExpr[] = matches.map((m) => this.match(m, fam));
     if (this.opts.counters) expr.push({ counter: null });
@@ -317,6 +323,23 @@ class Emitter {
     const rule: NftRule = { family: NFT_FAMILY, table: this.table, chain, expr, ...(this.opts.comments ? { comment: commentOf(r) } : {}) };
     return { add: { rule } };
   }
+}
+
+/** A run of rules that select by one key (dispatch.ts): one rule with a set or a verdict map. */
+function keyRuleOf(e: Emitter, chain: string, run: Run, t: Table): NftCommand {
+  const head = run.rules[0];
+  const keyOf = (r: Rule) => keyValue(r.matches[run.at])!;
+  const km = head.matches[run.at] as KeyMatch;
+  const left: NftKeyExpr = { meta: { key: META_OF[km.kind] } };
+  const expr: NftExpr[] = head.matches.filter((_, i) => i !== run.at).map((m) => e.match(m, 'ipv4'));
+  if (run.form === 'set') expr.push({ match: { op: '==', left, right: { set: run.rules.map(keyOf) } } });
+  if (e.opts.counters) expr.push({ counter: null });
+  if (run.form === 'set') expr.push(...e.statements(head.action, undefined, t));
+  else expr.push({ vmap: { key: left, data: { set: run.rules.map((r) => [keyOf(r), e.statements(r.action, undefined, t)[0] as NftVerdict]) } } });
+  // The rule says why each of its rules exists (and points at the first's statement).
+  const purpose = [...new Set(run.rules.map((r) => r.origin.purpose))].join('; ');
+  const rule: NftRule = { family: NFT_FAMILY, table: e.table, chain, expr, ...(e.opts.comments ? { comment: commentOf({ ...head, origin: { ...head.origin, purpose } }) } : {}) };
+  return { add: { rule } };
 }
 
 /** nft keeps at most 128 bytes of a rule comment. */
@@ -360,7 +383,13 @@ export function emitNftables(rs: RuleSet, opts: Partial<NftOptions> = {}): strin
       const name = e.chainName(t, c.name);
       const b = c.base;
       chains.push({ add: { chain: { family: NFT_FAMILY, table, name, ...(b ? { type: b.type, hook: b.hook, prio: b.priority, policy: b.policy } : {}) } } });
-      for (const r of c.rules) {
+      const independent = (r: Rule) => ruleFamilies(r)[0] === undefined;
+      for (const run of runs(c.rules, caps, independent)) {
+        if (run.rules.length > 1) {
+          rules.push(e.keyRule(name, run, t));
+          continue;
+        }
+        const r = run.rules[0];
         for (const f of ruleFamilies(r)) {
           // The match side needs a family for its addresses only; the statements name one only for an address.
           if (f === undefined) rules.push(e.rule(name, r, t, 'ipv4', r.matches, undefined));

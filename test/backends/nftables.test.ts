@@ -525,13 +525,14 @@ describe('nft version targets (versions.ts)', () => {
     };
     expect(Object.keys(NFT_VERSIONS)).toEqual(Object.keys(before));
     expect([...KNOWN_NFT_VERSIONS]).toEqual(Object.keys(before));
+    // Anonymous sets of names and ids, and verdict maps, are older than every known release.
     for (const v of Object.keys(before)) {
-      expect(capabilities(v), v).toEqual(before[v]);
-      expect(NFT_VERSIONS[v], v).toEqual(before[v]);
+      expect(capabilities(v), v).toEqual({ ...before[v], keySets: true, verdictMaps: true });
+      expect(NFT_VERSIONS[v], v).toEqual({ ...before[v], keySets: true, verdictMaps: true });
     }
-    expect(Object.keys(CAPABILITY_SINCE).sort()).toEqual(['destroy', 'tableComments']);
-    // Every capability appears at a known version, and the known versions are in order.
-    for (const since of Object.values(CAPABILITY_SINCE)) expect(KNOWN_NFT_VERSIONS).toContain(since);
+    expect(Object.keys(CAPABILITY_SINCE).sort()).toEqual(['destroy', 'keySets', 'tableComments', 'verdictMaps']);
+    // Every capability appears at a known version or before the oldest, and the known versions are in order.
+    for (const since of Object.values(CAPABILITY_SINCE)) expect(KNOWN_NFT_VERSIONS.includes(since as never) || compareVersions(since, KNOWN_NFT_VERSIONS[0]) < 0, since).toBe(true);
     for (let i = 1; i < KNOWN_NFT_VERSIONS.length; i++) expect(compareVersions(KNOWN_NFT_VERSIONS[i - 1], KNOWN_NFT_VERSIONS[i])).toBeLessThan(0);
     expect(compareVersions('1.0.10', '1.0.9')).toBeGreaterThan(0);
     expect(compareVersions('1.1', '1.1.0')).toBe(0);
@@ -681,6 +682,7 @@ describe('schema.json and the types of objects.ts describe the same JSON', () =>
     ],
     counter: [{ counter: null }],
     log: [{ log: { prefix: 'p' } }],
+    vmap: [{ vmap: { key: { meta: { key: 'oifname' } }, data: { set: [['lo', { goto: { target: 'c' } }], ['eth0', { return: null }]] } } }, { vmap: { key: { meta: { key: 'skuid' } }, data: { set: [[0, { accept: null }], [1337, { jump: { target: 'c' } }]] } } }],
   };
   const lefts: { [K in LeftKind]: Pick<NftLeftBodies, K>[] } = {
     meta: META_KEYS.map((k) => ({ meta: { key: k } })),
