@@ -204,9 +204,11 @@ export interface NftCommandBodies {
   flush: OneOf<{ table: NftTableRef; set: NftSetRef }>;
   /** nft 1.0.7 and later: delete if it exists. */
   destroy: { table: NftTableRef };
+  /** Before 1.0.7, after `add table` (so that it exists): the table goes, with its chains and sets. */
+  delete: { table: NftTableRef };
 }
 export type CommandKind = keyof NftCommandBodies;
-export const COMMAND_KINDS = keysOf<CommandKind>({ add: true, flush: true, destroy: true });
+export const COMMAND_KINDS = keysOf<CommandKind>({ add: true, flush: true, destroy: true, delete: true });
 export type NftCommand = OneOf<NftCommandBodies>;
 
 /** What the emitter writes, and what schema.json describes. */
