@@ -36,7 +36,7 @@ describe('meshcap compile --backend nftables', () => {
     expect(cmds(r.out)[0]).toEqual({ add: { table: { family: 'inet', name: 'istio-sidecar' } } });
   });
 
-  it('--nft-version 1.0.8 destroys the table first (and comments it); the default flushes it', () => {
+  it('--nft-version 1.0.8 destroys the table first (and comments it); the default adds, deletes and adds it', () => {
     const r = cli('compile', '--backend', 'nftables', '--nft-version', '1.0.8', SPEC);
     expect(r.code, r.err).toBe(0);
     const c = cmds(r.out);
@@ -45,7 +45,8 @@ describe('meshcap compile --backend nftables', () => {
     expect(validateNft(JSON.parse(r.out))).toEqual([]);
     const d = cli('compile', '--backend', 'nftables', SPEC);
     expect(d.out).not.toContain('"destroy"');
-    expect(cmds(d.out)[1]).toEqual({ flush: { table: { family: 'inet', name: 'istio-sidecar' } } });
+    expect(cmds(d.out)[1]).toEqual({ delete: { table: { family: 'inet', name: 'istio-sidecar' } } });
+    expect(cmds(d.out)[2]).toEqual({ add: { table: { family: 'inet', name: 'istio-sidecar' } } });
   });
 
   it('--nft-version newer than every known release: emitted for the newest known one, with a note (exit 0)', () => {

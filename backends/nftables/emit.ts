@@ -30,9 +30,11 @@ import {
   type NftRule,
   type NftSet,
   type NftTable,
+  type NftVerdict,
   type NftXor,
   type SetType,
 } from './objects.js';
+import { keyValue, META_OF, runs, type KeyMatch, type Run } from './dispatch.js';
 import { capabilities, DEFAULT_NFT_VERSION, type NftCapabilities } from './versions.js';
 
 export interface NftOptions {
@@ -200,12 +202,6 @@ class Emitter {
     if (this.named.has(name)) return `@${name}`;
     this.named.set(name, content);
     const decl: NftSet = { family: NFT_FAMILY, table: this.table, name, type, flags: [SET_FLAG_INTERVAL] };
-    if (!this.caps.destroy) {
-      // `flush table` empties the chains but not the sets: re-applying would merge the new
-      // elements into the old ones (stale members, or "conflicting intervals"). Declare
-      // the set (a no-op if it exists), empty it, then fill it, in the same transaction.
-      this.sets.push({ add: { set: decl } }, { flush: { set: { family: NFT_FAMILY, table: this.table, name } } });
-    }
     this.sets.push({ add: { set: { ...decl, elem: items } } });
     return `@${name}`;
   }
@@ -309,6 +305,10 @@ class Emitter {
     }
   }
 
+  keyRule(chain: string, run: Run, t: Table): NftCommand {
+    return keyRuleOf(this, chain, run, t);
+  }
+
   rule(chain: string, r: Rule, t: Table, fam: Family, matches: Match[] = r.matches, statementFam: Family | undefined = fam): NftCommand {
     const expr: NftExpr[] = matches.map((m) => this.match(m, fam));
     if (this.opts.counters) expr.push({ counter: null });
@@ -317,6 +317,23 @@ class Emitter {
     const rule: NftRule = { family: NFT_FAMILY, table: this.table, chain, expr, ...(this.opts.comments ? { comment: commentOf(r) } : {}) };
     return { add: { rule } };
   }
+}
+
+/** A run of rules that select by one key (dispatch.ts): one rule with a set or a verdict map. */
+function keyRuleOf(e: Emitter, chain: string, run: Run, t: Table): NftCommand {
+  const head = run.rules[0];
+  const keyOf = (r: Rule) => keyValue(r.matches[run.at])!;
+  const km = head.matches[run.at] as KeyMatch;
+  const left: NftKeyExpr = { meta: { key: META_OF[km.kind] } };
+  const expr: NftExpr[] = head.matches.filter((_, i) => i !== run.at).map((m) => e.match(m, 'ipv4'));
+  if (run.form === 'set') expr.push({ match: { op: '==', left, right: { set: run.rules.map(keyOf) } } });
+  if (e.opts.counters) expr.push({ counter: null });
+  if (run.form === 'set') expr.push(...e.statements(head.action, undefined, t));
+  else expr.push({ vmap: { key: left, data: { set: run.rules.map((r) => [keyOf(r), e.statements(r.action, undefined, t)[0] as NftVerdict]) } } });
+  // The rule says why each of its rules exists (and points at the first's statement).
+  const purpose = [...new Set(run.rules.map((r) => r.origin.purpose))].join('; ');
+  const rule: NftRule = { family: NFT_FAMILY, table: e.table, chain, expr, ...(e.opts.comments ? { comment: commentOf({ ...head, origin: { ...head.origin, purpose } }) } : {}) };
+  return { add: { rule } };
 }
 
 /** nft keeps at most 128 bytes of a rule comment. */
@@ -347,8 +364,11 @@ export function emitNftables(rs: RuleSet, opts: Partial<NftOptions> = {}): strin
     const tableObj: NftTable = { ...ref, ...(caps.tableComments ? { comment: `${COMMENT_PREFIX} policy ${rs.name}` } : {}) };
     head.push({ add: { table: tableObj } });
   } else {
-    // Before 1.0.7: add (a no-op if it exists) then flush, so re-applying replaces.
-    head.push({ add: { table: { ...ref } } }, { flush: { table: { ...ref } } });
+    // Before 1.0.7: add (a no-op if it exists), delete (with its chains and sets), add again,
+    // in one transaction, so re-applying replaces. (`flush table` would keep the sets,
+    // and emptying each set in the same transaction made nft take twice as long to load
+    // a 10,000-element one: docs/benchmarks.md.)
+    head.push({ add: { table: { ...ref } } }, { delete: { table: { ...ref } } }, { add: { table: { ...ref } } });
   }
   const chains: NftCommand[] = [];
   const rules: NftCommand[] = [];
@@ -360,7 +380,13 @@ export function emitNftables(rs: RuleSet, opts: Partial<NftOptions> = {}): strin
       const name = e.chainName(t, c.name);
       const b = c.base;
       chains.push({ add: { chain: { family: NFT_FAMILY, table, name, ...(b ? { type: b.type, hook: b.hook, prio: b.priority, policy: b.policy } : {}) } } });
-      for (const r of c.rules) {
+      const independent = (r: Rule) => ruleFamilies(r)[0] === undefined;
+      for (const run of runs(c.rules, caps, independent)) {
+        if (run.rules.length > 1) {
+          rules.push(e.keyRule(name, run, t));
+          continue;
+        }
+        const r = run.rules[0];
         for (const f of ruleFamilies(r)) {
           // The match side needs a family for its addresses only; the statements name one only for an address.
           if (f === undefined) rules.push(e.rule(name, r, t, 'ipv4', r.matches, undefined));

@@ -98,7 +98,7 @@ function elemValue(x: unknown): unknown {
 }
 
 /** The values a right-hand side stands for, each with its JSON path. */
-function listOf(right: unknown, sets: Sets, p: string): [unknown, string][] {
+export function listOf(right: unknown, sets: Sets, p: string): [unknown, string][] {
   if (typeof right === 'string' && right.startsWith('@')) {
     const s = sets.get(right.slice(1));
     if (!s) throw new PathError(p, `set ${right} is not defined`);
@@ -289,6 +289,9 @@ function statement(s: Unchecked<ReadExpr>, p: string): Action {
       if (!isObj<ReadStatementBodies['dnat']>(v) || typeof v.addr !== 'string') throw new PathError(`${p}.dnat`, 'expected an address');
       return typeof v.port === 'number' ? { kind: 'dnat', addr: v.addr, port: v.port } : { kind: 'dnat', addr: v.addr };
     }
+    case 'vmap':
+      // import-keys.ts reads a verdict map as the rules it stands for, as the rule's last statement.
+      throw new PathError(`${p}.vmap`, 'a verdict map is read only as the last statement of a rule');
     default:
       return unreachable(k);
   }

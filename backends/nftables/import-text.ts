@@ -4,7 +4,8 @@
 // expression keeps the span it came from, so a diagnostic (ours, or the JSON importer's
 // about a value) points at the line and column of the offending text, and each rule's
 // origin is its line. The vocabulary is the JSON importer's: what it does not model is a
-// located error here, never dropped.
+// located error here, never dropped. It runs over 500 lines because it is one grammar
+// (blocks, matches, statements, values) over one token stream and cursor.
 import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { SourceFile, type Span } from '../../src/source.js';
 import { importNftDocument, type NftImportResult } from './import.js';
@@ -348,6 +349,9 @@ function rule(toks: Tok[]): { expr: unknown[]; spans: [number, number][]; commen
         const mask = number(at('a mask'));
         i++;
         match({ '&': [keyExpr, mask] }, 'num', t);
+      } else if (toks[i]?.text === 'vmap' && scope === 'meta') {
+        i++;
+        push({ vmap: { key: keyExpr, data: { set: vmapElements(toks, () => i, (n) => (i = n), kinds[key]) } } }, t);
       } else match(keyExpr, kinds[key], t);
     } else if (w === 'ip' || w === 'ip6' || w === 'tcp' || w === 'udp' || w === 'sctp' || w === 'th') {
       const f = at(`a ${w} field`);
@@ -383,6 +387,29 @@ function rule(toks: Tok[]): { expr: unknown[]; spans: [number, number][]; commen
     else throw new TextError(t, `'${t.text}' is not read here (a match or statement meshcap does not model)`);
   }
   return { expr, spans, ...(comment !== undefined ? { comment } : {}) };
+}
+
+/** `{ KEY : VERDICT, ... }` after `vmap`: [key, verdict] pairs, as the JSON listing has them. */
+function vmapElements(toks: Tok[], get: () => number, setI: (n: number) => void, kind: Kind): unknown[] {
+  let i = get();
+  const want = (text: string) => {
+    if (toks[i]?.text !== text) throw new TextError(toks[i] ?? toks[i - 1], `expected '${text}' in a verdict map`);
+    i++;
+  };
+  const out: unknown[] = [];
+  want('{');
+  while (toks[i] && toks[i].text !== '}') {
+    const k = one(toks[i++], kind);
+    want(':');
+    const v = toks[i++] ?? toks[i - 2];
+    const jump = (v.text === 'jump' || v.text === 'goto') && toks[i]?.kind === 'word';
+    if (!VERDICTS.has(v.text) && !jump) throw new TextError(v, 'expected a verdict in a verdict map');
+    out.push([k, { [v.text]: jump ? { target: toks[i++].text } : null }]);
+    if (toks[i]?.text === ',') i++;
+  }
+  want('}');
+  setI(i);
+  return out;
 }
 
 /** `redirect to :P`, `tproxy [ip|ip6] to [A]:P`, `dnat [ip|ip6] to A[:P]`. */

@@ -8,7 +8,8 @@ import { diag, type Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import type { Chain, RuleSet, Table, TableFamily } from '../../src/ir/types.js';
 import { canonicalAddress } from '../../src/net/ip.js';
 import type { Span } from '../../src/source.js';
-import { isArr, parseRule, PathError, show, unreachable, type Sets } from './import-rule.js';
+import { isArr, PathError, show, unreachable, type Sets } from './import-rule.js';
+import { parseRules } from './import-keys.js';
 import {
   CHAIN_TYPES,
   HOOKS,
@@ -165,10 +166,10 @@ function object(ctx: Ctx, v: unknown, path: string, insert: boolean): void {
       const c = t.chains.get(show(r.chain));
       if (!c) throw new PathError(`${p}.chain`, `chain '${show(r.chain)}' does not exist in table ${show(r.table)}`);
       if (!isArr(r.expr)) throw new PathError(`${p}.expr`, 'expected an array');
-      const rule = parseRule(r.expr, `${p}.expr`, t.table, t.sets, typeof r.comment === 'string' ? r.comment : undefined, ctx.file);
-      if (ctx.locate) rule.origin.span = ctx.locate(p);
-      if (insert) c.rules.unshift(rule);
-      else c.rules.push(rule);
+      const read = parseRules(r.expr, `${p}.expr`, t.table, t.sets, typeof r.comment === 'string' ? r.comment : undefined, ctx.file);
+      if (ctx.locate) for (const rule of read) rule.origin.span = ctx.locate(p);
+      if (insert) c.rules.unshift(...read);
+      else c.rules.push(...read);
       return;
     }
     default:

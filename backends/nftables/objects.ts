@@ -135,14 +135,17 @@ export interface NftStatementBodies {
   counter: null;
   /** nft's syslog level names (libnftables-json(5)); absent, the kernel's default. */
   log: { prefix: string; level?: NftLogLevel };
+  /** A verdict map: the verdict of the element the key equals; no element, the rule goes on. */
+  vmap: { key: NftKeyExpr; data: { set: [NftElement, NftVerdict][] } };
 }
 export const NFT_LOG_LEVELS = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug'] as const;
 export type NftLogLevel = (typeof NFT_LOG_LEVELS)[number];
 export type StatementKind = keyof NftStatementBodies;
-export const STATEMENT_KINDS = keysOf<StatementKind>({ accept: true, drop: true, return: true, jump: true, goto: true, redirect: true, tproxy: true, dnat: true, mangle: true, counter: true, log: true });
+export const STATEMENT_KINDS = keysOf<StatementKind>({ accept: true, drop: true, return: true, jump: true, goto: true, redirect: true, tproxy: true, dnat: true, mangle: true, counter: true, log: true, vmap: true });
 export type VerdictKind = 'accept' | 'drop' | 'return' | 'jump' | 'goto';
 export const VERDICT_KINDS = keysOf<VerdictKind>({ accept: true, drop: true, return: true, jump: true, goto: true });
 export type NftStatement = OneOf<NftStatementBodies>;
+export type NftVerdict = OneOf<Pick<NftStatementBodies, VerdictKind>>;
 /** One element of a rule's `expr`: a match or a statement. */
 export type NftExpr = OneOf<NftStatementBodies & { match: NftMatchBody }>;
 
@@ -201,9 +204,11 @@ export interface NftCommandBodies {
   flush: OneOf<{ table: NftTableRef; set: NftSetRef }>;
   /** nft 1.0.7 and later: delete if it exists. */
   destroy: { table: NftTableRef };
+  /** Before 1.0.7, after `add table` (so that it exists): the table goes, with its chains and sets. */
+  delete: { table: NftTableRef };
 }
 export type CommandKind = keyof NftCommandBodies;
-export const COMMAND_KINDS = keysOf<CommandKind>({ add: true, flush: true, destroy: true });
+export const COMMAND_KINDS = keysOf<CommandKind>({ add: true, flush: true, destroy: true, delete: true });
 export type NftCommand = OneOf<NftCommandBodies>;
 
 /** What the emitter writes, and what schema.json describes. */

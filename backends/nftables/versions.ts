@@ -9,6 +9,10 @@ export const CAPABILITY_SINCE = {
   destroy: '1.0.7',
   /** Comments on tables and chains. (Rule comments are older than every known release.) */
   tableComments: '1.0.8',
+  /** Anonymous sets of interface names and owner ids (`oifname { "a", "b" }`, `meta skuid { 1, 2 }`). */
+  keySets: '0.9.0',
+  /** Verdict maps on a meta key (`oifname vmap { "a" : return, "lo" : goto x }`). */
+  verdictMaps: '0.9.0',
 } as const;
 
 export type NftCapability = keyof typeof CAPABILITY_SINCE;

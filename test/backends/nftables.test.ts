@@ -193,7 +193,8 @@ describe('emitNftables: the JSON shapes of netfilter-facts §2', () => {
   it('one inet table named after the policy; every object belongs to it', () => {
     expect(nftTableName(shapes)).toBe('unit');
     const tables = cmds(text).filter((c) => c.add?.table);
-    expect(tables).toEqual([{ add: { table: { family: 'inet', name: 'unit' } } }]);
+    // 1.0.6 adds it twice: before and after deleting it, so that re-applying replaces it.
+    expect(tables).toEqual([{ add: { table: { family: 'inet', name: 'unit' } } }, { add: { table: { family: 'inet', name: 'unit' } } }]);
     walk(cmds(text), (k, v) => {
       if (['chain', 'rule', 'set'].includes(k) && isRec(v) && 'family' in v) {
         expect(v.family).toBe('inet');
@@ -272,11 +273,12 @@ describe('emitNftables: the JSON shapes of netfilter-facts §2', () => {
 
       it('one inet table named after the policy', () => {
         const tables = cmds(out).filter((c) => c.add?.table);
-        expect(tables).toEqual([{ add: { table: { family: 'inet', name: policy.name } } }]);
+        // 1.0.6 adds it twice: before and after deleting it, so that re-applying replaces it.
+        expect(tables).toEqual([{ add: { table: { family: 'inet', name: policy.name } } }, { add: { table: { family: 'inet', name: policy.name } } }]);
         for (const c of cmds(out)) {
           const [verb] = Object.keys(c);
-          expect(['add', 'flush', 'destroy']).toContain(verb);
-          const body = c.add ?? c.flush ?? c.destroy;
+          expect(['add', 'flush', 'destroy', 'delete']).toContain(verb);
+          const body = c.add ?? c.flush ?? c.destroy ?? c.delete;
           const [kind] = Object.keys(body);
           expect(getAt(body, [kind, 'family'])).toBe('inet');
           expect(getAt(body, [kind, kind === 'table' ? 'name' : 'table'])).toBe(policy.name);
@@ -413,20 +415,20 @@ describe('lists longer than 16 become named interval sets', () => {
     expectEqual(rs, mustImport(t));
   });
 
-  it('nft 1.0.6 (add + flush table): a named set is declared, flushed, then filled, so re-applying replaces its elements', () => {
+  it('nft 1.0.6 (add + delete + add table): a named set is declared once with its elements, and re-applying replaces them', () => {
     const a = portRules([...ports(16), [5000, 6000]]);
     const c = portRules(ports(17, 300));
     const ta = emitNftables(a, { comments: false, nftVersion: '1.0.6' });
     const tc = emitNftables(c, { comments: false, nftVersion: '1.0.6' });
     const setCmds = cmds(tc).filter((x) => x.add?.set || x.flush?.set);
-    expect(setCmds.map((x) => (x.flush ? 'flush' : x.add?.set?.elem ? 'fill' : 'declare'))).toEqual(['declare', 'flush', 'fill']);
-    expect(setCmds[1]).toEqual({ flush: { set: { family: 'inet', table: 'unit', name: setCmds[0].add?.set?.name } } });
+    expect(setCmds.map((x) => (x.flush ? 'flush' : x.add?.set?.elem ? 'fill' : 'declare'))).toEqual(['fill']);
+    expect(cmds(tc).slice(0, 3).map((x) => Object.keys(x)[0])).toEqual(['add', 'delete', 'add']);
     expect(validateNft(JSON.parse(tc))).toEqual([]);
     // Applying A then C in one go, as a node would across two runs: C's meaning only.
     const both = doc(...cmds(ta), ...cmds(tc));
     expectEqual(c, mustImport(both));
     expect(equivalent(rulesSide('a', a), rulesSide('both', mustImport(both))).result).toBe('different');
-    // 1.0.7+: destroy table drops the sets too; no flush set is emitted.
+    // 1.0.7+: destroy table drops the sets too.
     const c7 = emitNftables(c, { comments: false, nftVersion: '1.0.7' });
     expect(cmds(c7).some((x) => x.flush)).toBe(false);
     expectEqual(c, mustImport(doc(...cmds(emitNftables(a, { comments: false, nftVersion: '1.0.7' })), ...cmds(c7))));
@@ -479,12 +481,13 @@ describe('nothing meant for one family catches the other', () => {
 // ---- versions ------------------------------------------------------------------------------
 describe('nft version targets (versions.ts)', () => {
   const { ir, policy } = specIr('istio-sidecar.intercept');
-  const head = (v: string) => cmds(emitNftables(ir, { nftVersion: v })).slice(0, 2);
+  const head = (v: string) => cmds(emitNftables(ir, { nftVersion: v })).slice(0, capabilities(v)!.destroy ? 2 : 3);
   const tbl = { family: 'inet', name: policy.name };
 
-  it('1.0.6 (the default): add table, then flush table; no destroy', () => {
+  it('1.0.6 (the default): add table (so that it exists), delete it, add it again; no destroy, no flush', () => {
     expect(DEFAULT_NFT_VERSION).toBe('1.0.6');
-    expect(head('1.0.6')).toEqual([{ add: { table: tbl } }, { flush: { table: tbl } }]);
+    expect(head('1.0.6')).toEqual([{ add: { table: tbl } }, { delete: { table: tbl } }, { add: { table: tbl } }]);
+    expect(cmds(emitNftables(ir)).some((c) => c.flush)).toBe(false);
     expect(emitNftables(ir)).toBe(emitNftables(ir, { nftVersion: '1.0.6' }));
     expect(emitNftables(ir, { nftVersion: '1.0.6' })).not.toContain('destroy');
   });
@@ -505,7 +508,7 @@ describe('nft version targets (versions.ts)', () => {
       const caps = capabilities(v)!;
       const [first, second] = head(v);
       expect('destroy' in first, v).toBe(caps.destroy);
-      expect('flush' in second, v).toBe(!caps.destroy);
+      expect('delete' in second, v).toBe(!caps.destroy);
       const add = (caps.destroy ? second : first).add?.table;
       expect(add, v).toBeDefined();
       expect(add !== undefined && 'comment' in add, v).toBe(caps.tableComments);
@@ -525,13 +528,14 @@ describe('nft version targets (versions.ts)', () => {
     };
     expect(Object.keys(NFT_VERSIONS)).toEqual(Object.keys(before));
     expect([...KNOWN_NFT_VERSIONS]).toEqual(Object.keys(before));
+    // Anonymous sets of names and ids, and verdict maps, are older than every known release.
     for (const v of Object.keys(before)) {
-      expect(capabilities(v), v).toEqual(before[v]);
-      expect(NFT_VERSIONS[v], v).toEqual(before[v]);
+      expect(capabilities(v), v).toEqual({ ...before[v], keySets: true, verdictMaps: true });
+      expect(NFT_VERSIONS[v], v).toEqual({ ...before[v], keySets: true, verdictMaps: true });
     }
-    expect(Object.keys(CAPABILITY_SINCE).sort()).toEqual(['destroy', 'tableComments']);
-    // Every capability appears at a known version, and the known versions are in order.
-    for (const since of Object.values(CAPABILITY_SINCE)) expect(KNOWN_NFT_VERSIONS).toContain(since);
+    expect(Object.keys(CAPABILITY_SINCE).sort()).toEqual(['destroy', 'keySets', 'tableComments', 'verdictMaps']);
+    // Every capability appears at a known version or before the oldest, and the known versions are in order.
+    for (const since of Object.values(CAPABILITY_SINCE)) expect(KNOWN_NFT_VERSIONS.includes(since as never) || compareVersions(since, KNOWN_NFT_VERSIONS[0]) < 0, since).toBe(true);
     for (let i = 1; i < KNOWN_NFT_VERSIONS.length; i++) expect(compareVersions(KNOWN_NFT_VERSIONS[i - 1], KNOWN_NFT_VERSIONS[i])).toBeLessThan(0);
     expect(compareVersions('1.0.10', '1.0.9')).toBeGreaterThan(0);
     expect(compareVersions('1.1', '1.1.0')).toBe(0);
@@ -681,6 +685,7 @@ describe('schema.json and the types of objects.ts describe the same JSON', () =>
     ],
     counter: [{ counter: null }],
     log: [{ log: { prefix: 'p' } }],
+    vmap: [{ vmap: { key: { meta: { key: 'oifname' } }, data: { set: [['lo', { goto: { target: 'c' } }], ['eth0', { return: null }]] } } }, { vmap: { key: { meta: { key: 'skuid' } }, data: { set: [[0, { accept: null }], [1337, { jump: { target: 'c' } }]] } } }],
   };
   const lefts: { [K in LeftKind]: Pick<NftLeftBodies, K>[] } = {
     meta: META_KEYS.map((k) => ({ meta: { key: k } })),
@@ -701,6 +706,7 @@ describe('schema.json and the types of objects.ts describe the same JSON', () =>
     add: Object.values(objects).flat().map((o: NftObject) => ({ add: o })),
     flush: [{ flush: { table: { family: NFT_FAMILY, name: 't' } } }, { flush: { set: ref } }],
     destroy: [{ destroy: { table: { family: NFT_FAMILY, name: 't' } } }],
+    delete: [{ delete: { table: { family: NFT_FAMILY, name: 't' } } }],
   };
   const rule = (...expr: NftExpr[]): NftDocument => ({ nftables: [{ add: { rule: { family: NFT_FAMILY, table: 't', chain: 'c', expr } } }] });
 

@@ -31,7 +31,7 @@ describe(`nftables backend on a real kernel (nft ${installed}; targets ${version
   it('tests at least the default target', () => {
     expect(versions).toContain('1.0.6');
   });
-  it('re-applying a changed policy with named sets leaves exactly the new sets (nft 1.0.6: add + flush)', () => {
+  it('re-applying a changed policy with named sets leaves exactly the new sets (nft 1.0.6: add + delete + add table)', () => {
     const pol = (first: number) =>
       loadText('sets.intercept', `policy sets {\n  inbound { capture ports * }\n  outbound {\n    capture cidrs *\n    exclude ports ${Array.from({ length: 40 }, (_, i) => first + i * 2).join(', ')}\n    exclude cidrs ${Array.from({ length: 20 }, (_, i) => `10.${first % 200}.${i * 2}.0/24`).join(', ')}\n  }\n}\n`, 'intercept').policy!;
     // Optimized: each list is one set named after its statement, the same names in both.

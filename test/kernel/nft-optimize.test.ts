@@ -1,14 +1,18 @@
 // meshcap's optimizer against nft's own (`nft -o`, which rewrites a rule set with no proof
 // that it means the same): every spec's optimized nft output is loaded into a kernel,
 // listed back as text, and given to `nft -o -c -f` (nft 1.0.6), which prints each merge it
-// would still make. What it finds is recorded here, and anything outside the known list
-// fails: a run of address or port rules nft can merge is one fold-sets should have folded.
+// would still make. Any merge it finds fails: a run of address, port, name or id rules nft
+// can merge is one fold-sets or the emitter's sets should have merged.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { importNftables } from '../../backends/nftables/import.js';
+import { importNftText } from '../../backends/nftables/import-text.js';
 import { compile } from '../../src/compile/pipeline.js';
+import { equivalent } from '../../src/verify/engine.js';
+import { rulesSide } from '../../src/verify/side.js';
 import { requireKernel, run, withNetns } from './netns.js';
 
 requireKernel();
@@ -17,15 +21,11 @@ const dir = mkdtempSync(join(tmpdir(), 'meshcap-nft-o-'));
 const specs = readdirSync('specs').filter((f) => f.endsWith('.intercept'));
 
 /**
- * What nft would still merge, and why meshcap leaves it (there is no per-family dispatch
- * left to merge: share-families gives both families one chain set):
- * - `interfaces`: adjacent `iifname`/`oifname X return` rules (nft: one anonymous set); the
- *   IR's interface match holds one name, so fold-sets does not fold interfaces yet.
+ * What nft would still merge: nothing. There is no per-family dispatch left to merge
+ * (share-families gives both families one chain set), address and port runs are folded by
+ * fold-sets, and adjacent `iifname`/`oifname X return` rules (what nft found before) are
+ * one rule on an anonymous set of names (backends/nftables/dispatch.ts).
  */
-const KNOWN: Record<string, RegExp> = {
-  interfaces: /^(iifname|oifname) "[^"]+" return$/,
-};
-
 /** The rules of each "Merging:" block nft prints, without their comments. */
 function merges(out: string): string[][] {
   return out
@@ -41,7 +41,7 @@ function merges(out: string): string[][] {
 }
 
 describe(`nft -o -c on meshcap's optimized output (${execFileSync('nft', ['--version'], { encoding: 'utf8' }).trim()})`, () => {
-  it.each(specs)('specs/%s: nft would merge only what meshcap knowingly leaves', (spec) => {
+  it.each(specs)('specs/%s: nft would merge nothing', (spec) => {
     const ctx = compile(`specs/${spec}`, { backends: ['nftables'], verify: false });
     const json = join(dir, `${spec}.json`);
     writeFileSync(json, ctx.artifacts[0].text);
@@ -56,10 +56,31 @@ describe(`nft -o -c on meshcap's optimized output (${execFileSync('nft', ['--ver
     // nft 1.0.6 may then fail to apply its own merged result ("File exists"): what it printed is still what it would merge.
     const r = withNetns((ns) => run(ns, 'nft', ['-o', '-c', '-f', text]));
     const found = merges(r.stdout + r.stderr);
-    const kinds = found.map((rules) => Object.keys(KNOWN).find((k) => rules.every((x) => KNOWN[k].test(x))) ?? `unknown: ${rules.join(' | ')}`);
-    expect(kinds.filter((k) => k.startsWith('unknown'))).toEqual([]);
+    expect(found).toEqual([]);
     // One chain set for both families: no chain holds a copy per family behind `meta nfproto`.
     expect(listing).not.toMatch(/meta nfproto ipv[46] jump v[46]-/);
     expect(listing).not.toMatch(/chain v[46]-/);
+  });
+});
+
+describe('a verdict map and a set of names in the kernel', () => {
+  it('istio-sidecar with excluded interfaces: loaded, listed back as JSON and as text, each proven equal to the IR', () => {
+    const f = join(dir, 'excluded-ifs.intercept');
+    writeFileSync(f, readFileSync('specs/istio-sidecar.intercept', 'utf8').replace('  families ipv4, ipv6', '  interfaces { exclude cni0, eth9 }\n  families ipv4, ipv6'));
+    const ctx = compile(f, { backends: ['nftables'], verify: false });
+    const json = join(dir, 'excluded-ifs.json');
+    writeFileSync(json, ctx.artifacts[0].text);
+    const [listedJson, listedText] = withNetns((ns) => {
+      const load = run(ns, 'nft', ['-j', '-f', json]);
+      expect(load.status, load.stderr).toBe(0);
+      return [run(ns, 'nft', ['-j', 'list', 'ruleset']).stdout, run(ns, 'nft', ['list', 'ruleset']).stdout];
+    });
+    expect(listedText).toMatch(/oifname vmap \{ .*"lo" : goto /);
+    expect(listedText).toMatch(/iifname \{ "(cni0|eth9)", "(cni0|eth9)" \} return/);
+    for (const back of [importNftables(listedJson, 'listed.json'), importNftText(listedText, 'listed.nft')]) {
+      expect(back.diagnostics.map((d) => d.message)).toEqual([]);
+      const eq = equivalent(rulesSide('IR', ctx.ir!), rulesSide('kernel', back.ruleset!), { families: ['ipv4', 'ipv6'] });
+      expect(eq.result, eq.reason).toBe('equal');
+    }
   });
 });
