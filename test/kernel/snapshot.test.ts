@@ -47,7 +47,7 @@ for probe in sys.argv[1:]:
             s.connect((dst, int(port))); got = s.recv(16).decode() or 'none'
         except OSError:
             got = 'none'
-        os.write(w, got.encode()); os._exit(0)
+        os.write(w, got.encode()); os._exit (0)  # the forked child leaves without running the parent's cleanup
     os.close(w); os.waitpid(pid, 0)
     print(probe, os.read(r, 16).decode())
 `;
