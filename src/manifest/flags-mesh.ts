@@ -100,3 +100,18 @@ export function nsEntries(w: Workload, defaults: MeshDefaults): { labels: Entry[
   const ns = defaults.namespaces.get(w.namespace ?? 'default');
   return ns ? { labels: ns.labels, annotations: ns.annotations, span: ns.span } : { labels: [], annotations: [] };
 }
+
+/**
+ * The value a builder puts on the command line for an annotation (its valid value, else the
+ * mesh's default), remembering which annotation set which flag so findings point at it.
+ */
+export function flagValues(t: FlagMeshTable, valid: Map<string, Entry>, defaults: Record<string, string>): { v: (key: string) => string; origin: Map<string, Entry> } {
+  const origin = new Map<string, Entry>();
+  const v = (k: string) => {
+    const e = valid.get(k);
+    const f = t.annotations.find((a) => a.key === k)?.flag;
+    if (e && f) origin.set(f, e);
+    return e?.value.trim() ?? defaults[k] ?? '';
+  };
+  return { v, origin };
+}

@@ -6,10 +6,10 @@
 // as a label or annotation of the pod, else of its namespace.
 import { kumaConfigFromFlags, policyFromKuma } from '../import/kuma.js';
 import type { SourceFile } from '../source.js';
-import { buildFromFlags, checkAnnotations, isMeshKey, nsEntries, withoutInjection, type FlagMeshTable } from './flags-mesh.js';
+import { buildFromFlags, checkAnnotations, flagValues, isMeshKey, nsEntries, withoutInjection, type FlagMeshTable } from './flags-mesh.js';
 import { policyName } from './istio.js';
 import type { BuiltWorkload, ManifestIssue, Mesh, MeshDefaults } from './mesh.js';
-import type { Entry, Workload } from './read.js';
+import type { Workload } from './read.js';
 
 const T = 'traffic.kuma.io/';
 const K = 'kuma.io/';
@@ -68,13 +68,7 @@ function buildKuma(w: Workload, src: SourceFile, defaults: MeshDefaults): BuiltW
   const onPod = inject && (w.annotations.includes(inject) || w.labels.includes(inject));
   if (inject?.value === 'disabled') return withoutInjection(KUMA_TABLE, w, valid, `kuma.io/sidecar-injection is disabled on the ${onPod ? 'pod' : `namespace '${w.namespace ?? 'default'}'`}`, inject.valueSpan, issues, ignore);
   if (!inject && ns.span) return withoutInjection(KUMA_TABLE, w, valid, `neither the pod nor namespace '${w.namespace ?? 'default'}' has kuma.io/sidecar-injection enabled`, ns.span, issues, ignore);
-  const origin = new Map<string, Entry>();
-  const v = (k: string) => {
-    const e = valid.get(k);
-    const f = KUMA_TABLE.annotations.find((a) => a.key === k)?.flag;
-    if (e && f) origin.set(f, e);
-    return e?.value.trim() ?? DEFAULTS[k] ?? '';
-  };
+  const { v, origin } = flagValues(KUMA_TABLE, valid, DEFAULTS);
   const argv = [`--kuma-dp-user=${v(`${K}sidecar-uid`)}`, `--redirect-inbound-port=${v(`${K}transparent-proxying-inbound-port`)}`, `--redirect-outbound-port=${v(`${K}transparent-proxying-outbound-port`)}`, `--ip-family-mode=${v(`${K}transparent-proxying-ip-family-mode`)}`];
   // A gateway takes no inbound capture (injector.go: gateway pods get --redirect-inbound=false).
   const gw = valid.get(`${K}gateway`);

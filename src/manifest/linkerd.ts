@@ -6,10 +6,10 @@
 // namespace are defaults for the pod's.
 import { linkerdConfigFromFlags, policyFromLinkerd } from '../import/linkerd.js';
 import type { SourceFile } from '../source.js';
-import { buildFromFlags, checkAnnotations, isMeshKey, nsEntries, withoutInjection, type FlagMeshTable } from './flags-mesh.js';
+import { buildFromFlags, checkAnnotations, flagValues, isMeshKey, nsEntries, withoutInjection, type FlagMeshTable } from './flags-mesh.js';
 import { policyName } from './istio.js';
 import type { BuiltWorkload, ManifestIssue, Mesh, MeshDefaults } from './mesh.js';
-import type { Entry, Workload } from './read.js';
+import type { Workload } from './read.js';
 
 const C = 'config.linkerd.io/';
 export const LINKERD_TABLE: FlagMeshTable = {
@@ -63,13 +63,7 @@ function buildLinkerd(w: Workload, src: SourceFile, defaults: MeshDefaults): Bui
   if (w.hostNetwork) return withoutInjection(LINKERD_TABLE, w, valid, 'the pod uses hostNetwork, which Linkerd never injects', w.span, issues, ignore);
   if (inject?.value === 'disabled') return withoutInjection(LINKERD_TABLE, w, valid, `linkerd.io/inject is disabled on the ${onPod ? 'pod' : `namespace '${w.namespace ?? 'default'}'`}`, inject.valueSpan, issues, ignore);
   if (!inject && ns.span) return withoutInjection(LINKERD_TABLE, w, valid, `neither the pod nor namespace '${w.namespace ?? 'default'}' has linkerd.io/inject enabled`, ns.span, issues, ignore);
-  const origin = new Map<string, Entry>();
-  const v = (k: string) => {
-    const e = valid.get(k);
-    const f = LINKERD_TABLE.annotations.find((a) => a.key === k)?.flag;
-    if (e && f) origin.set(f, e);
-    return e?.value.trim() ?? DEFAULTS[k] ?? '';
-  };
+  const { v, origin } = flagValues(LINKERD_TABLE, valid, DEFAULTS);
   const argv = ['--incoming-proxy-port', v(`${C}inbound-port`), '--outgoing-proxy-port', v(`${C}outbound-port`), '--proxy-uid', v(`${C}proxy-uid`)];
   if (valid.has(`${C}proxy-gid`)) argv.push('--proxy-gid', v(`${C}proxy-gid`));
   const skipIn = v(`${C}skip-inbound-ports`);
