@@ -150,23 +150,37 @@ const istioFlags: Surface = {
     }
     if (r.chance(20)) argv.push('--dns-server', r.pick(['10.96.0.10', '::1', 'x', '']));
     argv.push('--');
-    for (let i = r.int(1, 8); i > 0; i--) {
-      const f = r.pick(ISTIO_FLAGS);
-      const name = f.short && r.chance(50) ? `-${f.short}` : `--${f.long}`;
-      const value = r.chance(75) ? r.pick(GOOD_VALUES) : r.pick(BAD_VALUES);
-      if (f.bool) argv.push(r.chance(70) ? name : `--${f.long}=${value}`);
-      else if (r.chance(80)) argv.push(name, value);
-      else argv.push(`--${f.long}=${value}`);
-    }
-    if (r.chance(5)) argv.push(r.pick(['--no-such-flag', '-Z', 'positional', '--', '-']));
+    randomFlags(r, argv, ISTIO_FLAGS, (f) => !!f.bool, () => (r.chance(75) ? r.pick(GOOD_VALUES) : r.pick(BAD_VALUES)));
     return { files: [], steps: importSteps(argv) };
   },
   huge(kind) {
-    const v = kind === 'long-line' ? Array.from({ length: 100_000 }, (_, i) => `${1 + (i % 65535)}`).join(',') : kind === 'deep-nesting' ? '['.repeat(100_000) : Array.from({ length: 50_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(',');
     const flag = kind === 'repeated-rules' ? '-x' : '-b';
-    return { files: [], steps: importSteps(['import', 'istio-iptables', '--', flag, v]) };
+    return { files: [], steps: importSteps(['import', 'istio-iptables', '--', flag, hugeFlagValue(kind)]) };
   },
 };
+
+/**
+ * One to eight flags of a tool's table, each as `--long`, `-s` or `--long=value`, with a value
+ * from `value`, and now and then a flag or word the tool does not take.
+ */
+function randomFlags<F extends { long: string; short?: string }>(r: Rand, argv: string[], flags: readonly F[], isBool: (f: F) => boolean, value: () => string): void {
+  for (let i = r.int(1, 8); i > 0; i--) {
+    const f = r.pick(flags);
+    const name = f.short && r.chance(50) ? `-${f.short}` : `--${f.long}`;
+    const v = value();
+    if (isBool(f)) argv.push(r.chance(70) ? name : `--${f.long}=${v}`);
+    else if (r.chance(80)) argv.push(name, v);
+    else argv.push(`--${f.long}=${v}`);
+  }
+  if (r.chance(5)) argv.push(r.pick(['--no-such-flag', '-Z', 'positional', '--', '-']));
+}
+
+/** A flag value of the oversized kind: a 100,000-item line, 100,000-deep brackets, or 50,000 CIDRs. */
+function hugeFlagValue(kind: Huge): string {
+  if (kind === 'long-line') return Array.from({ length: 100_000 }, (_, i) => `${1 + (i % 65535)}`).join(',');
+  if (kind === 'deep-nesting') return '['.repeat(100_000);
+  return Array.from({ length: 50_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(',');
+}
 
 /** import, then the policy it printed must check clean (exit 0 or 1). */
 function importSteps(argv: string[]): Step[] {
@@ -187,21 +201,12 @@ const proxyFlags: Surface = {
     const kuma = r.chance(50);
     const flags: { long: string; short?: string; kind: string }[] = kuma ? KUMA_FLAGS : LINKERD_FLAGS;
     const argv = ['import', kuma ? 'kuma' : 'linkerd-proxy-init', '--'];
-    for (let i = r.int(1, 8); i > 0; i--) {
-      const f = r.pick(flags);
-      const short = f.short && r.chance(50) ? `-${f.short}` : `--${f.long}`;
-      const value = r.chance(70) ? r.pick(r.chance(50) ? PEER_VALUES : GOOD_VALUES) : r.pick(BAD_VALUES);
-      if (f.kind === 'bool') argv.push(r.chance(70) ? short : `--${f.long}=${value}`);
-      else if (r.chance(80)) argv.push(short, value);
-      else argv.push(`--${f.long}=${value}`);
-    }
-    if (r.chance(5)) argv.push(r.pick(['--no-such-flag', '-Z', 'positional', '--', '-']));
+    randomFlags(r, argv, flags, (f) => f.kind === 'bool', () => (r.chance(70) ? r.pick(r.chance(50) ? PEER_VALUES : GOOD_VALUES) : r.pick(BAD_VALUES)));
     return { files: [], steps: importSteps(argv) };
   },
   huge(kind) {
-    const v = kind === 'long-line' ? Array.from({ length: 100_000 }, (_, i) => `${1 + (i % 65535)}`).join(',') : kind === 'deep-nesting' ? '['.repeat(100_000) : Array.from({ length: 50_000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`).join(',');
     const flag = kind === 'repeated-rules' ? '--subnets-to-ignore' : '--outbound-ports-to-ignore';
-    return { files: [], steps: importSteps(['import', 'linkerd-proxy-init', '--', flag, v]) };
+    return { files: [], steps: importSteps(['import', 'linkerd-proxy-init', '--', flag, hugeFlagValue(kind)]) };
   },
 };
 
