@@ -114,13 +114,23 @@ function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; labe
   ctx.atoms ??= new Map();
   // The groups depend on the chains that split (their plans, fixed once made), the
   // constants and the family only: residuals that keep those chains share them.
-  const gk = `g|${family}|${plans.map((p) => p?.key ?? '').join('|')}|${ex}`;
+  const gk = `g|${family}|${max}|${plans.map((p) => p?.key ?? '').join('|')}|${ex}`;
   const done = ctx.atoms.get(gk) as Group[] | undefined;
   if (done) return done;
   const reps = plans.map((p) => (p ? repsOf(ctx, p) : undefined));
-  const key = `${family}|${reps.map((r) => r?.key ?? '').join('|')}|${ex}`;
+  // The domain (ports or addresses) is part of the key: with no rule on the field, two fields' sweeps would meet.
+  const rk = `${family}|${max}|${reps.map((r) => r?.key ?? '').join('|')}`;
+  const key = `${rk}|${ex}`;
   let atoms = ctx.atoms.get(key) as Atom[] | undefined;
-  if (!atoms) ctx.atoms.set(key, (atoms = restrict(sweep(reps, extra, family, max), allow)));
+  if (!atoms) {
+    // The rules' sweep is made once per set of matches; the meaning's constants and the
+    // values the kernel allows (a few ranges, varying from class to class) only cut it.
+    let base = ctx.atoms.get(rk) as Atom[] | undefined;
+    if (!base) ctx.atoms.set(rk, (base = sweep(reps, [], family, max)));
+    atoms = restrict(extra.length ? overlay(base, sweep([], extra, family, max)) : base, allow);
+    if (sweepCheck.on) sameAtoms(atoms, restrict(sweep(reps, extra, family, max), allow));
+    ctx.atoms.set(key, atoms);
+  }
   const groups = new Map<string, Group>();
   const cnt = new Map<Cond, number>();
   const lives: Cond[][] = [[], []];
@@ -168,6 +178,55 @@ function restrict(atoms: Atom[], allow: Range[] | undefined): Atom[] {
     if (segs.length) out.push({ ...at, lo: segs[0][0], segs });
   }
   return out;
+}
+
+/** Set by tests: every overlay is checked against the sweep of the rules and the constants together. */
+export const sweepCheck = { on: false };
+function sameAtoms(got: Atom[], want: Atom[]): void {
+  const show = (as: Atom[]) => as.map((a) => `${a.key}@${a.lo}:${a.segs.map(([lo, hi]) => `${lo}-${hi}`).join(',')}`).join('\n');
+  if (show(got) !== show(want)) throw new Error(`overlay differs from the sweep:\n${show(got)}\n--- sweep\n${show(want)}`);
+}
+
+/**
+ * The rules' atoms cut where the constants' labels change (`marks`: the sweep of the
+ * constants alone): the atoms the sweep of both would make, in the same order, at the
+ * cost of the rules' segments instead of a sort of every boundary again.
+ */
+function overlay(base: Atom[], marks: Atom[]): Atom[] {
+  const cuts: { lo: bigint; hi: bigint; labels: string }[] = [];
+  for (const m of marks) for (const [lo, hi] of m.segs) cuts.push({ lo, hi, labels: m.labels });
+  cuts.sort((x, y) => (x.lo < y.lo ? -1 : x.lo > y.lo ? 1 : 0));
+  // The cut holding v (the cuts cover the field's whole domain, from 0 on).
+  const find = (v: bigint) => {
+    let l = 0;
+    let h = cuts.length - 1;
+    while (l < h) {
+      const m = (l + h + 1) >> 1;
+      if (cuts[m].lo <= v) l = m;
+      else h = m - 1;
+    }
+    return l;
+  };
+  const out: Atom[] = [];
+  for (const at of base) {
+    const held = at.key.slice(0, at.key.indexOf('#'));
+    const mine = new Map<string, Atom>();
+    for (const [lo0, hi] of at.segs) {
+      let lo = lo0;
+      for (let k = find(lo); lo <= hi; k++) {
+        const end = cuts[k].hi < hi ? cuts[k].hi : hi;
+        const labels = cuts[k].labels;
+        let a = mine.get(labels);
+        if (!a) {
+          mine.set(labels, (a = { lo, segs: [], held: at.held, key: `${held}${labels}`, labels }));
+          out.push(a);
+        }
+        a.segs.push([lo, end]);
+        lo = end + 1n;
+      }
+    }
+  }
+  return out.sort((x, y) => (x.lo < y.lo ? -1 : x.lo > y.lo ? 1 : 0));
 }
 
 /** The sweep over the boundaries where some match or constant starts or stops holding. */
