@@ -83,8 +83,11 @@ export function runs(rules: readonly Rule[], caps: NftCapabilities, independent:
         if (!seen.size) seen.add(keyValue(head.matches[d])!);
         const v = keyValue(r.matches[d])!;
         if (seen.has(v)) break;
-        const allSame = rules.slice(i, j + 1).every((x) => sameVerdict(head, x));
-        if (allSame ? !caps.keySets && !caps.verdictMaps : !caps.verdictMaps) break;
+        // Another verdict needs a map (the loop runs only when the release has a set or a
+        // map, so one verdict always can be written). Asked of this rule alone: every rule
+        // before it in the run has the head's verdict or maps were there (asking it of the
+        // whole run at each step made a run of 10,000 rules quadratic).
+        if (!caps.verdictMaps && !sameVerdict(head, r)) break;
         seen.add(v);
         at = d;
         j++;

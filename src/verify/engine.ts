@@ -29,7 +29,7 @@ import { alongside, decide, decidingStep } from './decide.js';
 import { describe, showSet } from './describe.js';
 import { allowed } from './facts.js';
 import { exploreDiscrete } from './explore.js';
-import { restrictFamily } from './residual.js';
+import { restrictFamily, sideWith } from './residual.js';
 import type { Side } from './side.js';
 
 export type { Constants, ConstantsFor, Side } from './side.js';
@@ -71,7 +71,13 @@ function searchAll(a: Side, b: Side, families: Family[]): (c: Ctx) => void {
       for (const family of families) {
         const zero = family === 'ipv4' ? '0.0.0.0' : '::';
         const pkt: Packet = { hook, family, protocol: 'tcp', src: zero, dst: zero, sport: 0, dport: 0, iif: '', oif: '', mark: 0, ctmark: 0, ctstate: 'new' };
-        exploreDiscrete(c, 0, restrictFamily(a, family, pkt), restrictFamily(b, family, pkt), pkt, {});
+        // The hook's chains only, before the first split: the other hook's chains (the
+        // 10,000 rules of a DNS chain, say) are never specialized for packets they never see.
+        const start = (s: Side) => {
+          const r = restrictFamily(s, family, pkt);
+          return r.kind === 'rules' ? sideWith(r, r.rs, pkt, false) : r;
+        };
+        exploreDiscrete(c, 0, start(a), start(b), pkt, {});
         if (c.diffs.length >= c.max) return;
       }
     }

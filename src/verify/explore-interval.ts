@@ -10,7 +10,7 @@ import { showSet } from './describe.js';
 import { domainMax, IFIELDS, meaningLabelled, rangesOf, setField } from './interval-fields.js';
 import { kindsOf, sideSpecialize, sideWith } from './residual.js';
 import type { Side } from './side.js';
-import { changeSet, planOf, residualOf, signature, type Changes, type Cond, type Plan } from './split.js';
+import { byPosition, changeSet, condSig, planOf, residualOf, type Changes, type Cond, type Plan } from './split.js';
 import { parseHost, sweepLast } from './sweep.js';
 import { canonicalAddress } from '../net/ip.js';
 import { simulate } from '../sim/simulate.js';
@@ -76,17 +76,27 @@ function repsOf(ctx: Ctx, p: Plan): Reps {
   const k = `r|${p.key}`;
   const done = ctx.atoms!.get(k) as Reps | undefined;
   if (done) return done;
+  // One chain on the field (the usual case): its own maps, and its key made once per chain plan.
+  if (p.live.length === 1) {
+    const cp = p.live[0];
+    let key = cp.memo.get('ids') as string | undefined;
+    if (key === undefined) cp.memo.set('ids', (key = [...cp.byId.keys()].join(',')));
+    const r = { conds: cp.byId, match: cp.rep, key };
+    ctx.atoms!.set(k, r);
+    return r;
+  }
   const conds = new Map<number, Cond[]>();
   const match = new Map<number, Match>();
   for (const cp of p.live) {
-    for (const [id, cs] of cp.byId) {
+    // forEach: no [key, value] pair per entry.
+    cp.byId.forEach((cs, id) => {
       const l = conds.get(id);
       if (l) l.push(...cs);
       else {
-        conds.set(id, p.live.length === 1 ? cs : [...cs]);
+        conds.set(id, [...cs]);
         match.set(id, cp.rep.get(id)!);
       }
-    }
+    });
   }
   const r = { conds, match, key: [...conds.keys()].join(',') };
   ctx.atoms!.set(k, r);
@@ -114,49 +124,98 @@ function groupsOf(ctx: Ctx, plans: (Plan | undefined)[], extra: { r: Range; labe
   ctx.atoms ??= new Map();
   // The groups depend on the chains that split (their plans, fixed once made), the
   // constants and the family only: residuals that keep those chains share them.
-  const gk = `g|${family}|${plans.map((p) => p?.key ?? '').join('|')}|${ex}`;
+  const gk = `g|${family}|${max}|${plans.map((p) => p?.key ?? '').join('|')}|${ex}`;
   const done = ctx.atoms.get(gk) as Group[] | undefined;
   if (done) return done;
   const reps = plans.map((p) => (p ? repsOf(ctx, p) : undefined));
-  const key = `${family}|${reps.map((r) => r?.key ?? '').join('|')}|${ex}`;
+  // The domain (ports or addresses) is part of the key: with no rule on the field, two fields' sweeps would meet.
+  const rk = `${family}|${max}|${reps.map((r) => r?.key ?? '').join('|')}`;
+  const key = `${rk}|${ex}`;
   let atoms = ctx.atoms.get(key) as Atom[] | undefined;
-  if (!atoms) ctx.atoms.set(key, (atoms = restrict(sweep(reps, extra, family, max), allow)));
+  if (!atoms) {
+    // The rules' sweep is made once per set of matches; the meaning's constants and the
+    // values the kernel allows (a few ranges, varying from class to class) only cut it.
+    let base = ctx.atoms.get(rk) as Atom[] | undefined;
+    if (!base) ctx.atoms.set(rk, (base = sweep(reps, [], family, max)));
+    atoms = restrict(extra.length ? overlay(base, sweep([], extra, family, max)) : base, allow);
+    if (sweepCheck.on) sameAtoms(atoms, restrict(sweep(reps, extra, family, max), allow));
+    ctx.atoms.set(key, atoms);
+  }
   const groups = new Map<string, Group>();
   const cnt = new Map<Cond, number>();
   const lives: Cond[][] = [[], []];
-  // The rules of a side that survive in an atom: those whose matches on the field all hold.
-  const liveIn = (r: Reps, held: number[], live: Cond[]): string => {
-    live.length = 0;
-    let multi = false;
-    for (const m of held)
-      for (const c of r.conds.get(m)!) {
-        if (c.ms.length === 1) live.push(c);
-        else multi = true;
-      }
-    if (multi) {
-      cnt.clear();
-      for (const m of held)
-        for (const c of r.conds.get(m)!) {
-          if (c.ms.length === 1) continue;
-          const n = (cnt.get(c) ?? 0) + 1;
-          cnt.set(c, n);
-          if (n === c.ms.length) live.push(c);
-        }
+  const root: Node = {};
+  const out: Group[] = [];
+  for (let ai = 0; ai < atoms.length; ai++) {
+    const at = atoms[ai];
+    for (let side = 0; side < 2; side++) {
+      const r = reps[side];
+      if (r) liveIn(r, at.held[side], lives[side], cnt);
+      else lives[side].length = 0;
     }
-    if (live.length > 1) live.sort((x, y) => x.chain - y.chain || x.idx - y.idx);
-    return signature(live);
-  };
-  for (const at of atoms) {
-    const sigs = reps.map((r, side) => (r ? liveIn(r, at.held[side], lives[side]) : ''));
     // Fine: the matches that hold (as the rules split the field); else the structure.
-    const k = ctx.fine ? at.key : `${sigs[0]}|${sigs[1]}|${at.labels}`;
-    const g = groups.get(k);
-    if (g) g.atoms.push(at);
-    else groups.set(k, { lo: at.lo, atoms: [at], ch: lives.map((l) => changeSet([...l])) });
+    let g: Group | undefined;
+    if (ctx.fine) g = groups.get(at.key);
+    else {
+      let n = root;
+      for (let side = 0; side < 2; side++) {
+        const l = lives[side];
+        for (let i = 0; i < l.length; i++) n = step(n, condSig(l[i]));
+        n = step(n, '|');
+      }
+      n = step(n, at.labels);
+      g = n.g;
+      if (!g) n.g = g = { lo: at.lo, atoms: [], ch: lives.map((l) => changeSet([...l])) };
+    }
+    if (!g) groups.set(at.key, (g = { lo: at.lo, atoms: [], ch: lives.map((l) => changeSet([...l])) }));
+    if (!g.atoms.length) out.push(g);
+    g.atoms.push(at);
   }
-  const out = [...groups.values()];
   ctx.atoms.set(gk, out);
   return out;
+}
+
+// A proof's classes by the rules that survive on each side and the labels, looked up
+// rule by rule (no key is built per atom: a sweep of 10,000 DNS servers has 10,000 atoms).
+interface Node {
+  next?: Map<string, Node>;
+  g?: Group;
+}
+function step(n: Node, s: string): Node {
+  n.next ??= new Map();
+  let x = n.next.get(s);
+  if (!x) n.next.set(s, (x = {}));
+  return x;
+}
+
+/** The rules of a side that survive in an atom: those whose matches on the field all hold (indexed loops: this runs per atom). */
+function liveIn(r: Reps, held: number[], live: Cond[], cnt: Map<Cond, number>): void {
+  live.length = 0;
+  let multi = false;
+  for (let i = 0; i < held.length; i++) {
+    const cs = r.conds.get(held[i])!;
+    for (let j = 0; j < cs.length; j++) {
+      if (cs[j].ms.length === 1) live.push(cs[j]);
+      else multi = true;
+    }
+  }
+  if (multi) {
+    cnt.clear();
+    for (let i = 0; i < held.length; i++) {
+      const cs = r.conds.get(held[i])!;
+      for (let j = 0; j < cs.length; j++) {
+        const c = cs[j];
+        if (c.ms.length === 1) continue;
+        const n = (cnt.get(c) ?? 0) + 1;
+        cnt.set(c, n);
+        if (n === c.ms.length) live.push(c);
+      }
+    }
+  }
+  // Mostly one or two rules (a server in the raw and the nat table): no sort's work array.
+  if (live.length === 2) {
+    if (byPosition(live[0], live[1]) > 0) live.reverse();
+  } else if (live.length > 2) live.sort(byPosition);
 }
 
 /** The atoms' values the kernel can produce; atoms left with none are gone. */
@@ -168,6 +227,55 @@ function restrict(atoms: Atom[], allow: Range[] | undefined): Atom[] {
     if (segs.length) out.push({ ...at, lo: segs[0][0], segs });
   }
   return out;
+}
+
+/** Set by tests: every overlay is checked against the sweep of the rules and the constants together. */
+export const sweepCheck = { on: false };
+function sameAtoms(got: Atom[], want: Atom[]): void {
+  const show = (as: Atom[]) => as.map((a) => `${a.key}@${a.lo}:${a.segs.map(([lo, hi]) => `${lo}-${hi}`).join(',')}`).join('\n');
+  if (show(got) !== show(want)) throw new Error(`overlay differs from the sweep:\n${show(got)}\n--- sweep\n${show(want)}`);
+}
+
+/**
+ * The rules' atoms cut where the constants' labels change (`marks`: the sweep of the
+ * constants alone): the atoms the sweep of both would make, in the same order, at the
+ * cost of the rules' segments instead of a sort of every boundary again.
+ */
+function overlay(base: Atom[], marks: Atom[]): Atom[] {
+  const cuts: { lo: bigint; hi: bigint; labels: string }[] = [];
+  for (const m of marks) for (const [lo, hi] of m.segs) cuts.push({ lo, hi, labels: m.labels });
+  cuts.sort((x, y) => (x.lo < y.lo ? -1 : x.lo > y.lo ? 1 : 0));
+  // The cut holding v (the cuts cover the field's whole domain, from 0 on).
+  const find = (v: bigint) => {
+    let l = 0;
+    let h = cuts.length - 1;
+    while (l < h) {
+      const m = (l + h + 1) >> 1;
+      if (cuts[m].lo <= v) l = m;
+      else h = m - 1;
+    }
+    return l;
+  };
+  const out: Atom[] = [];
+  for (const at of base) {
+    const held = at.key.slice(0, at.key.indexOf('#'));
+    const mine = new Map<string, Atom>();
+    for (const [lo0, hi] of at.segs) {
+      let lo = lo0;
+      for (let k = find(lo); lo <= hi; k++) {
+        const end = cuts[k].hi < hi ? cuts[k].hi : hi;
+        const labels = cuts[k].labels;
+        let a = mine.get(labels);
+        if (!a) {
+          mine.set(labels, (a = { lo, segs: [], held: at.held, key: `${held}${labels}`, labels }));
+          out.push(a);
+        }
+        a.segs.push([lo, end]);
+        lo = end + 1n;
+      }
+    }
+  }
+  return out.sort((x, y) => (x.lo < y.lo ? -1 : x.lo > y.lo ? 1 : 0));
 }
 
 /** The sweep over the boundaries where some match or constant starts or stops holding. */
@@ -191,7 +299,7 @@ function sweep(reps: (Reps | undefined)[], extra: { r: Range; label: string }[],
     }
   };
   reps.forEach((p, side) => {
-    if (p) for (const [id, m] of p.match) for (const r of rangesOf(m, family, max)) span(r, side, id);
+    if (p) p.match.forEach((m, id) => rangesOf(m, family, max).forEach((r) => span(r, side, id)));
   });
   for (const x of extra) span(x.r, 2, x.label);
   const order = Array.from({ length: atB.length }, (_, i) => i);

@@ -136,7 +136,8 @@ function chainPlan(c: Chain, kinds: Set<Match['kind']>, base: (m: Match) => bool
       kept.push(r);
       continue;
     }
-    const cond: Cond = { chain: ci, idx, rule: r, ms: x.ms, base: x.ms.every(base), slot: kept.length, stripped: x.stripped, sp: x };
+    // sig is set later: declared here so that setting it does not grow every rule's object.
+    const cond: Cond = { chain: ci, idx, rule: r, ms: x.ms, base: x.ms.every(base), slot: kept.length, stripped: x.stripped, sp: x, sig: undefined };
     cp.conds.push(cond);
     for (let i = 0; i < x.ms.length; i++) {
       const id = x.ids[i];
@@ -210,9 +211,17 @@ function ruleKey(c: Cond): string {
 /** A class's signature: equal signatures give residuals of the same structure. */
 export function signature(ch: Cond[]): string {
   let s = '';
-  for (const c of ch) s += c.sig ??= c.base ? `-${c.chain}.${c.idx};` : `+${c.chain}.${c.slot}.${ruleKey(c)};`;
+  for (const c of ch) s += condSig(c);
   return s;
 }
+
+/** One rule's part of a signature. */
+export function condSig(c: Cond): string {
+  return (c.sig ??= c.base ? `-${c.chain}.${c.idx};` : `+${c.chain}.${c.slot}.${ruleKey(c)};`);
+}
+
+/** Rules in chain order. */
+export const byPosition = (x: Cond, y: Cond) => x.chain - y.chain || x.idx - y.idx;
 
 /**
  * A plan per rule set and key (the field and its baseline), made once per proof: the

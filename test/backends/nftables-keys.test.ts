@@ -105,6 +105,48 @@ describe('runs of rules that select by one key', () => {
     expect(runs([rule('a', 'x'), wild, rule('b', 'x')], caps, () => true).map((r) => r.rules.length)).toEqual([1, 1, 1]);
     expect(runs([rule('a', 'x'), rule('a', 'y')], caps, () => true).map((r) => r.rules.length)).toEqual([1, 1]);
   });
+
+  it('runs are what their definition says, on random chains and every set of capabilities', () => {
+    // The definition, written plainly: from each head, the longest run of rules that differ
+    // from it only in one key match (the same one throughout), with distinct values, whose
+    // verdicts the release can write (one verdict: a set or a map; several: a map only).
+    const keyOf = (r: Rule) => (r.matches[0] as { name: string }).name;
+    const plain = (rules: Rule[], keySets: boolean, verdictMaps: boolean): number[] => {
+      const out: number[] = [];
+      for (let i = 0; i < rules.length; ) {
+        let j = i + 1;
+        const exact = (r: Rule) => !(r.matches[0] as { prefix: boolean }).prefix;
+        if ((keySets || verdictMaps) && exact(rules[i])) {
+          while (j < rules.length && exact(rules[j]) && !rules.slice(i, j).some((x) => keyOf(x) === keyOf(rules[j]))) {
+            const one = rules.slice(i, j + 1).every((x) => JSON.stringify(x.action) === JSON.stringify(rules[i].action));
+            if (one ? !keySets && !verdictMaps : !verdictMaps) break;
+            j++;
+          }
+        }
+        out.push(j - i);
+        i = j;
+      }
+      return out;
+    };
+    const pick = <T,>(xs: T[], k: number) => xs[k % xs.length];
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
+    const caps = capabilities('1.0.6')!;
+    let grouped = 0;
+    for (let n = 0; n < 300; n++) {
+      const rules: Rule[] = Array.from({ length: 1 + (next() % 12) }, () => {
+        const name = pick(['a', 'b', 'c', 'd', 'e', 'veth'], next());
+        const action = pick([{ kind: 'return' }, { kind: 'return' }, { kind: 'accept' }, { kind: 'goto', chain: 'x' }], next()) as Rule['action'];
+        return { matches: [{ kind: 'oif', neg: false, name, prefix: name === 'veth' }], action, origin: { span: null, purpose: 'random' } };
+      });
+      for (const [keySets, verdictMaps] of [[true, true], [true, false], [false, true], [false, false]]) {
+        const got = runs(rules, { ...caps, keySets, verdictMaps }, () => true).map((r) => r.rules.length);
+        expect(got, `chain ${n}: ${rules.map((r) => `${keyOf(r)}:${r.action.kind}`).join(' ')}, sets ${keySets}, maps ${verdictMaps}`).toEqual(plain(rules, keySets, verdictMaps));
+        grouped += got.filter((k) => k > 1).length;
+      }
+    }
+    expect(grouped).toBeGreaterThan(100);
+  });
 });
 
 describe('the importers read sets of names and ids and verdict maps', () => {

@@ -9,7 +9,7 @@
 //      battery (test/harness/battery.ts) that differs means the engine must say
 //      different, and every difference the engine reports is confirmed packet by packet.
 // Fixed seeds: a failure names its seed, and replays.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Action, CtState, Family, Match, Rule, RuleSet } from '../../src/ir/types.js';
 import { iptablesBase } from '../../src/ir/types.js';
 import type { Policy } from '../../src/language/ast.js';
@@ -21,11 +21,21 @@ import { simulate } from '../../src/sim/simulate.js';
 import { outcomeText, packetText, sameOutcome } from '../../src/verify/compare.js';
 import { equivalent, type EquivResult } from '../../src/verify/engine.js';
 import { rulesSide } from '../../src/verify/side.js';
+import { sweepCheck } from '../../src/verify/explore-interval.js';
 import { battery, compareOn, rng } from '../harness/battery.js';
 import { mutate, type MutationKind } from '../harness/mutate.js';
 import { ReferenceMeaning, referenceSide } from '../harness/reference-meaning.js';
 import { randomPolicy } from '../kernel/oracle/random-policy.js';
 import { Rand } from '../rand.js';
+
+// Every interval field's atoms in these proofs are also made the plain way (one sweep of
+// the rules and the meaning's constants together) and must be the same.
+beforeAll(() => {
+  sweepCheck.on = true;
+});
+afterAll(() => {
+  sweepCheck.on = false;
+});
 
 // ---- random policies -------------------------------------------------------------------------
 
