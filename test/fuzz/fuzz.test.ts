@@ -23,7 +23,13 @@ const SEED = 20261207;
  * fmt's 100,000-block file runs four commands of 3-14 s each here (about 3 s of CPU each;
  * the rest is the machine's load): the long run (`npm run fuzz`) tries it, CI does not.
  */
-const HUGE_KINDS: Record<string, Huge[]> = { fmt: ['long-line', 'deep-nesting'] };
+const HUGE_KINDS: Record<string, Huge[]> = {
+  fmt: ['long-line', 'deep-nesting'],
+  // OPEN DEFECT (not hidden: `npm run fuzz -- --surface kuma-config` reports it): a 1 MB
+  // line of `]` in a Kuma config file keeps the `yaml` parser of `import kuma --config`
+  // busy for minutes; the importer needs a bound before it parses.
+  'kuma-config': ['deep-nesting', 'repeated-rules'],
+};
 
 describe('fuzzing every input surface (fixed seeds)', () => {
   const pool = new Pool(2);

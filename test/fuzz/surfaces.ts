@@ -214,6 +214,31 @@ const proxyFlags: Surface = {
   },
 };
 
+/**
+ * `kumactl install transparent-proxy --config FILE` (YAML or JSON) through `import kuma
+ * --config`, then check of the policy printed. Seeds: configs of the kinds Kuma's docs and
+ * the importer's tests use (no config file is in the corpus).
+ */
+const KUMA_CONFIGS = [
+  'kumaDPUser: "1234"\nredirect:\n  inbound:\n    port: 16006\n    excludePorts:\n      - 9000\n      - 9001\n  outbound:\n    port: 15001\n    excludePortsForIPs: ["169.254.169.254"]\n    excludePortsForUIDs: ["tcp:22:106-108"]\nipFamilyMode: ipv4\nwait: 5\n',
+  'kumaDPUser: "5678"\nredirect:\n  dns:\n    enabled: true\n    captureAll: true\n    port: 15053\n  vnet:\n    networks: ["docker0:172.17.0.1/16"]\nipFamilyMode: dualstack\ndropInvalidPackets: true\n',
+  JSON.stringify({ kumaDPUser: '0', redirect: { inbound: { port: 15006, excludePorts: [22, 8080] }, outbound: { port: 15001, excludePorts: [3306] } }, wait: 5 }, null, 1),
+];
+const kumaConfig: Surface = {
+  name: 'kuma-config',
+  seeds: () => KUMA_CONFIGS,
+  make(r, s) {
+    const seed = r.pick(s);
+    const file = seed.startsWith('{') ? 'c.json' : 'c.yaml';
+    const flags = r.chance(20) ? ['--', r.pick(['--redirect-inbound-port', '--kuma-dp-user', '--exclude-inbound-ports']), r.pick([...GOOD_VALUES, ...BAD_VALUES])] : [];
+    return { files: [{ name: file, data: r.chance(10) ? seed : mutated(r, s) }], steps: importSteps(['import', 'kuma', '--config', `@/${file}`, ...flags]) };
+  },
+  huge(kind, s) {
+    const data = huge(kind, s[0], { open: '[', close: ']', rule: (lines) => ({ at: lines.findIndex((l) => l.includes('excludePorts:')) + 1, line: '      - 9000' }) });
+    return { files: [{ name: 'c.yaml', data }], steps: importSteps(['import', 'kuma', '--config', '@/c.yaml']) };
+  },
+};
+
 // Numbers too big for a double, as JSON text carries them (JSON.parse makes them floats).
 const FIELD_VALUES: unknown[] = [1e20, -1, Infinity, 0, 1.5, '', '*', null, true, [], {}, ['15001'], 'x'.repeat(1000), '\u0000', '65536', '-1', '4294967296', '10.0.0.0/8,'.repeat(50) + '10.0.0.0/8'];
 
@@ -504,4 +529,4 @@ const manifest: Surface = {
   },
 };
 
-export const SURFACES: Surface[] = [policies, yamlPolicies, fmt, compile, istioFlags, istioConfig, proxyFlags, iptablesSave, iptablesRestore, nftJson, nftText, trace, diff, manifest];
+export const SURFACES: Surface[] = [policies, yamlPolicies, fmt, compile, istioFlags, istioConfig, proxyFlags, kumaConfig, iptablesSave, iptablesRestore, nftJson, nftText, trace, diff, manifest];
