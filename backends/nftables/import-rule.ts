@@ -113,7 +113,12 @@ function portValues(right: unknown, sets: Sets, p: string): [number, number][] {
     if (typeof x === 'number') return [x, x];
     if (isObj<{ range: unknown }>(x) && isArr(x.range)) {
       const [lo, hi] = x.range;
-      if (typeof lo === 'number' && typeof hi === 'number') return [lo, hi];
+      // nft refuses a range whose end is below its start; read as given, it would match
+      // nothing the engine and the simulator agree on.
+      if (typeof lo === 'number' && typeof hi === 'number') {
+        if (lo > hi) throw new PathError(q, `the port range ${lo}-${hi} ends below its start`);
+        return [lo, hi];
+      }
     }
     throw new PathError(q, 'expected a port or a range');
   });

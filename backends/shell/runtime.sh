@@ -105,32 +105,61 @@ nft_table_text() {
   [ -s "$1" ] || return 1
 }
 
-# One nft JSON command on table inet $NFT_TABLE (list, delete): JSON names any table.
-nft_table_json() {
-  printf '{"nftables":[{"%s":{"table":{"family":"inet","name":"%s"}}}]}\n' "$1" "$NFT_TABLE" >"$TMP/table-$1.json"
-  nft -j -f "$TMP/table-$1.json"
+# Every table of meshcap's in the ruleset nft_table_text last listed, one "FAMILY NAME" a
+# line: a table one of whose rules carries meshcap's comment, or that has the fingerprint
+# chain of a script or the mark chain of `meshcap apply` (the same rule as apply's
+# nftTableOwner). A namespace runs one policy, so apply replaces all of them: an upgrade to
+# a policy of another name must not leave the old table. A user's table (istio-sidecar
+# of istio-iptables, say) has none of these and is never touched.
+nft_owned() {
+  awk '
+    /^table / { fam = $2; name = $3; ours = 0; next }
+    /^}/ { if (name != "" && ours) print fam, name; name = ""; next }
+    name != "" && /^\t\t/ && !/^\t\tcomment / && /comment "meshcap ([^ "]+:[0-9]+ |ipv[46] )/ { ours = 1 }
+    name != "" && /^\tchain (meshcap-apply|meshcap-fp-[0-9a-f]+) \{/ { ours = 1 }
+  ' "$TMP/ruleset.nft"
 }
 
-# 0: table inet $NFT_TABLE is there and is meshcap's (its rules carry meshcap's comments),
-# 1: it is not there, 2: it is someone else's table of the same name, 3: nft failed.
+# Delete the tables named by the arguments (FAMILY NAME ...) in one nft transaction.
+nft_delete() {
+  sep=''
+  printf '{"nftables":[' >"$TMP/delete.nft.json"
+  while [ "$#" -ge 2 ]; do
+    n=$(printf '%s' "$2" | sed 's/[\\"]/\\&/g')
+    printf '%s{"delete":{"table":{"family":"%s","name":"%s"}}}' "$sep" "$1" "$n" >>"$TMP/delete.nft.json"
+    sep=,
+    shift 2
+  done
+  printf ']}\n' >>"$TMP/delete.nft.json"
+  nft -j -f "$TMP/delete.nft.json"
+}
+
+# 0: table inet $NFT_TABLE is there and is meshcap's (nft_owned), 1: it is not there, 2:
+# it is someone else's table of the same name, 3: nft failed. Leaves meshcap's tables, this
+# one and any other, in $TMP/owned.
 nft_table_state() {
   lrc=0
+  : >"$TMP/owned"
   nft_table_text "$TMP/table.nft" || lrc=$?
-  if [ "$lrc" = 1 ]; then return 1; fi
-  if [ "$lrc" != 0 ]; then
-    say "cannot list table inet $NFT_TABLE: $(cat "$TMP/table.err")"
+  if [ "$lrc" = 2 ]; then
+    say "cannot list the nftables ruleset: $(cat "$TMP/table.err")"
     return 3
   fi
-  if grep -Eq 'comment "meshcap ([^ "]+:[0-9]+ |ipv[46] )' "$TMP/table.nft"; then return 0; fi
+  nft_owned >"$TMP/owned" || { say "cannot read the nftables ruleset"; return 3; }
+  if [ "$lrc" = 1 ]; then return 1; fi
+  if grep -qx "inet $NFT_TABLE" "$TMP/owned"; then return 0; fi
   return 2
 }
 
+# Remove every table of meshcap's (nft_owned); a table of the policy's name that is not
+# meshcap's is left alone.
 remove_nft() {
   rc=0
   nft_table_state || rc=$?
-  if [ "$rc" = 0 ]; then run nft_table_json delete; fi
+  if [ "$rc" = 3 ]; then return 1; fi
   if [ "$rc" = 2 ]; then say "table inet $NFT_TABLE is not meshcap's (no meshcap rule in it): left alone"; fi
-  [ "$rc" != 3 ]
+  # shellcheck disable=SC2046 # one word per family and name (nft names have no blanks)
+  if [ -s "$TMP/owned" ]; then run nft_delete $(cat "$TMP/owned"); fi
 }
 
 # TPROXY's policy routing for family $1 (4 or 6), when the policy has it for that family.
@@ -204,9 +233,13 @@ save_state() {
       nft_table_state || rc=$?
       if [ "$rc" = 2 ]; then say "table inet $NFT_TABLE exists and is not meshcap's; nothing was changed"; exit 1; fi
       if [ "$rc" = 3 ]; then say "nothing was changed"; exit 1; fi
-      if [ "$rc" = 0 ]; then
-        nft_table_json list >"$TMP/saved.nft.json" || { say "cannot save table inet $NFT_TABLE; nothing was changed"; exit 1; }
-      fi ;;
+      # Every table apply will delete, each in its own listing (one document per table).
+      i=0
+      while read -r fam name; do
+        i=$((i + 1))
+        printf '{"nftables":[{"list":{"table":{"family":"%s","name":"%s"}}}]}\n' "$fam" "$(printf '%s' "$name" | sed 's/[\\"]/\\&/g')" >"$TMP/list.nft.json"
+        nft -j -f "$TMP/list.nft.json" >"$TMP/saved.$i.nft.json" || { say "cannot save table $fam $name; nothing was changed"; exit 1; }
+      done <"$TMP/owned" ;;
     *)
       if [ -n "$TABLES4" ]; then "$(ipt 4)-save" >"$TMP/saved.v4" || { say "cannot save the IPv4 rules; nothing was changed"; exit 1; }; fi
       if [ -n "$TABLES6" ]; then "$(ipt 6)-save" >"$TMP/saved.v6" || { say "cannot save the IPv6 rules; nothing was changed"; exit 1; }; fi ;;
@@ -220,7 +253,9 @@ rollback() {
   case "$FIREWALL" in
     nftables)
       remove_nft
-      if [ -f "$TMP/saved.nft.json" ]; then nft -j -f "$TMP/saved.nft.json"; fi ;;
+      for f in "$TMP"/saved.*.nft.json; do
+        if [ -f "$f" ]; then nft -j -f "$f"; fi
+      done ;;
     *)
       remove_iptables 4
       remove_iptables 6
@@ -274,6 +309,9 @@ check_rules() {
       if ! nft_table_text "$TMP/now.nft"; then
         say "table inet $NFT_TABLE is missing"; return 1
       fi
+      # Another policy's table of meshcap's (apply would have replaced it) is not this state.
+      nft_owned | grep -vx "inet $NFT_TABLE" >"$TMP/others" || true
+      while read -r fam name; do say "table $fam $name is meshcap's but not this policy's"; ok=1; done <"$TMP/others"
       if ! grep -q "^[[:space:]]*chain meshcap-fp-$FINGERPRINT {" "$TMP/now.nft"; then
         say "this policy's fingerprint $FINGERPRINT is not installed"; ok=1
       fi

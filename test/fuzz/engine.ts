@@ -10,6 +10,8 @@
 //   - no command line runs over 10 s (stretched on an oversubscribed machine: stepLimitMs)
 //     or past the 1 GB heap; stderr stays bounded;
 //   - fmt is idempotent.
+// Cases identical to an earlier one of the same run are not run twice (caseKey).
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rand } from '../rand.js';
@@ -38,6 +40,10 @@ export interface Report {
   /** How many command lines exited with each code. */
   exits: Record<string, number>;
   ms: number;
+  /** Cases drawn that were identical to an earlier one, and so not run (not counted in `cases`). */
+  duplicates: number;
+  /** CPU time of the whole process (its workers included) over the run: what the load does not stretch much. */
+  cpuMs: number;
 }
 
 /** The problems of one finished case (empty when it kept every property). */
@@ -80,6 +86,14 @@ function firstLine(text: string, re: RegExp): string {
 /** The seed of case `i` of a run seeded `seed`. */
 export const caseSeed = (seed: number, i: number) => (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(i + 1, 0xc2b2ae35)) >>> 0;
 
+/** What makes a case: its files and its command lines. */
+export function caseKey(c: Case): string {
+  const h = createHash('sha256');
+  for (const f of c.files) h.update(f.name).update('\0').update(f.data).update('\0');
+  for (const st of c.steps) h.update(JSON.stringify(st));
+  return h.digest('hex');
+}
+
 export function makeCase(surface: Surface, seeds: string[], seed: number): Case {
   return surface.make(new Rand(seed), seeds);
 }
@@ -87,8 +101,9 @@ export function makeCase(surface: Surface, seeds: string[], seed: number): Case 
 /** Run `cases` cases of a surface (or until `until`, a performance.now() time), `huge` adds the three oversized ones. */
 export async function fuzzSurface(pool: Pool, surface: Surface, opts: { cases: number; seed: number; huge?: boolean | Huge[]; until?: number; concurrency?: number; seeds?: string[] }): Promise<Report> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const seeds = opts.seeds ?? surface.seeds();
-  const report: Report = { surface: surface.name, cases: 0, failures: [], exits: {}, ms: 0 };
+  const report: Report = { surface: surface.name, cases: 0, failures: [], exits: {}, ms: 0, cpuMs: 0, duplicates: 0 };
   const record = (c: Case, seed: number, o: Outcome) => {
     report.cases++;
     if (o.kind === 'done') for (const s of o.steps) report.exits[s.code] = (report.exits[s.code] ?? 0) + 1;
@@ -101,16 +116,31 @@ export async function fuzzSurface(pool: Pool, surface: Surface, opts: { cases: n
       record(c, -1 - HUGE.indexOf(kind), await pool.run(c));
     }
   }
+  // A case identical to an earlier one (the same files and command lines: an unmutated
+  // seed drawn again) would give the same outcome, the CLI being deterministic: it is not
+  // run again, and the next seed is drawn, so that `cases` distinct cases run. A surface
+  // with fewer distinct cases than asked stops after drawing ten times as many.
+  const seen = new Set<string>();
   let next = 0;
+  let begun = 0;
   const lane = async () => {
-    while (next < opts.cases && (opts.until === undefined || performance.now() < opts.until)) {
+    while (begun < opts.cases && next < opts.cases * 10 && (opts.until === undefined || performance.now() < opts.until)) {
       const seed = caseSeed(opts.seed, next++);
       const c = makeCase(surface, seeds, seed);
+      const key = caseKey(c);
+      if (seen.has(key)) {
+        report.duplicates++;
+        continue;
+      }
+      seen.add(key);
+      begun++;
       record(c, seed, await pool.run(c));
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency ?? 2 }, lane));
   report.ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  report.cpuMs = (used.user + used.system) / 1000;
   return report;
 }
 

@@ -38,9 +38,11 @@ async function main(): Promise<number> {
     for (const s of surfaces) {
       if (performance.now() >= until) break;
       const r = await fuzzSurface(pool, s, { cases: 300, seed: seed + round, huge: round === 0 && !values['no-huge'], until, concurrency: workers, seeds: seeds.get(s.name) });
-      const t = totals.get(s.name) ?? { surface: s.name, cases: 0, failures: [], exits: {}, ms: 0 };
+      const t = totals.get(s.name) ?? { surface: s.name, cases: 0, failures: [], exits: {}, ms: 0, cpuMs: 0, duplicates: 0 };
       t.cases += r.cases;
       t.ms += r.ms;
+      t.cpuMs += r.cpuMs;
+      t.duplicates += r.duplicates;
       t.failures.push(...r.failures);
       for (const [k, v] of Object.entries(r.exits)) t.exits[k] = (t.exits[k] ?? 0) + v;
       totals.set(s.name, t);

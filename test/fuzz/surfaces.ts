@@ -2,8 +2,9 @@
 // the shared corpus, read at run time), how one case is made from a seed and a PRNG, and
 // the command lines that run it. A case names its files relative to the worker's scratch
 // directory with an `@/` prefix in its argv.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { emitNftables } from '../../backends/nftables/emit.js';
 import { run } from '../../src/cli/run.js';
 import { ISTIO_FLAGS } from '../../src/import/istio.js';
@@ -25,6 +26,8 @@ export interface Step {
   codes?: number[];
   /** Run only when step N exited with one of these codes. */
   when?: { step: number; codes: number[] };
+  /** Not run when these two files of the case hold the same bytes (text the same as itself needs no proof). */
+  unlessSame?: [string, string];
 }
 
 export interface Case {
@@ -100,13 +103,14 @@ const compileStep = (f: string, backends = BACKENDS.join(',')): Step[] => [{ arg
 
 /**
  * compile: exit 1 (a failed proof) is a compiler bug, never the input's fault. A case
- * proves one seeded backend (one in five all four): the policy's proof runs every time,
- * and each backend's proof of a valid case costs as much again, so this is what lets CI
- * afford thousands of cases.
+ * proves one backend, drawn from its seed (so every backend gets a quarter of the cases):
+ * the policy's and the optimizer's proofs run every time, and each backend's proof of a
+ * valid case costs as much again, so this is what lets CI afford thousands of cases. The
+ * oversized cases compile to all four.
  */
 const compile: Surface = {
   ...policySurface('compile', 'intercept', intercepts, (f) => compileStep(f)),
-  make: (r, s) => ({ files: [{ name: 'p.intercept', data: mutated(r, s) }], steps: compileStep('@/p.intercept', r.chance(20) ? BACKENDS.join(',') : r.pick(BACKENDS)) }),
+  make: (r, s) => ({ files: [{ name: 'p.intercept', data: mutated(r, s) }], steps: compileStep('@/p.intercept', r.pick(BACKENDS)) }),
 };
 
 /** fmt never changes the meaning, and is idempotent; in both syntaxes. */
@@ -129,7 +133,7 @@ function fmtSteps(file: string, to: string): Step[] {
     { argv: ['check', `@/${file}`] },
     { argv: ['fmt', '--to', to, `@/${file}`], stdoutTo: out },
     { argv: ['fmt', `@/${out}`], sameStdoutAs: 1, when: { step: 1, codes: [0] } },
-    { argv: ['diff', `@/${file}`, `@/${out}`], codes: [0], when: { step: 0, codes: [0, 1] } },
+    { argv: ['diff', `@/${file}`, `@/${out}`], codes: [0], when: { step: 0, codes: [0, 1] }, unlessSame: [file, out] },
   ];
 }
 
@@ -210,6 +214,31 @@ const proxyFlags: Surface = {
   },
 };
 
+/**
+ * `kumactl install transparent-proxy --config FILE` (YAML or JSON) through `import kuma
+ * --config`, then check of the policy printed. Seeds: configs of the kinds Kuma's docs and
+ * the importer's tests use (no config file is in the corpus).
+ */
+const KUMA_CONFIGS = [
+  'kumaDPUser: "1234"\nredirect:\n  inbound:\n    port: 16006\n    excludePorts:\n      - 9000\n      - 9001\n  outbound:\n    port: 15001\n    excludePortsForIPs: ["169.254.169.254"]\n    excludePortsForUIDs: ["tcp:22:106-108"]\nipFamilyMode: ipv4\nwait: 5\n',
+  'kumaDPUser: "5678"\nredirect:\n  dns:\n    enabled: true\n    captureAll: true\n    port: 15053\n  vnet:\n    networks: ["docker0:172.17.0.1/16"]\nipFamilyMode: dualstack\ndropInvalidPackets: true\n',
+  JSON.stringify({ kumaDPUser: '0', redirect: { inbound: { port: 15006, excludePorts: [22, 8080] }, outbound: { port: 15001, excludePorts: [3306] } }, wait: 5 }, null, 1),
+];
+const kumaConfig: Surface = {
+  name: 'kuma-config',
+  seeds: () => KUMA_CONFIGS,
+  make(r, s) {
+    const seed = r.pick(s);
+    const file = seed.startsWith('{') ? 'c.json' : 'c.yaml';
+    const flags = r.chance(20) ? ['--', r.pick(['--redirect-inbound-port', '--kuma-dp-user', '--exclude-inbound-ports']), r.pick([...GOOD_VALUES, ...BAD_VALUES])] : [];
+    return { files: [{ name: file, data: r.chance(10) ? seed : mutated(r, s) }], steps: importSteps(['import', 'kuma', '--config', `@/${file}`, ...flags]) };
+  },
+  huge(kind, s) {
+    const data = huge(kind, s[0], { open: '[', close: ']', rule: (lines) => ({ at: lines.findIndex((l) => l.includes('excludePorts:')) + 1, line: '      - 9000' }) });
+    return { files: [{ name: 'c.yaml', data }], steps: importSteps(['import', 'kuma', '--config', '@/c.yaml']) };
+  },
+};
+
 // Numbers too big for a double, as JSON text carries them (JSON.parse makes them floats).
 const FIELD_VALUES: unknown[] = [1e20, -1, Infinity, 0, 1.5, '', '*', null, true, [], {}, ['15001'], 'x'.repeat(1000), '\u0000', '65536', '-1', '4294967296', '10.0.0.0/8,'.repeat(50) + '10.0.0.0/8'];
 
@@ -247,25 +276,57 @@ interface RuleSeed {
   text: string;
   /** File name to give a case (the family is read from it). */
   name: string;
+  /** The policy the rule set was made from, when known (a spec, or Istio's config imported). */
+  policy?: string | undefined;
 }
 
 const SEP = '\u0001';
-const encode = (x: RuleSeed) => x.name + SEP + x.text;
+const encode = (x: RuleSeed) => [x.name, x.policy ?? '', x.text].join(SEP);
 const decode = (s: string): RuleSeed => {
   const i = s.indexOf(SEP);
-  return { name: s.slice(0, i), text: s.slice(i + 1) };
+  const j = s.indexOf(SEP, i + 1);
+  return { name: s.slice(0, i), text: s.slice(j + 1), ...(j > i + 1 ? { policy: s.slice(i + 1, j) } : {}) };
 };
+
+let istioPolicies: Map<string, string | undefined> | undefined;
+/**
+ * The policy `import istio-iptables --config` makes of the corpus case NAME's config (what
+ * its golden and kernel listings were made by), or undefined.
+ */
+function istioPolicy(name: string): string | undefined {
+  if (!istioPolicies) {
+    istioPolicies = new Map();
+    const dir = mkdtempSync(join(tmpdir(), 'meshcap-fuzz-seeds-'));
+    const m = JSON.parse(read(corpus('istio', 'manifest.json'))) as { name: string; kind: string; config?: Record<string, unknown> }[];
+    for (const c of m) {
+      if (c.kind !== 'sidecar-capture' || !c.config || istioPolicies.has(c.name)) continue;
+      writeFileSync(join(dir, 'c.json'), JSON.stringify(c.config));
+      let out = '';
+      const code = run(['import', 'istio-iptables', '--config', join(dir, 'c.json')], { out: (x) => void (out += x), err: () => undefined, color: false });
+      istioPolicies.set(c.name, code === 0 || code === 1 ? out : undefined);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return istioPolicies.get(name);
+}
 
 const iptablesRule = (lines: string[]) => {
   const at = lines.findIndex((l) => l.startsWith('-A '));
   return { at: Math.max(0, at), line: at >= 0 ? lines[at] : '-A OUTPUT -j ACCEPT' };
 };
 
+/**
+ * verify (or diff) of a mutated rule set against a policy: three times in four the policy
+ * it was made from when that is known (so a valid case is mostly equal, or differs where
+ * the mutation struck), otherwise istio-sidecar or dual-stack (a rule set far from the
+ * policy: the differences are counted and described).
+ */
 function ruleSurface(name: string, seeds: () => RuleSeed[], nest: { open: string; close: string }, rule: (lines: string[]) => { at: number; line: string }): Surface {
-  const policy = spec('istio-sidecar.intercept');
-  const steps = (f: string, r?: Rand): Step[] => {
-    if (r?.chance(25)) return [{ argv: ['diff', r.chance(50) ? policy : spec('dual-stack.intercept'), f] }];
-    return [{ argv: ['verify', r?.chance(30) ? spec('dual-stack.intercept') : policy, '--against', f, ...(r?.chance(10) ? ['--family', r.pick(['ipv4', 'ipv6'])] : [])] }];
+  const sidecar = spec('istio-sidecar.intercept');
+  const steps = (f: string, r?: Rand, own?: boolean): Step[] => {
+    const policy = own ? '@/own.intercept' : r?.chance(30) ? spec('dual-stack.intercept') : sidecar;
+    if (r?.chance(25)) return [{ argv: ['diff', policy, f] }];
+    return [{ argv: ['verify', policy, '--against', f, ...(r?.chance(10) ? ['--family', r.pick(['ipv4', 'ipv6'])] : [])] }];
   };
   return {
     name,
@@ -273,7 +334,8 @@ function ruleSurface(name: string, seeds: () => RuleSeed[], nest: { open: string
     make(r, s) {
       const a = decode(r.pick(s));
       const data = mutate(r, a.text, decode(r.pick(s)).text);
-      return { files: [{ name: a.name, data }], steps: steps(`@/${a.name}`, r) };
+      const own = a.policy !== undefined && r.chance(75);
+      return { files: [{ name: a.name, data }, ...(own ? [{ name: 'own.intercept', data: a.policy! }] : [])], steps: steps(`@/${a.name}`, r, own) };
     },
     huge(kind, s) {
       const a = decode(s[0]);
@@ -285,7 +347,7 @@ function ruleSurface(name: string, seeds: () => RuleSeed[], nest: { open: string
 const iptablesSave = ruleSurface(
   'iptables-save',
   () => [
-    ...files(corpus('istio-kernel', 'iptables-save'), /\.txt$/).map((f) => ({ name: f.includes('.v6.') ? 'rules.v6.save' : 'rules.v4.save', text: read(f) })),
+    ...files(corpus('istio-kernel', 'iptables-save'), /\.txt$/).map((f) => ({ name: f.includes('.v6.') ? 'rules.v6.save' : 'rules.v4.save', text: read(f), policy: istioPolicy(basename(f).replace(/\.v[46]\.legacy\.txt$/, '')) })),
     ...files(corpus('kuma'), /iptables-(legacy|nft)\.golden$/).map((f) => ({ name: f.includes('ip6tables') ? 'rules.v6.save' : 'rules.v4.save', text: read(f) })),
   ],
   { open: '(', close: ')' },
@@ -298,7 +360,12 @@ const iptablesRestore = ruleSurface(
     files(corpus('istio', 'iptables'), /\.golden$/).flatMap((f) => {
       try {
         const { v4, v6 } = splitGolden(read(f), true);
-        return [v4 && { name: 'rules.v4.rules', text: v4 }, v6 && { name: 'rules.v6.rules', text: v6 }].filter((x): x is RuleSeed => !!x);
+        const policy = istioPolicy(basename(f, '.golden'));
+        const both: RuleSeed[] = [
+          { name: 'rules.v4.rules', text: v4, policy },
+          { name: 'rules.v6.rules', text: v6, policy },
+        ];
+        return both.filter((x) => x.text);
       } catch {
         return [];
       }
@@ -316,8 +383,8 @@ const nftRule = (lines: string[]) => {
 const nftJson = ruleSurface(
   'nft-json',
   () => {
-    const listing = files(corpus('istio-kernel', 'nft-json'), /\.json$/).map((f) => ({ name: 'rules.nft.json', text: onePerLine(read(f)) }));
-    const commands = files(join(projectRoot(), 'specs'), /\.intercept$/).map((f) => ({ name: 'rules.nft.json', text: onePerLine(emitNftables(lower(loadFile(f).policy!))) }));
+    const listing = files(corpus('istio-kernel', 'nft-json'), /\.json$/).map((f) => ({ name: 'rules.nft.json', text: onePerLine(read(f)), policy: istioPolicy(basename(f, '.json')) }));
+    const commands = files(join(projectRoot(), 'specs'), /\.intercept$/).map((f) => ({ name: 'rules.nft.json', text: onePerLine(emitNftables(lower(loadFile(f).policy!))), policy: read(f) }));
     return [...commands, ...listing];
   },
   { open: '[', close: ']' },
@@ -327,7 +394,11 @@ const nftJson = ruleSurface(
 /** `nft list ruleset` text: kernel listings of meshcap's output and of a rule set using the rest of what the text importer reads. */
 const nftText = ruleSurface(
   'nft-text',
-  () => readdirSync(join(projectRoot(), 'test', 'fixtures', 'nft-text')).filter((f) => f.endsWith('.nft')).map((f) => ({ name: 'rules.nft', text: read(join(projectRoot(), 'test', 'fixtures', 'nft-text', f)) })),
+  () =>
+    readdirSync(join(projectRoot(), 'test', 'fixtures', 'nft-text'))
+      .filter((f) => f.endsWith('.nft'))
+      .sort()
+      .map((f) => ({ name: 'rules.nft', text: read(join(projectRoot(), 'test', 'fixtures', 'nft-text', f)), policy: existsSync(spec(f.replace(/\.nft$/, '.intercept'))) ? read(spec(f.replace(/\.nft$/, '.intercept'))) : undefined })),
   { open: '{', close: '}' },
   (lines) => {
     const at = lines.findIndex((l) => /^\t\t(meta|tcp|udp|ip|ip6|oifname|iifname|jump) /.test(l));
@@ -458,4 +529,4 @@ const manifest: Surface = {
   },
 };
 
-export const SURFACES: Surface[] = [policies, yamlPolicies, fmt, compile, istioFlags, istioConfig, proxyFlags, iptablesSave, iptablesRestore, nftJson, nftText, trace, diff, manifest];
+export const SURFACES: Surface[] = [policies, yamlPolicies, fmt, compile, istioFlags, istioConfig, proxyFlags, kumaConfig, iptablesSave, iptablesRestore, nftJson, nftText, trace, diff, manifest];

@@ -2,7 +2,7 @@
 // files to its own scratch directory, runs the case's command lines one after another,
 // and posts back each one's exit code, output sizes, time, and a bounded excerpt of its
 // output. The pool that started it enforces the time and memory limits.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { run } from '../../src/cli/run.js';
@@ -13,6 +13,11 @@ const dir = (workerData as { dir: string }).dir;
 /** What a step's output keeps for the report (the sizes are always exact). */
 const KEEP = 64 * 1024;
 
+const sameBytes = ([a, b]: [string, string]) => {
+  const [pa, pb] = [join(dir, a), join(dir, b)];
+  return existsSync(pa) && existsSync(pb) && readFileSync(pa).equals(readFileSync(pb));
+};
+
 parentPort!.on('message', (c: Case) => {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -20,7 +25,7 @@ parentPort!.on('message', (c: Case) => {
   const results: StepResult[] = [];
   const outs: string[] = [];
   for (const step of c.steps) {
-    if (step.when && !step.when.codes.includes(results[step.when.step]?.code)) {
+    if ((step.when && !step.when.codes.includes(results[step.when.step]?.code)) || (step.unlessSame && sameBytes(step.unlessSame))) {
       results.push({ code: 0, ms: 0, outLen: 0, errLen: 0, out: '', err: '', skipped: true });
       outs.push('');
       continue;

@@ -3,7 +3,8 @@
 // it (exit 1, the real command not run) or, right after the real command, send a signal
 // to the script's whole process group (as a container runtime does): TERM, INT, HUP or
 // KILL. A namespace gets unrelated rules first (Docker-like, kube-proxy-like, a user's
-// MESHCAP_USER chain and "meshcap ..." comment, a policy routing rule, an address on lo),
+// MESHCAP_USER chain and "meshcap ..." comment, an istio-iptables-like `inet istio-sidecar`
+// table, a policy routing rule, an address on lo),
 // so that what apply, rollback and cleanup must leave alone is there to be broken.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -77,6 +78,9 @@ COMMIT
 `;
 const NFT_UNRELATED = `table ip docker-like {
   chain forward { type filter hook forward priority 0; policy accept; ct state established,related accept; }
+}
+table inet istio-sidecar {
+  chain prerouting { type nat hook prerouting priority dstnat; policy accept; tcp dport 15008 return comment "meshcap-like, not meshcap's"; }
 }
 table inet kube-proxy-like {
   chain services { type nat hook output priority -110; policy accept; ip daddr 10.96.0.10 udp dport 53 dnat ip to 10.244.0.5:53; }

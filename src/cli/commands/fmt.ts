@@ -27,13 +27,17 @@ export function formatText(path: string, text: string, syntax: Syntax, target: S
   // A YAML policy without its `policy:` name has nothing to print there: writing one
   // (`policy: ""`) would add to the user's file, so such a file is refused with its errors.
   if (parsed.tree.policies.some((p) => !p.name?.text)) return { diagnostics: before.diagnostics.filter((d) => d.severity === 'error'), source };
-  const out = target === 'yaml' ? printYaml(toYamlForm(parsed.tree)) : printIntercept(toDslForm(parsed.tree));
+  const print = (tree: typeof parsed.tree) => (target === 'yaml' ? printYaml(toYamlForm(tree)) : printIntercept(toDslForm(tree)));
+  const out = print(parsed.tree);
   const outSource = new SourceFile(path, out);
   const reparsed = parseSource(outSource, target);
   // A statement the policy rejects can print as text that does not parse (a key '*' or
-  // '1337' in YAML, a quote inside a DSL word): refuse it with the policy's own errors
-  // rather than print what the next fmt or check cannot read.
-  if (hasErrors(reparsed.diagnostics)) {
+  // '1337' in YAML, a quote inside a DSL word), or that reads as something else (a YAML
+  // key 'capture#ports' is the DSL word 'capture' and a comment): refuse it with the
+  // policy's own errors rather than print what the next fmt or check reads otherwise. (A
+  // policy without errors is held to its meaning below.)
+  const unstable = () => hasErrors(before.diagnostics) && print(reparsed.tree) !== out;
+  if (hasErrors(reparsed.diagnostics) || unstable()) {
     const errors = before.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length) return { diagnostics: errors, source };
     throw new InternalError('internal-format', { path });
