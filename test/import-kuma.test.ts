@@ -243,8 +243,21 @@ describe('import kuma', () => {
   });
 
   it('reports what does not shape the rules', () => {
-    const ok = imp('--dry-run', '--wait', '5', '--max-retries', '3', '--redirect-inbound-insert-instead-of-append');
+    const ok = imp('--dry-run', '--wait', '5', '--max-retries', '3', '--disable-comments');
     expect(ok.code).toBe(0);
     expect(ok.err.match(/info\[import-ignored\]/g)?.length).toBe(4);
+  });
+
+  it("--redirect-{inbound,outbound}-insert-instead-of-append: both put meshcap's chains first ('attach first'); one alone is named as a difference", () => {
+    const both = imp('--redirect-inbound-insert-instead-of-append', '--redirect-outbound-insert-instead-of-append');
+    expect(both.code, both.err).toBe(0);
+    expect(policy(both.out).attach.value).toBe('first');
+    const one = imp('--redirect-outbound-insert-instead-of-append');
+    expect(one.code, one.err).toBe(0);
+    expect(policy(one.out).attach.value).toBe('standard');
+    expect(one.err).toMatch(/warning\[import-differs\].*inserts only its outbound jump/);
+    const f = join(dir, 'insert.yaml');
+    writeFileSync(f, 'redirect:\n  inbound:\n    insertRedirectInsteadOfAppend: true\n  outbound:\n    insertRedirectInsteadOfAppend: true\n');
+    expect(policy(cli(['import', 'kuma', '--config', f]).out).attach.value).toBe('first');
   });
 });

@@ -17,8 +17,8 @@ const TOOL = 'kumactl install transparent-proxy';
 export interface KumaConfig {
   kumaDPUser: string;
   ipFamilyMode: string;
-  inbound: { enabled: boolean; port: number; excludePorts: number[]; excludeIPs: string[] };
-  outbound: { enabled: boolean; port: number; excludePorts: number[]; excludeIPs: string[]; excludePortsForUIDs: string[] };
+  inbound: { enabled: boolean; port: number; excludePorts: number[]; excludeIPs: string[]; insert: boolean };
+  outbound: { enabled: boolean; port: number; excludePorts: number[]; excludeIPs: string[]; excludePortsForUIDs: string[]; insert: boolean };
   dns: { enabled: boolean; captureAll: boolean; port: number; skipConntrackZoneSplit: boolean; resolvConfigPath: string };
   vnet: string[];
   dropInvalidPackets: boolean;
@@ -31,8 +31,8 @@ export function kumaDefaults(): KumaConfig {
   return {
     kumaDPUser: '',
     ipFamilyMode: 'dualstack',
-    inbound: { enabled: true, port: 15006, excludePorts: [], excludeIPs: [] },
-    outbound: { enabled: true, port: 15001, excludePorts: [], excludeIPs: [], excludePortsForUIDs: [] },
+    inbound: { enabled: true, port: 15006, excludePorts: [], excludeIPs: [], insert: false },
+    outbound: { enabled: true, port: 15001, excludePorts: [], excludeIPs: [], excludePortsForUIDs: [], insert: false },
     dns: { enabled: false, captureAll: false, port: 15053, skipConntrackZoneSplit: false, resolvConfigPath: '/etc/resolv.conf' },
     vnet: [],
     dropInvalidPackets: false,
@@ -77,8 +77,8 @@ export const KUMA_FLAGS: FlagSpec[] = [
   F('verbose', 'bool', undefined, true),
   F('store-firewalld', 'bool', undefined, true),
   F('disable-comments', 'bool', undefined, true),
-  F('redirect-inbound-insert-instead-of-append', 'bool', undefined, true),
-  F('redirect-outbound-insert-instead-of-append', 'bool', undefined, true),
+  F('redirect-inbound-insert-instead-of-append', 'bool', (c, v: boolean) => (c.inbound.insert = v)),
+  F('redirect-outbound-insert-instead-of-append', 'bool', (c, v: boolean) => (c.outbound.insert = v)),
   F('wait', 'ignored-value', undefined, true),
   F('wait-interval', 'ignored-value', undefined, true),
   F('max-retries', 'ignored-value', undefined, true),
@@ -164,7 +164,7 @@ export function kumaConfigFromDoc(doc: Record<string, unknown>, labelOf: (path: 
     excludePortsForIPs: (v: unknown, p: string) => (f.excludeIPs = strings(p, v) ?? f.excludeIPs),
     excludePortsForUIDs: (v: unknown, p: string) => (inbound ? bad(p, 'is read by Kuma for outbound traffic only') : ((f as KumaConfig['outbound']).excludePortsForUIDs = strings(p, v) ?? [])),
     includePorts: (v: unknown, p: string) => (Array.isArray(v) && v.length === 0 ? undefined : bad(p, 'is not read by the rule builder; leave it out')),
-    insertRedirectInsteadOfAppend: ignored,
+    insertRedirectInsteadOfAppend: bool((b) => (f.insert = b)),
   });
   walk(doc, '', {
     kumaDPUser: (v, p) => (typeof v === 'string' || typeof v === 'number' ? (cfg.kumaDPUser = String(v)) : bad(p, 'expects a user name or uid')),
@@ -320,6 +320,8 @@ const FIELD_OF_FLAG: Record<string, string> = {
   vnet: 'redirect.vnet.networks',
   'iptables-logs': 'log.enabled',
   'drop-invalid-packets': 'dropInvalidPackets',
+  'redirect-inbound-insert-instead-of-append': 'redirect.inbound.insertRedirectInsteadOfAppend',
+  'redirect-outbound-insert-instead-of-append': 'redirect.outbound.insertRedirectInsteadOfAppend',
 };
 
 /** The policy that means what Kuma's rules do with this configuration. */
@@ -455,6 +457,17 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   }
   // addOutputRules / addPreroutingRules: a LOG jump with the chain's name as prefix.
   if (cfg.logs) L(`  log on level ${cfg.logLevel}`, label('iptables-logs', '--iptables-logs'));
+  // --redirect-*-insert-instead-of-append: Kuma's jump to its chain goes first in nat
+  // PREROUTING / OUTPUT, ahead of other tools' rules (its other OUTPUT rules are inserted
+  // there anyway). A policy attaches all its chains one way.
+  const ins = (k: 'inbound' | 'outbound') => label(`redirect-${k}-insert-instead-of-append`, `--redirect-${k}-insert-instead-of-append`);
+  // With --vnet the inbound jump is inserted whatever the flag says (addPreroutingRules).
+  const inIns = cfg.inbound.insert || vnets.length > 0;
+  if (inIns && cfg.outbound.insert) L('  attach first', ins('outbound'));
+  else if (inIns || cfg.outbound.insert) {
+    const [on, off] = inIns ? (['inbound', 'outbound'] as const) : (['outbound', 'inbound'] as const);
+    ds.push(diag('import-differs', where(`redirect-${on}-insert-instead-of-append`)?.span, { tool: TOOL, flag: ins(on), detail: `Kuma inserts only its ${on} jump${on === 'inbound' && !cfg.inbound.insert ? ' (as it does with --vnet)' : ''} ahead of other tools' rules and appends the ${off} one; a policy attaches all its chains one way, and the import keeps the default (appended). Only the order among other tools' rules on the same hooks differs; give both flags, or write 'attach first', to put every chain first (K4 in docs/kuma-differences.md)` }));
+  }
   // Kuma examines its excluded IPs and DNS before its loopback rules (nat OUTPUT, ahead of its chain).
   L('  order exclusions-first');
   L(`  drop-invalid ${cfg.dropInvalidPackets ? 'on' : 'off'}`, label('drop-invalid-packets', '--drop-invalid-packets'));
