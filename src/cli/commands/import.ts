@@ -30,7 +30,7 @@ and reported as ignored; combinations istio-iptables silently ignores are report
 
 Options:
   --ipv6               the pod has IPv6 (istio-iptables detects this from its addresses)
-  --env NAME=VALUE     an environment variable istio-iptables would see (repeatable)
+  --env NAME=VALUE     an environment variable istio-iptables (or kumactl) would see (repeatable)
   --dns-server ADDR    a resolv.conf nameserver, for --redirect-dns (repeatable)
   --config FILE        JSON object of config.Config fields instead of flags
   --name NAME          the policy name (default istio, linkerd)
