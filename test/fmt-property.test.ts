@@ -129,6 +129,7 @@ const values: Record<string, (r: Rand) => string[]> = {
   'policy.drop-invalid': onOff,
   'policy.log': (r) => [r.pick(['off', 'on', `on level ${r.int(0, 7)}`])],
   'policy.order': (r) => [r.pick(['proxy-first', 'exclusions-first'])],
+  'policy.attach': (r) => [r.pick(['first', 'last', 'standard'])],
   'policy.families': (r) => r.pick([['ipv4'], ['ipv6'], ['ipv4', 'ipv6'], ['ipv6', 'ipv4']]),
 };
 

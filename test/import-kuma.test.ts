@@ -148,14 +148,116 @@ describe('import kuma', () => {
     expect(r.err).toMatch(/unknown kumactl install transparent-proxy flag '--frobnicate'/);
   });
 
-  it('refuses by name what the language cannot say yet, and reports what does not shape the rules', () => {
-    for (const f of [['--redirect-dns']]) {
-      const r = imp(...f);
-      expect(r.code, f.join(' ')).toBe(2);
-      expect(r.err).toMatch(/error\[import-unsupported\]/);
-    }
-    const ok = imp('--dry-run', '--wait', '5', '--max-retries', '3', '--redirect-inbound-insert-instead-of-append');
+  it('--redirect-dns: the nameservers of the resolv.conf (--resolv-conf, else redirect.dns.resolvConfigPath), per family as DNS.Initialize keeps them', () => {
+    const rc = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+    const both = rc('both.conf', '# pod\nsearch svc.cluster.local\nnameserver 10.96.0.10\nnameserver fd00::a\n;nameserver 1.1.1.1\n');
+    const r = cli(['import', 'kuma', '--resolv-conf', both, '--', '--redirect-dns', '--redirect-dns-port', '12345']);
+    expect(r.code, r.err).toBe(0);
+    const p = policy(r.out);
+    expect(p.dns.capture.value.kind).toBe('servers');
+    expect(p.dns.capture.value.kind === 'servers' && p.dns.capture.value.servers.map((s) => s.text)).toEqual(['10.96.0.10', 'fd00::a']);
+    expect([p.dns.port.value, p.dns.tcp.value, p.dns.conntrackZones.value]).toEqual([12345, 'pass', true]);
+    expect(r.err).toContain(`info[import-read]: the import read the DNS servers 10.96.0.10, fd00::a from ${both}`);
+    // IPv4 only: the IPv6 server is not Kuma's either
+    const v4 = cli(['import', 'kuma', '--resolv-conf', both, '--', '--redirect-dns', '--ip-family-mode', 'ipv4']);
+    expect(v4.code, v4.err).toBe(0);
+    expect(policy(v4.out).dns.capture.value).toMatchObject({ kind: 'servers', servers: [{ text: '10.96.0.10' }] });
+    // the path from the config file, when --resolv-conf is not given
+    const cfgFile = join(dir, 'dnsconf.yaml');
+    writeFileSync(cfgFile, `redirect:\n  dns:\n    enabled: true\n    resolvConfigPath: ${both}\n`);
+    expect(policy(cli(['import', 'kuma', '--config', cfgFile]).out).dns.capture.value.kind).toBe('servers');
+    // a family without a server gets no DNS rules from Kuma: not one policy
+    const only4 = rc('v4.conf', 'nameserver 10.96.0.10\n');
+    const mixed = cli(['import', 'kuma', '--resolv-conf', only4, '--', '--redirect-dns']);
+    expect(mixed.code).toBe(2);
+    expect(mixed.err).toMatch(/error\[import-unsupported\].*lists no ipv6 nameserver/);
+    // no server at all: Kuma captures no DNS
+    const none = cli(['import', 'kuma', '--resolv-conf', rc('none.conf', 'search x\n'), '--', '--redirect-dns']);
+    expect(none.code, none.err).toBe(0);
+    expect(policy(none.out).dns.capture.value.kind).toBe('off');
+    expect(none.err).toMatch(/warning\[import-dropped\].*lists no nameserver of ipv4 or ipv6, so Kuma captures no DNS/);
+    // a local resolver: written, with the documented zone difference named
+    const local = cli(['import', 'kuma', '--resolv-conf', rc('local.conf', 'nameserver 127.0.0.53\n'), '--', '--redirect-dns', '--ip-family-mode', 'ipv4']);
+    expect(local.code, local.err).toBe(0);
+    expect(local.err).toMatch(/warning\[import-differs\].*127\.0\.0\.53.*K3/);
+    // bad inputs: a nameserver that is no address (located in the file), an unreadable file, both DNS flags
+    const badNs = rc('bad.conf', 'nameserver 10.96.0.10\nnameserver fe80::1%eth0\nnameserver fd00::a\n');
+    const b = cli(['import', 'kuma', '--resolv-conf', badNs, '--', '--redirect-dns']);
+    expect(b.code).toBe(2);
+    expect(b.err).toContain(`${badNs}:2:12: error[import-bad-value]`);
+    expect(b.err).toMatch(/nameserver 'fe80::1%eth0' is not an IP address/);
+    const gone = cli(['import', 'kuma', '--resolv-conf', join(dir, 'absent.conf'), '--', '--redirect-dns']);
+    expect(gone.code).toBe(2);
+    expect(gone.err).toMatch(/error\[file-unreadable\]/);
+    const two = cli(['import', 'kuma', '--resolv-conf', both, '--', '--redirect-dns', '--redirect-all-dns-traffic']);
+    expect(two.code).toBe(2);
+    expect(two.err).toMatch(/only one of '--redirect-dns' or '--redirect-all-dns-traffic' should be specified/);
+  });
+
+  it("the environment (--env, --env-file): applied after each --config file and before the flags, only when a config file is loaded, as kumactl's loader does", () => {
+    const conf = join(dir, 'env-base.yaml');
+    writeFileSync(conf, 'redirect:\n  inbound:\n    port: 17006\n  outbound:\n    port: 17001\n    excludePortsForIPs: ["10.9.9.9"]\n');
+    const envFile = join(dir, 'kuma.env');
+    writeFileSync(envFile, '# from the pod spec\nKUMA_TRANSPARENT_PROXY_REDIRECT_INBOUND_PORT=16006\nKUMA_TRANSPARENT_PROXY_REDIRECT_OUTBOUND_PORT=16001\nKUMA_TRANSPARENT_PROXY_DROP_INVALID_PACKETS=true\nKUMA_TRANSPARENT_PROXY_REDIRECT_OUTBOUND_EXCLUDE_PORTS=22,80\nKUMA_TRANSPARENT_PROXY_LOG_ENABLED=1\nKUMA_TRANSPARENT_PROXY_LOG_LEVEL=4\nKUMA_TRANSPARENT_PROXY_IP_FAMILY_MODE=ipv4\nKUMA_TRANSPARENT_PROXY_WAIT=9\nPATH=/bin\n');
+    const r = cli(['import', 'kuma', '--config', conf, '--env-file', envFile, '--env', 'KUMA_TRANSPARENT_PROXY_KUMA_DP_USER=1234', '--', '--redirect-outbound-port', '15555']);
+    expect(r.code, r.err).toBe(0);
+    const p = policy(r.out);
+    // file 17006 < env 16006; env 16001 < flag 15555
+    expect([p.proxy.inboundPort.value, p.proxy.outboundPort.value]).toEqual([16006, 15555]);
+    expect(p.proxy.uids.value.map((u) => (u.kind === 'id' ? u.id : u.name))).toEqual([1234]);
+    expect(p.outbound.excludePorts.value.map((x) => x.lo)).toEqual([22, 80]);
+    expect(p.outbound.excludeCidrs.value.map((c) => c.addr)).toEqual(['10.9.9.9']);
+    expect([p.dropInvalid.value, p.log.value, p.families.value]).toEqual([true, { level: 4 }, ['ipv4']]);
+    expect(r.err).toMatch(/info\[import-ignored\]: kumactl install transparent-proxy environment variable KUMA_TRANSPARENT_PROXY_WAIT has no effect/);
+    // envconfig's Alt name: the tag without the prefix, for both directions; a list is split at every comma
+    const alt = cli(['import', 'kuma', '--config', conf, '--env', 'EXCLUDE_PORTS_FOR_IPS=10.1.1.1,fd00::1']);
+    expect(alt.code, alt.err).toBe(0);
+    expect(policy(alt.out).outbound.excludeCidrs.value.map((c) => c.addr)).toEqual(['10.1.1.1', 'fd00::1']);
+    expect(policy(alt.out).inbound.excludeSources.value.map((c) => c.addr)).toEqual(['10.1.1.1', 'fd00::1']);
+    const split = cli(['import', 'kuma', '--config', conf, '--env', 'KUMA_TRANSPARENT_PROXY_REDIRECT_OUTBOUND_EXCLUDE_PORTS_FOR_UIDS=tcp:1900,1000:106']);
+    expect(split.code).toBe(2);
+    expect(split.err).toMatch(/environment variable KUMA_TRANSPARENT_PROXY_REDIRECT_OUTBOUND_EXCLUDE_PORTS_FOR_UIDS: invalid port range: 'tcp'/);
+    // without --config kumactl never reads its environment
+    const noConf = cli(['import', 'kuma', '--env', 'KUMA_TRANSPARENT_PROXY_REDIRECT_INBOUND_PORT=16006']);
+    expect(noConf.code, noConf.err).toBe(0);
+    expect(policy(noConf.out).proxy.inboundPort.value).toBe(15006);
+    expect(noConf.err).toMatch(/warning\[import-dropped\].*KUMA_TRANSPARENT_PROXY_REDIRECT_INBOUND_PORT here: kumactl reads its environment only when it loads a --config file/);
+    // bad values and names, located in the env file
+    writeFileSync(envFile, 'KUMA_TRANSPARENT_PROXY_REDIRECT_INBOUND_PORT=0\nKUMA_TRANSPARENT_PROXY_LOG_ENABLED=yes\nKUMA_TRANSPARENT_PROXY_REDIRECT_INBOND_PORT=1\nnot an assignment\n');
+    const bad = cli(['import', 'kuma', '--config', conf, '--env-file', envFile]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(`${envFile}:1:1: error[import-bad-value]: kumactl install transparent-proxy environment variable KUMA_TRANSPARENT_PROXY_REDIRECT_INBOUND_PORT: "0" is not a port 1-65535`);
+    expect(bad.err).toContain(`${envFile}:2:1: error[import-bad-value]`);
+    expect(bad.err).toMatch(/'yes' is not a boolean/);
+    expect(bad.err).toContain(`${envFile}:3:1: error[import-unknown-flag]`);
+    expect(bad.err).toMatch(/did you mean 'KUMA_TRANSPARENT_PROXY_REDIRECT_INBOUND_PORT'/);
+    expect(bad.err).toContain(`${envFile}:4:1: error[import-bad-value]`);
+  });
+
+  it("a StringArray flag's first use replaces the config file's list; later uses add to it (pflag)", () => {
+    const conf = join(dir, 'ips.yaml');
+    writeFileSync(conf, 'redirect:\n  outbound:\n    excludePortsForIPs: ["10.9.9.9"]\n');
+    const r = cli(['import', 'kuma', '--config', conf, '--', '--exclude-outbound-ips', '10.0.0.1', '--exclude-outbound-ips', '10.0.0.2']);
+    expect(r.code, r.err).toBe(0);
+    expect(policy(r.out).outbound.excludeCidrs.value.map((c) => c.addr)).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+
+  it('reports what does not shape the rules', () => {
+    const ok = imp('--dry-run', '--wait', '5', '--max-retries', '3', '--disable-comments');
     expect(ok.code).toBe(0);
     expect(ok.err.match(/info\[import-ignored\]/g)?.length).toBe(4);
+  });
+
+  it("--redirect-{inbound,outbound}-insert-instead-of-append: both put meshcap's chains first ('attach first'); one alone is named as a difference", () => {
+    const both = imp('--redirect-inbound-insert-instead-of-append', '--redirect-outbound-insert-instead-of-append');
+    expect(both.code, both.err).toBe(0);
+    expect(policy(both.out).attach.value).toBe('first');
+    const one = imp('--redirect-outbound-insert-instead-of-append');
+    expect(one.code, one.err).toBe(0);
+    expect(policy(one.out).attach.value).toBe('standard');
+    expect(one.err).toMatch(/warning\[import-differs\].*inserts only its outbound jump/);
+    const f = join(dir, 'insert.yaml');
+    writeFileSync(f, 'redirect:\n  inbound:\n    insertRedirectInsteadOfAppend: true\n  outbound:\n    insertRedirectInsteadOfAppend: true\n');
+    expect(policy(cli(['import', 'kuma', '--config', f]).out).attach.value).toBe('first');
   });
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { kumaConfigFromFlags, policyFromKuma } from '../src/import/kuma.js';
 import { linkerdConfigFromFlags, policyFromLinkerd } from '../src/import/linkerd.js';
 import { defaultOptions, lintText } from '../src/lint/lint.js';
-import { MESHES, noDefaults, workloadsOf } from '../src/manifest/index.js';
+import { MESHES, noDefaults, readMeshValues, workloadsOf } from '../src/manifest/index.js';
 import { SourceFile } from '../src/source.js';
 import type { Io } from '../src/cli/io.js';
 import { run } from '../src/cli/run.js';
@@ -66,6 +66,42 @@ describe('Linkerd annotations', () => {
     expect(rulesAt(deploy({}, { own: { 'config.linkerd.io/skip-outbound-ports': '3306' } }))).toContain('annotation-on-wrong-object@config.linkerd.io/skip-outbound-ports');
     expect(rulesAt(deploy({ 'linkerd.io/inject': 'enabled', 'config.linkerd.io/skip-inbound-ports': '8080' }))).toEqual(['exclusion-bypass@8080', 'inbound-port-bypass@8080']);
   });
+
+  // Each chart value the proxy-init template reads (_proxy-init.tpl), as the command line it makes.
+  const valueCases: [string, string, string[]][] = [
+    ['proxy:\n  ports:\n    inbound: 5143\n', 'proxy.ports.inbound', ['--incoming-proxy-port', '5143', '--outgoing-proxy-port', '4140', '--proxy-uid', '2102', '--inbound-ports-to-ignore', '4190,4191,4567,4568', '--outbound-ports-to-ignore', '4567,4568']],
+    ['proxy:\n  ports:\n    outbound: 5140\n', 'proxy.ports.outbound', ['--incoming-proxy-port', '4143', '--outgoing-proxy-port', '5140', '--proxy-uid', '2102', '--inbound-ports-to-ignore', '4190,4191,4567,4568', '--outbound-ports-to-ignore', '4567,4568']],
+    ['proxy:\n  uid: 2200\n', 'proxy.uid', ['--incoming-proxy-port', '4143', '--outgoing-proxy-port', '4140', '--proxy-uid', '2200', '--inbound-ports-to-ignore', '4190,4191,4567,4568', '--outbound-ports-to-ignore', '4567,4568']],
+    ['proxy:\n  ports:\n    control: 5190\n    admin: 5191\n', 'proxy.ports.control/admin', [...LINKERD_BASE, '--inbound-ports-to-ignore', '5190,5191,4567,4568', '--outbound-ports-to-ignore', '4567,4568']],
+    ['proxyInit:\n  ignoreInboundPorts: "25"\n', 'proxyInit.ignoreInboundPorts', [...LINKERD_BASE, '--inbound-ports-to-ignore', '4190,4191,25', '--outbound-ports-to-ignore', '4567,4568']],
+    ['proxyInit:\n  ignoreInboundPorts: ""\n  ignoreOutboundPorts: ""\n', 'proxyInit.ignore*Ports empty', [...LINKERD_BASE, '--inbound-ports-to-ignore', '4190,4191']],
+    ['proxyInit:\n  ignoreOutboundPorts: "443,3306"\n', 'proxyInit.ignoreOutboundPorts', [...LINKERD_BASE, '--inbound-ports-to-ignore', '4190,4191,4567,4568', '--outbound-ports-to-ignore', '443,3306']],
+    ['proxyInit:\n  skipSubnets: "fd00::/8"\n', 'proxyInit.skipSubnets', [...LINKERD_BASE, '--inbound-ports-to-ignore', '4190,4191,4567,4568', '--outbound-ports-to-ignore', '4567,4568', '--subnets-to-ignore', 'fd00::/8']],
+  ];
+  const withValues = (values: string, text: string) => {
+    const mv = readMeshValues(new SourceFile('values.yaml', values));
+    expect(mv.diagnostics).toEqual([]);
+    return workloadsOf(new SourceFile('m.yaml', text), mv.defaults).workloads[0];
+  };
+  for (const [values, name, flags] of valueCases) {
+    it(`chart value ${name} (--mesh-values): the policy of proxy-init ${flags.slice(6).join(' ')}`, () => {
+      const b = withValues(values, deploy({ 'linkerd.io/inject': 'enabled' }));
+      expect(b.argv).toEqual(flags);
+      expect(b.policyText).toBe(linkerdPolicy(flags));
+      // proxy-init hands every subnet to iptables and ip6tables (IPv6 is on by default), so one family's subnet fails it.
+      if (name.endsWith('skipSubnets')) expect(b.issues.map((i) => i.message)).toEqual([expect.stringContaining('proxy-init fails')]);
+      else expect(b.policyText).not.toBe(built(deploy({ 'linkerd.io/inject': 'enabled' })).policyText);
+    });
+  }
+
+  it('chart values are defaults: an annotation wins; proxyInit.iptablesMode must be nft or legacy, as the template demands', () => {
+    const b = withValues('proxy:\n  uid: 2200\nproxyInit:\n  ignoreOutboundPorts: "443"\n', deploy({ 'linkerd.io/inject': 'enabled', 'config.linkerd.io/proxy-uid': '3000' }));
+    expect(b.argv).toEqual(['--incoming-proxy-port', '4143', '--outgoing-proxy-port', '4140', '--proxy-uid', '3000', '--inbound-ports-to-ignore', '4190,4191,4567,4568', '--outbound-ports-to-ignore', '443']);
+    expect(withValues('proxyInit:\n  iptablesMode: nft\n', deploy({ 'linkerd.io/inject': 'enabled' })).issues).toEqual([]);
+    const bad = withValues('proxyInit:\n  iptablesMode: nftables\n', deploy({ 'linkerd.io/inject': 'enabled' }));
+    expect(bad.issues.map((i) => `${i.rule}: ${i.message}`)).toEqual(['malformed-annotation: Unsupported value "nftables" for proxyInit.iptablesMode (the chart accepts "nft" or "legacy")']);
+    expect(bad.issues[0].span.start.line).toBe(2);
+  });
 });
 
 const kumaPolicy = (flags: string[]) => policyFromKuma(kumaConfigFromFlags(flags), { name: 'deployment-web' }).text;
@@ -117,6 +153,38 @@ describe('Kuma annotations', () => {
     expect(rulesAt(deploy({ ...on, 'traffic.kuma.io/exclude-outbound-ports-for-uids': 'sctp:22:106' }))).toEqual(['malformed-annotation@"sctp:22:106"']);
     // Kuma examines exclusions before DNS: excluding the service CIDR also lets the cluster DNS (10.96.0.10) through.
     expect(rulesAt(deploy({ ...on, 'traffic.kuma.io/exclude-outbound-ips': '10.96.0.0/12' }))).toEqual(['exclusion-bypass@10.96.0.0/12', 'dns-not-captured@"10.96.0.0/12"']);
+  });
+
+  // Each injector setting of the kuma-cp config (runtime.kubernetes.injector) as the kuma-init command line it makes.
+  const kvals = (body: string) => `runtime:\n  kubernetes:\n    injector:\n${body.replace(/^/gm, '      ')}\n`;
+  const valueCases: [string, string, string[]][] = [
+    ['sidecarContainer:\n  uid: 6000', 'sidecarContainer.uid', ['--kuma-dp-user=6000', ...KUMA_BASE.slice(1), '--exclude-inbound-ports=9001', ...KUMA_DNS]],
+    ['sidecarContainer:\n  redirectPortInbound: 16006\n  redirectPortOutbound: 16001', 'sidecarContainer.redirectPort*', [KUMA_BASE[0], '--redirect-inbound-port=16006', '--redirect-outbound-port=16001', KUMA_BASE[3], '--exclude-inbound-ports=9001', ...KUMA_DNS]],
+    ['sidecarContainer:\n  ipFamilyMode: ipv4', 'sidecarContainer.ipFamilyMode', [...KUMA_BASE.slice(0, 3), '--ip-family-mode=ipv4', '--exclude-inbound-ports=9001', ...KUMA_DNS]],
+    ['builtinDNS:\n  port: 25053', 'builtinDNS.port', [...KUMA_BASE, '--exclude-inbound-ports=9001', '--redirect-all-dns-traffic', '--redirect-dns-port=25053']],
+    ['applicationProbeProxyPort: 0', 'applicationProbeProxyPort', [...KUMA_BASE, ...KUMA_DNS]],
+    ['sidecarTraffic:\n  excludeInboundPorts: [8443, 8444]', 'sidecarTraffic.excludeInboundPorts', [...KUMA_BASE, '--exclude-inbound-ports=8443,8444,9001', ...KUMA_DNS]],
+    ['sidecarTraffic:\n  excludeOutboundPorts: [3306]', 'sidecarTraffic.excludeOutboundPorts', [...KUMA_BASE, '--exclude-inbound-ports=9001', '--exclude-outbound-ports=3306', ...KUMA_DNS]],
+    ['sidecarTraffic:\n  excludeInboundIPs: ["10.9.0.0/16"]', 'sidecarTraffic.excludeInboundIPs', [...KUMA_BASE, '--exclude-inbound-ports=9001', '--exclude-inbound-ips=10.9.0.0/16', ...KUMA_DNS]],
+    ['sidecarTraffic:\n  excludeOutboundIPs: ["169.254.169.254"]', 'sidecarTraffic.excludeOutboundIPs', [...KUMA_BASE, '--exclude-inbound-ports=9001', '--exclude-outbound-ips=169.254.169.254', ...KUMA_DNS]],
+  ];
+  const withValues = (values: string, text: string) => {
+    const mv = readMeshValues(new SourceFile('kuma-cp.yaml', values));
+    expect(mv.diagnostics).toEqual([]);
+    return workloadsOf(new SourceFile('m.yaml', text), mv.defaults).workloads[0];
+  };
+  for (const [body, name, flags] of valueCases) {
+    it(`kuma-cp ${name} (--mesh-values): the policy of kumactl install transparent-proxy ${flags.slice(4).join(' ')}`, () => {
+      const b = withValues(kvals(body), deploy({ 'kuma.io/sidecar-injection': 'enabled' }));
+      expect(b.argv).toEqual(flags);
+      expect(b.policyText).toBe(kumaPolicy(flags));
+      expect(b.policyText).not.toBe(built(deploy({ 'kuma.io/sidecar-injection': 'enabled' })).policyText);
+    });
+  }
+
+  it('kuma-cp settings are defaults under the annotations (ConfigForKubernetes: annotation, else runtime)', () => {
+    const b = withValues(kvals('sidecarTraffic:\n  excludeOutboundPorts: [3306]'), deploy({ 'kuma.io/sidecar-injection': 'enabled', 'traffic.kuma.io/exclude-outbound-ports': '5432' }));
+    expect(b.argv).toEqual([...KUMA_BASE, '--exclude-inbound-ports=9001', '--exclude-outbound-ports=5432', ...KUMA_DNS]);
   });
 });
 

@@ -2,7 +2,7 @@
 // ip6tables-restore for IPv6), loadable by iptables-legacy-restore and iptables-nft-restore.
 // The artifact is the noflush form (noflush.ts), loaded beside other tools' rules; without
 // `noflush`, a self-contained file for empty tables (the shell backend's payload).
-import { FULL_MASK, type Action, type Chain, type Family, type IrCidr, type Match, type Rule, type RuleSet, type Table } from '../../src/ir/types.js';
+import { FULL_MASK, iptablesBase, type Action, type Chain, type Family, type IrCidr, type Match, type Rule, type RuleSet, type Table } from '../../src/ir/types.js';
 import { parseCidr } from '../../src/net/ip.js';
 import { mergeOverlappingPorts, outermost } from '../../src/net/intervals.js';
 import { oneLine } from '../comment.js';
@@ -212,7 +212,13 @@ export function emitTable(t: Table, family: Family, opts: EmitOptions, policy = 
     return ia - ib;
   });
   for (const c of chains) if (!c.base || (opts.builtinHeaders !== false && !opts.noflush)) lines.push(chainHeader(c));
-  for (const c of chains) for (const r of c.rules) lines.push(...ruleText(c.name, r, family, opts));
+  for (const c of chains) {
+    // 'attach first' (a base chain below the standard priority): the one jump of the noflush
+    // form goes ahead of other tools' rules in the built-in chain, which is where iptables
+    // decides the order, rather than after them.
+    const first = opts.noflush && c.base !== undefined && c.base.priority < iptablesBase(t.name, c.base.hook).priority;
+    for (const r of c.rules) lines.push(...ruleText(c.name, r, family, opts).map((l) => (first ? l.replace(`-A ${c.name} `, `-I ${c.name} 1 `) : l)));
+  }
   lines.push('COMMIT');
   return lines.join('\n') + '\n';
 }

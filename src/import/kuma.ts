@@ -9,6 +9,7 @@ import { diag, suggest, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { parseCidr } from '../net/ip.js';
 import { SourceFile, type Span } from '../source.js';
 import type { ImportedPolicy } from './istio.js';
+import { resolvConfServers } from './kuma-env.js';
 
 const TOOL = 'kumactl install transparent-proxy';
 
@@ -16,9 +17,9 @@ const TOOL = 'kumactl install transparent-proxy';
 export interface KumaConfig {
   kumaDPUser: string;
   ipFamilyMode: string;
-  inbound: { enabled: boolean; port: number; excludePorts: number[]; excludeIPs: string[] };
-  outbound: { enabled: boolean; port: number; excludePorts: number[]; excludeIPs: string[]; excludePortsForUIDs: string[] };
-  dns: { enabled: boolean; captureAll: boolean; port: number; skipConntrackZoneSplit: boolean };
+  inbound: { enabled: boolean; port: number; excludePorts: number[]; excludeIPs: string[]; insert: boolean };
+  outbound: { enabled: boolean; port: number; excludePorts: number[]; excludeIPs: string[]; excludePortsForUIDs: string[]; insert: boolean };
+  dns: { enabled: boolean; captureAll: boolean; port: number; skipConntrackZoneSplit: boolean; resolvConfigPath: string };
   vnet: string[];
   dropInvalidPackets: boolean;
   logs: boolean;
@@ -30,9 +31,9 @@ export function kumaDefaults(): KumaConfig {
   return {
     kumaDPUser: '',
     ipFamilyMode: 'dualstack',
-    inbound: { enabled: true, port: 15006, excludePorts: [], excludeIPs: [] },
-    outbound: { enabled: true, port: 15001, excludePorts: [], excludeIPs: [], excludePortsForUIDs: [] },
-    dns: { enabled: false, captureAll: false, port: 15053, skipConntrackZoneSplit: false },
+    inbound: { enabled: true, port: 15006, excludePorts: [], excludeIPs: [], insert: false },
+    outbound: { enabled: true, port: 15001, excludePorts: [], excludeIPs: [], excludePortsForUIDs: [], insert: false },
+    dns: { enabled: false, captureAll: false, port: 15053, skipConntrackZoneSplit: false, resolvConfigPath: '/etc/resolv.conf' },
     vnet: [],
     dropInvalidPackets: false,
     logs: false,
@@ -46,7 +47,8 @@ interface FlagSpec {
   kind: Kind;
   /** Accepted, but it does not change the rules. */
   ignored?: boolean;
-  set?: (c: KumaConfig, v: never) => void;
+  /** `first`: the flag's first use, which replaces a StringArray's earlier value (pflag's stringArray.Set). */
+  set?: (c: KumaConfig, v: never, first: boolean) => void;
 }
 
 const F = (long: string, kind: Kind, set?: FlagSpec['set'], ignored = false): FlagSpec => ({ long, kind, set, ignored });
@@ -66,17 +68,17 @@ export const KUMA_FLAGS: FlagSpec[] = [
   F('redirect-dns-port', 'port', (c, v: number) => (c.dns.port = v)),
   F('skip-dns-conntrack-zone-split', 'bool', (c, v: boolean) => (c.dns.skipConntrackZoneSplit = v)),
   F('drop-invalid-packets', 'bool', (c, v: boolean) => (c.dropInvalidPackets = v)),
-  F('exclude-outbound-ports-for-uids', 'array', (c, v: string[]) => c.outbound.excludePortsForUIDs.push(...v)),
-  F('vnet', 'array', (c, v: string[]) => c.vnet.push(...v)),
+  F('exclude-outbound-ports-for-uids', 'array', (c, v: string[], first) => (c.outbound.excludePortsForUIDs = [...(first ? [] : c.outbound.excludePortsForUIDs), ...v])),
+  F('vnet', 'array', (c, v: string[], first) => (c.vnet = [...(first ? [] : c.vnet), ...v])),
   F('iptables-logs', 'bool', (c, v: boolean) => (c.logs = v)),
-  F('exclude-inbound-ips', 'array', (c, v: string[]) => c.inbound.excludeIPs.push(...v)),
-  F('exclude-outbound-ips', 'array', (c, v: string[]) => c.outbound.excludeIPs.push(...v)),
+  F('exclude-inbound-ips', 'array', (c, v: string[], first) => (c.inbound.excludeIPs = [...(first ? [] : c.inbound.excludeIPs), ...v])),
+  F('exclude-outbound-ips', 'array', (c, v: string[], first) => (c.outbound.excludeIPs = [...(first ? [] : c.outbound.excludeIPs), ...v])),
   F('dry-run', 'bool', undefined, true),
   F('verbose', 'bool', undefined, true),
   F('store-firewalld', 'bool', undefined, true),
   F('disable-comments', 'bool', undefined, true),
-  F('redirect-inbound-insert-instead-of-append', 'bool', undefined, true),
-  F('redirect-outbound-insert-instead-of-append', 'bool', undefined, true),
+  F('redirect-inbound-insert-instead-of-append', 'bool', (c, v: boolean) => (c.inbound.insert = v)),
+  F('redirect-outbound-insert-instead-of-append', 'bool', (c, v: boolean) => (c.outbound.insert = v)),
   F('wait', 'ignored-value', undefined, true),
   F('wait-interval', 'ignored-value', undefined, true),
   F('max-retries', 'ignored-value', undefined, true),
@@ -118,12 +120,10 @@ function syntaxErrorsBeyond(text: string, limit: number): { line: number; col: n
 
 /**
  * The config file's fields (JSON or YAML), onto the defaults. `label` names the file in
- * messages. Unknown fields are errors, as Kuma's strict decoding makes them.
+ * messages. Kuma decodes it without strict parsing (pkg/config/loader.go), so a misspelt
+ * field would be lost silently; meshcap refuses unknown fields instead.
  */
 export function kumaConfigFromFile(text: string, label: string, cfg = kumaDefaults()): { config: KumaConfig; diagnostics: Diagnostic[]; origin: KumaInput['origin'] } {
-  const ds: Diagnostic[] = [];
-  const origin: KumaInput['origin'] = {};
-  const bad = (field: string, detail: string) => ds.push(diag('import-bad-value', undefined, { tool: TOOL, flag: `${label}: ${field}`, detail }));
   let doc: unknown;
   // The yaml library composes every syntax error it finds (a 1 MB line of `]` is a million
   // of them, minutes of work): its lazy parser is asked first, and a file this broken is
@@ -136,13 +136,21 @@ export function kumaConfigFromFile(text: string, label: string, cfg = kumaDefaul
   try {
     doc = parseYaml(text, { logLevel: 'error' });
   } catch (e) {
-    bad('(file)', `not JSON or YAML: ${(e as Error).message.split('\n')[0]}`);
-    return { config: cfg, diagnostics: ds, origin };
+    return { config: cfg, diagnostics: [diag('import-bad-value', undefined, { tool: TOOL, flag: `${label}: (file)`, detail: `not JSON or YAML: ${(e as Error).message.split('\n')[0]}` })], origin: {} };
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    bad('(file)', 'expects an object of transparent proxy config fields');
-    return { config: cfg, diagnostics: ds, origin };
-  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { config: cfg, diagnostics: [diag('import-bad-value', undefined, { tool: TOOL, flag: `${label}: (file)`, detail: 'expects an object of transparent proxy config fields' })], origin: {} };
+  return kumaConfigFromDoc(doc as Record<string, unknown>, (path) => `${label}: ${path}`, cfg);
+}
+
+/**
+ * Config fields as the file decodes them (an object of Config's JSON names), onto `cfg`.
+ * `labelOf` names a field path ('redirect.dns.port') in messages: the file and the path, or
+ * the environment variable that set it (src/import/kuma-env.ts).
+ */
+export function kumaConfigFromDoc(doc: Record<string, unknown>, labelOf: (path: string) => string, cfg = kumaDefaults(), spanOf: (path: string) => Span | undefined = () => undefined): { config: KumaConfig; diagnostics: Diagnostic[]; origin: KumaInput['origin'] } {
+  const ds: Diagnostic[] = [];
+  const origin: KumaInput['origin'] = {};
+  const bad = (field: string, detail: string) => ds.push(diag('import-bad-value', spanOf(field), { tool: TOOL, flag: labelOf(field), detail }));
   const portsOf = (path: string, v: unknown): number[] | undefined => {
     const items = Array.isArray(v) ? v.map(String) : typeof v === 'string' || typeof v === 'number' ? csv(String(v)) : undefined;
     const out = items?.map(port);
@@ -154,9 +162,9 @@ export function kumaConfigFromFile(text: string, label: string, cfg = kumaDefaul
     for (const [k, v] of Object.entries(obj)) {
       const path = prefix ? `${prefix}.${k}` : k;
       const f = fields[k];
-      if (!f) ds.push(diag('import-unknown-flag', undefined, { tool: TOOL, name: `${label}: ${path}` }, suggest(k, Object.keys(fields))));
+      if (!f) ds.push(diag('import-unknown-flag', undefined, { tool: TOOL, name: labelOf(path) }, suggest(k, Object.keys(fields))));
       else {
-        origin[path] = { label: `${label}: ${path}` };
+        origin[path] = { label: labelOf(path), span: spanOf(path) };
         f(v, path);
       }
     }
@@ -171,7 +179,7 @@ export function kumaConfigFromFile(text: string, label: string, cfg = kumaDefaul
     if (n === undefined) bad(path, `${JSON.stringify(v)} is not a port 1-65535`);
     else set(n);
   };
-  const ignored = () => undefined;
+  const ignored = (_v: unknown, p: string) => void ds.push(diag('import-ignored', spanOf(p), { tool: TOOL, flag: labelOf(p) }));
   const flow = (f: KumaConfig['inbound'] | KumaConfig['outbound'], inbound: boolean) => ({
     enabled: bool((b) => (f.enabled = b)),
     port: portField((n) => (f.port = n)),
@@ -179,12 +187,13 @@ export function kumaConfigFromFile(text: string, label: string, cfg = kumaDefaul
       const ps = portsOf(p, v);
       if (ps) f.excludePorts = ps;
     },
-    excludePortsForIPs: (v: unknown, p: string) => f.excludeIPs.push(...(strings(p, v) ?? [])),
-    excludePortsForUIDs: (v: unknown, p: string) => (inbound ? bad(p, 'is read by Kuma for outbound traffic only') : (f as KumaConfig['outbound']).excludePortsForUIDs.push(...(strings(p, v) ?? []))),
+    // A list decoded from a file or the environment replaces the one before it.
+    excludePortsForIPs: (v: unknown, p: string) => (f.excludeIPs = strings(p, v) ?? f.excludeIPs),
+    excludePortsForUIDs: (v: unknown, p: string) => (inbound ? bad(p, 'is read by Kuma for outbound traffic only') : ((f as KumaConfig['outbound']).excludePortsForUIDs = strings(p, v) ?? [])),
     includePorts: (v: unknown, p: string) => (Array.isArray(v) && v.length === 0 ? undefined : bad(p, 'is not read by the rule builder; leave it out')),
-    insertRedirectInsteadOfAppend: ignored,
+    insertRedirectInsteadOfAppend: bool((b) => (f.insert = b)),
   });
-  walk(doc as Record<string, unknown>, '', {
+  walk(doc, '', {
     kumaDPUser: (v, p) => (typeof v === 'string' || typeof v === 'number' ? (cfg.kumaDPUser = String(v)) : bad(p, 'expects a user name or uid')),
     ipFamilyMode: (v, p) => (typeof v === 'string' ? (cfg.ipFamilyMode = v) : bad(p, "expects 'dualstack' or 'ipv4'")),
     redirect: (v, p) =>
@@ -197,9 +206,9 @@ export function kumaConfigFromFile(text: string, label: string, cfg = kumaDefaul
             captureAll: bool((b) => (cfg.dns.captureAll = b)),
             port: portField((n) => (cfg.dns.port = n)),
             skipConntrackZoneSplit: bool((b) => (cfg.dns.skipConntrackZoneSplit = b)),
-            resolvConfigPath: ignored,
+            resolvConfigPath: (w, q) => (typeof w === 'string' && w !== '' ? (cfg.dns.resolvConfigPath = w) : bad(q, 'expects the path of a resolv.conf file')),
           }),
-        vnet: (w, q) => obj(q, w, { networks: (x, r) => cfg.vnet.push(...(strings(r, x) ?? [])) }),
+        vnet: (w, q) => obj(q, w, { networks: (x, r) => (cfg.vnet = strings(r, x) ?? cfg.vnet) }),
       }),
     dropInvalidPackets: bool((b) => (cfg.dropInvalidPackets = b)),
     log: (v, p) => obj(p, v, { enabled: bool((b) => (cfg.logs = b)), level: (w, q) => (typeof w === 'number' && Number.isInteger(w) && w >= 0 && w <= 7 ? (cfg.logLevel = w) : bad(q, 'expects a syslog level 0-7')) }),
@@ -221,6 +230,7 @@ export function kumaConfigFromFlags(args: string[], base = kumaDefaults()): Kuma
   const cfg = base;
   const ds: Diagnostic[] = [];
   const origin: KumaInput['origin'] = {};
+  const dnsFlags = { 'redirect-dns': false, 'redirect-all-dns-traffic': false };
   for (let i = 0; i < args.length; i++) {
     const w = args[i];
     if (!w.startsWith('--')) {
@@ -257,13 +267,15 @@ export function kumaConfigFromFlags(args: string[], base = kumaDefaults()): Kuma
       else ds.push(diag('import-ignored', at(i), { tool: TOOL, flag: `--${name}` }));
       continue;
     }
+    const first = !origin[name];
     if (spec.kind === 'ports' && origin[name]) ds.push(diag('import-dropped', origin[name].span, { tool: TOOL, flag: `the first --${name}`, reason: 'kumactl keeps only the last value of a repeated port list flag' }));
     origin[name] = { span, label: `--${name}` };
-    const set = spec.set as (c: KumaConfig, v: unknown) => void;
+    const set = (c: KumaConfig, v: unknown) => (spec.set as (c: KumaConfig, v: unknown, first: boolean) => void)(c, v, first);
     if (spec.kind === 'bool') {
       const b = value === undefined ? true : boolOf(value);
       if (b === undefined) bad(`'${value}' is not a boolean`);
       else set(cfg, b);
+      if (b !== undefined && (name === 'redirect-dns' || name === 'redirect-all-dns-traffic')) dnsFlags[name] = b;
     } else if (spec.kind === 'port') {
       const n = port(value!);
       if (n === undefined) bad(`value '${value}' is not a valid port (uint16 in the range [1, 65535])`);
@@ -275,8 +287,13 @@ export function kumaConfigFromFlags(args: string[], base = kumaDefaults()): Kuma
     } else if (spec.kind === 'array') set(cfg, spec.long.endsWith('-ips') ? csv(value!) : [value!]);
     else set(cfg, value!);
   }
+  // Checked on the flags alone, before the config file and the environment are loaded.
+  if (dnsFlags['redirect-dns'] && dnsFlags['redirect-all-dns-traffic']) ds.push(diag('import-bad-value', origin['redirect-all-dns-traffic']?.span, { tool: TOOL, flag: '--redirect-all-dns-traffic', detail: "only one of '--redirect-dns' or '--redirect-all-dns-traffic' should be specified" }));
   return { config: cfg, diagnostics: ds, source: src, origin };
 }
+
+/** Whether the import needs the resolv.conf: DNS redirection to its servers only (`--redirect-dns`). */
+export const needsResolvConf = (cfg: KumaConfig) => cfg.dns.enabled && !cfg.dns.captureAll;
 
 /**
  * One `--exclude-outbound-ports-for-uids` entry, `<protocol:>?<ports:>?<uids>` as Kuma's
@@ -307,7 +324,32 @@ export interface KumaImportOptions {
   name?: string;
   /** `--user NAME=UID`: the host's passwd entries (kumactl resolves --kuma-dp-user there). */
   users?: Record<string, number>;
+  /** The resolv.conf whose nameservers `--redirect-dns` captures DNS to (needsResolvConf). */
+  resolvConf?: SourceFile;
 }
+
+/** The config field each flag sets, to name a setting in messages whichever input set it. */
+const FIELD_OF_FLAG: Record<string, string> = {
+  'kuma-dp-user': 'kumaDPUser',
+  'ip-family-mode': 'ipFamilyMode',
+  'redirect-inbound': 'redirect.inbound.enabled',
+  'redirect-inbound-port': 'redirect.inbound.port',
+  'redirect-outbound-port': 'redirect.outbound.port',
+  'exclude-inbound-ports': 'redirect.inbound.excludePorts',
+  'exclude-outbound-ports': 'redirect.outbound.excludePorts',
+  'exclude-inbound-ips': 'redirect.inbound.excludePortsForIPs',
+  'exclude-outbound-ips': 'redirect.outbound.excludePortsForIPs',
+  'exclude-outbound-ports-for-uids': 'redirect.outbound.excludePortsForUIDs',
+  'redirect-dns': 'redirect.dns.enabled',
+  'redirect-all-dns-traffic': 'redirect.dns.captureAll',
+  'redirect-dns-port': 'redirect.dns.port',
+  'skip-dns-conntrack-zone-split': 'redirect.dns.skipConntrackZoneSplit',
+  vnet: 'redirect.vnet.networks',
+  'iptables-logs': 'log.enabled',
+  'drop-invalid-packets': 'dropInvalidPackets',
+  'redirect-inbound-insert-instead-of-append': 'redirect.inbound.insertRedirectInsteadOfAppend',
+  'redirect-outbound-insert-instead-of-append': 'redirect.outbound.insertRedirectInsteadOfAppend',
+};
 
 /** The policy that means what Kuma's rules do with this configuration. */
 export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): ImportedPolicy {
@@ -315,7 +357,7 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   const ds: Diagnostic[] = [];
   const lines: string[] = [];
   const lineFields = new Map<number, string>();
-  const where = (key: string) => input.origin[key];
+  const where = (key: string) => input.origin[key] ?? input.origin[FIELD_OF_FLAG[key] ?? ''];
   const label = (key: string, fallback: string) => where(key)?.label ?? fallback;
   const L = (s: string, field?: string) => {
     lines.push(s);
@@ -323,10 +365,31 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   };
   const unsupported = (key: string, fallback: string, reason: string) => ds.push(diag('import-unsupported', where(key)?.span, { tool: TOOL, flag: label(key, fallback), reason }));
   // Kuma's inputs the language cannot say yet (docs/kuma-differences.md).
-  if (cfg.dns.enabled && !cfg.dns.captureAll) unsupported('redirect-dns', '--redirect-dns', "Kuma takes the DNS servers from the host's /etc/resolv.conf when it runs; give them to the policy as 'dns { capture servers ... }', or use --redirect-all-dns-traffic");
   const mode = cfg.ipFamilyMode.toLowerCase();
   if (mode !== 'dualstack' && mode !== 'ipv4' && mode !== '') ds.push(diag('import-bad-value', where('ip-family-mode')?.span, { tool: TOOL, flag: label('ip-family-mode', '--ip-family-mode'), detail: "must be one of 'dualstack' or 'ipv4'" }));
   const families = mode === 'ipv4' ? ['ipv4'] : ['ipv4', 'ipv6'];
+  // --redirect-dns: UDP DNS to the resolv.conf's servers of each family (DNS.Initialize);
+  // a family with none gets no DNS rules at all, which a policy can only say for every family.
+  let servers: string[] = [];
+  let dnsOn = cfg.dns.enabled;
+  if (needsResolvConf(cfg)) {
+    const file = opts.resolvConf;
+    const r = file ? resolvConfServers(file) : { ipv4: [], ipv6: [], diagnostics: [] };
+    ds.push(...r.diagnostics);
+    const of = { ipv4: r.ipv4, ipv6: r.ipv6 } as Record<string, string[]>;
+    const none = families.filter((f) => !of[f].length);
+    servers = families.flatMap((f) => of[f]);
+    if (none.length === families.length) {
+      dnsOn = false;
+      ds.push(diag('import-dropped', where('redirect-dns')?.span, { tool: TOOL, flag: label('redirect-dns', '--redirect-dns'), reason: `${file?.path ?? 'the resolv.conf'} lists no nameserver of ${families.join(' or ')}, so Kuma captures no DNS` }));
+    } else if (none.length) {
+      unsupported('redirect-dns', '--redirect-dns', `${file?.path} lists no ${none.join(', ')} nameserver, so Kuma writes no DNS rules for ${none.join(', ')} (its apps' TCP DNS is captured there, passed elsewhere), and a policy's DNS capture is the same in every family; add a nameserver of that family to the file given with --resolv-conf, or import with --ip-family-mode ipv4 if the workload has no IPv6`);
+    } else if (servers.some((a) => a.startsWith('127.') || a === '::1')) {
+      const local = servers.filter((a) => a.startsWith('127.') || a === '::1');
+      ds.push(diag('import-differs', where('redirect-dns')?.span, { tool: TOOL, flag: label('redirect-dns', '--redirect-dns'), detail: `Kuma also puts a local nameserver's UDP to localhost in conntrack zone 1 (${local.join(', ')}: raw OUTPUT, buildRawTable), which the policy does not; where every packet goes is the same (K3 in docs/kuma-differences.md)` }));
+    }
+    if (dnsOn && file) ds.push(diag('import-read', undefined, { what: `the DNS servers ${servers.join(', ')}`, path: file.path }));
+  }
 
   // InitializeKumaDPUser: the given user (a uid or a name on the host), else uid 5678.
   let uid = cfg.kumaDPUser || '5678';
@@ -391,7 +454,7 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   if (cfg.outbound.enabled && outPorts.length) L(`    exclude ports ${outPorts.join(', ')}`, label('exclude-outbound-ports', '--exclude-outbound-ports'));
   // Kuma returns them in nat OUTPUT whether outbound redirection is on or not; with it off
   // (and no DNS capture) nothing they could spare is captured.
-  if (uidItems.length && !cfg.outbound.enabled && !cfg.dns.enabled) ds.push(diag('import-dropped', where('exclude-outbound-ports-for-uids')?.span, { tool: TOOL, flag: label('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids'), reason: 'outbound redirection is off, so there is nothing to exclude' }));
+  if (uidItems.length && !cfg.outbound.enabled && !dnsOn) ds.push(diag('import-dropped', where('exclude-outbound-ports-for-uids')?.span, { tool: TOOL, flag: label('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids'), reason: 'outbound redirection is off, so there is nothing to exclude' }));
   else if (uidItems.length) L(`    exclude ports-for-uids ${[...new Set(uidItems)].join(', ')}`, label('exclude-outbound-ports-for-uids', '--exclude-outbound-ports-for-uids'));
   L('  }');
   L('  loopback {');
@@ -399,10 +462,11 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   L(`    localhost 127.0.0.1/32${v6 ? ', ::1/128' : ''}`);
   L('    self-redirect on');
   L('  }');
-  if (cfg.dns.enabled && cfg.dns.captureAll) {
+  if (dnsOn) {
     // addOutputRules: UDP only (the apps' TCP DNS returned), the zones unless skipped.
     L('  dns {');
-    L('    capture all', label('redirect-all-dns-traffic', '--redirect-all-dns-traffic'));
+    if (cfg.dns.captureAll) L('    capture all', label('redirect-all-dns-traffic', '--redirect-all-dns-traffic'));
+    else L(`    capture servers ${servers.join(', ')}`, label('redirect-dns', '--redirect-dns'));
     L(`    port ${cfg.dns.port}`, label('redirect-dns-port', '--redirect-dns-port'));
     L('    tcp pass');
     L(`    conntrack-zones ${cfg.dns.skipConntrackZoneSplit ? 'off' : 'on'}`, label('skip-dns-conntrack-zone-split', '--skip-dns-conntrack-zone-split'));
@@ -420,6 +484,17 @@ export function policyFromKuma(input: KumaInput, opts: KumaImportOptions = {}): 
   }
   // addOutputRules / addPreroutingRules: a LOG jump with the chain's name as prefix.
   if (cfg.logs) L(`  log on level ${cfg.logLevel}`, label('iptables-logs', '--iptables-logs'));
+  // --redirect-*-insert-instead-of-append: Kuma's jump to its chain goes first in nat
+  // PREROUTING / OUTPUT, ahead of other tools' rules (its other OUTPUT rules are inserted
+  // there anyway). A policy attaches all its chains one way.
+  const ins = (k: 'inbound' | 'outbound') => label(`redirect-${k}-insert-instead-of-append`, `--redirect-${k}-insert-instead-of-append`);
+  // With --vnet the inbound jump is inserted whatever the flag says (addPreroutingRules).
+  const inIns = cfg.inbound.insert || vnets.length > 0;
+  if (inIns && cfg.outbound.insert) L('  attach first', ins('outbound'));
+  else if (inIns || cfg.outbound.insert) {
+    const [on, off] = inIns ? (['inbound', 'outbound'] as const) : (['outbound', 'inbound'] as const);
+    ds.push(diag('import-differs', where(`redirect-${on}-insert-instead-of-append`)?.span, { tool: TOOL, flag: ins(on), detail: `Kuma inserts only its ${on} jump${on === 'inbound' && !cfg.inbound.insert ? ' (as it does with --vnet)' : ''} ahead of other tools' rules and appends the ${off} one; a policy attaches all its chains one way, and the import keeps the default (appended). Only the order among other tools' rules on the same hooks differs; give both flags, or write 'attach first', to put every chain first (K4 in docs/kuma-differences.md)` }));
+  }
   // Kuma examines its excluded IPs and DNS before its loopback rules (nat OUTPUT, ahead of its chain).
   L('  order exclusions-first');
   L(`  drop-invalid ${cfg.dropInvalidPackets ? 'on' : 'off'}`, label('drop-invalid-packets', '--drop-invalid-packets'));

@@ -125,6 +125,8 @@ export interface Policy {
    * proxy's loopback rules (passthrough, self-redirect), as Kuma orders them.
    */
   order: Setting<'proxy-first' | 'exclusions-first'>;
+  /** Where meshcap's base chains run among other tools' on the same hooks (schema.ts: 'attach'). */
+  attach: Setting<'first' | 'last' | 'standard'>;
   /** LOG rules first in nat PREROUTING and OUTPUT (Kuma's --iptables-logs); null: none. `level` absent: the kernel's default. */
   log: Setting<{ level?: number } | null>;
   families: Setting<Family[]>;

@@ -49,6 +49,7 @@ export function defaultPolicy(name: string, file: string): Policy {
     interfaces: { exclude: d([]), reroute: d([]), vnet: d([]) },
     dropInvalid: d(false),
     order: d('proxy-first'),
+    attach: d('standard'),
     log: d(null),
     families: d(['ipv4', 'ipv6']),
   };

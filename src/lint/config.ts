@@ -34,7 +34,7 @@ export function configSchema() {
       },
       ignore: { description: 'Paths not linted: globs (`*`, `**`, `?`) relative to this file\'s folder.', type: 'array', items: { type: 'string', minLength: 1 } },
       failOn: { description: 'The least level that fails the run (exit 1); default warning.', enum: ['error', 'warning', 'info'] },
-      meshValues: { description: "Istio's Helm values or IstioOperator file with the mesh defaults, relative to this file.", type: 'string', minLength: 1 },
+      meshValues: { description: "Istio's Helm values or IstioOperator, Linkerd's chart values or a kuma-cp config file with the mesh defaults, relative to this file.", type: 'string', minLength: 1 },
       clusterCidrs: { description: "The cluster's pod and service CIDRs (cluster-cidr-excluded).", type: 'array', items: { type: 'string', pattern: '^[0-9A-Fa-f:.]+/\\d{1,3}$' } },
       docsUrl: { description: "Where the documentation is published (SARIF helpUri: DOCS_URL/lint.md#RULE-ID); default: package.json homepage + /blob/main/docs.", type: 'string', pattern: '^https?://\\S+$' },
       dnsServers: { description: "The pods' DNS servers (resolv.conf), which DNS capture names; default 10.96.0.10.", type: 'array', items: { type: 'string', minLength: 1 } },

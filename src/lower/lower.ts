@@ -333,10 +333,18 @@ function inboundRules(t: TableBuilder, p: Policy, tunnel: number | null, capture
   }
 }
 
+/** How far 'attach' moves meshcap's base chains from the standard priorities (TABLE_PRIORITY). */
+export const ATTACH_SHIFT = { first: -1, last: 1, standard: 0 } as const;
+
 export function lower(p: Policy): RuleSet {
   const tables: Table[] = [];
   for (const f of ['ipv4', 'ipv6'] as const) if (p.families.value.includes(f)) tables.push(...lowerFamily(p, f));
   const mode = p.inbound.mode.value;
+  // 'attach': one step before or after the standard priority of every base chain, so that
+  // meshcap's chains run before or after other tools' on the hook whoever registered first.
+  // The shift is the same for all of them: their order among themselves does not change.
+  const shift = ATTACH_SHIFT[p.attach.value];
+  if (shift) for (const t of tables) for (const c of t.chains) if (c.base) c.base = { ...c.base, priority: c.base.priority + shift };
   const rs: RuleSet = { name: p.name, tables, routing: { loopbackAddresses: [] } };
   if (mode.kind === 'tproxy' && p.inbound.capturePorts.value.kind !== 'none') {
     rs.routing.tproxy = { mark: mode.mark, table: mode.table, families: [...p.families.value] };

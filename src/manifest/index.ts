@@ -5,8 +5,8 @@ import type { Document, Node, Pair, Scalar } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { SourceFile, Span } from '../source.js';
 import { istioMesh } from './istio.js';
-import { kumaMesh } from './kuma.js';
-import { linkerdMesh } from './linkerd.js';
+import { KUMA_VALUES, kumaMesh } from './kuma.js';
+import { LINKERD_MODE_VALUE, LINKERD_VALUES, linkerdMesh } from './linkerd.js';
 import { ISTIO_VALUE_DEFAULTS } from './istio-table.js';
 import { noDefaults, type BuiltWorkload, type Mesh, type MeshDefaults } from './mesh.js';
 import { readManifest, scalarText, type NamespaceObject } from './read.js';
@@ -44,8 +44,10 @@ export function namespacesOf(src: SourceFile): NamespaceObject[] {
 }
 
 /**
- * Istio's Helm values or an IstioOperator (its spec.values and spec.meshConfig): the
- * values the injection template reads for the capture rules, with where each is set.
+ * Istio's Helm values or an IstioOperator (its spec.values and spec.meshConfig), or the
+ * linkerd-control-plane chart's values (src/manifest/linkerd.ts), or a kuma-cp config
+ * (runtime.kubernetes.injector, src/manifest/kuma.ts): the values the injection
+ * templates read for the capture rules, with where each is set.
  */
 export function readMeshValues(src: SourceFile): { defaults: MeshDefaults; diagnostics: Diagnostic[] } {
   const defaults = noDefaults();
@@ -68,10 +70,14 @@ export function readMeshValues(src: SourceFile): { defaults: MeshDefaults; diagn
     mesh = at(root, 'spec.meshConfig');
     root = at(root, 'spec.values');
   }
-  for (const key of Object.keys(ISTIO_VALUE_DEFAULTS)) {
+  for (const key of [...Object.keys(ISTIO_VALUE_DEFAULTS), ...Object.keys(LINKERD_VALUES), LINKERD_MODE_VALUE, ...Object.keys(KUMA_VALUES)]) {
     const n = key.startsWith('meshConfig.') ? at(mesh, key.slice('meshConfig.'.length)) : at(root, key);
     if (n && Y().isScalar(n) && (n).value !== null) {
       defaults.values[key] = scalarText((n).value);
+      defaults.spans[key] = spanOf(n);
+    } else if (n && Y().isSeq(n) && n.items.every((x) => Y().isScalar(x))) {
+      // A list of the kuma-cp config (sidecarTraffic.exclude*), as the comma list an annotation holds.
+      defaults.values[key] = n.items.map((x) => scalarText((x).value)).join(',');
       defaults.spans[key] = spanOf(n);
     }
   }

@@ -51,6 +51,27 @@ const DEFAULTS: Record<string, string> = {
   [`${K}application-probe-proxy-port`]: '9001',
 };
 
+const I = 'runtime.kubernetes.injector.';
+/**
+ * The control plane's injector settings (kuma-cp config, pkg/config/app/kuma-cp/kuma-cp.defaults.yaml),
+ * each as the annotation it is the default of: ConfigForKubernetes
+ * (pkg/transparentproxy/kubernetes/kubernetes_config.go) takes the exclusions and the IP
+ * family mode from an annotation first, else the runtime value, and the uid and redirect
+ * ports from the runtime value; GetApplicationProbeProxyPort the annotation, else the runtime's.
+ */
+export const KUMA_VALUES: Record<string, string> = {
+  [`${I}sidecarContainer.uid`]: `${K}sidecar-uid`,
+  [`${I}sidecarContainer.redirectPortInbound`]: `${K}transparent-proxying-inbound-port`,
+  [`${I}sidecarContainer.redirectPortOutbound`]: `${K}transparent-proxying-outbound-port`,
+  [`${I}sidecarContainer.ipFamilyMode`]: `${K}transparent-proxying-ip-family-mode`,
+  [`${I}builtinDNS.port`]: `${K}builtin-dns-port`,
+  [`${I}applicationProbeProxyPort`]: `${K}application-probe-proxy-port`,
+  [`${I}sidecarTraffic.excludeInboundPorts`]: `${T}exclude-inbound-ports`,
+  [`${I}sidecarTraffic.excludeOutboundPorts`]: `${T}exclude-outbound-ports`,
+  [`${I}sidecarTraffic.excludeInboundIPs`]: `${T}exclude-inbound-ips`,
+  [`${I}sidecarTraffic.excludeOutboundIPs`]: `${T}exclude-outbound-ips`,
+};
+
 export function kumaMesh(): Mesh {
   return {
     table: KUMA_TABLE,
@@ -68,7 +89,9 @@ function buildKuma(w: Workload, src: SourceFile, defaults: MeshDefaults): BuiltW
   const onPod = inject && (w.annotations.includes(inject) || w.labels.includes(inject));
   if (inject?.value === 'disabled') return withoutInjection(KUMA_TABLE, w, valid, `kuma.io/sidecar-injection is disabled on the ${onPod ? 'pod' : `namespace '${w.namespace ?? 'default'}'`}`, inject.valueSpan, issues, ignore);
   if (!inject && ns.span) return withoutInjection(KUMA_TABLE, w, valid, `neither the pod nor namespace '${w.namespace ?? 'default'}' has kuma.io/sidecar-injection enabled`, ns.span, issues, ignore);
-  const { v, origin } = flagValues(KUMA_TABLE, valid, DEFAULTS);
+  const runtime = { ...DEFAULTS };
+  for (const [value, ann] of Object.entries(KUMA_VALUES)) if (defaults.values[value] !== undefined) runtime[ann] = defaults.values[value];
+  const { v, origin } = flagValues(KUMA_TABLE, valid, runtime);
   const argv = [`--kuma-dp-user=${v(`${K}sidecar-uid`)}`, `--redirect-inbound-port=${v(`${K}transparent-proxying-inbound-port`)}`, `--redirect-outbound-port=${v(`${K}transparent-proxying-outbound-port`)}`, `--ip-family-mode=${v(`${K}transparent-proxying-ip-family-mode`)}`];
   // A gateway takes no inbound capture (injector.go: gateway pods get --redirect-inbound=false).
   const gw = valid.get(`${K}gateway`);

@@ -45,6 +45,32 @@ const DEFAULTS: Record<string, string> = {
   [`${C}skip-outbound-ports`]: '4567,4568',
 };
 
+/**
+ * The linkerd-control-plane chart values that shape proxy-init's arguments
+ * (charts/partials/templates/_proxy-init.tpl, defaults in charts/linkerd-control-plane/values.yaml),
+ * each as the annotation it is the default of (an annotation on the pod or namespace wins,
+ * as inject.go's overrides do).
+ */
+export const LINKERD_VALUES: Record<string, string> = {
+  'proxy.ports.inbound': `${C}inbound-port`,
+  'proxy.ports.outbound': `${C}outbound-port`,
+  'proxy.ports.control': `${C}control-port`,
+  'proxy.ports.admin': `${C}admin-port`,
+  'proxy.uid': `${C}proxy-uid`,
+  'proxyInit.ignoreInboundPorts': `${C}skip-inbound-ports`,
+  'proxyInit.ignoreOutboundPorts': `${C}skip-outbound-ports`,
+  'proxyInit.skipSubnets': `${C}skip-subnets`,
+};
+/** Read and checked, no bearing on the rules: which iptables binary proxy-init runs. */
+export const LINKERD_MODE_VALUE = 'proxyInit.iptablesMode';
+
+/** The chart's defaults with the mesh values given (`--mesh-values`) over them. */
+function chartDefaults(defaults: MeshDefaults): Record<string, string> {
+  const out = { ...DEFAULTS };
+  for (const [value, ann] of Object.entries(LINKERD_VALUES)) if (defaults.values[value] !== undefined) out[ann] = defaults.values[value];
+  return out;
+}
+
 export function linkerdMesh(): Mesh {
   return {
     table: LINKERD_TABLE,
@@ -63,11 +89,15 @@ function buildLinkerd(w: Workload, src: SourceFile, defaults: MeshDefaults): Bui
   if (w.hostNetwork) return withoutInjection(LINKERD_TABLE, w, valid, 'the pod uses hostNetwork, which Linkerd never injects', w.span, issues, ignore);
   if (inject?.value === 'disabled') return withoutInjection(LINKERD_TABLE, w, valid, `linkerd.io/inject is disabled on the ${onPod ? 'pod' : `namespace '${w.namespace ?? 'default'}'`}`, inject.valueSpan, issues, ignore);
   if (!inject && ns.span) return withoutInjection(LINKERD_TABLE, w, valid, `neither the pod nor namespace '${w.namespace ?? 'default'}' has linkerd.io/inject enabled`, ns.span, issues, ignore);
-  const { v, origin } = flagValues(LINKERD_TABLE, valid, DEFAULTS);
+  const mode = defaults.values[LINKERD_MODE_VALUE];
+  // The template fails on any other mode: no pod would be injected.
+  if (mode !== undefined && mode !== 'nft' && mode !== 'legacy') issues.push({ rule: 'malformed-annotation', span: defaults.spans[LINKERD_MODE_VALUE] ?? w.span, message: `Unsupported value "${mode}" for proxyInit.iptablesMode (the chart accepts "nft" or "legacy")`, hint: 'set proxyInit.iptablesMode to nft or legacy' });
+  const chart = chartDefaults(defaults);
+  const { v, origin } = flagValues(LINKERD_TABLE, valid, chart);
   const argv = ['--incoming-proxy-port', v(`${C}inbound-port`), '--outgoing-proxy-port', v(`${C}outbound-port`), '--proxy-uid', v(`${C}proxy-uid`)];
   if (valid.has(`${C}proxy-gid`)) argv.push('--proxy-gid', v(`${C}proxy-gid`));
   const skipIn = v(`${C}skip-inbound-ports`);
-  argv.push('--inbound-ports-to-ignore', [valid.get(`${C}control-port`)?.value ?? DEFAULTS[`${C}control-port`], valid.get(`${C}admin-port`)?.value ?? DEFAULTS[`${C}admin-port`], skipIn].filter(Boolean).join(','));
+  argv.push('--inbound-ports-to-ignore', [valid.get(`${C}control-port`)?.value ?? chart[`${C}control-port`], valid.get(`${C}admin-port`)?.value ?? chart[`${C}admin-port`], skipIn].filter(Boolean).join(','));
   const skipOut = v(`${C}skip-outbound-ports`);
   if (skipOut) argv.push('--outbound-ports-to-ignore', skipOut);
   const subnets = v(`${C}skip-subnets`);

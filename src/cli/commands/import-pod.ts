@@ -17,7 +17,9 @@ Prints the policy of each workload (Pod, Deployment, StatefulSet, DaemonSet, Rep
 Job, CronJob; multi-document files and List) of a Kubernetes manifest: the istio-iptables
 command line Istio's sidecar injector would give its istio-init container, from the pod
 template's annotations and the mesh defaults (--mesh-values: Istio's Helm values or an
-IstioOperator), translated like 'import istio-iptables'. FILE may be - for stdin.
+IstioOperator, linkerd-control-plane chart values, or a kuma-cp config's
+runtime.kubernetes.injector), translated like 'import istio-iptables' (Linkerd's and Kuma's
+workloads: like their imports). FILE may be - for stdin.
 DNS capture names the pods' DNS servers (--dns-server, repeatable; default 10.96.0.10).`;
 
 export function importPod(argv: string[], io: Io): number {

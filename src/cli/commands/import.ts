@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { diag, hasErrors, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import { configFromFlags, configFromJson, policyFromConfig, type ImportedPolicy } from '../../import/istio.js';
 import { linkerdConfigFromFlags, policyFromLinkerd } from '../../import/linkerd.js';
-import { kumaConfigFromFile, kumaConfigFromFlags, policyFromKuma } from '../../import/kuma.js';
+import { importKuma } from './import-kuma.js';
 import type { SourceFile } from '../../source.js';
 import { loadText } from '../../language/load.js';
 import { expectArgs, parse } from '../args.js';
@@ -20,7 +20,8 @@ export const importCmd: Command = {
   usage: `meshcap import istio-iptables [options] -- ISTIO_FLAGS...
 meshcap import istio-iptables [options] --config FILE
 meshcap import linkerd-proxy-init [--name NAME] [--to intercept|yaml] -- PROXY_INIT_FLAGS...
-meshcap import kuma [--config FILE] [--user NAME=UID] [--name NAME] [--to intercept|yaml] -- KUMACTL_FLAGS...
+meshcap import kuma [--config FILE]... [--env NAME=VALUE]... [--env-file FILE]... [--resolv-conf FILE]
+                    [--user NAME=UID] [--name NAME] [--to intercept|yaml] -- KUMACTL_FLAGS...
 
 Reads istio-iptables' flags and environment (every input it has, with its defaults) or a
 JSON object of Istio config.Config fields, and prints the equivalent formatted policy.
@@ -29,15 +30,18 @@ and reported as ignored; combinations istio-iptables silently ignores are report
 
 Options:
   --ipv6               the pod has IPv6 (istio-iptables detects this from its addresses)
-  --env NAME=VALUE     an environment variable istio-iptables would see (repeatable)
+  --env NAME=VALUE     an environment variable istio-iptables (or kumactl) would see (repeatable)
   --dns-server ADDR    a resolv.conf nameserver, for --redirect-dns (repeatable)
   --config FILE        JSON object of config.Config fields instead of flags
   --name NAME          the policy name (default istio, linkerd)
 
 linkerd-proxy-init reads Linkerd's proxy-init flags (-p, -o, -u, -g, -r, the ignore lists,
 --subnets-to-ignore, --ipv6, ...) as proxy-init parses them; errors point into the flags.
-kuma reads the flags of 'kumactl install transparent-proxy' and its config file (--config,
-JSON or YAML; flags override it); --user NAME=UID says what uid --kuma-dp-user NAME has.
+kuma reads the flags of 'kumactl install transparent-proxy', its config files (--config,
+JSON or YAML) and its KUMA_TRANSPARENT_PROXY_* environment (--env, --env-file: read after
+each config file, and only with one, as kumactl does); flags override both. --redirect-dns
+reads the nameservers of --resolv-conf FILE (default: the config's resolvConfigPath,
+/etc/resolv.conf). --user NAME=UID says what uid --kuma-dp-user NAME has.
   --to intercept|yaml  output syntax (default intercept)
 
 ${IMPORT_POD_USAGE}`,
@@ -50,7 +54,9 @@ ${IMPORT_POD_USAGE}`,
       ipv6: { type: 'boolean' },
       env: { type: 'string', multiple: true },
       'dns-server': { type: 'string', multiple: true },
-      config: { type: 'string' },
+      config: { type: 'string', multiple: true },
+      'env-file': { type: 'string', multiple: true },
+      'resolv-conf': { type: 'string' },
       user: { type: 'string', multiple: true },
       name: { type: 'string' },
       to: { type: 'string' },
@@ -59,7 +65,11 @@ ${IMPORT_POD_USAGE}`,
     expectArgs(positionals, 1, "import takes one source: 'istio-iptables', 'istio-pod', 'linkerd-proxy-init' or 'kuma'");
     const tool = positionals[0];
     if (tool !== 'istio-iptables' && tool !== 'linkerd-proxy-init' && tool !== 'kuma') throw new UsageError('usage-bad-argument', { detail: `import takes one source: 'istio-iptables', 'istio-pod', 'linkerd-proxy-init' or 'kuma' (got '${tool}')` });
-    if (values.user !== undefined && tool !== 'kuma') throw new UsageError('usage-conflicting-options', { detail: '--user is for kuma' });
+    for (const [opt, set] of [['--user', values.user], ['--env-file', values['env-file']], ['--resolv-conf', values['resolv-conf']]] as const) {
+      if (set !== undefined && tool !== 'kuma') throw new UsageError('usage-conflicting-options', { detail: `${opt} is for kuma` });
+    }
+    if ((values.config?.length ?? 0) > 1 && tool !== 'kuma') throw new UsageError('usage-conflicting-options', { detail: '--config is given once for istio-iptables (kumactl takes several)' });
+    const config = values.config?.[0];
     const to = values.to ?? 'intercept';
     if (to !== 'intercept' && to !== 'yaml') throw new UsageError('usage-bad-option-value', { detail: '--to must be intercept or yaml' });
     const name = values.name ?? (tool === 'istio-iptables' ? 'istio' : tool === 'kuma' ? 'kuma' : 'linkerd');
@@ -70,40 +80,9 @@ ${IMPORT_POD_USAGE}`,
       if (eq <= 0) throw new UsageError('usage-bad-option-value', { detail: `--env takes NAME=VALUE, not '${e}'` });
       env[e.slice(0, eq)] = e.slice(eq + 1);
     }
-    if (tool === 'kuma') {
-      for (const [opt, set] of [['--env', values.env], ['--ipv6', values.ipv6], ['--dns-server', values['dns-server']]] as const) {
-        if (set !== undefined) throw new UsageError('usage-conflicting-options', { detail: `${opt} is for istio-iptables` });
-      }
-      const users: Record<string, number> = {};
-      for (const u of values.user ?? []) {
-        const m = /^([^=]+)=([0-9]{1,10})$/.exec(u);
-        if (!m) throw new UsageError('usage-bad-option-value', { detail: `--user takes NAME=UID, not '${u}'` });
-        users[m[1]] = Number(m[2]);
-      }
-      let base;
-      const fileDs: Diagnostic[] = [];
-      if (values.config) {
-        let text: string;
-        try {
-          text = readFileSync(values.config, 'utf8');
-        } catch (e) {
-          report(io, 'text', [diag('file-unreadable', undefined, { path: values.config, reason: (e as Error).message })], new Map());
-          return EXIT.badInput;
-        }
-        const f = kumaConfigFromFile(text, values.config);
-        base = f.config;
-        fileDs.push(...f.diagnostics);
-        const input = kumaConfigFromFlags(istioFlags, base);
-        input.origin = { ...f.origin, ...input.origin };
-        const p = policyFromKuma(input, { name, users });
-        return finish(io, [...fileDs, ...input.diagnostics, ...p.diagnostics], p, '<kuma import>.intercept', to, input.source, () => true, 'kumactl install transparent-proxy');
-      }
-      const input = kumaConfigFromFlags(istioFlags);
-      const p = policyFromKuma(input, { name, users });
-      return finish(io, [...input.diagnostics, ...p.diagnostics], p, '<kuma import>.intercept', to, input.source, () => true, 'kumactl install transparent-proxy');
-    }
+    if (tool === 'kuma') return importKuma(values, istioFlags, name, to, io);
     if (tool === 'linkerd-proxy-init') {
-      for (const [opt, set] of [['--config', values.config], ['--env', values.env], ['--ipv6', values.ipv6], ['--dns-server', values['dns-server']]] as const) {
+      for (const [opt, set] of [['--config', config], ['--env', values.env], ['--ipv6', values.ipv6], ['--dns-server', values['dns-server']]] as const) {
         if (set !== undefined) throw new UsageError('usage-conflicting-options', { detail: `${opt} is for istio-iptables; proxy-init takes only its flags, after --` });
       }
       const input = linkerdConfigFromFlags(istioFlags);
@@ -112,13 +91,13 @@ ${IMPORT_POD_USAGE}`,
     }
     const ds: Diagnostic[] = [];
     let r;
-    if (values.config) {
+    if (config) {
       if (istioFlags.length) throw new UsageError('usage-conflicting-options', { detail: 'give either --config or istio-iptables flags, not both' });
       let obj: unknown;
       try {
-        obj = JSON.parse(readFileSync(values.config, 'utf8'));
+        obj = JSON.parse(readFileSync(config, 'utf8'));
       } catch (e) {
-        report(io, 'text', [diag('file-unreadable', undefined, { path: values.config, reason: (e as Error).message })], new Map());
+        report(io, 'text', [diag('file-unreadable', undefined, { path: config, reason: (e as Error).message })], new Map());
         return EXIT.badInput;
       }
       r = configFromJson(obj);
@@ -142,8 +121,8 @@ ${IMPORT_POD_USAGE}`,
  * Check the imported policy text, and print it formatted with the diagnostics. `args`: the
  * flags as a one-line source, for diagnostics that point into them.
  */
-function finish(io: Io, ds: Diagnostic[], p: ImportedPolicy, file: string, to: 'intercept' | 'yaml', args: SourceFile | undefined, keep: (d: Diagnostic) => boolean, tool = ''): number {
-  const sources = new Map<string, SourceFile>(args ? [[args.path, args]] : []);
+export function finish(io: Io, ds: Diagnostic[], p: ImportedPolicy, file: string, to: 'intercept' | 'yaml', args: SourceFile | undefined, keep: (d: Diagnostic) => boolean, tool = '', files = new Map<string, SourceFile>()): number {
+  const sources = new Map<string, SourceFile>(args ? [[args.path, args], ...files] : files);
   if (hasErrors(ds)) {
     report(io, 'text', ds, sources);
     return EXIT.badInput;

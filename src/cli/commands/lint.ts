@@ -36,7 +36,7 @@ Options:
   --fail-on LEVEL       the least level that fails the run: error, warning (default), info
   --config FILE         the configuration (default: .meshcap.yaml found upward from here)
   --no-config           read no configuration file
-  --mesh-values FILE    Istio's Helm values or IstioOperator: the mesh-wide defaults
+  --mesh-values FILE    Istio's Helm values or IstioOperator, Linkerd's chart values or a kuma-cp config: the mesh-wide defaults
   --cluster-cidrs LIST  the cluster's pod and service CIDRs, comma-separated
   --dns-server ADDR     a DNS server of the pods (repeatable; default 10.96.0.10)
   --rule ID=LEVEL       set a rule's level: off, info, warning, error (repeatable)
