@@ -129,10 +129,7 @@ export function kumaConfigFromFile(text: string, label: string, cfg = kumaDefaul
   // of them, minutes of work): its lazy parser is asked first, and a file this broken is
   // refused at its first error without composing.
   const broken = syntaxErrorsBeyond(text, 20);
-  if (broken) {
-    bad('(file)', `not JSON or YAML: more than 20 syntax errors, the first at line ${broken.line}, column ${broken.col}`);
-    return { config: cfg, diagnostics: ds, origin };
-  }
+  if (broken) return { config: cfg, diagnostics: [diag('import-bad-value', undefined, { tool: TOOL, flag: `${label}: (file)`, detail: `not JSON or YAML: more than 20 syntax errors, the first at line ${broken.line}, column ${broken.col}` })], origin: {} };
   try {
     doc = parseYaml(text, { logLevel: 'error' });
   } catch (e) {
