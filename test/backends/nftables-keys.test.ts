@@ -14,6 +14,9 @@ import { compile } from '../../src/api.js';
 import type { Rule, RuleSet } from '../../src/ir/types.js';
 import { foldKeyRules, verdictMapRules } from '../../src/optimize/keys.js';
 import { optimize } from '../../src/optimize/passes.js';
+import { stepRuleText } from '../../src/cli/trace-render.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { parseCompactPacket } from '../../src/sim/packet.js';
 import { packetText } from '../../src/verify/compare.js';
 import { equivalent } from '../../src/verify/engine.js';
 import { rulesSide } from '../../src/verify/side.js';
@@ -122,6 +125,20 @@ describe('runs of rules that select by one key', () => {
     const without = optimize(ir, undefined, { ...caps, keySets: false, verdictMaps: false }).map((s) => s.pass);
     expect(without).not.toContain('verdict-maps');
     expect(without).not.toContain('fold-keys');
+  });
+});
+
+describe('trace shows a set or a map as the one rule it is', () => {
+  it('the verdict map and the owner list of the keyed fixture, met by one packet each', () => {
+    const r = compile('test/fixtures/optimize/keyed.intercept', { backends: ['nftables'] });
+    expect(r.ok).toBe(true);
+    const opt = optimize(r.ir!);
+    const rs = opt.at(-1)!.after;
+    const p = parseCompactPacket('out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=107 oif=eth0');
+    expect(p.problems).toEqual([]);
+    const texts = simulate(rs, p.packet!).path.map(stepRuleText);
+    expect(texts).toContain('-A OUTPUT vmap oif { eth8 : -j RETURN, eth9 : -j RETURN, lo : -g MESHCAP_OUTPUT_OIF_LO }');
+    expect(texts).toContain('-A OUTPUT uid { 106-108, 1337 } -j RETURN');
   });
 });
 
