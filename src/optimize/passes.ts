@@ -3,7 +3,9 @@
 // over all packets (a pass whose result is not is named, with the counterexample).
 // nftables emits the optimized IR; the iptables backends and the script keep Istio's
 // familiar layout (the lowered IR) unless asked for `--layout optimized`, and then take
-// the IR before the first pass that makes inet tables (iptables has none).
+// the IR before the first nftables-only pass (inet tables, sets of names and owners,
+// verdict maps: iptables has none). A pass that needs an nft capability names it, and
+// runs only when the target release has it (the compiler passes the capability table).
 import type { RuleSet } from '../ir/types.js';
 import { foldSets } from './fold.js';
 import { factorChains } from './factor.js';
