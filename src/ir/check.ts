@@ -4,7 +4,7 @@
 // A rule set that passes loads; one that does not is a meshcap bug or a bad import.
 import { oneValueMatches, type KeyMatch, type OneValueMatch } from './keys.js';
 import type { Chain, Hook, Match, Rule, RuleSet, Table } from './types.js';
-import { forEachRule } from './walk.js';
+import { forEachRule, jumpTargets } from './walk.js';
 
 export interface IrProblem {
   table: string;
@@ -28,8 +28,8 @@ export function reachingHooks(t: Table): Map<string, Set<Hook>> {
     s.add(h);
     hooks.set(c.name, s);
     for (const r of c.rules) {
-      if (r.action.kind === 'jump' || r.action.kind === 'goto') {
-        const target = byName.get(r.action.chain);
+      for (const j of jumpTargets(r.action)) {
+        const target = byName.get(j.chain);
         if (target) visit(target, h, depth + 1);
       }
     }
@@ -58,32 +58,34 @@ export function jumpProblems(rs: RuleSet): JumpProblem[] {
       out.push({ table: t.name, family: t.family, chain: c.name, index: i + 1, kind, rule: c.rules[i], target, message: kind === 'missing' ? `jump to missing chain ${target}` : `jump to ${target} closes a loop` });
     for (const root of t.chains) {
       if (state.has(root.name)) continue;
-      // Depth-first, with an explicit stack of (chain, next rule to look at).
-      const stack: [Chain, number][] = [[root, 0]];
+      // Depth-first, with an explicit stack of (chain, its next target to look at: the
+      // targets of its rules in order, a verdict map's several).
+      const stack: [Chain, { i: number; a: { kind: 'jump' | 'goto'; chain: string } }[], number][] = [[root, targetsOf(root), 0]];
       state.set(root.name, 'open');
       while (stack.length) {
         const top = stack[stack.length - 1];
-        const [c, i] = top;
-        if (i >= c.rules.length) {
+        const [c, ts, k] = top;
+        if (k >= ts.length) {
           state.set(c.name, 'done');
           stack.pop();
           continue;
         }
-        top[1]++;
-        const a = c.rules[i].action;
-        if (a.kind !== 'jump' && a.kind !== 'goto') continue;
+        top[2]++;
+        const { i, a } = ts[k];
         const next = byName.get(a.chain);
         if (!next) report(c, i, 'missing', a.chain);
         else if (state.get(next.name) === 'open') report(c, i, 'loop', a.chain);
         else if (!state.has(next.name)) {
           state.set(next.name, 'open');
-          stack.push([next, 0]);
+          stack.push([next, targetsOf(next), 0]);
         }
       }
     }
   }
   return out;
 }
+
+const targetsOf = (c: Chain) => c.rules.flatMap((r, i) => jumpTargets(r.action).map((a) => ({ i, a })));
 
 /** iptables' built-in chains (nft base chains are named freely). */
 const BUILT_IN = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
@@ -113,7 +115,7 @@ export function checkRuleSet(rs: RuleSet): IrProblem[] {
     for (const m of r.matches) for (const problem of listProblems(m)) bad(problem);
     if (r.action.kind === 'vmap') for (const problem of vmapProblems(r)) bad(problem);
     const a = r.action;
-    if ((a.kind === 'jump' || a.kind === 'goto') && !names.has(a.chain)) bad(`${a.kind} to missing chain ${a.chain}`);
+    for (const j of jumpTargets(a)) if (!names.has(j.chain)) bad(`${j.kind} to missing chain ${j.chain}`);
     if ((a.kind === 'redirect' || a.kind === 'dnat') && (t.name !== 'nat' && !(t.family === 'inet' || hs.length === 0)) ) bad(`${a.kind} outside the nat table`);
     if ((a.kind === 'redirect' || a.kind === 'dnat') && hs.some((h) => h !== 'prerouting' && h !== 'output')) bad(`${a.kind} reached from ${hs.join('/')}: valid only in PREROUTING and OUTPUT`, true);
     if (a.kind === 'redirect' && !r.matches.some((x) => x.kind === 'protocol' && !x.neg)) bad('redirect needs a protocol match');

@@ -20,6 +20,7 @@ import { simulate, type SimResult } from '../sim/simulate.js';
 import { sameOutcome } from '../verify/compare.js';
 import { equivalent, type Constants, type ConstantsFor, type Side } from '../verify/engine.js';
 import { specialize } from '../verify/residual.js';
+import { jumpTargets } from '../ir/walk.js';
 import { rulesSide } from '../verify/side.js';
 
 type Field = Parameters<ConstantsFor>[0];
@@ -171,7 +172,7 @@ function reachable(rs: RuleSet, hook: Packet['hook']): string {
       seen.add(name);
       const c = byName.get(name);
       if (!c) continue;
-      for (const r of c.rules) for (const a of [r.action, ...(r.effects ?? [])]) if (a.kind === 'jump' || a.kind === 'goto') todo.push(a.chain);
+      for (const r of c.rules) for (const a of [r.action, ...(r.effects ?? [])]) for (const j of jumpTargets(a)) todo.push(j.chain);
     }
     const chains = t.chains.filter((c) => seen.has(c.name)).map((c) => ({ name: c.name, base: c.base, rules: c.rules.map((r) => [r.matches, r.effects, r.action]) }));
     parts.push(JSON.stringify([t.family, t.name, chains]));

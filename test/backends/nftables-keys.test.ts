@@ -14,6 +14,7 @@ import { compile } from '../../src/api.js';
 import type { Rule, RuleSet } from '../../src/ir/types.js';
 import { foldKeyRules, verdictMapRules } from '../../src/optimize/keys.js';
 import { optimize } from '../../src/optimize/passes.js';
+import { jumpProblems } from '../../src/ir/check.js';
 import { stepRuleText } from '../../src/cli/trace-render.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { parseCompactPacket } from '../../src/sim/packet.js';
@@ -194,6 +195,13 @@ describe('the importers read sets of names and ids and verdict maps', () => {
     expect(msg([{ vmap: { key: skuid, data: { set: [[7, { accept: null }], [8, { drop: null }]] } } }, { accept: null }])).toMatch(/last statement/);
     expect(msg([{ vmap: { key: { meta: { key: 'oifname' } }, data: { set: [['eth*', { accept: null }], ['lo', { drop: null }]] } } }])).toMatch(/wildcard name in a verdict map/);
     expect(msg([{ match: { op: '==', left: { meta: { key: 'oifname' } }, right: { set: ['eth*', 'eth0'] } } }, { return: null }])).toBe('');
+    // A map's jumps are jumps (what loadSide and check-ir refuse): to a missing chain, or closing a loop.
+    const problems = (text: string) => jumpProblems(mustImport(text)).map((p) => `${p.kind} ${p.target}`);
+    expect(problems(wrap([{ vmap: { key: skuid, data: { set: [[7, { accept: null }], [8, { jump: { target: 'nowhere' } }]] } } }]))).toEqual(['missing nowhere']);
+    const loop = JSON.parse(wrap([{ vmap: { key: skuid, data: { set: [[7, { jump: { target: 'x' } }], [8, { drop: null }]] } } }])) as { nftables: unknown[] };
+    loop.nftables.push({ add: { rule: { family: 'inet', table: 't', chain: 'x', expr: [{ vmap: { key: skuid, data: { set: [[9, { accept: null }], [10, { goto: { target: 'c' } }]] } } }] } } });
+    // x is listed first, so the walk starts there: c's map jumps back into it.
+    expect(problems(JSON.stringify(loop))).toEqual(['loop x']);
   });
 
   it('the text listing of a verdict map reads as its JSON does', () => {
