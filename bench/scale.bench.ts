@@ -222,9 +222,9 @@ function matchHas(m: Match, it: Item): boolean {
     case 'port':
       return (m.kind === 'dport' || m.kind === 'sport') && !m.neg && m.ranges.some(([lo, hi]) => lo === it.port && hi === it.port);
     case 'iface':
-      return (m.kind === 'iif' || m.kind === 'oif') && !m.neg && m.name === it.name && !m.prefix;
+      return (m.kind === 'iif' || m.kind === 'oif') && 'name' in m && !m.neg && m.name === it.name && !m.prefix;
     case 'gid':
-      return m.kind === 'gid' && !m.neg && m.id === it.id;
+      return m.kind === 'gid' && 'id' in m && !m.neg && m.id === it.id;
     case 'server':
       return (m.kind === 'daddr' || m.kind === 'saddr') && !m.neg && m.cidrs.some((c) => c.family === it.family && c.addr === it.addr && c.prefix === (it.family === 'ipv4' ? 32 : 128));
   }

@@ -338,21 +338,25 @@ describe('lowering the peers\' constructs', () => {
     }
   });
 
-  it('an owner range is one owner rule per id', () => {
-    const rs = ir('policy o {\n  proxy { uid 106-108; gid none }\n  outbound { capture cidrs * }\n}\n');
+  it("an owner range is one rule with the kernel's range match; ids listed apart stay apart", () => {
+    const rs = ir('policy o {\n  proxy { uid 106-108, 109, 1337; gid none }\n  outbound { capture cidrs * }\n}\n');
     const own = rules(rs, 'MESHCAP_OUTPUT').filter(({ family, r }) => family === 'ipv4' && r.action.kind === 'return' && r.matches.length === 1 && r.matches[0].kind === 'uid');
-    expect(own.map(({ r }) => (r.matches[0] as { id: number }).id)).toEqual([106, 107, 108]);
+    expect(own.map(({ r }) => r.matches[0])).toEqual([
+      { kind: 'uid', neg: false, ids: [[106, 108]] },
+      { kind: 'uid', neg: false, id: 109 },
+      { kind: 'uid', neg: false, id: 1337 },
+    ]);
   });
 
-  it('per-uid port exclusions come first in the output chain, a rule per protocol and uid', () => {
+  it('per-uid port exclusions come first in the output chain, a rule per protocol and uid item', () => {
     const rs = ir('policy u {\n  proxy { uid 0; gid none }\n  outbound { capture cidrs *; exclude ports-for-uids tcp:1000-2000:106-107, 53:203 }\n}\n');
     const out = rules(rs, 'MESHCAP_OUTPUT').filter(({ family }) => family === 'ipv4');
-    const head = out.slice(0, 4).map(({ r }) => r.matches.map((m) => (m.kind === 'protocol' ? m.protocol : m.kind === 'dport' ? m.ranges.map((x) => x.join('-')).join(',') : m.kind === 'uid' ? `uid=${m.id}` : m.kind)).join(' '));
-    expect(head).toEqual(['tcp 1000-2000 uid=106', 'tcp 1000-2000 uid=107', 'tcp 53-53 uid=203', 'udp 53-53 uid=203']);
-    expect(out.slice(0, 4).every(({ r }) => r.action.kind === 'return')).toBe(true);
+    const head = out.slice(0, 3).map(({ r }) => r.matches.map((m) => (m.kind === 'protocol' ? m.protocol : m.kind === 'dport' ? m.ranges.map((x) => x.join('-')).join(',') : m.kind === 'uid' ? `uid=${'ids' in m ? m.ids.map((x) => x.join('-')).join(',') : m.id}` : m.kind)).join(' '));
+    expect(head).toEqual(['tcp 1000-2000 uid=106-107', 'tcp 53-53 uid=203', 'udp 53-53 uid=203']);
+    expect(out.slice(0, 3).every(({ r }) => r.action.kind === 'return')).toBe(true);
     // ahead of the proxy's self-redirect
     const selfRedirect = out.findIndex(({ r }) => r.action.kind === 'jump' && r.action.chain === 'MESHCAP_IN_REDIRECT');
-    expect(selfRedirect).toBeGreaterThan(3);
+    expect(selfRedirect).toBeGreaterThan(2);
   });
 
   it("'log on level 7' puts a non-terminating LOG first in nat PREROUTING and MESHCAP_OUTPUT, read back by both importers", () => {

@@ -4,7 +4,8 @@
 // `noflush`, a self-contained file for empty tables (the shell backend's payload).
 import { FULL_MASK, iptablesBase, type Action, type Chain, type Family, type IrCidr, type Match, type Rule, type RuleSet, type Table } from '../../src/ir/types.js';
 import { parseCidr } from '../../src/net/ip.js';
-import { mergeOverlappingPorts, outermost } from '../../src/net/intervals.js';
+import { mergeOverlappingPorts, outermost, unionPorts } from '../../src/net/intervals.js';
+import { oneValueMatches } from '../../src/ir/keys.js';
 import { oneLine } from '../comment.js';
 import { loadHeader, withEntryChains } from './noflush.js';
 
@@ -91,6 +92,14 @@ function expand(rule: Rule): Rule[] {
       const chunks = multiportChunks(m.neg ? m.ranges : disjointRanges(m.ranges));
       if (m.neg) alts = [chunks.map((c) => ({ ...m, ranges: c }))];
       else alts = chunks.map((c) => [{ ...m, ranges: c }]);
+    } else if ((m.kind === 'iif' || m.kind === 'oif') && 'names' in m) {
+      const one = oneValueMatches(m);
+      if (m.neg && one.length > 1) throw new EmitError(`iptables takes one ! -${m.kind === 'iif' ? 'i' : 'o'} per rule; a negated list of ${one.length} names has no single-rule form`);
+      alts = m.neg ? [one.map((x) => ({ ...x, neg: true }))] : one.map((x) => [x]);
+    } else if ((m.kind === 'uid' || m.kind === 'gid') && 'ids' in m) {
+      // The kernel's owner match takes one range: a rule per range (iptables has no owner sets).
+      const ranges = unionPorts(m.ids).map((r): Match => ({ kind: m.kind, neg: m.neg, ids: [r] }));
+      alts = m.neg ? [ranges] : ranges.map((r) => [r]);
     } else alts = [[m]];
     const next: Match[][] = [];
     for (const v of variants) for (const a of alts) next.push([...v, ...a]);
@@ -108,6 +117,7 @@ function matchText(m: Match, protocol: string | undefined): string {
       return `${neg(m.neg)}-${m.kind === 'saddr' ? 's' : 'd'} ${m.cidrs[0].addr}/${m.cidrs[0].prefix}`;
     case 'iif':
     case 'oif':
+      if ('names' in m) throw new EmitError('an interface list is written one name per rule');
       return `${neg(m.neg)}-${m.kind === 'iif' ? 'i' : 'o'} ${m.name}${m.prefix ? '+' : ''}`;
     case 'sport':
     case 'dport': {
@@ -118,6 +128,11 @@ function matchText(m: Match, protocol: string | undefined): string {
     }
     case 'uid':
     case 'gid':
+      if ('ids' in m) {
+        if (m.ids.length !== 1) throw new EmitError('an owner list is written one range per rule');
+        const [lo, hi] = m.ids[0];
+        return `-m owner ${neg(m.neg)}--${m.kind}-owner ${lo === hi ? lo : `${lo}-${hi}`}`;
+      }
       return `-m owner ${neg(m.neg)}--${m.kind}-owner ${m.id}`;
     case 'mark':
     case 'connmark':
@@ -164,6 +179,8 @@ function actionText(a: Action, family: Family): string {
       return `-j LOG --log-prefix ${quote(a.prefix)}${a.level !== undefined ? ` --log-level ${a.level}` : ''}`;
     case 'counter':
       return '';
+    case 'vmap':
+      throw new EmitError('iptables has no verdict maps; the optimizer makes them only for nftables');
   }
 }
 

@@ -10,6 +10,7 @@ import { BUILTIN_CHAINS, iptablesBase, type Hook } from '../../src/ir/types.js';
 import { canonicalAddress, parseAddress } from '../../src/net/ip.js';
 import type { SourceFile, Span } from '../../src/source.js';
 import { foldEntryChains } from './noflush.js';
+import { MAX_OWNER_RANGE } from '../../src/ir/keys.js';
 
 export interface ImportResult {
   ruleset?: RuleSet;
@@ -280,17 +281,9 @@ function chainOf(t: TableState, name: string | undefined, span: Span): Chain {
 
 const TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN', 'REDIRECT', 'TPROXY', 'MARK', 'CONNMARK', 'CT', 'DNAT', 'LOG']);
 
-/** The most ids an owner range may hold (each becomes a rule, or a match, of its own). */
-const MAX_OWNER_RANGE = 256;
-
-/**
- * One rule, or several: an owner range (`--uid-owner 106-108`) is read as one rule per id
- * (at most one of them matches a packet, so they mean the rule), and a negated one as one
- * negated match per id. The IR has no owner range.
- */
+/** One rule (a list so that a line may stand for several). An owner range (`--uid-owner 106-108`) is one range match. */
 function parseRule(words: string[], family: Family, span: Span, table: string): Rule[] {
   const matches: Match[] = [];
-  let ownerRange: { at: number; ids: number[] } | undefined;
   let negNext = false;
   let module: string | undefined;
   let protocol: string | undefined;
@@ -427,13 +420,7 @@ function parseRule(words: string[], family: Family, span: Span, table: string): 
           const [lo, hi] = [Number(range[1]), Number(range[2])];
           if (lo > hi || hi > 4294967294) fail(`${w} ${v} is not a range of ids`);
           if (hi - lo + 1 > MAX_OWNER_RANGE) fail(`${w} ${v} holds ${hi - lo + 1} ids; meshcap reads at most ${MAX_OWNER_RANGE}`);
-          const ids = Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
-          if (neg) for (const id of ids) matches.push({ kind, neg: true, id });
-          else {
-            if (ownerRange) fail('two owner ranges in one rule are not modelled');
-            ownerRange = { at: matches.length, ids };
-            matches.push({ kind, neg: false, id: lo });
-          }
+          matches.push({ kind, neg, ids: [[lo, hi]] });
           continue;
         }
         matches.push({ kind, neg, id: /^[0-9]+$/.test(v) ? Number(v) : v });
@@ -470,9 +457,7 @@ function parseRule(words: string[], family: Family, span: Span, table: string): 
   if (module === 'socket' && !matches.some((m) => m.kind === 'socket')) matches.push({ kind: 'socket', transparent: false });
   const action = table === 'nat' && target !== undefined && SOURCE_NAT.has(target) ? sourceNat(target, targetOpts, span) : parseTarget(target, isGoto, targetOpts, family, span);
   const origin = { span, purpose: comment ?? 'imported rule' };
-  if (!ownerRange) return [{ matches, action, origin }];
-  const { at, ids } = ownerRange;
-  return ids.map((id) => ({ matches: matches.map((m, k) => (k === at ? { ...m, id } as Match : m)), action, origin }));
+  return [{ matches, action, origin }];
 }
 
 function sourceNat(target: string, opts: [string, string | undefined][], span: Span): Action {

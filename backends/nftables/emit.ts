@@ -32,9 +32,10 @@ import {
   type NftTable,
   type NftVerdict,
   type NftXor,
+  type MetaKey,
   type SetType,
 } from './objects.js';
-import { keyValue, META_OF, runs, type KeyMatch, type Run } from './dispatch.js';
+import { ifaceNames, type KeyMatch } from '../../src/ir/keys.js';
 import { capabilities, DEFAULT_NFT_VERSION, type NftCapabilities } from './versions.js';
 
 export interface NftOptions {
@@ -149,6 +150,30 @@ function matchesFor(r: Rule, f: Family): Match[] {
   return out.some((m) => m.kind === 'saddr' || m.kind === 'daddr') ? out : [{ kind: 'nfproto', neg: false, family: f }, ...out];
 }
 
+/** The nft meta key of each key match. */
+export const META_OF: Record<KeyMatch['kind'], MetaKey> = { iif: 'iifname', oif: 'oifname', uid: 'skuid', gid: 'skgid' };
+
+/** Owner id ranges as nft elements: an id, or `{ range }`; overlapping and touching ranges merged. */
+function idElements(ids: [number, number][]): NftElement[] {
+  return unionPorts(ids).map(([lo, hi]) => (lo === hi ? lo : { range: [lo, hi] }));
+}
+
+/** The one value of a verdict map entry's match, as the map's key. */
+function keyElement(m: KeyMatch): NftElement {
+  if ('name' in m || 'names' in m) {
+    const names = ifaceNames(m);
+    if (names.length !== 1 || names[0].prefix) throw new NftEmitError('a verdict map entry is one exact interface name');
+    return names[0].name;
+  }
+  if (!('ids' in m)) {
+    if (typeof m.id !== 'number') throw new NftEmitError('a verdict map entry is a numeric id');
+    return m.id;
+  }
+  const els = idElements(m.ids);
+  if (els.length !== 1) throw new NftEmitError('a verdict map entry is one id or one range of ids');
+  return els[0];
+}
+
 function addrRight(cs: IrCidr[]): NftElement[] {
   return cs.map((c) => ((c.family === 'ipv4' && c.prefix === 32) || (c.family === 'ipv6' && c.prefix === 128) ? c.addr : { prefix: { addr: c.addr, len: c.prefix } }));
 }
@@ -227,13 +252,23 @@ class Emitter {
         return { match: { op: op(m.neg), left: { payload: { protocol: 'th', field: m.kind } }, right: this.list(portRight(ranges), 'inet_service', m.set) } };
       }
       case 'iif':
-      case 'oif':
+      case 'oif': {
+        const names = ifaceNames(m);
         // nft reads a '*' in the name as a wildcard: a literal one has no faithful form here.
-        if (m.name.includes('*')) throw new NftEmitError(`interface name '${m.name}' holds a '*', which nft would read as a wildcard`);
-        return { match: { op: op(m.neg), left: { meta: { key: m.kind === 'iif' ? 'iifname' : 'oifname' } }, right: m.prefix ? `${m.name}*` : m.name } };
+        for (const n of names) if (n.name.includes('*')) throw new NftEmitError(`interface name '${n.name}' holds a '*', which nft would read as a wildcard`);
+        if (!names.length) throw new NftEmitError('an empty list of interface names');
+        if (names.length > 1 && names.some((n) => n.prefix)) throw new NftEmitError('a set of interface names holds no wildcard (eth*): the optimizer folds exact names only');
+        const words = names.map((n) => (n.prefix ? `${n.name}*` : n.name));
+        return { match: { op: op(m.neg), left: { meta: { key: META_OF[m.kind] } }, right: words.length === 1 ? words[0] : { set: words } } };
+      }
       case 'uid':
-      case 'gid':
-        return { match: { op: op(m.neg), left: { meta: { key: m.kind === 'uid' ? 'skuid' : 'skgid' } }, right: m.id } };
+      case 'gid': {
+        const left: NftKeyExpr = { meta: { key: META_OF[m.kind] } };
+        if (!('ids' in m)) return { match: { op: op(m.neg), left, right: m.id } };
+        const els = idElements(m.ids);
+        if (!els.length) throw new NftEmitError('an empty list of owner ids');
+        return { match: { op: op(m.neg), left, right: els.length === 1 ? els[0] : { set: els } } };
+      }
       case 'mark':
       case 'connmark': {
         const key: NftKeyExpr = m.kind === 'mark' ? { meta: { key: 'mark' } } : { ct: { key: 'mark' } };
@@ -302,11 +337,9 @@ class Emitter {
         return [{ log: { prefix: a.prefix, ...(a.level !== undefined ? { level: NFT_LOG_LEVELS[a.level] } : {}) } }];
       case 'counter':
         return [{ counter: null }];
+      case 'vmap':
+        return [{ vmap: { key: { meta: { key: META_OF[a.key] } }, data: { set: a.entries.map((en): [NftElement, NftVerdict] => [keyElement(en.match), this.statements(en.action, fam, t)[0] as NftVerdict]) } } }];
     }
-  }
-
-  keyRule(chain: string, run: Run, t: Table): NftCommand {
-    return keyRuleOf(this, chain, run, t);
   }
 
   rule(chain: string, r: Rule, t: Table, fam: Family, matches: Match[] = r.matches, statementFam: Family | undefined = fam): NftCommand {
@@ -317,23 +350,6 @@ class Emitter {
     const rule: NftRule = { family: NFT_FAMILY, table: this.table, chain, expr, ...(this.opts.comments ? { comment: commentOf(r) } : {}) };
     return { add: { rule } };
   }
-}
-
-/** A run of rules that select by one key (dispatch.ts): one rule with a set or a verdict map. */
-function keyRuleOf(e: Emitter, chain: string, run: Run, t: Table): NftCommand {
-  const head = run.rules[0];
-  const keyOf = (r: Rule) => keyValue(r.matches[run.at])!;
-  const km = head.matches[run.at] as KeyMatch;
-  const left: NftKeyExpr = { meta: { key: META_OF[km.kind] } };
-  const expr: NftExpr[] = head.matches.filter((_, i) => i !== run.at).map((m) => e.match(m, 'ipv4'));
-  if (run.form === 'set') expr.push({ match: { op: '==', left, right: { set: run.rules.map(keyOf) } } });
-  if (e.opts.counters) expr.push({ counter: null });
-  if (run.form === 'set') expr.push(...e.statements(head.action, undefined, t));
-  else expr.push({ vmap: { key: left, data: { set: run.rules.map((r) => [keyOf(r), e.statements(r.action, undefined, t)[0] as NftVerdict]) } } });
-  // The rule says why each of its rules exists (and points at the first's statement).
-  const purpose = [...new Set(run.rules.map((r) => r.origin.purpose))].join('; ');
-  const rule: NftRule = { family: NFT_FAMILY, table: e.table, chain, expr, ...(e.opts.comments ? { comment: commentOf({ ...head, origin: { ...head.origin, purpose } }) } : {}) };
-  return { add: { rule } };
 }
 
 /** nft keeps at most 128 bytes of a rule comment. */
@@ -380,13 +396,7 @@ export function emitNftables(rs: RuleSet, opts: Partial<NftOptions> = {}): strin
       const name = e.chainName(t, c.name);
       const b = c.base;
       chains.push({ add: { chain: { family: NFT_FAMILY, table, name, ...(b ? { type: b.type, hook: b.hook, prio: b.priority, policy: b.policy } : {}) } } });
-      const independent = (r: Rule) => ruleFamilies(r)[0] === undefined;
-      for (const run of runs(c.rules, caps, independent)) {
-        if (run.rules.length > 1) {
-          rules.push(e.keyRule(name, run, t));
-          continue;
-        }
-        const r = run.rules[0];
+      for (const r of c.rules) {
         for (const f of ruleFamilies(r)) {
           // The match side needs a family for its addresses only; the statements name one only for an address.
           if (f === undefined) rules.push(e.rule(name, r, t, 'ipv4', r.matches, undefined));

@@ -124,6 +124,40 @@ function portValues(right: unknown, sets: Sets, p: string): [number, number][] {
   });
 }
 
+const isSetRight = (right: unknown) => (typeof right === 'string' && right.startsWith('@')) || (isObj<{ set: unknown }>(right) && isArr(right.set));
+
+/** An id of `meta skuid` (a number) or a range of them, as an IR range. */
+function idRange(x: unknown, p: string): [number, number] {
+  if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 4294967294) return [x, x];
+  if (isObj<{ range: unknown }>(x) && isArr(x.range)) {
+    const [lo, hi] = x.range;
+    if (typeof lo === 'number' && typeof hi === 'number' && Number.isInteger(lo) && Number.isInteger(hi) && 0 <= lo && lo <= hi && hi <= 4294967294) return [lo, hi];
+  }
+  throw new PathError(p, 'expected an id 0-4294967294 or a range of them');
+}
+
+/**
+ * An interface or owner match: one name (`eth*`: a prefix) or id (a name resolved at
+ * load), a range of ids (`meta skuid 106-108`), or a set of them (`oifname { "lo",
+ * "veth*" }`, `meta skuid { 106-108, 1337 }`): the IR's list shapes.
+ */
+export function keyMatch(key: 'iifname' | 'oifname' | 'skuid' | 'skgid', neg: boolean, right: unknown, sets: Sets, p: string): Match {
+  if (key === 'iifname' || key === 'oifname') {
+    const kind = key === 'iifname' ? 'iif' : 'oif';
+    const name = (x: unknown, q: string) => {
+      if (typeof x !== 'string' || !x) throw new PathError(q, 'expected an interface name');
+      const prefix = x.endsWith('*');
+      return { name: prefix ? x.slice(0, -1) : x, prefix };
+    };
+    if (!isSetRight(right)) return { kind, neg, ...name(right, p) };
+    return { kind, neg, names: listOf(right, sets, p).map(([x, q]) => name(x, q)) };
+  }
+  const kind = key === 'skuid' ? 'uid' : 'gid';
+  if (typeof right === 'string' && !right.startsWith('@')) return { kind, neg, id: right };
+  if (typeof right === 'number') return { kind, neg, id: idRange(right, p)[0] };
+  return { kind, neg, ids: listOf(right, sets, p).map(([x, q]) => idRange(x, q)) };
+}
+
 function num(x: unknown, p: string): number {
   if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= FULL_MASK) return x >>> 0;
   throw new PathError(p, 'expected a 32-bit number');
@@ -179,16 +213,11 @@ function parseMatch(m: Unchecked<ReadMatchBody>, p: string, table: Table, sets: 
         return [{ kind: 'protocol', neg, protocol: proto }];
       }
       case 'iifname':
-      case 'oifname': {
-        if (typeof right !== 'string') throw new PathError(`${p}.right`, 'expected an interface name');
-        const prefix = right.endsWith('*');
-        return [{ kind: key === 'iifname' ? 'iif' : 'oif', neg, name: prefix ? right.slice(0, -1) : right, prefix }];
-      }
+      case 'oifname':
+        return [keyMatch(key, neg, right, sets, `${p}.right`)];
       case 'skuid':
-      case 'skgid': {
-        if (typeof right !== 'number' && typeof right !== 'string') throw new PathError(`${p}.right`, 'expected an id or a name');
-        return [{ kind: key === 'skuid' ? 'uid' : 'gid', neg, id: right }];
-      }
+      case 'skgid':
+        return [keyMatch(key, neg, right, sets, `${p}.right`)];
       case 'mark':
         return [{ kind: 'mark', neg, value: num(right, `${p}.right`), mask: FULL_MASK }];
       default:
@@ -295,7 +324,7 @@ function statement(s: Unchecked<ReadExpr>, p: string): Action {
       return typeof v.port === 'number' ? { kind: 'dnat', addr: v.addr, port: v.port } : { kind: 'dnat', addr: v.addr };
     }
     case 'vmap':
-      // import-keys.ts reads a verdict map as the rules it stands for, as the rule's last statement.
+      // import-keys.ts reads a verdict map, as the rule's last statement.
       throw new PathError(`${p}.vmap`, 'a verdict map is read only as the last statement of a rule');
     default:
       return unreachable(k);

@@ -501,8 +501,12 @@ function one(t: Tok, kind: Kind): unknown {
       return s;
     case 'word':
       return s;
-    case 'id':
+    case 'id': {
+      // `meta skuid 106-108`: the kernel's owner range.
+      const r = /^(\d+)-(\d+)$/.exec(s);
+      if (r) return { range: [Number(r[1]), Number(r[2])] };
       return /^\d+$/.test(s) ? Number(s) : s;
+    }
     case 'num':
       return number(t);
     case 'port': {

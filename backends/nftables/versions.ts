@@ -1,6 +1,6 @@
-// What each nft release can take, as data: every capability the emitter uses, with the
-// first release that has it. The emitter asks for the capability set of its target
-// version, never compares version numbers itself. Add a row when a new capability is
+// What each nft release can take, as data: every capability the emitter and the
+// optimizer's nft-only passes use, with the first release that has it. Both ask for the
+// capability set of the target version, never compare version numbers themselves. Add a row when a new capability is
 // used; add a release to KNOWN_NFT_VERSIONS when it is tested (test/kernel/nft-load.test.ts).
 
 /** Capability -> the first nft release that has it (netfilter-facts §2, "Pitfalls"). */

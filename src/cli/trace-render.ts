@@ -1,16 +1,36 @@
 // Rendering simulator traces for people and for JSON.
 import { ruleText } from '../../backends/iptables/emit.js';
-import type { Family } from '../ir/types.js';
+import { hasKeyList, ifaceNames, isKeyMatch, type KeyMatch } from '../ir/keys.js';
+import type { Action, Family, Match, Rule } from '../ir/types.js';
 import type { SimResult, TraceStep } from '../sim/simulate.js';
 import { outcomeText } from '../verify/compare.js';
 
 export function stepRuleText(s: TraceStep): string {
   if (!s.rule) return '';
+  const fam = (s.family === 'inet' ? 'ipv4' : s.family) as Family;
+  const text = (r: Rule) => ruleText(s.chain, r, fam, { comments: false })[0] ?? `-A ${s.chain}`;
   try {
-    return ruleText(s.chain, s.rule, (s.family === 'inet' ? 'ipv4' : s.family) as Family, { comments: false })[0];
+    const r = s.rule;
+    if (r.action.kind !== 'vmap') {
+      const lines = ruleText(s.chain, r, fam, { comments: false });
+      if (lines.length === 1 || !hasKeyList(r)) return lines[0] ?? `-A ${s.chain}`;
+    }
+    // A list iptables writes as several rules, or a verdict map: one rule, shown as one (iptables words, nft's braces).
+    const lists = r.matches.filter((m): m is KeyMatch => isKeyMatch(m) && ('names' in m || 'ids' in m));
+    const head = text({ ...r, matches: r.matches.filter((m) => !(lists as Match[]).includes(m)), action: { kind: 'counter' } });
+    const verdict = (a: Action) => text({ ...r, matches: [], effects: [], action: a }).replace(`-A ${s.chain} `, '');
+    const tail = r.action.kind === 'vmap' ? `vmap ${r.action.key} { ${r.action.entries.map((e) => `${keyValues(e.match)} : ${verdict(e.action)}`).join(', ')} }` : verdict(r.action);
+    return [head, ...lists.map((m) => `${m.neg ? '! ' : ''}${m.kind} { ${keyValues(m)} }`), tail].join(' ');
   } catch {
     return `-A ${s.chain} (${s.rule.matches.length} matches)`;
   }
+}
+
+/** The values of a key match, as nft lists them. */
+function keyValues(m: KeyMatch): string {
+  if (m.kind === 'iif' || m.kind === 'oif') return ifaceNames(m).map((n) => (n.prefix ? `${n.name}*` : n.name)).join(', ');
+  if ('ids' in m) return m.ids.map(([lo, hi]) => (lo === hi ? String(lo) : `${lo}-${hi}`)).join(', ');
+  return 'id' in m ? String(m.id) : '';
 }
 
 export function stepJson(s: TraceStep) {

@@ -5,6 +5,7 @@
 import { backendByName, backends as allBackends, restrictTo, type Backend } from '../../backends/index.js';
 import type { Firewall } from '../../backends/shell/emit.js';
 import { version } from './version.js';
+import { capabilities, DEFAULT_NFT_VERSION } from '../../backends/nftables/versions.js';
 import type { Policy } from '../language/ast.js';
 import { diag, didYouMean, hasErrors, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkRuleSet } from '../ir/check.js';
@@ -126,7 +127,8 @@ export const passes: Pass[] = [
     name: 'optimize',
     run(ctx) {
       if (!ctx.ir || ctx.optLevel === 0 || ctx.failures.length) return;
-      ctx.steps = optimize(ctx.ir, ctx.optimizePasses);
+      // The target nft release's capabilities decide which nft-only passes run (data, versions.ts).
+      ctx.steps = optimize(ctx.ir, ctx.optimizePasses, capabilities(ctx.nftVersion ?? DEFAULT_NFT_VERSION));
       // What the kernel would refuse, after each pass (a jump to a chain a pass removed...).
       for (const s of ctx.steps) {
         const problems = checkRuleSet(s.after);

@@ -415,7 +415,7 @@ export const catalogue = {
     severity: 'error',
     message: "'{text}' is not a usable {what} range: {reason}",
     hint: 'write the range low-high, at most 256 ids (e.g. 106-108)',
-    explain: "An owner range A-B (Kuma's --uid-owner 106-108) stands for every id from A to B. meshcap lowers it to one owner rule per id (the kernel's range match is not used yet), so a range holds at most 256 ids.",
+    explain: "An owner range A-B (Kuma's --uid-owner 106-108) stands for every id from A to B. meshcap lowers it to the kernel's own range match (`-m owner --uid-owner 106-108`, nft `meta skuid 106-108`), one rule per range; the proofs read a range id by id, so a range holds at most 256 ids.",
   },
   'invalid-uid-port-exclusion': {
     bad: "policy p {\n  outbound { capture cidrs *; exclude ports-for-uids icmp:22:106 }\n}\n",

@@ -16,6 +16,12 @@ export interface IrCidr {
   prefix: number;
 }
 
+/** An interface name, or a prefix of names (`prefix`). */
+export interface IfaceName {
+  name: string;
+  prefix: boolean;
+}
+
 export type Match =
   | { kind: 'protocol'; neg: boolean; protocol: Protocol }
   /**
@@ -26,8 +32,12 @@ export type Match =
   | { kind: 'sport' | 'dport'; neg: boolean; ranges: [number, number][]; set?: string }
   /** `eth+` in iptables (prefix) / `eth*` in nft. */
   | { kind: 'iif' | 'oif'; neg: boolean; name: string; prefix: boolean }
+  /** Any of several names (nft `oifname { "lo", "veth*" }`); `neg`: none of them. */
+  | { kind: 'iif' | 'oif'; neg: boolean; names: IfaceName[] }
   /** Owner match: a numeric id or a name resolved when the rules are loaded. */
   | { kind: 'uid' | 'gid'; neg: boolean; id: number | string }
+  /** Any id in the ranges (the kernel's `--uid-owner 106-108`, nft `meta skuid { 106-108, 1337 }`); `neg`: none. */
+  | { kind: 'uid' | 'gid'; neg: boolean; ids: [number, number][] }
   /** (packet mark & mask) == value */
   | { kind: 'mark' | 'connmark'; neg: boolean; value: number; mask: number }
   | { kind: 'ctstate'; neg: boolean; states: CtState[] }
@@ -61,7 +71,22 @@ export type Action =
   /** LOG (non-terminating): `level` is the syslog level 0-7; absent, the kernel's default (4, warning). */
   | { kind: 'log'; prefix: string; level?: number }
   /** A rule that only counts. */
-  | { kind: 'counter' };
+  | { kind: 'counter' }
+  /**
+   * A verdict map (nft `oifname vmap { "lo" : return, "eth0" : goto x }`): the verdict of
+   * the entry whose match holds (entries are disjoint: at most one does); none, the rule
+   * goes on like a counter. It stands for one rule per entry, in order (what the
+   * equivalence engine reads it as), tested as one.
+   */
+  | { kind: 'vmap'; key: KeyKind; entries: VmapEntry[] };
+
+/** The fields a verdict map selects by. */
+export type KeyKind = 'iif' | 'oif' | 'uid' | 'gid';
+/** The match of one entry (a positive match of the map's key) and its verdict. */
+export interface VmapEntry {
+  match: Extract<Match, { kind: KeyKind }>;
+  action: Extract<Action, { kind: 'accept' | 'drop' | 'return' | 'jump' | 'goto' }>;
+}
 
 /** Where a rule came from: the policy statement and why the rule exists. */
 export interface Origin {

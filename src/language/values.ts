@@ -6,6 +6,7 @@ import type { Address, CidrItem, InboundMode, Interface, Owner, PortRange, Selec
 import { diag, suggest, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { cidrRead, parseAddress, readCidr, type Family } from '../net/ip.js';
 import type { Span } from '../source.js';
+import { MAX_OWNER_RANGE } from '../ir/keys.js';
 
 export interface ValueContext {
   /** The statement's name as the user wrote it, for messages. */
@@ -147,8 +148,8 @@ function addressItem(a: Atom, ctx: ValueContext): Address | undefined {
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
 
-/** The most ids an owner range may hold: each id is a rule of its own (no range match yet). */
-export const MAX_OWNER_RANGE = 256;
+/** The most ids an owner range may hold: the proofs read a range id by id (src/ir/keys.ts). */
+export { MAX_OWNER_RANGE };
 
 /** A uid or gid, a name, or a range `A-B` (Kuma's --uid-owner 106-108), as the ids it holds. */
 export function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owner[] | undefined {
@@ -159,7 +160,7 @@ export function ownerItem(a: Atom, ctx: ValueContext, what: 'uid' | 'gid'): Owne
     let reason: string | undefined;
     if (lo === undefined || hi === undefined) reason = 'both ends must be ids 0-4294967294';
     else if (lo > hi) reason = `it runs backwards: did you mean '${hi}-${lo}'?`;
-    else if (hi - lo + 1 > MAX_OWNER_RANGE) reason = `it holds ${hi - lo + 1} ids; meshcap writes a rule per id and takes at most ${MAX_OWNER_RANGE}`;
+    else if (hi - lo + 1 > MAX_OWNER_RANGE) reason = `it holds ${hi - lo + 1} ids; meshcap's proofs read a range id by id and take at most ${MAX_OWNER_RANGE}`;
     if (reason === undefined) return Array.from({ length: hi! - lo! + 1 }, (_, i) => ({ kind: 'id' as const, id: lo! + i, span: a.span }));
     ctx.report(diag('invalid-owner-range', a.span, { text: a.text, what, reason }));
     return undefined;

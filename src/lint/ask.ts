@@ -13,12 +13,14 @@
 // compiled rules, whose values the engine takes from the rules side; inside, it depends on
 // the question's values and on the reference rule set's, which are collected from its
 // matches (more values than needed only make more classes).
+import { ifaceNames } from '../ir/keys.js';
 import type { Family, Match, RuleSet } from '../ir/types.js';
 import { hookPath, type Outcome, type Packet } from '../sim/packet.js';
 import { simulate, type SimResult } from '../sim/simulate.js';
 import { sameOutcome } from '../verify/compare.js';
 import { equivalent, type Constants, type ConstantsFor, type Side } from '../verify/engine.js';
 import { specialize } from '../verify/residual.js';
+import { jumpTargets } from '../ir/walk.js';
 import { rulesSide } from '../verify/side.js';
 
 type Field = Parameters<ConstantsFor>[0];
@@ -65,8 +67,8 @@ function ruleValues(rs: RuleSet): Record<Field, Constants> {
   const add = (m: Match) => {
     if (m.kind === 'sport' || m.kind === 'dport') out[m.kind].ports.push(...m.ranges);
     else if (m.kind === 'saddr' || m.kind === 'daddr') out[m.kind].cidrs.push(...m.cidrs);
-    else if (m.kind === 'uid' || m.kind === 'gid') out[m.kind].owners.push(m.id);
-    else if (m.kind === 'iif' || m.kind === 'oif') out[m.kind].ifaces.push({ name: m.name, prefix: m.prefix });
+    else if (m.kind === 'uid' || m.kind === 'gid') out[m.kind].owners.push(...('ids' in m ? m.ids.flatMap(([lo, hi]) => [lo, hi]) : [m.id]));
+    else if (m.kind === 'iif' || m.kind === 'oif') out[m.kind].ifaces.push(...ifaceNames(m));
     else if (m.kind === 'mark' || m.kind === 'connmark') out.marks.marks.push(m.value);
   };
   for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) r.matches.forEach(add);
@@ -170,7 +172,7 @@ function reachable(rs: RuleSet, hook: Packet['hook']): string {
       seen.add(name);
       const c = byName.get(name);
       if (!c) continue;
-      for (const r of c.rules) for (const a of [r.action, ...(r.effects ?? [])]) if (a.kind === 'jump' || a.kind === 'goto') todo.push(a.chain);
+      for (const r of c.rules) for (const a of [r.action, ...(r.effects ?? [])]) for (const j of jumpTargets(a)) todo.push(j.chain);
     }
     const chains = t.chains.filter((c) => seen.has(c.name)).map((c) => ({ name: c.name, base: c.base, rules: c.rules.map((r) => [r.matches, r.effects, r.action]) }));
     parts.push(JSON.stringify([t.family, t.name, chains]));

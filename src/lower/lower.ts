@@ -33,7 +33,7 @@ const M = {
   saddr: (cidrs: IrCidr[], neg = false): Match => ({ kind: 'saddr', neg, cidrs }),
   iif: (name: string, prefix: boolean, neg = false): Match => ({ kind: 'iif', neg, name, prefix }),
   oif: (name: string, prefix: boolean, neg = false): Match => ({ kind: 'oif', neg, name, prefix }),
-  owner: (kind: 'uid' | 'gid', o: Owner, neg = false): Match => ({ kind, neg, id: o.kind === 'id' ? o.id : o.name }),
+  owner: (kind: 'uid' | 'gid', o: OwnerItem, neg = false): Match => (o.kind === 'range' ? { kind, neg, ids: [[o.lo, o.hi]] } : { kind, neg, id: o.kind === 'id' ? o.id : o.name }),
   mark: (value: number, neg = false): Match => ({ kind: 'mark', neg, value, mask: FULL_MASK }),
   connmark: (value: number): Match => ({ kind: 'connmark', neg: false, value, mask: FULL_MASK }),
 };
@@ -95,9 +95,26 @@ function sp<T>(s: Setting<T>): Span | null {
   return s.span;
 }
 
+/** An owner as the rules test it: one id or name, or a range item of the policy (`106-108`: the kernel's range match). */
+type OwnerItem = Owner | { kind: 'range'; lo: number; hi: number; span: Span | null };
+
+const sameSpan = (a: Span | null, b: Span | null) => !!a && !!b && a.file === b.file && a.start.offset === b.start.offset && a.end.offset === b.end.offset;
+
+/** The policy's owners with each range item (the consecutive ids of one item) as one range. */
+export function ownerItems(os: readonly Owner[]): OwnerItem[] {
+  const out: OwnerItem[] = [];
+  for (const o of os) {
+    const last = out[out.length - 1];
+    const end = last?.kind === 'range' ? last.hi : last?.kind === 'id' ? last.id : undefined;
+    if (o.kind === 'id' && last && end !== undefined && end + 1 === o.id && sameSpan(last.span, o.span)) out[out.length - 1] = { kind: 'range', lo: last.kind === 'range' ? last.lo : end, hi: o.id, span: o.span };
+    else out.push(o);
+  }
+  return out;
+}
+
 /** The proxy's owners, as (kind, owner) pairs: uids first, then gids. */
-function proxyOwners(p: Policy): { kind: 'uid' | 'gid'; o: Owner }[] {
-  return [...p.proxy.uids.value.map((o) => ({ kind: 'uid' as const, o })), ...p.proxy.gids.value.map((o) => ({ kind: 'gid' as const, o }))];
+function proxyOwners(p: Policy): { kind: 'uid' | 'gid'; o: OwnerItem }[] {
+  return [...ownerItems(p.proxy.uids.value).map((o) => ({ kind: 'uid' as const, o })), ...ownerItems(p.proxy.gids.value).map((o) => ({ kind: 'gid' as const, o }))];
 }
 
 function ofFamily<T extends { family: Family }>(xs: T[], f: Family): T[] {
@@ -194,7 +211,7 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   // puts them (nat OUTPUT, before its chains).
   for (const x of p.outbound.excludePortsForUids.value) {
     for (const proto of x.protocols) {
-      for (const o of x.uids) {
+      for (const o of ownerItems(x.uids)) {
         nat.add(CH.output, [M.proto(proto), M.dport([[x.ports.lo, x.ports.hi]]), M.owner('uid', o)], RET, x.span ?? sp(p.outbound.excludePortsForUids), `ports excluded for this owner are not captured (${proto.toUpperCase()})`);
       }
     }
@@ -256,9 +273,9 @@ export function lowerFamily(p: Policy, f: Family): Table[] {
   }
   const groups = p.outbound.groups.value;
   if (groups.kind === 'list') {
-    nat.add(CH.output, groups.items.map((g) => M.owner('gid', g, true)), RET, sp(p.outbound.groups), 'traffic of groups not listed is not captured');
+    nat.add(CH.output, ownerItems(groups.items).map((g) => M.owner('gid', g, true)), RET, sp(p.outbound.groups), 'traffic of groups not listed is not captured');
   }
-  for (const g of p.outbound.excludeGroups.value) {
+  for (const g of ownerItems(p.outbound.excludeGroups.value)) {
     nat.add(CH.output, [M.owner('gid', g)], RET, g.span, 'traffic of an excluded group is not captured');
   }
   if (localhost.length) nat.add(CH.output, [M.daddr(localhost, false, SET.localhost)], RET, localhostSpan, 'traffic to localhost is not captured');

@@ -131,7 +131,7 @@ export function implies(r: Match, q: Match): boolean {
     // x in R => x in Q when R within Q; x not in R => x not in Q when Q within R.
     return r.neg ? rangesWithin(qr, rr) : rangesWithin(rr, qr);
   }
-  if ((r.kind === 'iif' || r.kind === 'oif') && (q.kind === 'iif' || q.kind === 'oif') && !r.neg && !q.neg && q.prefix) {
+  if ((r.kind === 'iif' || r.kind === 'oif') && (q.kind === 'iif' || q.kind === 'oif') && 'name' in r && 'name' in q && !r.neg && !q.neg && q.prefix) {
     return r.name.startsWith(q.name);
   }
   return matchKey(r) === matchKey(q);

@@ -6,6 +6,7 @@
 import type { Action, Chain, Hook, IrCidr, Match, Rule, RuleSet, Table } from '../ir/types.js';
 import { forEachChain } from '../ir/walk.js';
 import { parseAddress, parseCidr } from '../net/ip.js';
+import { ifaceHit, ownerHit, vmapEntry, type IfaceMatch, type OwnerMatch } from '../ir/keys.js';
 import { hookPath, type Outcome, type Packet } from './packet.js';
 
 export interface TraceStep {
@@ -62,14 +63,15 @@ function hasPorts(p: Packet): boolean {
   return p.protocol === 'tcp' || p.protocol === 'udp' || p.protocol === 'sctp';
 }
 
-function ifMatch(name: string, m: { name: string; prefix: boolean }): boolean {
+function ifMatch(name: string, m: IfaceMatch): boolean {
+  if ('names' in m) return ifaceHit(name, m.names);
   return m.prefix ? name.startsWith(m.name) : name === m.name;
 }
 
-function ownerMatches(value: number | string | undefined, m: { neg: boolean; id: number | string }): boolean {
+function ownerMatches(value: number | string | undefined, m: OwnerMatch): boolean {
   // xt_owner: a packet without a socket matches exactly the inverted owner matches.
   if (value === undefined) return m.neg;
-  return (value === m.id) !== m.neg;
+  return ownerHit(value, m) !== m.neg;
 }
 
 export function matches(m: Match, p: Packet, hook: Hook): boolean {
@@ -269,7 +271,15 @@ function runBase(st: State, table: Table, base: Chain, hook: Hook, find: RuleFin
     const idx = found + 1;
     i = found + 1;
     for (const e of rule.effects ?? []) applyEffect(st, e);
-    const a = rule.action;
+    let a = rule.action;
+    if (a.kind === 'vmap') {
+      const e = vmapEntry(a.entries, (m) => matches(m, st.packet, hook));
+      if (!e) {
+        step(idx, 'vmap: no entry', rule);
+        continue;
+      }
+      a = e.action;
+    }
     switch (a.kind) {
       case 'accept':
         step(idx, 'accept', rule);

@@ -31,6 +31,7 @@ import { allowed } from './facts.js';
 import { exploreDiscrete } from './explore.js';
 import { restrictFamily, sideWith } from './residual.js';
 import type { Side } from './side.js';
+import { desugar, desugarSide } from './desugar.js';
 
 export type { Constants, ConstantsFor, Side } from './side.js';
 export type { DiffRange } from './context.js';
@@ -90,7 +91,7 @@ function searchAll(a: Side, b: Side, families: Family[]): (c: Ctx) => void {
  * rules. Returns the number of classes.
  */
 export function forEachClass(rs: RuleSet, families: Family[], visit: (p: Packet) => void): number {
-  const side: Side = { kind: 'rules', label: rs.name, rs };
+  const side: Side = { kind: 'rules', label: rs.name, rs: desugar(rs) };
   const ctx: Ctx = { a: side, b: side, classes: 0, diffs: [], max: 1, fine: true, onClass: visit };
   searchAll(side, side, families)(ctx);
   return ctx.classes;
@@ -100,6 +101,11 @@ export function forEachClass(rs: RuleSet, families: Family[], visit: (p: Packet)
 export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResult {
   const t0 = performance.now();
   const families = opts.families ?? ['ipv4', 'ipv6'];
+  // The search reads key lists and verdict maps as the rules they stand for (desugar.ts);
+  // the traces of a difference are the original sides'.
+  const orig = { a, b };
+  a = desugarSide(a);
+  b = desugarSide(b);
   const run = searchAll(a, b, families);
   // First the proof, with classes merged wherever the residuals have the same structure;
   // only if it finds a difference, the search again with the classes as the rules split
@@ -156,7 +162,7 @@ export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResu
       d.description = describe({ ...d.desc, ...(r ? { daddr: r } : {}) }, d.packet);
     }
     // A member of the class a person recognises, and the rule on each side that decided it.
-    const x = decide(a, b, d.packet, d.a, d.b, d.dst);
+    const x = decide(orig.a, orig.b, d.packet, d.a, d.b, d.dst);
     d.packet = x.packet;
     const sa = decidingStep(x.a, d.b);
     const sb = decidingStep(x.b, d.a);
@@ -168,8 +174,8 @@ export function equivalent(a: Side, b: Side, opts: EquivOptions = {}): EquivResu
   // Confirm the first difference with the plain simulator on the original sides, traces on.
   const first = shown[0];
   const full = (s: Side) => (s.kind === 'rules' ? simulate(s.rs, first.packet) : s.evaluate(first.packet));
-  const ra = full(a);
-  const rb = full(b);
+  const ra = full(orig.a);
+  const rb = full(orig.b);
   if (sameOutcome(ra.outcome, rb.outcome)) {
     return { result: 'undecided', classes: ctx.classes, ms, differences: [], total: 0, totalExact: true, reason: `internal: the engine found a difference the simulator does not confirm at ${JSON.stringify(first.packet)}` };
   }

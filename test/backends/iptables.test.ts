@@ -601,9 +601,13 @@ describe('iptables importer: -p all', () => {
 describe('iptables importer: owner ranges', () => {
   const read = (rule: string) => importIptables(new SourceFile('r.rules', `*nat\n:OUTPUT ACCEPT [0:0]\n:X - [0:0]\n-A OUTPUT -j X\n${rule}\nCOMMIT\n`), 'ipv4');
   const pkt = (uid: number): Packet => ({ hook: 'output', family: 'ipv4', protocol: 'tcp', src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 80, iif: '', oif: 'eth0', uid, gid: uid, mark: 0, ctmark: 0, ctstate: 'new' });
-  it('reads --uid-owner 106-108 as a rule per id, and a negated range as a negated match per id', () => {
+  it("reads --uid-owner 106-108 as the kernel's one range match, negated or not", () => {
     const pos = read('-A X -p tcp -m owner --uid-owner 106-108 -j REDIRECT --to-ports 15001');
     expect(pos.diagnostics).toEqual([]);
+    const x = pos.ruleset!.tables[0].chains.find((c) => c.name === 'X')!;
+    expect(x.rules.map((r) => r.matches.filter((m) => m.kind === 'uid'))).toEqual([[{ kind: 'uid', neg: false, ids: [[106, 108]] }]]);
+    // Written back as it was read.
+    expect(emitIptables(pos.ruleset!, 'ipv4', { comments: false, noflush: false })).toContain('-m owner --uid-owner 106-108');
     for (const [uid, port] of [[105, null], [106, 15001], [107, 15001], [108, 15001], [109, null]] as const) expect(simulate(pos.ruleset!, pkt(uid)).outcome.redirect?.port ?? null, String(uid)).toBe(port);
     const neg = read('-A X -p tcp -m owner ! --uid-owner 106-108 -j REDIRECT --to-ports 15001');
     for (const [uid, port] of [[105, 15001], [106, null], [108, null], [109, 15001]] as const) expect(simulate(neg.ruleset!, pkt(uid)).outcome.redirect?.port ?? null, String(uid)).toBe(port);

@@ -1,18 +1,23 @@
-// Sets of interface names and owner ids, and verdict maps (backends/nftables/dispatch.ts):
-// what the emitter writes for runs of rules that select by one key, that the compile
-// proves it, that both importers read it back as the rules it stands for, and that the
-// proof catches a map or a set that means something else.
+// Sets of interface names and owner ids, and verdict maps: the optimizer's fold-keys and
+// verdict-maps passes make them in the IR (src/optimize/keys.ts), the emitter writes what
+// the IR says, the compile proves it, both importers read them back as the IR's list
+// matches and verdict maps, and the proof catches a map or a set that means something else.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runs } from '../../backends/nftables/dispatch.js';
 import { importNftables } from '../../backends/nftables/import.js';
 import { importNftText } from '../../backends/nftables/import-text.js';
 import type { NftDocument, NftElement, NftExpr, NftRule, NftStatementBodies } from '../../backends/nftables/objects.js';
 import { capabilities } from '../../backends/nftables/versions.js';
 import { compile } from '../../src/api.js';
 import type { Rule, RuleSet } from '../../src/ir/types.js';
+import { foldKeyRules, verdictMapRules } from '../../src/optimize/keys.js';
+import { optimize } from '../../src/optimize/passes.js';
+import { jumpProblems } from '../../src/ir/check.js';
+import { stepRuleText } from '../../src/cli/trace-render.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { parseCompactPacket } from '../../src/sim/packet.js';
 import { packetText } from '../../src/verify/compare.js';
 import { equivalent } from '../../src/verify/engine.js';
 import { rulesSide } from '../../src/verify/side.js';
@@ -62,8 +67,11 @@ describe('runs of rules that select by one key', () => {
     expect(Object.keys(byKey).sort()).toEqual(['eth9', 'lo']);
     expect(byKey.eth9).toEqual({ return: null });
     expect(Object.keys(byKey.lo)).toEqual(['goto']);
-    // Read back as the rules it stands for, equal to the lowered IR.
-    const eq = same(ir, mustImport(text));
+    // Read back as the IR's verdict map (one rule), equal to the lowered IR.
+    const back = mustImport(text);
+    const vm = back.tables.flatMap((t) => t.chains.flatMap((c) => c.rules)).filter((r) => r.action.kind === 'vmap');
+    expect(vm.map((r) => r.action.kind === 'vmap' && r.action.entries.map((e) => ('name' in e.match ? e.match.name : '')).sort())).toEqual([['eth9', 'lo']]);
+    const eq = same(ir, back);
     expect(eq.result, eq.counterexample ? packetText(eq.counterexample.packet) : eq.reason).toBe('equal');
   });
 
@@ -94,58 +102,44 @@ describe('runs of rules that select by one key', () => {
     expect(b.counterexample!.packet.iif).toBe('eth0');
   });
 
-  it('nothing is grouped when the release has neither form', () => {
+  it('the passes group only what they may, and only for a release that has the form', () => {
     const rule = (name: string, chain: string): Rule => ({ matches: [{ kind: 'oif', neg: false, name, prefix: false }], action: { kind: 'goto', chain }, origin: { span: null, purpose: name } });
     const rules = [rule('a', 'x'), rule('b', 'y'), rule('c', 'x')];
-    const caps = capabilities('1.0.6')!;
-    expect(runs(rules, caps, () => true).map((r) => [r.rules.length, r.form])).toEqual([[3, 'vmap']]);
-    expect(runs(rules, { ...caps, keySets: false, verdictMaps: false }, () => true).map((r) => r.rules.length)).toEqual([1, 1, 1]);
-    // A wildcard name or a negated one is not a set element; a repeated name ends the run.
+    expect(verdictMapRules(rules).map((r) => (r.action.kind === 'vmap' ? r.action.entries.length : 0))).toEqual([3]);
+    // One verdict for all: a list, not a map.
+    const same3 = [rule('a', 'x'), rule('b', 'x'), rule('c', 'x')];
+    expect(verdictMapRules(same3)).toHaveLength(3);
+    expect(foldKeyRules(same3).map((r) => r.matches)).toEqual([[{ kind: 'oif', neg: false, names: ['a', 'b', 'c'].map((name) => ({ name, prefix: false })) }]]);
+    // A wildcard name or a negated one is not a set element; a repeated name ends a map.
     const wild: Rule = { ...rule('d', 'x'), matches: [{ kind: 'oif', neg: false, name: 'veth', prefix: true }] };
-    expect(runs([rule('a', 'x'), wild, rule('b', 'x')], caps, () => true).map((r) => r.rules.length)).toEqual([1, 1, 1]);
-    expect(runs([rule('a', 'x'), rule('a', 'y')], caps, () => true).map((r) => r.rules.length)).toEqual([1, 1]);
-  });
-
-  it('runs are what their definition says, on random chains and every set of capabilities', () => {
-    // The definition, written plainly: from each head, the longest run of rules that differ
-    // from it only in one key match (the same one throughout), with distinct values, whose
-    // verdicts the release can write (one verdict: a set or a map; several: a map only).
-    const keyOf = (r: Rule) => (r.matches[0] as { name: string }).name;
-    const plain = (rules: Rule[], keySets: boolean, verdictMaps: boolean): number[] => {
-      const out: number[] = [];
-      for (let i = 0; i < rules.length; ) {
-        let j = i + 1;
-        const exact = (r: Rule) => !(r.matches[0] as { prefix: boolean }).prefix;
-        if ((keySets || verdictMaps) && exact(rules[i])) {
-          while (j < rules.length && exact(rules[j]) && !rules.slice(i, j).some((x) => keyOf(x) === keyOf(rules[j]))) {
-            const one = rules.slice(i, j + 1).every((x) => JSON.stringify(x.action) === JSON.stringify(rules[i].action));
-            if (one ? !keySets && !verdictMaps : !verdictMaps) break;
-            j++;
-          }
-        }
-        out.push(j - i);
-        i = j;
-      }
-      return out;
-    };
-    const pick = <T,>(xs: T[], k: number) => xs[k % xs.length];
-    let seed = 7;
-    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
+    expect(verdictMapRules([rule('a', 'x'), wild, rule('b', 'y')])).toHaveLength(3);
+    expect(foldKeyRules([rule('a', 'x'), wild, rule('b', 'x')])).toHaveLength(3);
+    expect(verdictMapRules([rule('a', 'x'), rule('a', 'y')])).toHaveLength(2);
+    // A jump comes back: overlapping id ranges stay apart, disjoint ones fold.
+    const j = (ids: [number, number][]): Rule => ({ matches: [{ kind: 'uid', neg: false, ids }], action: { kind: 'jump', chain: 'x' }, origin: { span: null, purpose: 'j' } });
+    expect(foldKeyRules([j([[1, 5]]), j([[5, 9]])])).toHaveLength(2);
+    expect(foldKeyRules([j([[1, 5]]), j([[6, 9]])]).map((r) => r.matches)).toEqual([[{ kind: 'uid', neg: false, ids: [[1, 9]] }]]);
+    // The release's capabilities (data) leave a pass out.
+    const ir = nftOf('cni0, eth9').ir;
     const caps = capabilities('1.0.6')!;
-    let grouped = 0;
-    for (let n = 0; n < 300; n++) {
-      const rules: Rule[] = Array.from({ length: 1 + (next() % 12) }, () => {
-        const name = pick(['a', 'b', 'c', 'd', 'e', 'veth'], next());
-        const action = pick([{ kind: 'return' }, { kind: 'return' }, { kind: 'accept' }, { kind: 'goto', chain: 'x' }], next()) as Rule['action'];
-        return { matches: [{ kind: 'oif', neg: false, name, prefix: name === 'veth' }], action, origin: { span: null, purpose: 'random' } };
-      });
-      for (const [keySets, verdictMaps] of [[true, true], [true, false], [false, true], [false, false]]) {
-        const got = runs(rules, { ...caps, keySets, verdictMaps }, () => true).map((r) => r.rules.length);
-        expect(got, `chain ${n}: ${rules.map((r) => `${keyOf(r)}:${r.action.kind}`).join(' ')}, sets ${keySets}, maps ${verdictMaps}`).toEqual(plain(rules, keySets, verdictMaps));
-        grouped += got.filter((k) => k > 1).length;
-      }
-    }
-    expect(grouped).toBeGreaterThan(100);
+    expect(optimize(ir, undefined, caps).map((s) => s.pass)).toContain('verdict-maps');
+    const without = optimize(ir, undefined, { ...caps, keySets: false, verdictMaps: false }).map((s) => s.pass);
+    expect(without).not.toContain('verdict-maps');
+    expect(without).not.toContain('fold-keys');
+  });
+});
+
+describe('trace shows a set or a map as the one rule it is', () => {
+  it('the verdict map and the owner list of the keyed fixture, met by one packet each', () => {
+    const r = compile('test/fixtures/optimize/keyed.intercept', { backends: ['nftables'] });
+    expect(r.ok).toBe(true);
+    const opt = optimize(r.ir!);
+    const rs = opt.at(-1)!.after;
+    const p = parseCompactPacket('out tcp 10.1.0.5:40000 -> 10.2.0.9:9080 uid=107 oif=eth0');
+    expect(p.problems).toEqual([]);
+    const texts = simulate(rs, p.packet!).path.map(stepRuleText);
+    expect(texts).toContain('-A OUTPUT vmap oif { eth8 : -j RETURN, eth9 : -j RETURN, lo : -g MESHCAP_OUTPUT_OIF_LO }');
+    expect(texts).toContain('-A OUTPUT uid { 106-108, 1337 } -j RETURN');
   });
 });
 
@@ -161,34 +155,53 @@ describe('the importers read sets of names and ids and verdict maps', () => {
     });
   const skuid = { meta: { key: 'skuid' } };
 
-  it('a set of ids: one rule per id, in order; a negated one: every id is not', () => {
-    const rs = mustImport(wrap([{ match: { op: '==', left: skuid, right: { set: [7, 9] } } }, { accept: null }]));
-    const c = rs.tables[0].chains.find((ch) => ch.name === 'c')!;
-    expect(c.rules.map((r) => r.matches)).toEqual([[{ kind: 'uid', neg: false, id: 7 }], [{ kind: 'uid', neg: false, id: 9 }]]);
+  it('a set of ids and ranges: one list match; a negated one: none of them; a range alone: a range', () => {
+    const chain = (x: RuleSet) => x.tables[0].chains.find((ch) => ch.name === 'c')!;
+    const rs = mustImport(wrap([{ match: { op: '==', left: skuid, right: { set: [7, { range: [106, 108] }] } } }, { accept: null }]));
+    expect(chain(rs).rules.map((r) => r.matches)).toEqual([[{ kind: 'uid', neg: false, ids: [[7, 7], [106, 108]] }]]);
     const neg = mustImport(wrap([{ match: { op: '!=', left: skuid, right: { set: [7, 9] } } }, { accept: null }]));
-    expect(neg.tables[0].chains.find((ch) => ch.name === 'c')!.rules.map((r) => r.matches)).toEqual([
+    expect(chain(neg).rules.map((r) => r.matches)).toEqual([[{ kind: 'uid', neg: true, ids: [[7, 7], [9, 9]] }]]);
+    const range = mustImport(wrap([{ match: { op: '==', left: skuid, right: { range: [106, 108] } } }, { accept: null }]));
+    expect(chain(range).rules.map((r) => r.matches)).toEqual([[{ kind: 'uid', neg: false, ids: [[106, 108]] }]]);
+    // Each means the rules per id it stands for.
+    const perId = mustImport(wrap(...[106, 107, 108].map((id) => [{ match: { op: '==', left: skuid, right: id } }, { accept: null }])));
+    expect(same(range, perId).result).toBe('equal');
+    // A wildcard name is a prefix in the list, before any verdict.
+    const wild = mustImport(wrap([{ match: { op: '==', left: { meta: { key: 'oifname' } }, right: { set: ['eth*', 'lo'] } } }, { jump: { target: 'x' } }]));
+    expect(chain(wild).rules.map((r) => r.matches)).toEqual([[{ kind: 'oif', neg: false, names: [{ name: 'eth', prefix: true }, { name: 'lo', prefix: false }] }]]);
+  });
+
+  it("a verdict map: the IR's verdict map, after what the rule matched first", () => {
+    const rs = mustImport(wrap([{ match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'tcp' } }, { vmap: { key: skuid, data: { set: [[7, { accept: null }], [9, { jump: { target: 'x' } }]] } } }]));
+    const c = rs.tables[0].chains.find((ch) => ch.name === 'c')!;
+    expect(c.rules.map((r) => [r.matches.map((m) => m.kind), r.action])).toEqual([
       [
-        { kind: 'uid', neg: true, id: 7 },
-        { kind: 'uid', neg: true, id: 9 },
+        ['protocol'],
+        {
+          kind: 'vmap',
+          key: 'uid',
+          entries: [
+            { match: { kind: 'uid', neg: false, id: 7 }, action: { kind: 'accept' } },
+            { match: { kind: 'uid', neg: false, id: 9 }, action: { kind: 'jump', chain: 'x' } },
+          ],
+        },
       ],
     ]);
   });
 
-  it('a verdict map: one rule per key with its verdict, after what the rule matched first', () => {
-    const rs = mustImport(wrap([{ match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'tcp' } }, { vmap: { key: skuid, data: { set: [[7, { accept: null }], [9, { jump: { target: 'x' } }]] } } }]));
-    const c = rs.tables[0].chains.find((ch) => ch.name === 'c')!;
-    expect(c.rules.map((r) => [r.matches.map((m) => m.kind), r.action])).toEqual([
-      [['protocol', 'uid'], { kind: 'accept' }],
-      [['protocol', 'uid'], { kind: 'jump', chain: 'x' }],
-    ]);
-  });
-
-  it('refuses what the rules would not mean: a key twice, a map before the end, a wildcard set before a jump', () => {
+  it('refuses what nft would not mean: a key twice, a map before the end, a wildcard key', () => {
     const msg = (expr: unknown[]) => importNftables(wrap(expr), 'bad.json').diagnostics.map((d) => d.message).join('\n');
     expect(msg([{ vmap: { key: skuid, data: { set: [[7, { accept: null }], [7, { drop: null }]] } } }])).toMatch(/key 7 is in the map twice/);
     expect(msg([{ vmap: { key: skuid, data: { set: [[7, { accept: null }], [8, { drop: null }]] } } }, { accept: null }])).toMatch(/last statement/);
-    expect(msg([{ match: { op: '==', left: { meta: { key: 'oifname' } }, right: { set: ['eth*', 'eth0'] } } }, { jump: { target: 'x' } }])).toMatch(/wildcard name in a set/);
+    expect(msg([{ vmap: { key: { meta: { key: 'oifname' } }, data: { set: [['eth*', { accept: null }], ['lo', { drop: null }]] } } }])).toMatch(/wildcard name in a verdict map/);
     expect(msg([{ match: { op: '==', left: { meta: { key: 'oifname' } }, right: { set: ['eth*', 'eth0'] } } }, { return: null }])).toBe('');
+    // A map's jumps are jumps (what loadSide and check-ir refuse): to a missing chain, or closing a loop.
+    const problems = (text: string) => jumpProblems(mustImport(text)).map((p) => `${p.kind} ${p.target}`);
+    expect(problems(wrap([{ vmap: { key: skuid, data: { set: [[7, { accept: null }], [8, { jump: { target: 'nowhere' } }]] } } }]))).toEqual(['missing nowhere']);
+    const loop = JSON.parse(wrap([{ vmap: { key: skuid, data: { set: [[7, { jump: { target: 'x' } }], [8, { drop: null }]] } } }])) as { nftables: unknown[] };
+    loop.nftables.push({ add: { rule: { family: 'inet', table: 't', chain: 'x', expr: [{ vmap: { key: skuid, data: { set: [[9, { accept: null }], [10, { goto: { target: 'c' } }]] } } }] } } });
+    // x is listed first, so the walk starts there: c's map jumps back into it.
+    expect(problems(JSON.stringify(loop))).toEqual(['loop x']);
   });
 
   it('the text listing of a verdict map reads as its JSON does', () => {
@@ -200,6 +213,7 @@ describe('the importers read sets of names and ids and verdict maps', () => {
 \t\ttype filter hook output priority filter; policy accept;
 \t\toifname vmap { "lo" : goto x, "eth9" : return } comment "m"
 \t\tmeta skuid { 7, 9 } accept
+\t\tmeta skuid 106-108 accept
 \t}
 }
 `;
@@ -209,9 +223,10 @@ describe('the importers read sets of names and ids and verdict maps', () => {
       wrap(
         [{ vmap: { key: { meta: { key: 'oifname' } }, data: { set: [['lo', { goto: { target: 'x' } }], ['eth9', { return: null }]] } } }],
         [{ match: { op: '==', left: skuid, right: { set: [7, 9] } } }, { accept: null }],
+        [{ match: { op: '==', left: skuid, right: { range: [106, 108] } } }, { accept: null }],
       ),
     );
-    expect(t.ruleset!.tables[0].chains.find((c) => c.name === 'c')!.rules).toHaveLength(4);
+    expect(t.ruleset!.tables[0].chains.find((c) => c.name === 'c')!.rules.map((r) => r.action.kind)).toEqual(['vmap', 'accept', 'accept']);
     const eq = same(t.ruleset!, j);
     expect(eq.result, eq.reason).toBe('equal');
     // A wrong word where a verdict goes is a located error.

@@ -3,6 +3,7 @@
 // the compared rule sets mentions, and the values just outside them), plus seeded random
 // combinations. Tests use it as a second, independent check beside the exhaustive engine,
 // and the mutation harness to confirm the engine's verdicts on samples.
+import { ifaceNames } from '../../src/ir/keys.js';
 import type { CtState, Family, Match, Protocol, RuleSet } from '../../src/ir/types.js';
 import { canonicalAddress, parseCidr } from '../../src/net/ip.js';
 import { forEachRule } from '../../src/ir/walk.js';
@@ -62,8 +63,10 @@ function collect(rs: RuleSet[], extra: Partial<{ addrs: string[]; ports: number[
         break;
       case 'uid':
       case 'gid':
-        pools.owners.add(m.id);
-        if (typeof m.id === 'number') pools.owners.add(m.id + 1);
+        for (const id of 'ids' in m ? m.ids.flat() : [m.id]) {
+          pools.owners.add(id);
+          if (typeof id === 'number') pools.owners.add(id + 1);
+        }
         break;
       case 'mark':
       case 'connmark':
@@ -72,8 +75,10 @@ function collect(rs: RuleSet[], extra: Partial<{ addrs: string[]; ports: number[
         break;
       case 'iif':
       case 'oif':
-        pools.ifaces.add(m.name);
-        if (m.prefix) pools.ifaces.add(m.name + '0');
+        for (const n of ifaceNames(m)) {
+          pools.ifaces.add(n.name);
+          if (n.prefix) pools.ifaces.add(n.name + '0');
+        }
         break;
     }
   };

@@ -88,7 +88,7 @@ export function mutate(rs: RuleSet, kind: MutationKind, rand: () => number): Mut
       return { kind, where: `${at(x)} CIDR ${c.addr}/${c.prefix} -> /${prefix}`, rs: m };
     }
     case 'change-owner': {
-      const xs = withMatch((mt) => (mt.kind === 'uid' || mt.kind === 'gid') && typeof mt.id === 'number');
+      const xs = withMatch((mt) => (mt.kind === 'uid' || mt.kind === 'gid') && 'id' in mt && typeof mt.id === 'number');
       if (!xs.length) return undefined;
       const x = pick(xs);
       const mt = x.mt as unknown as { id: number };

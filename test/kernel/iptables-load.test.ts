@@ -22,7 +22,9 @@ requireKernel();
 
 const specs = readdirSync('specs')
   .filter((f) => /\.(intercept|ya?ml)$/.test(f))
-  .map((f) => ({ name: `specs/${f}`, rs: lower(loadFile(`specs/${f}`).policy!) }));
+  .map((f) => ({ name: `specs/${f}`, rs: lower(loadFile(`specs/${f}`).policy!) }))
+  // The kernel's owner range match (`--uid-owner 106-108`) beside single ids.
+  .concat([{ name: 'test/fixtures/optimize/keyed.intercept', rs: lower(loadFile('test/fixtures/optimize/keyed.intercept').policy!) }]);
 const corpus = istioCases()
   .filter((c) => !/owner-groups/.test(c.name)) // they name groups this host may not have
   .slice(0, 12)

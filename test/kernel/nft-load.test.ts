@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emitNftables } from '../../backends/nftables/emit.js';
 import { importNftables } from '../../backends/nftables/import.js';
@@ -25,7 +25,8 @@ const installed = execFileSync('nft', ['--version'], { encoding: 'utf8' }).match
 const cmp = (a: string, b: string) => a.split('.').map(Number).reduce((acc, x, i) => acc || x - Number(b.split('.')[i]), 0);
 const versions = Object.keys(NFT_VERSIONS).filter((v) => cmp(v, installed) <= 0);
 const dir = mkdtempSync(join(tmpdir(), 'meshcap-nft-'));
-const specs = readdirSync('specs').filter((f) => /\.(intercept|ya?ml)$/.test(f));
+// The specs, and a policy with an owner range, a set of ids and a verdict map (the optimizer's fold-keys and verdict-maps).
+const specs = [...readdirSync('specs').filter((f) => /\.(intercept|ya?ml)$/.test(f)).map((f) => `specs/${f}`), 'test/fixtures/optimize/keyed.intercept'];
 
 describe(`nftables backend on a real kernel (nft ${installed}; targets ${versions.join(', ')})`, () => {
   it('tests at least the default target', () => {
@@ -56,13 +57,13 @@ describe(`nftables backend on a real kernel (nft ${installed}; targets ${version
 
   for (const spec of specs) {
     for (const [level, v] of versions.flatMap((v) => [['-O1', v], ['-O0', v]] as const)) {
-      it(`specs/${spec} ${level} for nft ${v}: loads, re-applies without duplicates, lists back equal to the IR`, () => {
-        const policy = loadFile(`specs/${spec}`).policy!;
+      it(`${spec} ${level} for nft ${v}: loads, re-applies without duplicates, lists back equal to the IR`, () => {
+        const policy = loadFile(spec).policy!;
         const lowered = lower(policy);
         const ir = level === '-O0' ? lowered : finalIr(lowered, optimize(lowered));
         const text = emitNftables(ir, { nftVersion: v, comments: true, counters: false });
         expect(validateNft(JSON.parse(text))).toEqual([]);
-        const file = join(dir, `${spec}${level}.${v}.json`);
+        const file = join(dir, `${basename(spec)}${level}.${v}.json`);
         writeFileSync(file, text);
         withNetns((ns) => {
           const r1 = run(ns, 'nft', ['-j', '-f', file]);

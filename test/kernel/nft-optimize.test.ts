@@ -24,7 +24,8 @@ const specs = readdirSync('specs').filter((f) => f.endsWith('.intercept'));
  * What nft would still merge: nothing. There is no per-family dispatch left to merge
  * (share-families gives both families one chain set), address and port runs are folded by
  * fold-sets, and adjacent `iifname`/`oifname X return` rules (what nft found before) are
- * one rule on an anonymous set of names (backends/nftables/dispatch.ts).
+ * one rule on an anonymous set of names, or one verdict map (the optimizer's fold-keys and
+ * verdict-maps, src/optimize/keys.ts).
  */
 /** The rules of each "Merging:" block nft prints, without their comments. */
 function merges(out: string): string[][] {
@@ -82,5 +83,35 @@ describe('a verdict map and a set of names in the kernel', () => {
       const eq = equivalent(rulesSide('IR', ctx.ir!), rulesSide('kernel', back.ruleset!), { families: ['ipv4', 'ipv6'] });
       expect(eq.result, eq.reason).toBe('equal');
     }
+  });
+
+  it("an owner range, a set of ids with a range, and a verdict map: the kernel's own forms, listed back, proven, and nothing left for nft -o", () => {
+    const f = 'test/fixtures/optimize/keyed.intercept';
+    const ctx = compile(f, { backends: ['nftables'], verify: false });
+    const json = join(dir, 'keyed.json');
+    writeFileSync(json, ctx.artifacts[0].text);
+    const [listedJson, listedText] = withNetns((ns) => {
+      const load = run(ns, 'nft', ['-j', '-f', json]);
+      expect(load.status, load.stderr).toBe(0);
+      return [run(ns, 'nft', ['-j', 'list', 'ruleset']).stdout, run(ns, 'nft', ['list', 'ruleset']).stdout];
+    });
+    expect(listedText).toMatch(/meta skuid \{ 106-108, 1337 \} return/);
+    expect(listedText).toMatch(/oifname vmap \{ .*"lo" : goto /);
+    const optimized = ctx.steps.at(-1)!.after;
+    for (const back of [importNftables(listedJson, 'listed.json'), importNftText(listedText, 'listed.nft')]) {
+      expect(back.diagnostics.map((d) => d.message)).toEqual([]);
+      // Read back in the IR's own shapes: one range list, one map.
+      const rules = back.ruleset!.tables.flatMap((t) => t.chains.flatMap((c) => c.rules));
+      expect(rules.filter((r) => r.action.kind === 'vmap')).toHaveLength(1);
+      expect(rules.some((r) => r.matches.some((m) => m.kind === 'uid' && 'ids' in m && m.ids.some(([lo, hi]) => lo === 106 && hi === 108)))).toBe(true);
+      for (const [label, rs] of [['IR', ctx.ir!], ['optimized IR', optimized]] as const) {
+        const eq = equivalent(rulesSide(label, rs), rulesSide('kernel', back.ruleset!), { families: ['ipv4', 'ipv6'] });
+        expect(eq.result, `${label}: ${eq.reason ?? ''}`).toBe('equal');
+      }
+    }
+    const text = join(dir, 'keyed.nft');
+    writeFileSync(text, listedText);
+    const o = withNetns((ns) => run(ns, 'nft', ['-o', '-c', '-f', text]));
+    expect(merges(o.stdout + o.stderr)).toEqual([]);
   });
 });

@@ -72,6 +72,10 @@ function configurations(): Compiled[] {
     writeFileSync(file, randomPolicy(seed));
     out.push(compileForOracle(`random policy seed ${seed}`, file));
   }
+  // An owner range, a set of owner ids and a verdict map by interface (the optimizer's
+  // verdict-maps and fold-keys), optimized and with -O0 (one range rule per item).
+  const keyed = 'test/fixtures/optimize/keyed.intercept';
+  out.push(compileForOracle(keyed, keyed), compileForOracle(keyed, keyed, 'O0'));
   // -O0 too, on a fixed subset (the specs and the random policies: every match kind and
   // action the lowering writes), so the unoptimized layouts (Istio's for iptables and the
   // script, nft's per-family dispatch) meet the kernel without doubling the run.

@@ -3,6 +3,7 @@
 // proxy's ids and an ordinary user's, over IPv4 and IPv6, outbound, inbound, to localhost,
 // to the pod's own address, from the passthrough address, UDP and TCP DNS.
 import type { Family, RuleSet } from '../../../src/ir/types.js';
+import { ifaceNames } from '../../../src/ir/keys.js';
 import { canonicalAddress, parseCidr } from '../../../src/net/ip.js';
 import { extraLink, LOOPBACK, MAIN_IF, NONLOCAL, PASSTHROUGH_V6, PEER, POD } from './lab.js';
 
@@ -96,9 +97,11 @@ export function planProbes(rs: RuleSet, opts: { maxPorts?: number; maxTargets?: 
     for (const m of r.matches) {
       if (m.kind === 'dport' || m.kind === 'sport') for (const [lo, hi] of m.ranges) edgePorts.push(lo, hi, lo - 1, hi + 1);
       if (m.kind === 'daddr' || m.kind === 'saddr') cidrs.push(...m.cidrs);
-      if (m.kind === 'uid') uids.add(typeof m.id === 'number' ? m.id : named(users, m.id, 2100));
-      if (m.kind === 'gid') gids.add(typeof m.id === 'number' ? m.id : named(groups, m.id, 2200));
-      if ((m.kind === 'iif' || m.kind === 'oif') && m.name !== 'lo') ifs.add(m.prefix ? `${m.name}0` : m.name);
+      // An owner range: both ends (and the id past it) as probes' owners.
+      if ((m.kind === 'uid' || m.kind === 'gid') && 'ids' in m) for (const [lo, hi] of m.ids) for (const id of [lo, hi, hi + 1]) (m.kind === 'uid' ? uids : gids).add(id);
+      if (m.kind === 'uid' && 'id' in m) uids.add(typeof m.id === 'number' ? m.id : named(users, m.id, 2100));
+      if (m.kind === 'gid' && 'id' in m) gids.add(typeof m.id === 'number' ? m.id : named(groups, m.id, 2200));
+      if (m.kind === 'iif' || m.kind === 'oif') for (const n of ifaceNames(m)) if (n.name !== 'lo') ifs.add(n.prefix ? `${n.name}0` : n.name);
     }
     for (const a of [r.action, ...(r.effects ?? [])]) {
       if (a.kind === 'redirect') portSet.add(a.port);
