@@ -9,8 +9,6 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Io } from '../src/cli/io.js';
 import { run } from '../src/cli/run.js';
 import { globRegExp } from '../src/lint/config.js';
-import { clearLintCache } from '../src/lint/lint.js';
-import { generateBundle } from '../bench/lint.bench.js';
 import { RULES } from '../src/lint/rules.js';
 import { cli, scratchDir, STACK_LINE } from './helpers.js';
 
@@ -277,19 +275,6 @@ describe('lint: formats and exit codes', () => {
       const quiet: Io & { stderr: string } = { ...io, stderr: '', tty: false, err: (x) => void (quiet.stderr += x) };
       run(['lint', '--no-config', fx('httpbin-sleep.yaml'), fx('bookinfo.yaml')], quiet);
       expect(quiet.stderr).not.toContain('\r');
-    } finally {
-      spy.mockRestore();
-    }
-  });
-
-  it('one big bundle on stdin shows the engine judging it, in the progress line', () => {
-    clearLintCache();
-    let t = 0;
-    const spy = vi.spyOn(Date, 'now').mockImplementation(() => (t += 700));
-    try {
-      const io: Io & { stderr: string } = { stderr: '', color: false, tty: true, out: () => undefined, err: (x) => void (io.stderr += x), stdin: () => Buffer.from(generateBundle(12)) };
-      run(['lint', '--no-config', '-'], io);
-      expect(io.stderr).toMatch(/\rmeshcap lint: 1\/1 files, 12 workloads, judged \d+\/\d+ policies/);
     } finally {
       spy.mockRestore();
     }

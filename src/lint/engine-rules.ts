@@ -96,18 +96,6 @@ const LISTS: ListSpec<unknown>[] = [
   },
 ];
 
-/** The exclusion items the engine judges (by span): those `isUserSet` accepts (not a mesh default), with a span. */
-export function userSetItems(policy: Policy, isUserSet: (span: Span | null, item: string) => boolean): string[] {
-  const out: string[] = [];
-  for (const list of LISTS) {
-    for (const item of list.items(policy)) {
-      const span = list.span(item);
-      if (span && isUserSet(span, list.text(item))) out.push(spanKey(span));
-    }
-  }
-  return out;
-}
-
 const ownerValue = (o: Owner) => (o.kind === 'id' ? o.id : o.name);
 const inCidr = (c: Cidr, addr: string) => {
   const v = addrValue(addr);

@@ -5,8 +5,7 @@ import { firstInvalidUtf8, isDirectory, readText } from '../../language/load.js'
 import { findConfig, loadConfig, type LintConfigFile } from '../../lint/config.js';
 import { lintFormats, lintSummary, renderLintGithub, renderLintJson, renderLintJunit, renderLintSarif, renderLintText } from '../../lint/format.js';
 import { walk, walkedYamlIsForLint, type Ignore } from '../../lint/inputs.js';
-import { atLeast, defaultOptions, emptyResult, lintTexts, sortFindings, syntaxFor, type LintOptions } from '../../lint/lint.js';
-import { defaultThreads } from '../../lint/pool.js';
+import { atLeast, defaultOptions, emptyResult, lintText, sortFindings, syntaxFor, type LintOptions } from '../../lint/lint.js';
 import { isRule, RULES, type Level } from '../../lint/rules.js';
 import { namespacesOf, readMeshValues } from '../../manifest/index.js';
 import { parseCidr } from '../../net/ip.js';
@@ -45,8 +44,6 @@ Options:
   --docs-url URL        where the docs are published: SARIF helpUri is URL/lint.md#RULE-ID
                         (default: package.json homepage + /blob/main/docs; config: docsUrl)
   --stdin-name NAME     the name stdin's findings carry (default <stdin>)
-  -j, --jobs N          threads judging workloads (default: one per core, at most 8;
-                        1: this thread only); the findings are the same for any N
   -v, --verbose         say what was linted
 
 Suppress a finding with '# meshcap-ignore RULE-ID: reason' on its line or the line above,
@@ -68,7 +65,6 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
       ignore: { type: 'string', multiple: true },
       base: { type: 'string' },
       'stdin-name': { type: 'string' },
-      jobs: { type: 'string', short: 'j' },
       verbose: { type: 'boolean', short: 'v' },
     });
     if (values.help) return (io.out(this.usage + '\n'), EXIT.ok);
@@ -82,8 +78,6 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
       if (!isRule(m[1])) throw new UsageError('usage-unknown-code', { code: m[1], suggestion: suggest(m[1], Object.keys(RULES)) });
       flagLevels[m[1]] = m[2] as Level | 'off';
     }
-    const threads = values.jobs === undefined ? defaultThreads() : Number(values.jobs);
-    if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new UsageError('usage-bad-option-value', { detail: `--jobs takes a number of threads from 1 to 64, not '${values.jobs}'` });
     const flagCidrs = values['cluster-cidrs']?.split(',').map((s) => s.trim()).filter(Boolean);
     for (const c of flagCidrs ?? []) if (!parseCidr(c).ok) throw new UsageError('usage-bad-option-value', { detail: `--cluster-cidrs: '${c}' is not a CIDR (ADDRESS/PREFIX, no host bits)` });
     const errors: Diagnostic[] = [];
@@ -176,17 +170,13 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
     const namespaces = new Map(opts.defaults.namespaces);
     for (const t of texts) if (syntaxFor(t.name, t.text) === 'manifest') for (const n of namespacesOf(new SourceFile(t.name, t.text))) namespaces.set(n.name, n);
     opts.defaults = { ...opts.defaults, namespaces };
-    // A progress line for runs over a second, where someone watches (stderr a terminal).
-    let shownAt = 0;
-    opts.progress = (p) => {
-      const now = Date.now();
-      if (!io.tty || now - t0 < 1000 || now - shownAt < 100) return;
-      io.err(`\rmeshcap lint: ${p.files}/${p.of} files, ${p.workloads} workloads${p.judged ? `, judged ${p.judged.done}/${p.judged.of} policies` : ''}`);
-      shownAt = now;
-      shownProgress = true;
-    };
-    opts.threads = threads;
-    lintTexts(texts.map((t) => ({ path: t.name, text: t.text })), opts, result);
+    texts.forEach(({ name, text }, i) => {
+      if (io.tty && Date.now() - t0 > 1000) {
+        io.err(`\rmeshcap lint: ${i}/${texts.length} files, ${result.workloads} workloads`);
+        shownProgress = true;
+      }
+      lintText(name, text, opts, result);
+    });
     if (shownProgress) io.err('\r\x1b[K');
     errors.push(...result.errors);
     const findings = sortFindings(result.findings);
@@ -212,7 +202,6 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
           for (const n of notes) io.err(n + '\n');
         }
         if (findings.length || values.verbose) io.err(`${lintSummary(findings)} (${linted.length} file${linted.length === 1 ? '' : 's'}, ${result.policies} polic${result.policies === 1 ? 'y' : 'ies'}, ${result.workloads} workload${result.workloads === 1 ? '' : 's'}${result.suppressed ? `, ${result.suppressed} suppressed` : ''})\n`);
-        if (values.verbose) io.err(`${result.judged.policies} polic${result.judged.policies === 1 ? 'y' : 'ies'} judged by the engine on ${result.judged.threads} thread${result.judged.threads === 1 ? '' : 's'}${result.judged.threads > 1 ? ` (${result.judged.byWorkers} by worker threads)` : ''}\n`);
     }
     // Input that could not be read goes to stderr as text whatever the format: stdout
     // carries one document of findings.
