@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Io } from '../src/cli/io.js';
 import { run } from '../src/cli/run.js';
 import { globRegExp } from '../src/lint/config.js';
+import { clearLintCache } from '../src/lint/lint.js';
+import { generateBundle } from '../bench/lint.bench.js';
 import { RULES } from '../src/lint/rules.js';
 import { cli, scratchDir, STACK_LINE } from './helpers.js';
 
@@ -270,11 +272,25 @@ describe('lint: formats and exit codes', () => {
     try {
       const io: Io & { stderr: string } = { stderr: '', color: false, tty: true, out: () => undefined, err: (x) => void (io.stderr += x) };
       run(['lint', '--no-config', fx('httpbin-sleep.yaml'), fx('bookinfo.yaml'), fx('helm-rendered.yaml')], io);
-      expect(io.stderr).toMatch(/^\rmeshcap lint: 1\/3 files, \d+ workloads/);
+      expect(io.stderr).toMatch(/^\rmeshcap lint: [0-2]\/3 files, \d+ workloads/);
       expect(io.stderr).toContain('\r\x1b[K');
       const quiet: Io & { stderr: string } = { ...io, stderr: '', tty: false, err: (x) => void (quiet.stderr += x) };
       run(['lint', '--no-config', fx('httpbin-sleep.yaml'), fx('bookinfo.yaml')], quiet);
       expect(quiet.stderr).not.toContain('\r');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('one big bundle on stdin shows the workloads judged so far, in the progress line', () => {
+    clearLintCache();
+    let t = 0;
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => (t += 700));
+    try {
+      const io: Io & { stderr: string } = { stderr: '', color: false, tty: true, out: () => undefined, err: (x) => void (io.stderr += x), stdin: () => Buffer.from(generateBundle(12)) };
+      run(['lint', '--no-config', '-'], io);
+      expect(io.stderr).toMatch(/\rmeshcap lint: 0\/1 files, [1-9]\d* workloads/);
+      expect(io.stderr).toContain('\r\x1b[K');
     } finally {
       spy.mockRestore();
     }

@@ -15,6 +15,8 @@ export interface LintOptions {
   clusterCidrs: Cidr[];
   defaults: MeshDefaults;
   dnsServers: string[];
+  /** Called after each workload of a manifest (for a progress line: one big bundle on stdin is one file). */
+  progress?: (r: LintResult) => void;
 }
 
 export function defaultOptions(): LintOptions {
@@ -113,6 +115,7 @@ export function lintText(path: string, text: string, opts: LintOptions, into: Li
     into.errors.push(...m.diagnostics);
     m.workloads.forEach((b, i) => {
       into.workloads++;
+      opts.progress?.(into);
       if (b.ignore) suppressions.push(annotationSuppression(b.ignore.value, b.ignore.valueSpan, i));
       for (const is of b.issues) pending.push({ rule: is.rule, message: is.message, ...(is.hint ? { hint: is.hint } : {}), span: is.span, workload: i });
       if (!b.policyText) return;

@@ -170,11 +170,21 @@ Exit: 0 clean, 1 findings at or above --fail-on, 2 input that could not be read
     const namespaces = new Map(opts.defaults.namespaces);
     for (const t of texts) if (syntaxFor(t.name, t.text) === 'manifest') for (const n of namespacesOf(new SourceFile(t.name, t.text))) namespaces.set(n.name, n);
     opts.defaults = { ...opts.defaults, namespaces };
+    // A progress line for runs over a second, where someone watches (stderr a terminal),
+    // at each file and each workload (`helm template . | meshcap lint -` is one file).
+    let file = 0;
+    let shownAt = 0;
+    const progress = () => {
+      const now = Date.now();
+      if (!io.tty || now - t0 <= 1000 || now - shownAt < 100) return;
+      io.err(`\rmeshcap lint: ${file}/${texts.length} files, ${result.workloads} workloads`);
+      shownAt = now;
+      shownProgress = true;
+    };
+    opts.progress = progress;
     texts.forEach(({ name, text }, i) => {
-      if (io.tty && Date.now() - t0 > 1000) {
-        io.err(`\rmeshcap lint: ${i}/${texts.length} files, ${result.workloads} workloads`);
-        shownProgress = true;
-      }
+      file = i;
+      progress();
       lintText(name, text, opts, result);
     });
     if (shownProgress) io.err('\r\x1b[K');
