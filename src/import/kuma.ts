@@ -4,7 +4,8 @@
 // with Kuma's defaults (DefaultConfig), and writes the policy the rules of
 // pkg/transparentproxy/iptables/builder mean. Kuma's inputs that the language cannot say
 // yet are refused by name (import-unsupported), never approximated.
-import { parse as parseYaml, Parser } from 'yaml';
+import { parse as parseYaml } from 'yaml';
+import { syntaxErrorsBeyond } from './yaml-errors.js';
 import { diag, suggest, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { parseCidr } from '../net/ip.js';
 import { SourceFile, type Span } from '../source.js';
@@ -98,25 +99,6 @@ export interface KumaInput {
 const port = (s: string): number | undefined => (/^[0-9]{1,5}$/.test(s.trim()) && +s > 0 && +s <= 65535 ? +s : undefined);
 const boolOf = (s: string): boolean | undefined => ({ '1': true, t: true, T: true, TRUE: true, true: true, True: true, '0': false, f: false, F: false, FALSE: false, false: false, False: false })[s];
 const csv = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-
-/** Where the first syntax error is, when the text has more than `limit` of them (the parser stops reading there). */
-function syntaxErrorsBeyond(text: string, limit: number): { line: number; col: number } | undefined {
-  let first: number | undefined;
-  let n = 0;
-  const count = (t: { type: string; offset: number }) => {
-    if (t.type !== 'error') return false;
-    first ??= t.offset;
-    return ++n > limit;
-  };
-  for (const t of new Parser().parse(text)) {
-    const inner = t.type === 'document' && t.value && 'items' in t.value ? t.value.items.flatMap((i) => ('value' in i && i.value ? [i.value] : [])) : [];
-    if (count(t) || inner.some(count)) {
-      const before = text.slice(0, first);
-      return { line: before.split('\n').length, col: first! - before.lastIndexOf('\n') };
-    }
-  }
-  return undefined;
-}
 
 /**
  * The config file's fields (JSON or YAML), onto the defaults. `label` names the file in
