@@ -13,7 +13,7 @@
 // compiled rules, whose values the engine takes from the rules side; inside, it depends on
 // the question's values and on the reference rule set's, which are collected from its
 // matches (more values than needed only make more classes).
-import { ifaceNames } from '../ir/keys.js';
+import { ifaceNames, oneValueMatches } from '../ir/keys.js';
 import type { Family, Match, RuleSet } from '../ir/types.js';
 import { hookPath, type Outcome, type Packet } from '../sim/packet.js';
 import { simulate, type SimResult } from '../sim/simulate.js';
@@ -67,12 +67,27 @@ function ruleValues(rs: RuleSet): Record<Field, Constants> {
   const add = (m: Match) => {
     if (m.kind === 'sport' || m.kind === 'dport') out[m.kind].ports.push(...m.ranges);
     else if (m.kind === 'saddr' || m.kind === 'daddr') out[m.kind].cidrs.push(...m.cidrs);
-    else if (m.kind === 'uid' || m.kind === 'gid') out[m.kind].owners.push(...('ids' in m ? m.ids.flatMap(([lo, hi]) => [lo, hi]) : [m.id]));
+    else if (m.kind === 'uid' || m.kind === 'gid') out[m.kind].owners.push(...ownerValues(m));
     else if (m.kind === 'iif' || m.kind === 'oif') out[m.kind].ifaces.push(...ifaceNames(m));
     else if (m.kind === 'mark' || m.kind === 'connmark') out.marks.marks.push(m.value);
   };
   for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) r.matches.forEach(add);
   return out;
+}
+
+/**
+ * Every id an owner match names: owners are discrete values to the engine, so a range's
+ * inner ids must be values too (its ends alone would leave 107 of 106-108 with the ids no
+ * rule names). A range too wide to list keeps its ends: the engine reads the rules' range
+ * id by id and ends undecided on it anyway (src/verify/desugar.ts).
+ */
+function ownerValues(m: Extract<Match, { kind: 'uid' | 'gid' }>): (number | string)[] {
+  if (!('ids' in m)) return [m.id];
+  try {
+    return oneValueMatches(m).map((x) => (x as { id: number | string }).id);
+  } catch {
+    return m.ids.flat();
+  }
 }
 
 function merge(a: Constants, b: Partial<Constants> | undefined): Constants {
